@@ -1,0 +1,32 @@
+"""The evaluate stage: records + settings → findings.
+
+Pure: no I/O, no clock reads, no AWS. Everything the verdict depends on is in
+the arguments.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Iterator
+
+from initkeys.evaluate.verdicts import is_setup_key, judge_key, judge_user
+from initkeys.model import AccountAudit, CredentialReport, Finding, IamUser, Settings
+
+__all__ = ["evaluate_report", "evaluate_users", "is_setup_key", "judge_key", "judge_user"]
+
+
+def evaluate_users(users: Iterable[IamUser], settings: Settings) -> Iterator[Finding]:
+    """Findings for every user, in input order; at least one per user."""
+    for user in users:
+        yield from judge_user(user, settings)
+
+
+def evaluate_report(report: CredentialReport, settings: Settings) -> AccountAudit:
+    """Judge a whole credential report."""
+    return AccountAudit(
+        account_id=report.account_id,
+        partition=report.partition,
+        source=report.source,
+        report_generated_at=report.generated_at,
+        findings=tuple(evaluate_users(report.users, settings)),
+    )
+

@@ -1,0 +1,189 @@
+"""The verdict table of ``shared/spec/verdicts.md``, as code.
+
+First matching row wins:
+
+1. row unreadable                                   ERROR            invalid-row
+2. used, created inside the window                  PASS             setup-key-used
+3. used                                             PASS             key-used
+4. never used, created before tracking start        WARNING | cis: FAIL if active else PASS
+5. never used, setup key, active                    FAIL             setup-key-unused
+6. never used, setup key, inactive                  WARNING | cis: PASS
+7. never used, outside window, active               WARNING | cis: FAIL
+8. never used, outside window, inactive             PASS             inactive-unused-key
+"""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+
+from initkeys.model import (
+    CLOCK_SKEW,
+    TRACKING_START,
+    AccessKey,
+    Finding,
+    IamUser,
+    Mode,
+    Reason,
+    Settings,
+    Status,
+)
+
+
+def is_setup_key(user_created: datetime, key_created: datetime, window: timedelta) -> bool:
+    """True when the key was made with the user: -60 s <= gap <= window, inclusive."""
+    gap = key_created - user_created
+    return -CLOCK_SKEW <= gap <= window
+
+
+def judge_user(user: IamUser, settings: Settings) -> list[Finding]:
+    """All findings for one user: one per key of a console user, else one for the user."""
+    if user.is_root:
+        return [
+            _user_finding(
+                user,
+                Status.NOT_APPLICABLE,
+                Reason.ROOT_ACCOUNT,
+                "The root account's access keys are checked by CIS 1.4, not 1.11.",
+            )
+        ]
+    if user.problem is not None or user.created is None:
+        return [
+            _user_finding(
+                user,
+                Status.ERROR,
+                Reason.INVALID_ROW,
+                f"The row for {user.name!r} could not be read: "
+                f"{user.problem or 'user_creation_time is missing'}.",
+            )
+        ]
+    if not user.console_password:
+        return [
+            _user_finding(
+                user,
+                Status.NOT_APPLICABLE,
+                Reason.NO_CONSOLE_PASSWORD,
+                f"{user.name} has no console password; the control applies to console users.",
+            )
+        ]
+    if not user.keys:
+        return [
+            _user_finding(
+                user,
+                Status.PASS,
+                Reason.NO_ACCESS_KEYS,
+                f"{user.name} has a console password and no access keys.",
+            )
+        ]
+    return [judge_key(user, key, settings) for key in user.keys]
+
+
+def judge_key(user: IamUser, key: AccessKey, settings: Settings) -> Finding:
+    """The verdict for one key of a console user whose row is readable."""
+    assert user.created is not None, "judge_user handles unreadable rows"
+    status, reason, message = _verdict(user.name, user.created, key, settings)
+    return Finding(
+        user=user.name,
+        arn=user.arn,
+        status=status,
+        reason=reason,
+        message=message,
+        key_slot=key.slot,
+        access_key_id=key.access_key_id,
+        active=key.active,
+        user_created=user.created,
+        key_created=key.created,
+        last_used=key.last_used,
+        password_created=user.password_created,
+    )
+
+
+def _verdict(
+    name: str, user_created: datetime, key: AccessKey, settings: Settings
+) -> tuple[Status, Reason, str]:
+    cis = settings.mode is Mode.CIS
+    setup_key = is_setup_key(user_created, key.created, settings.setup_window)
+    gap = _describe_gap(key.created - user_created)
+    state = "active" if key.active else "inactive"
+    who = f"Key {key.slot} of {name}"
+
+    if key.last_used is not None:
+        if setup_key:
+            return (
+                Status.PASS,
+                Reason.SETUP_KEY_USED,
+                who + " was created with the user (" + gap + ") and has been used.",
+            )
+        return Status.PASS, Reason.KEY_USED, who + " has been used."
+
+    if key.created < TRACKING_START:
+        text = (
+            who + " was created before AWS began recording key use "
+            "(2015-04-22); whether it was ever used is unknown (" + state + ")."
+        )
+        if not cis:
+            return Status.WARNING, Reason.USAGE_UNKNOWN, text
+        return (Status.FAIL if key.active else Status.PASS), Reason.USAGE_UNKNOWN, text
+
+    if setup_key:
+        if key.active:
+            return (
+                Status.FAIL,
+                Reason.SETUP_KEY_UNUSED,
+                who + " was created with the user (" + gap + ") "
+                "and has never been used; delete it.",
+            )
+        return (
+            Status.PASS if cis else Status.WARNING,
+            Reason.SETUP_KEY_INACTIVE,
+            who + " was created with the user (" + gap + "), "
+            "has never been used and is inactive; delete it.",
+        )
+
+    if key.active:
+        return (
+            Status.FAIL if cis else Status.WARNING,
+            Reason.UNUSED_KEY,
+            who + " is active and has never been used; it was created "
+            + gap
+            + ", outside the setup window.",
+        )
+    return (
+        Status.PASS,
+        Reason.INACTIVE_UNUSED_KEY,
+        who + " has never been used and is inactive.",
+    )
+
+
+def _user_finding(user: IamUser, status: Status, reason: Reason, message: str) -> Finding:
+    return Finding(
+        user=user.name,
+        arn=user.arn,
+        status=status,
+        reason=reason,
+        message=message,
+        user_created=user.created,
+        password_created=user.password_created,
+    )
+
+
+def _describe_gap(gap: timedelta) -> str:
+    """'42s after the user', '3 days after the user', '5s before the user'."""
+    return f"{describe_duration(abs(gap))} {'before' if gap < timedelta(0) else 'after'} the user"
+
+
+def describe_duration(delta: timedelta) -> str:
+    """A short human duration: 42s, 7m 3s, 5h 2m, 12 days, 3.1 years."""
+    seconds = int(delta.total_seconds())
+    if seconds < 60:
+        return f"{seconds}s"
+    if seconds < 3600:
+        m, s = divmod(seconds, 60)
+        return f"{m}m {s}s" if s else f"{m}m"
+    if seconds < 86400:
+        h, rest = divmod(seconds, 3600)
+        m = rest // 60
+        return f"{h}h {m}m" if m else f"{h}h"
+    days = seconds // 86400
+    if days < 730:
+        return f"{days} day" + ("" if days == 1 else "s")
+    return f"{days / 365.25:.1f} years"

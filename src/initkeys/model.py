@@ -1,0 +1,210 @@
+"""Typed records that flow through the pipeline: sources → evaluate → formats.
+
+Every record is a frozen dataclass so that a stage can never change what an
+earlier stage produced.
+"""
+
+from __future__ import annotations
+
+import enum
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta, timezone
+
+# AWS records access-key last use only since this instant; a never-used key
+# created before it has an unknown usage history.
+TRACKING_START = datetime(2015, 4, 22, tzinfo=timezone.utc)
+
+# Key creation may precede user creation by this much (clock skew between
+# IAM's internal services) and still count as "created with the user".
+CLOCK_SKEW = timedelta(seconds=60)
+
+DEFAULT_SETUP_WINDOW = timedelta(minutes=10)
+
+
+class Status(str, enum.Enum):
+    """A finding's verdict. ``rank`` orders them for roll-ups."""
+
+    FAIL = "FAIL"
+    ERROR = "ERROR"
+    WARNING = "WARNING"
+    PASS = "PASS"
+    NOT_APPLICABLE = "NOT_APPLICABLE"
+
+    @property
+    def rank(self) -> int:
+        """Higher is worse: FAIL > ERROR > WARNING > PASS > NOT_APPLICABLE."""
+        return _RANK[self]
+
+    def __str__(self) -> str:
+        return self.value
+
+
+_RANK = {
+    Status.NOT_APPLICABLE: 0,
+    Status.PASS: 1,
+    Status.WARNING: 2,
+    Status.ERROR: 3,
+    Status.FAIL: 4,
+}
+
+# Order in which statuses are listed in summaries.
+STATUS_ORDER = (Status.FAIL, Status.ERROR, Status.WARNING, Status.PASS, Status.NOT_APPLICABLE)
+
+
+def worst(statuses: Iterable[Status]) -> Status | None:
+    """The most severe status, or None for no statuses."""
+    return max(statuses, key=lambda s: s.rank, default=None)
+
+
+class Mode(str, enum.Enum):
+    """``setup``: the control's intent. ``cis``: the benchmark's literal audit."""
+
+    SETUP = "setup"
+    CIS = "cis"
+
+    def __str__(self) -> str:
+        return self.value
+
+
+class Reason(str, enum.Enum):
+    """Why a finding has its status; the codes of the verdict table."""
+
+    INVALID_ROW = "invalid-row"
+    SETUP_KEY_USED = "setup-key-used"
+    KEY_USED = "key-used"
+    USAGE_UNKNOWN = "usage-unknown"
+    SETUP_KEY_UNUSED = "setup-key-unused"
+    SETUP_KEY_INACTIVE = "setup-key-inactive"
+    UNUSED_KEY = "unused-key"
+    INACTIVE_UNUSED_KEY = "inactive-unused-key"
+    NO_ACCESS_KEYS = "no-access-keys"
+    NO_CONSOLE_PASSWORD = "no-console-password"
+    ROOT_ACCOUNT = "root-account"
+    # Not in the verdict table; live audits only (see README, "Decisions").
+    USER_DELETED = "user-deleted"
+    LIVE_READ_FAILED = "live-read-failed"
+
+    def __str__(self) -> str:
+        return self.value
+
+
+@dataclass(frozen=True, slots=True)
+class AccessKey:
+    """One access key of a user, as a source saw it."""
+
+    slot: int
+    """1 or 2, the credential report's column pair (live: order of creation)."""
+    created: datetime
+    active: bool
+    last_used: datetime | None
+    access_key_id: str | None = None
+    """Known only from live reads; a credential report does not carry key ids."""
+
+
+@dataclass(frozen=True, slots=True)
+class IamUser:
+    """One IAM user (one credential report row)."""
+
+    name: str
+    arn: str
+    created: datetime | None
+    console_password: bool
+    password_created: datetime | None = None
+    keys: tuple[AccessKey, ...] = ()
+    is_root: bool = False
+    problem: str | None = None
+    """Why the row could not be read; the user is then judged ERROR."""
+    live: bool = False
+    """True when the record comes from live IAM reads, not the report."""
+
+
+@dataclass(frozen=True)
+class CredentialReport:
+    """Users of one account, from a credential report (file or live)."""
+
+    account_id: str
+    partition: str
+    source: str
+    """``aws`` for a live audit, otherwise the input file's name."""
+    generated_at: datetime | None
+    users: tuple[IamUser, ...]
+
+
+@dataclass(frozen=True)
+class Settings:
+    """How findings are judged."""
+
+    mode: Mode = Mode.SETUP
+    setup_window: timedelta = DEFAULT_SETUP_WINDOW
+    fail_on: Status = Status.FAIL
+
+
+@dataclass(frozen=True, slots=True)
+class Finding:
+    """A verdict about one key (or, for user-level findings, one user)."""
+
+    user: str
+    arn: str
+    status: Status
+    reason: Reason
+    message: str
+    key_slot: int | None = None
+    access_key_id: str | None = None
+    active: bool | None = None
+    user_created: datetime | None = None
+    key_created: datetime | None = None
+    last_used: datetime | None = None
+    password_created: datetime | None = None
+
+    @property
+    def setup_gap(self) -> timedelta | None:
+        """Time between the user's creation and the key's creation."""
+        if self.key_created is None or self.user_created is None:
+            return None
+        return self.key_created - self.user_created
+
+
+@dataclass(frozen=True)
+class AccountAudit:
+    """The result of auditing one account (or one report file)."""
+
+    account_id: str
+    partition: str
+    source: str
+    report_generated_at: datetime | None
+    findings: tuple[Finding, ...] = ()
+    error: str | None = None
+
+    @property
+    def status(self) -> Status:
+        if self.error is not None:
+            return Status.ERROR
+        return worst(f.status for f in self.findings) or Status.NOT_APPLICABLE
+
+    def counts(self) -> dict[Status, int]:
+        return count_statuses(self.findings)
+
+
+@dataclass(frozen=True)
+class AuditRun:
+    """Everything one ``initkeys audit`` invocation produced."""
+
+    settings: Settings
+    generated_at: datetime
+    accounts: tuple[AccountAudit, ...] = field(default_factory=tuple)
+
+    def counts(self) -> dict[Status, int]:
+        return count_statuses(f for a in self.accounts for f in a.findings)
+
+    def fails(self) -> bool:
+        """True when a finding is at or above ``settings.fail_on``."""
+        bar = self.settings.fail_on.rank
+        return any(f.status.rank >= bar for a in self.accounts for f in a.findings)
+
+
+def count_statuses(findings: Iterable[Finding]) -> dict[Status, int]:
+    counts = dict.fromkeys(STATUS_ORDER, 0)
+    for f in findings:
+        counts[f.status] += 1
+    return counts

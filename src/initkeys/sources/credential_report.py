@@ -1,0 +1,301 @@
+"""Read an IAM credential report: the CSV as AWS delivers it, or the AWS CLI's JSON.
+
+Accepted input:
+
+- the CSV (UTF-8, with or without a BOM, LF or CRLF line ends, columns in any
+  order, extra columns ignored);
+- the JSON that ``aws iam get-credential-report`` prints, whose ``Content`` is
+  the CSV in base64 and whose ``GeneratedTime`` says when AWS made it.
+
+A file that is not a credential report raises :class:`InputError` with one
+line saying why. A single row that cannot be read becomes an :class:`IamUser`
+with ``problem`` set, which the evaluator judges ERROR ``invalid-row``: one
+bad row must not hide the rest of the account.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import codecs
+import csv
+import io
+import json
+import os
+import sys
+from collections.abc import Iterable, Iterator
+from datetime import datetime, timezone
+from typing import IO
+
+from initkeys.errors import InputError
+from initkeys.model import AccessKey, CredentialReport, IamUser
+
+ROOT_USER = "<root_account>"
+
+REQUIRED_COLUMNS = (
+    "user",
+    "arn",
+    "user_creation_time",
+    "password_enabled",
+    "access_key_1_active",
+    "access_key_1_last_rotated",
+    "access_key_1_last_used_date",
+    "access_key_2_active",
+    "access_key_2_last_rotated",
+    "access_key_2_last_used_date",
+)
+# Read when present; AWS calls the password's last change this.
+OPTIONAL_COLUMNS = ("password_last_changed",)
+
+_NOT_SET = frozenset({"n/a", "not_supported", "no_information", ""})
+_BOOL = {"true": True, "false": False}
+
+
+def read_credential_report(path: str | os.PathLike[str]) -> CredentialReport:
+    """Read a credential report file (``-`` reads standard input)."""
+    name = "<stdin>" if str(path) == "-" else os.path.basename(os.fspath(path))
+    try:
+        if str(path) == "-":
+            return _read_stream(sys.stdin.buffer, name)
+        with open(path, "rb") as stream:
+            return _read_stream(stream, name)
+    except FileNotFoundError:
+        raise InputError(f"{path}: no such file") from None
+    except IsADirectoryError:
+        raise InputError(f"{path}: is a directory, not a credential report") from None
+    except PermissionError:
+        raise InputError(f"{path}: permission denied") from None
+    except UnicodeDecodeError:
+        raise InputError(f"{name}: not a credential report: the file is not UTF-8 text") from None
+    except csv.Error as e:
+        raise InputError(f"{name}: not a credential report: CSV error: {e}") from None
+
+
+def parse_credential_report(
+    content: bytes | str, source: str, generated_at: datetime | None = None
+) -> CredentialReport:
+    """Parse a credential report held in memory (the live API's ``Content``)."""
+    if isinstance(content, bytes):
+        try:
+            text = content.decode("utf-8-sig")
+        except UnicodeDecodeError:
+            raise InputError(f"{source}: not a credential report: not UTF-8 text") from None
+    else:
+        text = content.removeprefix("\ufeff")
+    return _parse_csv(io.StringIO(text, newline=""), source, generated_at)
+
+
+def _read_stream(stream: IO[bytes], name: str) -> CredentialReport:
+    buffered = stream if isinstance(stream, io.BufferedReader) else io.BufferedReader(stream)  # type: ignore[arg-type]
+    head = buffered.peek(64)[:64].lstrip(codecs.BOM_UTF8).lstrip()
+    if not head:
+        raise InputError(f"{name}: not a credential report: the file is empty")
+    if head.startswith(b"{"):
+        return _parse_cli_json(buffered.read(), name)
+    text = io.TextIOWrapper(buffered, encoding="utf-8-sig", newline="")
+    return _parse_csv(text, name, None)
+
+
+def _parse_cli_json(data: bytes, name: str) -> CredentialReport:
+    """The output of ``aws iam get-credential-report``."""
+    try:
+        document = json.loads(data)
+    except (json.JSONDecodeError, UnicodeDecodeError) as e:
+        raise InputError(f"{name}: not a credential report: invalid JSON ({e})") from None
+    if not isinstance(document, dict) or not isinstance(document.get("Content"), str):
+        raise InputError(
+            f"{name}: not a credential report: JSON without a 'Content' string "
+            "(expected the output of 'aws iam get-credential-report')"
+        )
+    report_format = document.get("ReportFormat", "text/csv")
+    if report_format != "text/csv":
+        raise InputError(f"{name}: unsupported ReportFormat {report_format!r} (expected text/csv)")
+    try:
+        content = base64.b64decode(document["Content"], validate=True)
+    except (binascii.Error, ValueError):
+        raise InputError(f"{name}: not a credential report: 'Content' is not base64") from None
+    generated_at = None
+    if document.get("GeneratedTime") is not None:
+        generated_at = parse_timestamp(str(document["GeneratedTime"]))
+        if generated_at is None:
+            raise InputError(
+                f"{name}: not a credential report: GeneratedTime "
+                f"{document['GeneratedTime']!r} is not a timestamp"
+            )
+    return parse_credential_report(content, name, generated_at)
+
+
+def _parse_csv(text: IO[str], name: str, generated_at: datetime | None) -> CredentialReport:
+    rows = csv.reader(text)
+    header = next(rows, None)
+    if header is None or header == []:
+        raise InputError(f"{name}: not a credential report: the file is empty")
+    columns = {column.strip().lower(): i for i, column in enumerate(header)}
+    missing = [c for c in REQUIRED_COLUMNS if c not in columns]
+    if missing:
+        raise InputError(
+            f"{name}: not a credential report: missing column(s) {', '.join(missing)}"
+        )
+    users = tuple(_users(rows, columns))
+    if not users:
+        raise InputError(f"{name}: not a credential report: it lists no users")
+    account_id, partition = _account_of(users, name)
+    return CredentialReport(
+        account_id=account_id,
+        partition=partition,
+        source=name,
+        generated_at=generated_at,
+        users=users,
+    )
+
+
+def _account_of(users: Iterable[IamUser], name: str) -> tuple[str, str]:
+    """Account id and partition, from the ARNs; one report is one account."""
+    found: tuple[str, str] | None = None
+    for user in users:
+        parsed = parse_iam_arn(user.arn)
+        if parsed is None:
+            continue
+        if found is None:
+            found = parsed
+        elif parsed != found:
+            raise InputError(
+                f"{name}: rows from more than one account ({found[1]}:{found[0]} and "
+                f"{parsed[1]}:{parsed[0]}); a credential report covers one account"
+            )
+    if found is None:
+        raise InputError(f"{name}: not a credential report: no row has an IAM ARN")
+    return found
+
+
+def parse_iam_arn(arn: str) -> tuple[str, str] | None:
+    """(account id, partition) of ``arn:<partition>:iam::<account>:...``, or None."""
+    parts = arn.split(":", 5)
+    if len(parts) != 6 or parts[0] != "arn" or parts[2] != "iam" or not parts[1]:
+        return None
+    account = parts[4]
+    if len(account) != 12 or not account.isdigit():
+        return None
+    return account, parts[1]
+
+
+def _users(rows: Iterator[list[str]], columns: dict[str, int]) -> Iterator[IamUser]:
+    width = max(columns.values()) + 1
+    c_user = columns["user"]
+    c_arn = columns["arn"]
+    c_created = columns["user_creation_time"]
+    c_password = columns["password_enabled"]
+    c_changed = columns.get("password_last_changed")
+    slots = [
+        (
+            n,
+            columns[f"access_key_{n}_active"],
+            columns[f"access_key_{n}_last_rotated"],
+            columns[f"access_key_{n}_last_used_date"],
+        )
+        for n in (1, 2)
+    ]
+    for line, row in enumerate(rows, start=2):
+        if not row or row == [""]:
+            continue  # blank line, e.g. a trailing newline
+        if len(row) < width:
+            name = row[c_user] if c_user < len(row) else f"line {line}"
+            arn = row[c_arn] if c_arn < len(row) else ""
+            yield IamUser(
+                name=name,
+                arn=arn,
+                created=None,
+                console_password=False,
+                problem=f"line {line} has {len(row)} fields, the header has {len(columns)}",
+            )
+            continue
+        yield _user(row, line, c_user, c_arn, c_created, c_password, c_changed, slots)
+
+
+def _user(
+    row: list[str],
+    line: int,
+    c_user: int,
+    c_arn: int,
+    c_created: int,
+    c_password: int,
+    c_changed: int | None,
+    slots: list[tuple[int, int, int, int]],
+) -> IamUser:
+    name = row[c_user]
+    arn = row[c_arn]
+    if name == ROOT_USER:
+        return IamUser(name=name, arn=arn, created=None, console_password=False, is_root=True)
+    problems: list[str] = []
+    if not name:
+        problems.append("user is empty")
+    if parse_iam_arn(arn) is None:
+        problems.append(f"arn {arn!r} is not an IAM ARN")
+    created = parse_timestamp(row[c_created])
+    if created is None:
+        problems.append(f"user_creation_time {row[c_created]!r} is not a timestamp")
+    password = _BOOL.get(row[c_password].strip().lower())
+    if password is None:
+        problems.append(f"password_enabled {row[c_password]!r} is not true or false")
+    password_created = None
+    if c_changed is not None and c_changed < len(row):
+        password_created = _optional_timestamp(row[c_changed])
+    keys: list[AccessKey] = []
+    for slot, c_active, c_rotated, c_used in slots:
+        rotated = row[c_rotated]
+        if rotated.strip().lower() in _NOT_SET:
+            continue  # no key in this slot
+        key_created = parse_timestamp(rotated)
+        active = _BOOL.get(row[c_active].strip().lower())
+        used_text = row[c_used]
+        last_used = _optional_timestamp(used_text)
+        if key_created is None:
+            problems.append(f"access_key_{slot}_last_rotated {rotated!r} is not a timestamp")
+        if active is None:
+            problems.append(f"access_key_{slot}_active {row[c_active]!r} is not true or false")
+        if last_used is None and used_text.strip().lower() not in _NOT_SET:
+            problems.append(f"access_key_{slot}_last_used_date {used_text!r} is not a timestamp")
+        if key_created is not None and active is not None:
+            keys.append(AccessKey(slot=slot, created=key_created, active=active, last_used=last_used))
+    if problems:
+        return IamUser(
+            name=name or f"line {line}",
+            arn=arn,
+            created=created,
+            console_password=bool(password),
+            problem="; ".join(problems),
+        )
+    return IamUser(
+        name=name,
+        arn=arn,
+        created=created,
+        console_password=bool(password),
+        password_created=password_created if password else None,
+        keys=tuple(keys),
+    )
+
+
+def _optional_timestamp(text: str) -> datetime | None:
+    if text.strip().lower() in _NOT_SET:
+        return None
+    return parse_timestamp(text)
+
+
+def parse_timestamp(text: str) -> datetime | None:
+    """An ISO 8601 timestamp as an aware UTC datetime; None when it is not one.
+
+    AWS writes ``2014-09-01T22:28:48+00:00``; ``Z`` and fractions are accepted,
+    and a timestamp without an offset is taken as UTC.
+    """
+    text = text.strip()
+    if len(text) < 10 or not text[:4].isdigit():
+        return None
+    if text.endswith(("Z", "z")):
+        text = text[:-1] + "+00:00"
+    try:
+        value = datetime.fromisoformat(text)
+    except ValueError:
+        return None
+    if value.tzinfo is None:
+        return value.replace(tzinfo=timezone.utc)
+    return value.astimezone(timezone.utc)
