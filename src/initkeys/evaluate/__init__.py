@@ -29,4 +29,3 @@ def evaluate_report(report: CredentialReport, settings: Settings) -> AccountAudi
         report_generated_at=report.generated_at,
         findings=tuple(evaluate_users(report.users, settings)),
     )
-

@@ -143,7 +143,8 @@ def _verdict(
         return (
             Status.FAIL if cis else Status.WARNING,
             Reason.UNUSED_KEY,
-            who + " is active and has never been used; it was created "
+            who
+            + " is active and has never been used; it was created "
             + gap
             + ", outside the setup window.",
         )

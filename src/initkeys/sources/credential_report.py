@@ -25,12 +25,23 @@ import os
 import sys
 from collections.abc import Iterable, Iterator
 from datetime import datetime, timezone
-from typing import IO
+from typing import IO, Protocol
 
 from initkeys.errors import InputError
 from initkeys.model import AccessKey, CredentialReport, IamUser
 
 ROOT_USER = "<root_account>"
+
+
+class _CsvReader(Protocol):
+    """What :func:`csv.reader` returns (``_csv.reader`` is not importable for typing)."""
+
+    line_num: int
+
+    def __iter__(self) -> Iterator[list[str]]: ...
+
+    def __next__(self) -> list[str]: ...
+
 
 REQUIRED_COLUMNS = (
     "user",
@@ -86,14 +97,17 @@ def parse_credential_report(
 
 
 def _read_stream(stream: IO[bytes], name: str) -> CredentialReport:
-    buffered = stream if isinstance(stream, io.BufferedReader) else io.BufferedReader(stream)  # type: ignore[arg-type]
-    head = buffered.peek(64)[:64].lstrip(codecs.BOM_UTF8).lstrip()
+    # A report is small (AWS caps an account at 5,000 users, ~2 MB of CSV), so
+    # read it whole: sniffing a fixed-size prefix misjudged files that start
+    # with more blank space than the prefix held (they were called "empty").
+    data = stream.read()
+    head = data.removeprefix(codecs.BOM_UTF8).lstrip()
     if not head:
         raise InputError(f"{name}: not a credential report: the file is empty")
     if head.startswith(b"{"):
-        return _parse_cli_json(buffered.read(), name)
-    text = io.TextIOWrapper(buffered, encoding="utf-8-sig", newline="")
-    return _parse_csv(text, name, None)
+        return _parse_cli_json(data, name)
+    text = data.decode("utf-8-sig")  # UnicodeDecodeError: see read_credential_report
+    return _parse_csv(io.StringIO(text, newline=""), name, None)
 
 
 def _parse_cli_json(data: bytes, name: str) -> CredentialReport:
@@ -126,17 +140,22 @@ def _parse_cli_json(data: bytes, name: str) -> CredentialReport:
 
 
 def _parse_csv(text: IO[str], name: str, generated_at: datetime | None) -> CredentialReport:
-    rows = csv.reader(text)
-    header = next(rows, None)
-    if header is None or header == []:
-        raise InputError(f"{name}: not a credential report: the file is empty")
-    columns = {column.strip().lower(): i for i, column in enumerate(header)}
-    missing = [c for c in REQUIRED_COLUMNS if c not in columns]
-    if missing:
-        raise InputError(
-            f"{name}: not a credential report: missing column(s) {', '.join(missing)}"
-        )
-    users = tuple(_users(rows, columns))
+    try:
+        rows = csv.reader(text)
+        # Blank lines before the header are skipped, not taken for the header.
+        header = next((row for row in rows if not _blank(row)), None)
+        if header is None:
+            raise InputError(f"{name}: not a credential report: the file is empty")
+        columns = {column.strip().lower(): i for i, column in enumerate(header)}
+        missing = [c for c in REQUIRED_COLUMNS if c not in columns]
+        if missing:
+            raise InputError(
+                f"{name}: not a credential report: missing column(s) {', '.join(missing)}"
+            )
+        users = tuple(_users(rows, columns, len(header)))
+    except csv.Error as e:
+        # Also for parse_credential_report, whose callers expect InputError only.
+        raise InputError(f"{name}: not a credential report: CSV error: {e}") from None
     if not users:
         raise InputError(f"{name}: not a credential report: it lists no users")
     account_id, partition = _account_of(users, name)
@@ -179,7 +198,12 @@ def parse_iam_arn(arn: str) -> tuple[str, str] | None:
     return account, parts[1]
 
 
-def _users(rows: Iterator[list[str]], columns: dict[str, int]) -> Iterator[IamUser]:
+def _blank(row: list[str]) -> bool:
+    """An empty or all-space line (a row of empty fields, ``,,,``, is not blank)."""
+    return len(row) <= 1 and not "".join(row).strip()
+
+
+def _users(rows: _CsvReader, columns: dict[str, int], header_width: int) -> Iterator[IamUser]:
     width = max(columns.values()) + 1
     c_user = columns["user"]
     c_arn = columns["arn"]
@@ -195,8 +219,9 @@ def _users(rows: Iterator[list[str]], columns: dict[str, int]) -> Iterator[IamUs
         )
         for n in (1, 2)
     ]
-    for line, row in enumerate(rows, start=2):
-        if not row or row == [""]:
+    for row in rows:
+        line = rows.line_num  # the file's line, not the record's index
+        if _blank(row):
             continue  # blank line, e.g. a trailing newline
         if len(row) < width:
             name = row[c_user] if c_user < len(row) else f"line {line}"
@@ -206,7 +231,7 @@ def _users(rows: Iterator[list[str]], columns: dict[str, int]) -> Iterator[IamUs
                 arn=arn,
                 created=None,
                 console_password=False,
-                problem=f"line {line} has {len(row)} fields, the header has {len(columns)}",
+                problem=f"line {line} has {len(row)} fields, the header has {header_width}",
             )
             continue
         yield _user(row, line, c_user, c_arn, c_created, c_password, c_changed, slots)
@@ -256,7 +281,9 @@ def _user(
         if last_used is None and used_text.strip().lower() not in _NOT_SET:
             problems.append(f"access_key_{slot}_last_used_date {used_text!r} is not a timestamp")
         if key_created is not None and active is not None:
-            keys.append(AccessKey(slot=slot, created=key_created, active=active, last_used=last_used))
+            keys.append(
+                AccessKey(slot=slot, created=key_created, active=active, last_used=last_used)
+            )
     if problems:
         return IamUser(
             name=name or f"line {line}",

@@ -1,0 +1,3 @@
+from initkeys.cli import main
+
+main()

@@ -1,0 +1,195 @@
+"""Wire the stages for one account: sources → evaluate, with live re-reads.
+
+The credential report can be up to 4 hours old, so a live audit judges the
+report first and then re-reads, live, every user whose keys did not PASS and
+every user the report does not know yet, and judges those again.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+from datetime import timedelta
+from typing import Any
+
+from initkeys.evaluate import evaluate_report, judge_user
+from initkeys.model import (
+    AccountAudit,
+    CredentialReport,
+    Finding,
+    IamUser,
+    Reason,
+    Settings,
+    Status,
+)
+from initkeys.sources.aws import ApiCallCounter, ListedUser, LiveAccount, describe_access_error
+from initkeys.sources.credential_report import read_credential_report
+
+# Statuses that do not need a fresher look.
+_SETTLED = frozenset({Status.PASS, Status.NOT_APPLICABLE})
+
+
+@dataclass(frozen=True)
+class Progress:
+    """What a live audit is doing, for a spinner or progress bar."""
+
+    stage: str
+    done: int = 0
+    total: int = 0
+
+
+ProgressCallback = Callable[[Progress], None]
+
+
+def audit_report_file(path: str, settings: Settings | None = None) -> AccountAudit:
+    """Audit a credential report file (CSV or the AWS CLI's JSON); ``-`` is stdin."""
+    return evaluate_report(read_credential_report(path), settings or Settings())
+
+
+def audit_account(
+    session: Any = None,
+    *,
+    settings: Settings | None = None,
+    endpoint_url: str | None = None,
+    max_workers: int = 8,
+    report_timeout: float = 300.0,
+    progress: ProgressCallback | None = None,
+    counter: ApiCallCounter | None = None,
+    profile: str | None = None,
+) -> AccountAudit:
+    """Audit the account that ``session`` (a boto3 Session) signs in to.
+
+    Raises :class:`initkeys.errors.AccessError` when the account cannot be
+    audited at all (credentials, permissions, network).
+    """
+    settings = settings or Settings()
+    if session is None:
+        from initkeys.sources.aws import make_session
+
+        session = make_session(profile)
+    notify = progress or (lambda _: None)
+    account = LiveAccount(
+        session,
+        endpoint_url=endpoint_url,
+        max_workers=max_workers,
+        counter=counter,
+        profile=profile,
+    )
+    notify(Progress("identity"))
+    account.whoami()
+    notify(Progress("credential report"))
+    report = account.credential_report(
+        timeout=report_timeout, on_wait=lambda state: notify(Progress(f"credential report {state}"))
+    )
+    listed = account.list_users()
+    return refresh_live(account, report, listed, settings, max_workers, notify)
+
+
+def refresh_live(
+    account: LiveAccount,
+    report: CredentialReport,
+    listed: dict[str, ListedUser],
+    settings: Settings,
+    max_workers: int,
+    notify: ProgressCallback,
+) -> AccountAudit:
+    """Judge the report, re-read what did not PASS and what is new, judge again."""
+    findings: dict[str, list[Finding]] = {}
+    to_read: list[tuple[ListedUser, IamUser | None]] = []
+    in_report: set[str] = set()
+    for user in report.users:
+        in_report.add(user.name)
+        first = judge_user(user, settings)
+        findings[user.name] = first
+        if user.is_root:
+            continue
+        now = listed.get(user.name)
+        if now is None or not _same_user(user, now):
+            findings[user.name] = [_deleted(user)]
+            if now is not None:  # deleted and re-created under the same name
+                in_report.discard(user.name)
+            continue
+        if any(f.status not in _SETTLED for f in first):
+            to_read.append((now, user))
+    for name, now in listed.items():
+        if name not in in_report:
+            to_read.append((now, None))
+
+    total = len(to_read)
+    notify(Progress("re-reading users live", 0, total))
+
+    def read(item: tuple[ListedUser, IamUser | None]) -> tuple[str, list[Finding]]:
+        now, known = item
+        try:
+            fresh = account.read_user(now, known)
+        except Exception as exc:  # one user's failure must not abort the account
+            return now.name, [_read_failed(now, known, exc)]
+        if fresh is None:
+            return now.name, [_deleted(known or _placeholder(now))]
+        return now.name, judge_user(fresh, settings)
+
+    done = 0
+    extra: dict[str, list[Finding]] = {}
+    if to_read:
+        with ThreadPoolExecutor(max_workers=max(1, max_workers)) as pool:
+            for name, fresh_findings in pool.map(read, to_read):
+                if name in findings and name in in_report:
+                    findings[name] = fresh_findings
+                else:
+                    extra[name] = fresh_findings
+                done += 1
+                notify(Progress("re-reading users live", done, total))
+
+    ordered: list[Finding] = []
+    for group in _in_order(findings, extra):
+        ordered.extend(group)
+    return AccountAudit(
+        account_id=report.account_id,
+        partition=report.partition,
+        source=report.source,
+        report_generated_at=report.generated_at,
+        findings=tuple(ordered),
+    )
+
+
+def _in_order(
+    findings: dict[str, list[Finding]], extra: dict[str, list[Finding]]
+) -> Iterable[list[Finding]]:
+    yield from findings.values()
+    for name in sorted(extra):
+        yield extra[name]
+
+
+def _same_user(user: IamUser, listed: ListedUser) -> bool:
+    """Same name and creation time: a re-created user is a different user."""
+    if user.created is None:
+        return True  # unreadable row: the live read decides
+    return abs(user.created - listed.created) <= timedelta(seconds=1)
+
+
+def _placeholder(listed: ListedUser) -> IamUser:
+    return IamUser(name=listed.name, arn=listed.arn, created=listed.created, console_password=False)
+
+
+def _deleted(user: IamUser) -> Finding:
+    return Finding(
+        user=user.name,
+        arn=user.arn,
+        status=Status.NOT_APPLICABLE,
+        reason=Reason.USER_DELETED,
+        message=f"{user.name} was deleted after the credential report was generated.",
+        user_created=user.created,
+    )
+
+
+def _read_failed(listed: ListedUser, known: IamUser | None, exc: BaseException) -> Finding:
+    return Finding(
+        user=listed.name,
+        arn=listed.arn,
+        status=Status.ERROR,
+        reason=Reason.LIVE_READ_FAILED,
+        message=f"{listed.name} could not be re-read live: "
+        + describe_access_error(exc, "reading the user"),
+        user_created=listed.created,
+    )

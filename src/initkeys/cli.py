@@ -1,0 +1,304 @@
+"""The ``initkeys`` command: parse options, wire the stages, set the exit code.
+
+Heavy imports (boto3, rich, moto) happen inside the commands that need them,
+so ``initkeys --version`` starts fast.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import sys
+import tempfile
+from collections.abc import Iterator
+from contextlib import contextmanager
+from datetime import datetime, timedelta, timezone
+from typing import Any, TextIO
+
+import click
+
+from initkeys._version import __version__
+from initkeys.errors import AccessError, InitkeysError, InputError
+from initkeys.model import AccountAudit, AuditRun, Mode, Settings, Status
+
+FORMATS = ("text", "json", "csv")
+
+_DURATION = re.compile(r"(\d+(?:\.\d+)?)\s*(d|h|m|s)", re.IGNORECASE)
+_UNIT_SECONDS = {"d": 86400, "h": 3600, "m": 60, "s": 1}
+
+
+def parse_duration(text: str) -> timedelta:
+    """``90s``, ``10m``, ``1h``, ``1h30m``, or plain seconds (``600``)."""
+    cleaned = text.strip().lower().replace(" ", "")
+    if re.fullmatch(r"\d+(\.\d+)?", cleaned):
+        return timedelta(seconds=float(cleaned))
+    if not cleaned or not re.fullmatch(r"(\d+(\.\d+)?(d|h|m|s))+", cleaned):
+        raise ValueError(f"{text!r} is not a duration (examples: 90s, 10m, 1h)")
+    seconds = sum(float(n) * _UNIT_SECONDS[u] for n, u in _DURATION.findall(cleaned))
+    return timedelta(seconds=seconds)
+
+
+def _duration_option(ctx: click.Context, param: click.Parameter, value: str) -> timedelta:
+    try:
+        return parse_duration(value)
+    except ValueError as e:
+        raise click.BadParameter(str(e), ctx, param) from None
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(__version__, "-V", "--version", prog_name="initkeys")
+def cli() -> None:
+    """Find, prove and safely remove AWS IAM access keys created during a console
+    user's initial setup (CIS AWS Foundations Benchmark 1.11)."""
+
+
+@cli.command()
+@click.option(
+    "--credential-report",
+    "report_paths",
+    multiple=True,
+    metavar="PATH",
+    help="Audit a credential report file (CSV, or the AWS CLI's JSON) instead of a live "
+    "account. Repeatable; '-' reads standard input.",
+)
+@click.option("--demo", is_flag=True, help="Audit a built-in demo account (an AWS emulator).")
+@click.option("--profile", help="AWS named profile, as in the AWS CLI.")
+@click.option("--region", help="AWS region for STS; IAM is called in the partition's home region.")
+@click.option(
+    "--endpoint-url",
+    help="Send AWS calls to this URL (an emulator or a VPC endpoint); AWS_ENDPOINT_URL works too.",
+)
+@click.option(
+    "--mode",
+    type=click.Choice([m.value for m in Mode]),
+    default=Mode.SETUP.value,
+    show_default=True,
+    help="setup: keys created with the user; cis: the benchmark's literal audit procedure.",
+)
+@click.option(
+    "--setup-window",
+    default="10m",
+    callback=_duration_option,
+    show_default=True,
+    help="A key made this soon after its user is a setup key (90s, 10m, 1h).",
+)
+@click.option(
+    "--fail-on",
+    type=click.Choice(["FAIL", "WARNING"], case_sensitive=False),
+    default="FAIL",
+    show_default=True,
+    help="Exit 1 when a finding is at or above this status.",
+)
+@click.option(
+    "--format",
+    "output_format",
+    type=click.Choice(FORMATS),
+    default="text",
+    show_default=True,
+    help="Output format.",
+)
+@click.option("--output", "-o", metavar="PATH", help="Write the report to PATH, not stdout.")
+@click.option(
+    "--workers",
+    type=click.IntRange(1, 64),
+    default=8,
+    show_default=True,
+    help="Concurrent live reads.",
+)
+@click.option(
+    "--report-timeout",
+    default="5m",
+    callback=_duration_option,
+    show_default=True,
+    help="How long to wait for AWS to generate the credential report.",
+)
+def audit(
+    report_paths: tuple[str, ...],
+    demo: bool,
+    profile: str | None,
+    region: str | None,
+    endpoint_url: str | None,
+    mode: str,
+    setup_window: timedelta,
+    fail_on: str,
+    output_format: str,
+    output: str | None,
+    workers: int,
+    report_timeout: timedelta,
+) -> None:
+    """Audit an AWS account, or credential report files, for CIS AWS 1.11.
+
+    Exit codes: 0 nothing at or above --fail-on, 1 findings at or above it,
+    2 bad usage or unreadable input, 3 no account could be audited.
+    """
+    if demo and (report_paths or profile or endpoint_url):
+        raise InputError(
+            "--demo cannot be combined with --credential-report, --profile or --endpoint-url"
+        )
+    if report_paths and (profile or endpoint_url or region):
+        raise InputError(
+            "--credential-report reads files; it cannot be combined with "
+            "--profile, --region or --endpoint-url"
+        )
+    if setup_window < timedelta(0):
+        raise InputError("--setup-window cannot be negative")
+    settings = Settings(mode=Mode(mode), setup_window=setup_window, fail_on=Status(fail_on.upper()))
+    started = datetime.now(timezone.utc)
+
+    accounts: list[AccountAudit]
+    if report_paths:
+        from initkeys.audit import audit_report_file
+
+        accounts = [audit_report_file(path, settings) for path in report_paths]
+    elif demo:
+        accounts = [_audit_demo(settings, workers)]
+    else:
+        accounts = [_audit_live(settings, profile, region, endpoint_url, workers, report_timeout)]
+
+    run = AuditRun(settings=settings, generated_at=started, accounts=tuple(accounts))
+    audited = [a for a in run.accounts if a.error is None]
+    if not audited:
+        raise AccessError("; ".join(a.error or "" for a in run.accounts))
+    _write_report(run, output_format, output)
+    sys.exit(1 if run.fails() else 0)
+
+
+def _audit_live(
+    settings: Settings,
+    profile: str | None,
+    region: str | None,
+    endpoint_url: str | None,
+    workers: int,
+    report_timeout: timedelta,
+) -> AccountAudit:
+    from initkeys.audit import audit_account
+    from initkeys.sources.aws import make_session
+
+    session = make_session(profile, region)
+    with _progress() as progress:
+        try:
+            return audit_account(
+                session,
+                settings=settings,
+                endpoint_url=endpoint_url,
+                max_workers=workers,
+                report_timeout=report_timeout.total_seconds(),
+                progress=progress,
+                profile=profile,
+            )
+        except AccessError as e:
+            return AccountAudit(
+                account_id="unknown",
+                partition="unknown",
+                source="aws",
+                report_generated_at=None,
+                error=str(e),
+            )
+
+
+def _audit_demo(settings: Settings, workers: int) -> AccountAudit:
+    from initkeys.audit import audit_account
+    from initkeys.demo import run_demo
+
+    with _progress() as progress, run_demo() as (session, endpoint_url):
+        return audit_account(
+            session,
+            settings=settings,
+            endpoint_url=endpoint_url,
+            max_workers=workers,
+            progress=progress,
+        )
+
+
+@contextmanager
+def _progress() -> Iterator[Any]:
+    """A spinner on stderr while AWS is read, only when stderr is a terminal."""
+    if not sys.stderr.isatty():
+        yield None
+        return
+    from rich.console import Console
+
+    from initkeys.audit import Progress
+
+    console = Console(stderr=True)
+    with console.status("Starting…") as status:
+
+        def update(p: Progress) -> None:
+            text = p.stage if not p.total else f"{p.stage} {p.done}/{p.total}"
+            status.update(text)
+
+        yield update
+
+
+def _write_report(run: AuditRun, output_format: str, output: str | None) -> None:
+    from initkeys.formats import get_formatter
+
+    formatter = get_formatter(output_format)
+    if output is None:
+        color = output_format == "text" and sys.stdout.isatty() and "NO_COLOR" not in os.environ
+        formatter.render(run, sys.stdout, color=color, tool_version=__version__)
+        sys.stdout.flush()
+        return
+    with _atomic_file(output) as out:
+        formatter.render(run, out, color=False, tool_version=__version__)
+
+
+@contextmanager
+def _atomic_file(path: str) -> Iterator[TextIO]:
+    """Write to a temporary file beside ``path`` and rename it over ``path`` at the end,
+    so a failed run never leaves a half-written report or destroys an older one."""
+    directory = os.path.dirname(os.path.abspath(path))
+    try:
+        fd, tmp = tempfile.mkstemp(prefix=".initkeys-", dir=directory)
+    except OSError as e:
+        raise InputError(f"cannot write {path}: {e.strerror}") from None
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8", newline="") as out:
+            yield out
+        os.replace(tmp, path)
+    except BaseException:
+        if os.path.exists(tmp):
+            os.unlink(tmp)
+        raise
+
+
+@cli.group()
+def policy() -> None:
+    """Print the least-privilege IAM policy initkeys needs."""
+
+
+@policy.command("audit")
+def policy_audit() -> None:
+    """The IAM policy (JSON) that a live audit needs."""
+    from initkeys.policy import render
+
+    click.echo(render("audit"), nl=False)
+
+
+def main(argv: list[str] | None = None) -> None:
+    """Entry point: every failure becomes one line on stderr and an exit code."""
+    try:
+        code = cli.main(args=argv, prog_name="initkeys", standalone_mode=False)
+    except InitkeysError as e:
+        _die(str(e), e.exit_code)
+    except click.exceptions.UsageError as e:
+        hint = f" (see '{e.ctx.command_path} --help')" if e.ctx is not None else ""
+        _die(e.format_message() + hint, 2)
+    except click.exceptions.ClickException as e:
+        _die(e.format_message(), e.exit_code)
+    except click.exceptions.Abort:
+        _die("aborted", 130)
+    except KeyboardInterrupt:
+        _die("interrupted", 130)
+    except BrokenPipeError:
+        # The reader went away (`| head`); no traceback, no further writes.
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+        sys.exit(1)
+    sys.exit(code if isinstance(code, int) else 0)
+
+
+def _die(message: str, code: int) -> None:
+    first_line = " ".join(message.split())
+    print(f"initkeys: error: {first_line}", file=sys.stderr)
+    sys.exit(code)

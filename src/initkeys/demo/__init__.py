@@ -1,0 +1,47 @@
+"""The built-in demo: a fictional company in a local AWS emulator.
+
+``initkeys audit --demo`` runs the normal live audit against it. Nothing here
+is imported until the demo runs, and moto only when the emulator starts: the
+CLI's start-up must not pay for either.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+from typing import Any
+
+__all__ = ["DEMO_ACCESS_KEY_ID", "DEMO_REGION", "DEMO_SECRET_ACCESS_KEY", "run_demo"]
+
+# Dummy credentials: not an IAM key of the seeded account, so auditing with
+# them never marks a seeded key as used.
+DEMO_ACCESS_KEY_ID = "demo"
+DEMO_SECRET_ACCESS_KEY = "testing"
+DEMO_REGION = "us-east-1"
+
+
+def demo_session() -> Any:
+    """A boto3 Session with the demo's dummy credentials (never real AWS ones)."""
+    import boto3
+
+    return boto3.Session(
+        aws_access_key_id=DEMO_ACCESS_KEY_ID,
+        aws_secret_access_key=DEMO_SECRET_ACCESS_KEY,
+        region_name=DEMO_REGION,
+    )
+
+
+@contextmanager
+def run_demo() -> Iterator[tuple[Any, str]]:
+    """Start an in-process emulator, seed the demo company, yield ``(session, endpoint_url)``.
+
+    The emulator's clock is frozen at the demo's "now" (2026-11-27T12:00:00Z)
+    while the block runs, and the emulator stops when it exits. Raises
+    ``InputError`` when moto is not installed.
+    """
+    from initkeys.demo.company import seed_company
+    from initkeys.demo.emulator import start_emulator
+
+    with start_emulator() as emulator:
+        seed_company(demo_session, emulator.endpoint_url, emulator.set_time)
+        yield demo_session(), emulator.endpoint_url

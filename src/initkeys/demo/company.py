@@ -1,0 +1,521 @@
+"""A small fictional company, "Northwind Robotics", seeded into an emulator.
+
+Thirty IAM users created between 2013 and 2026 cover every row of the verdict
+table (``shared/spec/verdicts.md``) in both modes, plus the edge cases a live
+audit must get right: a key left alone after its sibling was deleted, two keys
+with the same create date, a key exactly at the window's edge, a key a little
+*before* its user (clock skew), a programmatic user who got a password years
+later, and users with paths.
+
+Everything goes through boto3 against the emulator's endpoint; the only
+back door is the emulator's clock (``set_time``), set before every creation
+and use so that moto records the dates of the story. A key is "used" by
+making a signed call with its credentials at the chosen date, which is how
+moto (like AWS) records last use.
+
+Each user carries its expected verdicts, hand-checked against the verdict
+table with the default 10-minute window; :func:`seed_company` returns them with
+the key ids it got.
+"""
+
+from __future__ import annotations
+
+import secrets
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import datetime, timedelta, timezone
+from itertools import pairwise
+from typing import Any
+
+from initkeys.model import Mode, Reason, Status
+
+__all__ = [
+    "COMPANY",
+    "DEMO_NOW",
+    "DemoKey",
+    "DemoUser",
+    "Expect",
+    "ExpectedFinding",
+    "seed_company",
+]
+
+# The instant the demo audit pretends to run at; the clock is left here.
+DEMO_NOW = datetime(2026, 11, 27, 12, 0, 0, tzinfo=timezone.utc)
+
+_S = Status
+_R = Reason
+
+
+def _t(text: str) -> datetime:
+    """``2016-03-14 09:12:05`` → an aware UTC datetime."""
+    return datetime.fromisoformat(text).replace(tzinfo=timezone.utc)
+
+
+def _after(base: str, seconds: float) -> datetime:
+    return _t(base) + timedelta(seconds=seconds)
+
+
+@dataclass(frozen=True)
+class Expect:
+    """Expected verdict of one finding: status per mode, and the reason code."""
+
+    setup: Status
+    cis: Status
+    reason: Reason
+
+
+@dataclass(frozen=True)
+class DemoKey:
+    """One access key in the story."""
+
+    created: datetime
+    used: datetime | None = None
+    """When a signed call with the key is made (AWS then records last use)."""
+    deactivated: datetime | None = None
+    deleted: datetime | None = None
+    """A deleted key leaves no finding; it only moves its sibling's slot."""
+    region: str = "us-east-1"
+    """Where the key is used, as last-use data shows it."""
+
+
+@dataclass(frozen=True)
+class DemoUser:
+    name: str
+    created: datetime
+    expect: tuple[Expect, ...]
+    """One per key that is left (in creation order), or one user-level finding."""
+    path: str = "/"
+    password: datetime | None = None
+    """When the console password was set; None for programmatic users."""
+    keys: tuple[DemoKey, ...] = ()
+    """In creation order; IAM allows two per user."""
+    story: str = ""
+
+    def __post_init__(self) -> None:
+        if any(b.created < a.created for a, b in pairwise(self.keys)):
+            raise ValueError(f"{self.name}: keys must be listed in creation order")
+        if len(self.keys) > 2:
+            raise ValueError(f"{self.name}: IAM allows two access keys per user")
+
+
+@dataclass(frozen=True)
+class ExpectedFinding:
+    """Ground truth for one finding of the seeded account."""
+
+    user: str
+    key_slot: int | None
+    """1 or 2 in creation order of the keys left (moto's report and ListAccessKeys order)."""
+    access_key_id: str | None
+    setup: Status
+    cis: Status
+    reason: Reason
+    story: str
+    path: str = "/"
+
+    def status(self, mode: Mode) -> Status:
+        return self.cis if mode is Mode.CIS else self.setup
+
+
+def _expect(setup: Status, cis: Status, reason: Reason) -> Expect:
+    return Expect(setup, cis, reason)
+
+
+SETUP_KEY_USED = _expect(_S.PASS, _S.PASS, _R.SETUP_KEY_USED)
+KEY_USED = _expect(_S.PASS, _S.PASS, _R.KEY_USED)
+UNKNOWN_ACTIVE = _expect(_S.WARNING, _S.FAIL, _R.USAGE_UNKNOWN)
+UNKNOWN_INACTIVE = _expect(_S.WARNING, _S.PASS, _R.USAGE_UNKNOWN)
+SETUP_KEY_UNUSED = _expect(_S.FAIL, _S.FAIL, _R.SETUP_KEY_UNUSED)
+SETUP_KEY_INACTIVE = _expect(_S.WARNING, _S.PASS, _R.SETUP_KEY_INACTIVE)
+UNUSED_KEY = _expect(_S.WARNING, _S.FAIL, _R.UNUSED_KEY)
+INACTIVE_UNUSED_KEY = _expect(_S.PASS, _S.PASS, _R.INACTIVE_UNUSED_KEY)
+NO_ACCESS_KEYS = _expect(_S.PASS, _S.PASS, _R.NO_ACCESS_KEYS)
+NO_CONSOLE_PASSWORD = _expect(_S.NOT_APPLICABLE, _S.NOT_APPLICABLE, _R.NO_CONSOLE_PASSWORD)
+
+
+def _console(
+    name: str,
+    created: str,
+    expect: tuple[Expect, ...],
+    *keys: DemoKey,
+    path: str = "/",
+    story: str = "",
+) -> DemoUser:
+    """A console user whose password was set by the console wizard with the user."""
+    return DemoUser(
+        name=name,
+        created=_t(created),
+        expect=expect,
+        path=path,
+        password=_after(created, 3),
+        keys=keys,
+        story=story,
+    )
+
+
+def _programmatic(
+    name: str, created: str, *keys: DemoKey, path: str = "/", story: str = ""
+) -> DemoUser:
+    return DemoUser(
+        name=name,
+        created=_t(created),
+        expect=(NO_CONSOLE_PASSWORD,),
+        path=path,
+        keys=keys,
+        story=story,
+    )
+
+
+COMPANY: tuple[DemoUser, ...] = (
+    # --- the verdict table, row by row -------------------------------------------
+    _console(
+        "maria.gonzalez",
+        "2016-03-14 09:12:05",
+        (SETUP_KEY_USED,),
+        DemoKey(_after("2016-03-14 09:12:05", 41), used=_t("2026-11-26 17:40:12")),
+        path="/engineering/",
+        story="key made by the onboarding wizard, in daily use since",
+    ),
+    _console(
+        "james.okafor",
+        "2017-08-21 14:02:10",
+        (KEY_USED,),
+        DemoKey(_t("2017-11-02 10:15:44"), used=_t("2026-11-20 08:03:51"), region="eu-west-1"),
+        path="/engineering/",
+        story="created his own key ten weeks after joining",
+    ),
+    _console(
+        "priya.raman",
+        "2019-01-07 10:30:00",
+        (SETUP_KEY_UNUSED,),
+        DemoKey(_after("2019-01-07 10:30:00", 12)),
+        path="/engineering/",
+        story="key made with the user and never used: the control's target",
+    ),
+    _console(
+        "lukas.schneider",
+        "2020-06-02 08:45:30",
+        (SETUP_KEY_INACTIVE,),
+        DemoKey(_after("2020-06-02 08:45:30", 8), deactivated=_t("2021-03-15 16:20:00")),
+        path="/engineering/platform/",
+        story="unused setup key, deactivated by an earlier clean-up but never deleted",
+    ),
+    _console(
+        "chen.wei",
+        "2018-02-12 09:05:00",
+        (UNUSED_KEY,),
+        DemoKey(_t("2022-05-09 13:47:21")),
+        path="/engineering/",
+        story="made a key four years after joining and never used it",
+    ),
+    _console(
+        "sofia.rossi",
+        "2019-09-23 11:18:40",
+        (INACTIVE_UNUSED_KEY,),
+        DemoKey(_t("2020-01-15 15:02:09"), deactivated=_t("2020-07-01 09:00:00")),
+        path="/engineering/",
+        story="self-made key, never used, since deactivated",
+    ),
+    _console(
+        "david.kim",
+        "2013-07-08 16:20:00",
+        (UNKNOWN_ACTIVE,),
+        DemoKey(_after("2013-07-08 16:20:00", 25)),
+        story="setup key from 2013: AWS has no record of its use either way",
+    ),
+    _console(
+        "helen.murphy",
+        "2014-02-03 11:00:00",
+        (UNKNOWN_INACTIVE,),
+        DemoKey(_after("2014-02-03 11:00:00", 30), deactivated=_t("2017-05-02 10:00:00")),
+        path="/finance/",
+        story="2014 setup key, inactive; use before 2015-04-22 was never recorded",
+    ),
+    _console(
+        "robert.nguyen",
+        "2014-10-20 12:00:00",
+        (SETUP_KEY_USED,),
+        DemoKey(_after("2014-10-20 12:00:00", 15), used=_t("2015-06-01 07:30:00")),
+        story="pre-2015 setup key whose later use was recorded",
+    ),
+    _console(
+        "aisha.bello",
+        "2021-04-12 09:00:00",
+        (NO_ACCESS_KEYS,),
+        path="/finance/",
+        story="console only",
+    ),
+    _console("tom.hughes", "2022-10-03 08:30:00", (NO_ACCESS_KEYS,), path="/sales/"),
+    _console("emma.larsen", "2023-05-15 13:10:00", (NO_ACCESS_KEYS,), path="/marketing/"),
+    _programmatic(
+        "ci-deploy",
+        "2017-02-01 10:00:00",
+        DemoKey(_after("2017-02-01 10:00:00", 5), used=_t("2026-11-27 11:58:02")),
+        path="/automation/",
+        story="pipeline user, no password",
+    ),
+    _programmatic(
+        "backup-agent",
+        "2015-09-09 03:00:00",
+        DemoKey(_after("2015-09-09 03:00:00", 4)),
+        path="/automation/",
+        story="programmatic user whose key was never used: not this control's business",
+    ),
+    _programmatic(
+        "terraform-runner",
+        "2019-11-11 11:11:11",
+        DemoKey(_after("2019-11-11 11:11:11", 2), used=_t("2023-08-30 22:10:00")),
+        DemoKey(_t("2023-09-01 09:00:00"), used=_t("2026-11-27 06:00:00")),
+        path="/automation/",
+        story="two keys mid-rotation, no password",
+    ),
+    _programmatic(
+        "pending-contractor",
+        "2026-11-20 15:45:00",
+        path="/contractors/",
+        story="created, nothing granted yet",
+    ),
+    _programmatic(
+        "jenkins-legacy",
+        "2014-05-05 14:00:00",
+        DemoKey(_after("2014-05-05 14:00:00", 6), used=_t("2016-02-10 02:00:00")),
+        path="/automation/",
+    ),
+    # --- edge cases --------------------------------------------------------------------
+    DemoUser(
+        name="svc-reporting",
+        created=_t("2018-06-04 13:00:00"),
+        path="/automation/",
+        keys=(DemoKey(_after("2018-06-04 13:00:00", 20)),),
+        password=_t("2023-02-14 10:30:00"),
+        expect=(SETUP_KEY_UNUSED,),
+        story=(
+            "programmatic user given a console password five years later: its key "
+            "predates the password and is judged by the user's creation"
+        ),
+    ),
+    _console(
+        "oliver.bennett",
+        "2016-11-07 09:00:00",
+        (UNUSED_KEY,),
+        DemoKey(_after("2016-11-07 09:00:00", 30), deleted=_t("2019-03-11 10:00:00")),
+        DemoKey(_t("2019-03-04 16:12:45")),
+        path="/engineering/",
+        story="setup key deleted after a rotation; the replacement (slot 2) was never used",
+    ),
+    _console(
+        "nadia.haddad",
+        "2024-01-08 09:00:00",
+        (SETUP_KEY_USED, SETUP_KEY_UNUSED),
+        DemoKey(_after("2024-01-08 09:00:00", 4), used=_t("2024-01-09 10:20:30")),
+        DemoKey(_after("2024-01-08 09:00:00", 4)),
+        path="/engineering/",
+        story="onboarding script made two keys in the same second; only one is used",
+    ),
+    _console(
+        "grace.liu",
+        "2021-09-01 10:00:00",
+        (SETUP_KEY_UNUSED,),
+        DemoKey(_after("2021-09-01 10:00:00", 600)),
+        story="key exactly 10 minutes after the user: inside the window (inclusive)",
+    ),
+    _console(
+        "samuel.adeyemi",
+        "2021-09-01 11:00:00",
+        (UNUSED_KEY,),
+        DemoKey(_after("2021-09-01 11:00:00", 601)),
+        story="key 10 minutes 1 second after the user: outside the window",
+    ),
+    _console(
+        "irene.petrova",
+        "2022-02-14 15:30:00",
+        (SETUP_KEY_UNUSED,),
+        DemoKey(_after("2022-02-14 15:30:00", -30)),
+        path="/security/",
+        story="key stamped 30 s before its user (IAM clock skew): still a setup key",
+    ),
+    _console(
+        "kevin.walsh",
+        "2015-01-12 10:00:00",
+        (UNKNOWN_ACTIVE, KEY_USED),
+        DemoKey(_after("2015-01-12 10:00:00", 20)),
+        DemoKey(_t("2018-07-30 14:00:00"), used=_t("2026-10-01 12:00:00")),
+        path="/sales/",
+        story="old setup key of unknown use next to a newer key in use",
+    ),
+    _console(
+        "laura.fischer",
+        "2020-01-20 09:30:00",
+        (SETUP_KEY_USED, INACTIVE_UNUSED_KEY),
+        DemoKey(_after("2020-01-20 09:30:00", 10), used=_t("2026-11-02 09:12:00")),
+        DemoKey(_t("2023-03-03 12:00:00"), deactivated=_t("2023-03-03 12:05:00")),
+        path="/hr/",
+        story="used setup key, and a second key deactivated minutes after creation",
+    ),
+    _console(
+        "mohammed.al-sayed",
+        "2025-06-16 08:00:00",
+        (SETUP_KEY_INACTIVE,),
+        DemoKey(_after("2025-06-16 08:00:00", 9), deactivated=_t("2025-06-20 17:00:00")),
+        path="/engineering/data/",
+    ),
+    _console(
+        "ana.silva",
+        "2024-08-19 10:00:00",
+        (KEY_USED,),
+        DemoKey(_t("2024-09-02 14:30:00"), used=_t("2024-09-02 14:35:00"), region="sa-east-1"),
+        path="/support/",
+    ),
+    _console(
+        "break-glass-admin",
+        "2015-04-21 23:59:00",
+        (SETUP_KEY_UNUSED,),
+        DemoKey(_t("2015-04-22 00:00:10")),
+        story="user a minute before AWS began recording key use, key just after",
+    ),
+    _console(
+        "rachel.cohen",
+        "2018-10-01 09:00:00",
+        (SETUP_KEY_USED,),
+        DemoKey(_after("2018-10-01 09:00:00", 6), used=_t("2018-10-01 11:00:00")),
+        path="/marketing/",
+    ),
+    _console(
+        "yuki.tanaka",
+        "2026-11-27 11:50:00",
+        (SETUP_KEY_UNUSED,),
+        DemoKey(_after("2026-11-27 11:50:00", 20)),
+        path="/engineering/",
+        story="new hire this morning, given a key with the account",
+    ),
+)
+
+
+def seed_company(
+    session_factory: Callable[[], Any],
+    endpoint_url: str,
+    set_time: Callable[[datetime], None],
+    company: tuple[DemoUser, ...] | None = None,
+) -> tuple[ExpectedFinding, ...]:
+    """Create ``company`` (default :data:`COMPANY`) at ``endpoint_url``; return the ground truth.
+
+    ``session_factory`` makes a boto3 Session with the emulator's dummy
+    credentials; ``set_time`` sets the emulator's clock. The clock is left at
+    :data:`DEMO_NOW`. Secret keys stay in memory and are never printed.
+    """
+    session = session_factory()
+    iam = session.client("iam", endpoint_url=endpoint_url)
+    expected: list[ExpectedFinding] = []
+    for user in COMPANY if company is None else company:
+        key_ids = _seed_user(session, iam, endpoint_url, set_time, user)
+        expected.extend(_ground_truth(user, key_ids))
+    set_time(DEMO_NOW)
+    return tuple(expected)
+
+
+def _seed_user(
+    session: Any,
+    iam: Any,
+    endpoint_url: str,
+    set_time: Callable[[datetime], None],
+    user: DemoUser,
+) -> list[str]:
+    """Create one user and its story; return the ids of the keys left, in creation order."""
+    set_time(user.created)
+    iam.create_user(UserName=user.name, Path=user.path)
+    first_key = user.keys[0].created if user.keys else None
+    # For realism only: moto does not record when a password was set.
+    password_later = (
+        first_key is not None and user.password is not None and user.password > first_key
+    )
+    if user.password is not None and not password_later:
+        _set_password(iam, set_time, user)
+    created = _create_keys(iam, set_time, user)
+    if password_later:
+        _set_password(iam, set_time, user)
+
+    events: list[tuple[datetime, int, str, DemoKey]] = []
+    for (key_id, _secret), key in zip(created, user.keys, strict=True):
+        if key.used is not None:
+            events.append((key.used, 0, key_id, key))
+        if key.deactivated is not None:
+            events.append((key.deactivated, 1, key_id, key))
+        if key.deleted is not None:
+            events.append((key.deleted, 2, key_id, key))
+    secrets_by_id = dict(created)
+    # In story order, as an operator would have done them.
+    for when, kind, key_id, key in sorted(events, key=lambda e: (e[0], e[1])):
+        set_time(when)
+        if kind == 0:
+            _use_key(session, endpoint_url, key_id, secrets_by_id[key_id], key.region)
+        elif kind == 1:
+            iam.update_access_key(UserName=user.name, AccessKeyId=key_id, Status="Inactive")
+        else:
+            iam.delete_access_key(UserName=user.name, AccessKeyId=key_id)
+    return [kid for (kid, _), key in zip(created, user.keys, strict=True) if key.deleted is None]
+
+
+def _set_password(iam: Any, set_time: Callable[[datetime], None], user: DemoUser) -> None:
+    assert user.password is not None
+    set_time(user.password)
+    # A throwaway password: the demo never signs in with it.
+    iam.create_login_profile(
+        UserName=user.name, Password=secrets.token_urlsafe(24), PasswordResetRequired=True
+    )
+
+
+def _create_keys(
+    iam: Any, set_time: Callable[[datetime], None], user: DemoUser
+) -> list[tuple[str, str]]:
+    """Create the user's keys at their dates; ``(key id, secret)`` in creation order.
+
+    Two keys with the same create date are ordered by key id in a live read
+    but by creation in moto's credential report. Recreate such a pair until
+    both orders agree, so that the ground truth's slots hold either way.
+    """
+    for _attempt in range(64):
+        created: list[tuple[str, str]] = []
+        for key in user.keys:
+            set_time(key.created)
+            answer = iam.create_access_key(UserName=user.name)["AccessKey"]
+            created.append((str(answer["AccessKeyId"]), str(answer["SecretAccessKey"])))
+        if _ids_agree_with_order(user.keys, created):
+            return created
+        for key_id, _ in created:
+            iam.delete_access_key(UserName=user.name, AccessKeyId=key_id)
+    raise RuntimeError(f"could not order the same-second keys of {user.name}")
+
+
+def _ids_agree_with_order(keys: tuple[DemoKey, ...], created: list[tuple[str, str]]) -> bool:
+    for i in range(1, len(keys)):
+        if keys[i].created == keys[i - 1].created and created[i][0] < created[i - 1][0]:
+            return False
+    return True
+
+
+def _use_key(session: Any, endpoint_url: str, key_id: str, secret: str, region: str) -> None:
+    """A signed call with the key's own credentials, which records its last use."""
+    sts = session.client(
+        "sts",
+        endpoint_url=endpoint_url,
+        region_name=region,
+        aws_access_key_id=key_id,
+        aws_secret_access_key=secret,
+    )
+    sts.get_caller_identity()
+
+
+def _ground_truth(user: DemoUser, key_ids: list[str]) -> list[ExpectedFinding]:
+    console = user.password is not None
+    if not console or not key_ids:
+        (only,) = user.expect
+        return [
+            ExpectedFinding(
+                user.name, None, None, only.setup, only.cis, only.reason, user.story, user.path
+            )
+        ]
+    if len(user.expect) != len(key_ids):
+        raise ValueError(f"{user.name}: {len(user.expect)} expectations for {len(key_ids)} keys")
+    return [
+        ExpectedFinding(user.name, slot, key_id, e.setup, e.cis, e.reason, user.story, user.path)
+        for slot, (key_id, e) in enumerate(zip(key_ids, user.expect, strict=True), start=1)
+    ]

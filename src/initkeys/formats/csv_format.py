@@ -1,0 +1,117 @@
+"""``--format csv``: one row per finding, for spreadsheets and ticket imports.
+
+An account that could not be audited gets one row with status ERROR and the
+reason in ``message``, so that it cannot silently drop out of a spreadsheet.
+
+User names, file names and messages are attacker-influenced (IAM user names may
+contain ``+ = , . @ - _``), and spreadsheet apps run a cell that starts with
+``= + - @`` as a formula. Such text cells get a leading ``'``, the OWASP
+advice for CSV injection. Numbers this module writes itself are left alone.
+"""
+
+from __future__ import annotations
+
+import csv
+from typing import TextIO
+
+from initkeys._version import __version__
+from initkeys.formats import iso_utc, seconds
+from initkeys.model import AccountAudit, AuditRun, Finding, Status
+
+COLUMNS = (
+    "account_id",
+    "partition",
+    "source",
+    "user",
+    "arn",
+    "key_slot",
+    "access_key_id",
+    "status",
+    "reason",
+    "active",
+    "user_created",
+    "key_created",
+    "setup_gap_seconds",
+    "last_used",
+    "password_created",
+    "message",
+)
+
+# Tab and carriage return also start formulas in some spreadsheet apps.
+_FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
+
+Cell = str | int
+
+
+class CsvFormatter:
+    name = "csv"
+
+    def render(
+        self,
+        run: AuditRun,
+        out: TextIO,
+        *,
+        color: bool = False,
+        tool_version: str = __version__,
+    ) -> None:
+        del color, tool_version  # CSV carries neither; both are part of the interface.
+        # "\n", not the RFC's "\r\n": ``out`` is a text stream that already
+        # translates newlines for the platform (sys.stdout on Windows). With
+        # "\n" alone, QUOTE_MINIMAL would leave a field holding "\r" unquoted
+        # and so break the row; every text field is quoted instead, and the
+        # numbers stay bare so that readers can tell them apart.
+        writer = csv.writer(out, lineterminator="\n", quoting=csv.QUOTE_NONNUMERIC)
+        writer.writerow(COLUMNS)
+        for account in run.accounts:
+            if account.error is not None:
+                writer.writerow(_error_row(account))
+                continue
+            for finding in account.findings:
+                writer.writerow(_finding_row(account, finding))
+
+
+def escape_formula(text: str) -> str:
+    """``text`` made inert for spreadsheet apps: a leading ``'`` if it could start a formula."""
+    return "'" + text if text.startswith(_FORMULA_START) else text
+
+
+def _finding_row(account: AccountAudit, finding: Finding) -> tuple[Cell, ...]:
+    # Hot path (one call per finding): cells are converted here, not by a
+    # generic per-cell dispatch. Every text that is not ours is escaped.
+    return (
+        escape_formula(account.account_id),
+        escape_formula(account.partition),
+        escape_formula(account.source),
+        escape_formula(finding.user),
+        escape_formula(finding.arn),
+        "" if finding.key_slot is None else finding.key_slot,
+        "" if finding.access_key_id is None else escape_formula(finding.access_key_id),
+        finding.status.value,
+        finding.reason.value,
+        _bool(finding.active),
+        iso_utc(finding.user_created) or "",
+        iso_utc(finding.key_created) or "",
+        _number(seconds(finding.setup_gap)),
+        iso_utc(finding.last_used) or "",
+        iso_utc(finding.password_created) or "",
+        escape_formula(finding.message),
+    )
+
+
+def _error_row(account: AccountAudit) -> tuple[Cell, ...]:
+    cells = dict.fromkeys(COLUMNS, "")
+    cells["account_id"] = escape_formula(account.account_id)
+    cells["partition"] = escape_formula(account.partition)
+    cells["source"] = escape_formula(account.source)
+    cells["status"] = Status.ERROR.value
+    cells["message"] = escape_formula(account.error or "")
+    return tuple(cells.values())
+
+
+def _bool(value: bool | None) -> str:
+    # Lower case, as in the credential report.
+    return "" if value is None else ("true" if value else "false")
+
+
+def _number(value: int | None) -> str | int:
+    return "" if value is None else value

@@ -1,0 +1,183 @@
+"""``--format json``: the JSON output contract of ``shared/spec/verdicts.md``, schema_version 1.
+
+The document is written piece by piece, one finding at a time: an offline run
+may hold a million findings, and building the whole document as one dict would
+copy every one of them. The bytes are the same as ``json.dumps(document,
+indent=2)`` would give, so the output stays plain, indented, valid JSON.
+
+Added to the contract (allowed, "fields may be added"): ``control.see_also``,
+``control.numbering``, a top-level ``result`` (the worst account status) and
+``setup_gap_seconds`` on every finding.
+"""
+
+from __future__ import annotations
+
+import json
+from json.encoder import encode_basestring_ascii  # the C one where available
+from typing import Any, TextIO
+
+from initkeys._version import __version__
+from initkeys.control import CONTROL
+from initkeys.formats import iso_utc, seconds
+from initkeys.model import STATUS_ORDER, AccountAudit, AuditRun, Finding, Status, worst
+
+SCHEMA_VERSION = 1
+_INDENT = 2
+
+
+class JsonFormatter:
+    name = "json"
+
+    def render(
+        self,
+        run: AuditRun,
+        out: TextIO,
+        *,
+        color: bool = False,
+        tool_version: str = __version__,
+    ) -> None:
+        del color  # JSON has no colour; the argument is part of the interface.
+        write = out.write
+        write("{\n")
+        for key, value in _head(run, tool_version).items():
+            write(_member(key, value, level=1) + ",\n")
+        write(_pad(1) + '"accounts": ')
+        if not run.accounts:
+            write("[],\n")
+        else:
+            write("[\n")
+            for index, account in enumerate(run.accounts):
+                _write_account(account, out, level=2)
+                write(",\n" if index < len(run.accounts) - 1 else "\n")
+            write(_pad(1) + "],\n")
+        write(_member("summary", summary(run), level=1) + "\n")
+        write("}\n")
+
+
+def control_document() -> dict[str, Any]:
+    """The control's metadata as the contract spells it."""
+    return {
+        "id": CONTROL.id,
+        "title": CONTROL.title,
+        "information": CONTROL.information,
+        "rationale": CONTROL.rationale,
+        "solution": CONTROL.solution,
+        "category": CONTROL.category,
+        "references": list(CONTROL.references),
+        "control_id": CONTROL.control_id,
+        "see_also": CONTROL.see_also,
+        "numbering": CONTROL.numbering,
+    }
+
+
+def finding_document(finding: Finding) -> dict[str, Any]:
+    """One finding as the contract spells it."""
+    return {
+        "user": finding.user,
+        "arn": finding.arn,
+        "key_slot": finding.key_slot,
+        "access_key_id": finding.access_key_id,
+        "status": finding.status.value,
+        "reason": finding.reason.value,
+        "active": finding.active,
+        "user_created": iso_utc(finding.user_created),
+        "key_created": iso_utc(finding.key_created),
+        "setup_gap_seconds": seconds(finding.setup_gap),
+        "last_used": iso_utc(finding.last_used),
+        "password_created": iso_utc(finding.password_created),
+        "message": finding.message,
+    }
+
+
+def summary(run: AuditRun) -> dict[str, int]:
+    """Findings per status, every status present, in the contract's order."""
+    counts = run.counts()
+    return {status.value: counts[status] for status in STATUS_ORDER}
+
+
+def overall_status(run: AuditRun) -> Status:
+    """The worst account status; an account that could not be audited counts as ERROR."""
+    return worst(a.status for a in run.accounts) or Status.NOT_APPLICABLE
+
+
+def _head(run: AuditRun, tool_version: str) -> dict[str, Any]:
+    return {
+        "schema_version": SCHEMA_VERSION,
+        "tool": {"name": "initkeys", "version": tool_version},
+        "control": control_document(),
+        "mode": run.settings.mode.value,
+        "setup_window_seconds": seconds(run.settings.setup_window),
+        "generated_at": iso_utc(run.generated_at),
+        "result": overall_status(run).value,
+    }
+
+
+def _write_account(account: AccountAudit, out: TextIO, level: int) -> None:
+    write = out.write
+    head = {
+        "account_id": account.account_id,
+        "partition": account.partition,
+        "source": account.source,
+        "report_generated_at": iso_utc(account.report_generated_at),
+        "status": account.status.value,
+        "error": account.error,
+    }
+    write(_pad(level) + "{\n")
+    for key, value in head.items():
+        write(_member(key, value, level + 1) + ",\n")
+    # The contract: an account that could not be audited has no findings.
+    findings = () if account.error is not None else account.findings
+    write(_pad(level + 1) + '"findings": ')
+    if not findings:
+        write("[]\n")
+    else:
+        write("[\n")
+        last = len(findings) - 1
+        for index, finding in enumerate(findings):
+            write(_pad(level + 2) + _flat_object(finding_document(finding), level + 2))
+            write(",\n" if index < last else "\n")
+        write(_pad(level + 1) + "]\n")
+    write(_pad(level) + "}")
+
+
+def _member(key: str, value: Any, level: int) -> str:
+    return f"{_pad(level)}{json.dumps(key)}: {_dumps(value, level)}"
+
+
+def _dumps(value: Any, level: int) -> str:
+    """``value`` indented as if it sat ``level`` deep in one ``json.dumps(..., indent=2)``."""
+    # JSON strings never hold a raw newline (it is escaped), so every newline
+    # in the dump is a line break of the layout and can take the extra indent.
+    return json.dumps(value, indent=_INDENT).replace("\n", "\n" + _pad(level))
+
+
+def _flat_object(document: dict[str, Any], level: int) -> str:
+    """Same text as :func:`_dumps`, for a dict of scalars, several times faster.
+
+    ``json.dumps`` with ``indent`` falls back to the pure-Python encoder, and
+    each call has its own overhead. This is the per-finding path.
+    """
+    inner = _pad(level + 1)
+    members = ",\n".join(
+        f"{inner}{_scalar(key)}: {_scalar(value)}" for key, value in document.items()
+    )
+    return "{\n" + members + "\n" + _pad(level) + "}"
+
+
+def _scalar(value: Any) -> str:
+    """One JSON scalar, exactly as ``json.dumps`` writes it."""
+    if value is None:
+        return "null"
+    if value is True:
+        return "true"
+    if value is False:
+        return "false"
+    if isinstance(value, str):
+        return encode_basestring_ascii(value)
+    if isinstance(value, int):  # bool is handled above
+        return int.__repr__(value)
+    return json.dumps(value)
+
+
+def _pad(level: int) -> str:
+    return " " * (_INDENT * level)

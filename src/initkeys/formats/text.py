@@ -1,0 +1,390 @@
+"""``--format text`` (the default): a compliance scanner's result, for people.
+
+Layout: the control header (what is checked and why, the way a scanner shows
+an audit item), then one block per account (verdict line, counts, and the
+evidence for each FAIL, WARNING and ERROR finding), then the totals and the
+overall result. PASS and NOT_APPLICABLE findings are counted but not listed;
+JSON and CSV list them.
+
+All text goes through :class:`rich.text.Text`, never console markup: user
+names, file names and error sentences are data, and must not be read as
+``[style]`` tags. For the same reason their control characters (ESC would let
+a crafted report drive the reader's terminal) and bidi overrides are shown as
+escapes, see :func:`_safe`.
+
+The evidence table is laid out here with fixed column widths rather than with
+:class:`rich.table.Table`: an offline run may list hundreds of thousands of
+findings, a rich Table costs about 1.5 ms a row and holds every row until it
+is printed, while fixed-width rows are printed in batches as they are made.
+"""
+
+from __future__ import annotations
+
+import textwrap
+from collections.abc import Iterator, Sequence
+from datetime import datetime, timedelta
+from typing import TextIO
+
+from rich.console import Console, RenderableType
+from rich.table import Table
+from rich.text import Text
+
+from initkeys._version import __version__
+from initkeys.control import CONTROL
+from initkeys.evaluate.verdicts import describe_duration
+from initkeys.formats import iso_utc
+from initkeys.model import STATUS_ORDER, AccountAudit, AuditRun, Finding, Mode, Status, worst
+
+# Width when ``out`` is not a terminal (a file, a pipe, a CI log).
+DEFAULT_WIDTH = 120
+
+_LISTED = frozenset({Status.FAIL, Status.WARNING, Status.ERROR})
+
+_STYLE = {
+    Status.FAIL: "bold red",
+    Status.ERROR: "bold magenta",
+    Status.WARNING: "yellow",
+    Status.PASS: "green",
+    Status.NOT_APPLICABLE: "dim",
+}
+
+_SHORT = {Status.NOT_APPLICABLE: "N/A"}
+
+_MODE_TEXT = {
+    Mode.SETUP: "setup (the control's intent: keys created with the user fail)",
+    Mode.CIS: "cis (the benchmark's literal audit: any active, never-used key fails)",
+}
+
+# Control characters (C0, DEL, C1) and the bidi embedding/override/isolate
+# controls, mapped to visible escapes.
+_UNSAFE = {c: f"\\x{c:02x}" for c in (*range(0x20), *range(0x7F, 0xA0))}
+_UNSAFE.update({c: f"\\u{c:04x}" for c in (*range(0x202A, 0x202F), *range(0x2066, 0x206A))})
+
+_INDENT = "  "
+_GUTTER = "  "
+_BATCH = 500  # evidence rows per print: bounded memory, few calls into rich
+
+
+class TextFormatter:
+    name = "text"
+
+    def render(
+        self,
+        run: AuditRun,
+        out: TextIO,
+        *,
+        color: bool = False,
+        tool_version: str = __version__,
+    ) -> None:
+        printer = _Printer(out, color)
+        _header(printer, run, tool_version)
+        for account in run.accounts:
+            printer.print()
+            _account(printer, account, run.settings.mode)
+        printer.print()
+        _totals(printer, run)
+
+
+class _Printer:
+    """A rich Console that writes to ``out`` without trailing blanks on lines."""
+
+    def __init__(self, out: TextIO, color: bool) -> None:
+        self.out = out
+        self.color = color
+        # A stream that cannot encode them (a Windows code page, LANG=C) gets
+        # ASCII stand-ins rather than a UnicodeEncodeError halfway through.
+        fancy = _can_encode(out, "·─")
+        self.dot = " · " if fancy else " | "
+        self.rule = "─" if fancy else "-"
+        # Every setting is explicit so that the environment (FORCE_COLOR,
+        # NO_COLOR, COLUMNS) cannot put escape codes into output the caller
+        # asked to be plain, or change its width.
+        self.console = Console(
+            file=out,
+            force_terminal=color,
+            color_system="auto" if color else None,
+            no_color=not color,
+            width=None if _is_terminal(out) else DEFAULT_WIDTH,
+            markup=False,
+            emoji=False,
+            highlight=False,
+            soft_wrap=False,
+        )
+
+    @property
+    def width(self) -> int:
+        return self.console.width
+
+    def print(self, renderable: RenderableType = "") -> None:
+        # Capture, then strip: rich pads table cells to the full width.
+        with self.console.capture() as capture:
+            self.console.print(renderable)
+        self.out.write("\n".join(line.rstrip(" ") for line in capture.get().split("\n")))
+
+    def print_lines(self, lines: Text) -> None:
+        """Lines already laid out to fit: no wrapping, no cropping."""
+        if not self.color:
+            self.out.write(lines.plain)  # the fast path for large plain reports
+            return
+        self.console.print(lines, no_wrap=True, overflow="ignore", crop=False, end="")
+
+
+def _can_encode(out: TextIO, text: str) -> bool:
+    encoding = getattr(out, "encoding", None) or "utf-8"
+    try:
+        text.encode(encoding)
+    except (UnicodeEncodeError, LookupError):
+        return False
+    return True
+
+
+def _is_terminal(out: TextIO) -> bool:
+    try:
+        return out.isatty()
+    except (AttributeError, ValueError):  # no isatty, or a closed stream
+        return False
+
+
+# --------------------------------------------------------------------------- header
+
+
+def _header(printer: _Printer, run: AuditRun, tool_version: str) -> None:
+    printer.print(
+        Text.assemble(
+            (f"CIS AWS Foundations {CONTROL.id}", "bold"),
+            "  ",
+            (CONTROL.title, "bold"),
+        )
+    )
+    printer.print(
+        Text(
+            f"initkeys {tool_version}{printer.dot}generated {_when(run.generated_at)}", style="dim"
+        )
+    )
+    printer.print()
+    grid = Table.grid(padding=(0, 2))
+    grid.add_column(style="bold", no_wrap=True)
+    grid.add_column(overflow="fold")
+    window = run.settings.setup_window
+    rows = (
+        ("Information", CONTROL.information),
+        ("Rationale", CONTROL.rationale),
+        ("Solution", CONTROL.solution),
+        ("References", ", ".join(CONTROL.references)),
+        ("Category", CONTROL.category),
+        ("Control ID", CONTROL.control_id),
+        ("Numbering", CONTROL.numbering),
+        ("See also", CONTROL.see_also),
+        ("Mode", _MODE_TEXT.get(run.settings.mode, run.settings.mode.value)),
+        ("Setup window", f"{describe_duration(window)} ({int(window.total_seconds())}s)"),
+    )
+    for label, value in rows:
+        grid.add_row(Text(label), Text(value))
+    printer.print(grid)
+
+
+# --------------------------------------------------------------------------- accounts
+
+
+def _account(printer: _Printer, account: AccountAudit, mode: Mode) -> None:
+    printer.print(
+        Text.assemble(
+            _status_text(account.status),
+            "  ",
+            (f"Account {_safe(account.account_id)}", "bold"),
+            f"{printer.dot}partition {_safe(account.partition)}",
+            f"{printer.dot}source {_safe(account.source)}",
+            f"{printer.dot}report generated {_when(account.report_generated_at)}",
+        )
+    )
+    if account.error is not None:
+        printer.print(
+            Text.assemble(_INDENT, ("could not be audited: ", "bold"), _safe(account.error))
+        )
+        return
+    printer.print(Text.assemble(_INDENT, _counts_text(account.counts(), printer.dot)))
+
+    listed = [f for f in account.findings if f.status in _LISTED]
+    if not any(f.status is not Status.ERROR for f in listed):
+        printer.print(Text(_INDENT + _nothing_found(mode), style="green"))
+    if listed:
+        _evidence(printer, listed)
+        # An ERROR finding's evidence columns are empty; its message says what went wrong.
+        for f in listed:
+            if f.status is Status.ERROR:
+                printer.print(Text.assemble(_INDENT, _status_text(f.status), " ", _safe(f.message)))
+
+
+def _nothing_found(mode: Mode) -> str:
+    if mode is Mode.CIS:
+        return "No unused access keys of console users found."
+    return "No setup keys found."
+
+
+# --------------------------------------------------------------------------- evidence
+
+_HEADINGS = (
+    "Status",
+    "User",
+    "Key",
+    "Reason",
+    "User created",
+    "Key created",
+    "Gap",
+    "Last used",
+    "Password created",
+)
+_TIME_COLUMNS = frozenset({4, 5, 7, 8})
+_USER = 1
+
+
+def _evidence(printer: _Printer, findings: Sequence[Finding]) -> None:
+    """The evidence table: fixed-width columns sized from the data, printed in batches."""
+    wide, widths = _layout(printer.width, findings)
+    header = [_wrap(h, w) for h, w in zip(_HEADINGS, widths, strict=True)]
+    batch = Text()
+    for line in _lines(header, widths):
+        batch.append(line + "\n", style="bold")
+    batch.append(
+        _INDENT + printer.rule * (sum(widths) + len(_GUTTER) * (len(widths) - 1)) + "\n", "dim"
+    )
+    for index, finding in enumerate(findings, start=1):
+        cells = _cells(finding, wide)
+        cells[_USER] = _wrap(cells[_USER][0], widths[_USER])
+        style = _STYLE[finding.status]
+        for number, line in enumerate(_lines(cells, widths)):
+            if number == 0:
+                # Colour the status word only; the rest of the row is evidence.
+                status_end = len(_INDENT) + widths[0]
+                batch.append(line[: len(_INDENT)])
+                batch.append(line[len(_INDENT) : status_end], style)
+                batch.append(line[status_end:] + "\n")
+            else:
+                batch.append(line + "\n")
+        if index % _BATCH == 0:
+            printer.print_lines(batch)
+            batch = Text()
+    printer.print_lines(batch)
+
+
+def _layout(width: int, findings: Sequence[Finding]) -> tuple[bool, list[int]]:
+    """(one-line timestamps?, column widths) for ``findings`` on a console ``width`` wide."""
+    longest = [0] * len(_HEADINGS)  # the longest one-line value of each column
+    for f in findings:
+        for column, cell in enumerate(_cells(f, wide=True)):
+            longest[column] = max(longest[column], len(cell[0]))
+    gutters = len(_INDENT) + len(_GUTTER) * (len(_HEADINGS) - 1)
+    widths = [max(n, len(h)) for n, h in zip(longest, _HEADINGS, strict=True)]
+    if sum(widths) + gutters <= width:
+        return True, widths
+    # Too wide: timestamps split into date and time lines, headings wrap at
+    # spaces, and the user column takes what is left (names fold).
+    for column, heading in enumerate(_HEADINGS):
+        words = max(len(word) for word in heading.split())
+        value = len("2022-01-01") if column in _TIME_COLUMNS else longest[column]
+        widths[column] = max(words, value)
+    others = sum(w for column, w in enumerate(widths) if column != _USER)
+    widths[_USER] = max(8, min(widths[_USER], width - gutters - others))
+    return False, widths
+
+
+def _cells(f: Finding, wide: bool) -> list[list[str]]:
+    """A finding's cells, each a list of lines."""
+    return [
+        [f.status.value],
+        [_safe(f.user)],
+        [_safe(_key_label(f))],
+        [f.reason.value],
+        _time_cell(f.user_created, wide),
+        _time_cell(f.key_created, wide),
+        [_gap(f.setup_gap)],
+        ["never"]
+        if f.last_used is None and f.key_slot is not None
+        else _time_cell(f.last_used, wide),
+        _time_cell(f.password_created, wide),
+    ]
+
+
+def _time_cell(moment: datetime | None, wide: bool) -> list[str]:
+    text = iso_utc(moment)
+    if text is None:
+        return ["-"]
+    if wide:
+        return [text]
+    date, _, time = text.partition("T")
+    return [date, time]
+
+
+def _lines(cells: list[list[str]], widths: list[int]) -> Iterator[str]:
+    """The text lines of one table row; cells padded to their widths, no trailing blanks."""
+    height = max(len(cell) for cell in cells)
+    for number in range(height):
+        parts = [
+            (cell[number] if number < len(cell) else "").ljust(width)
+            for cell, width in zip(cells, widths, strict=True)
+        ]
+        yield (_INDENT + _GUTTER.join(parts)).rstrip(" ")
+
+
+def _wrap(text: str, width: int) -> list[str]:
+    """``text`` folded to ``width``: at spaces where it can, inside words where it must."""
+    if len(text) <= width:
+        return [text]
+    return textwrap.wrap(text, width, break_long_words=True, break_on_hyphens=False) or [""]
+
+
+# --------------------------------------------------------------------------- totals
+
+
+def _totals(printer: _Printer, run: AuditRun) -> None:
+    printer.print(Text.assemble(("Summary   ", "bold"), _counts_text(run.counts(), printer.dot)))
+    accounts = len(run.accounts)
+    failed = sum(1 for a in run.accounts if a.error is not None)
+    if not accounts:
+        note = "no accounts audited"
+    elif failed:
+        note = f"{accounts}: {accounts - failed} audited, {failed} could not be audited"
+    else:
+        note = f"{accounts} audited"
+    printer.print(Text.assemble(("Accounts  ", "bold"), note))
+    result = worst(a.status for a in run.accounts) or Status.NOT_APPLICABLE
+    printer.print(Text.assemble(("Result    ", "bold"), _status_text(result)))
+
+
+def _counts_text(counts: dict[Status, int], dot: str) -> Text:
+    text = Text()
+    for index, status in enumerate(STATUS_ORDER):
+        if index:
+            text.append(dot)
+        n = counts.get(status, 0)
+        text.append(f"{_SHORT.get(status, status.value)} {n}", style=_STYLE[status] if n else "")
+    return text
+
+
+def _status_text(status: Status) -> Text:
+    return Text(status.value, style=_STYLE[status])
+
+
+def _key_label(f: Finding) -> str:
+    if f.access_key_id:
+        return f.access_key_id
+    if f.key_slot is not None:
+        return f"key {f.key_slot}"
+    return "-"
+
+
+def _gap(gap: timedelta | None) -> str:
+    if gap is None:
+        return "-"
+    side = "before" if gap < timedelta(0) else "after"
+    return f"{describe_duration(abs(gap))} {side}"
+
+
+def _safe(text: str) -> str:
+    """``text`` with nothing a terminal would act on: control characters become escapes."""
+    return text.translate(_UNSAFE)
+
+
+def _when(moment: datetime | None) -> str:
+    """A timestamp as in JSON and CSV (ISO 8601, UTC, ``Z``), or ``-``."""
+    return iso_utc(moment) or "-"

@@ -1,0 +1,49 @@
+"""The least-privilege IAM policies initkeys needs, printed by ``initkeys policy``.
+
+``sts:GetCallerIdentity`` needs no permission, so it is not listed.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+# Every IAM action a live audit calls, and nothing else. All are read-only.
+# Resource stays "*": the credential report and ListUsers take no other, and the
+# emulator the tests prove this policy against checks every IAM action against
+# "*" only, so a narrower resource could not be tested here.
+AUDIT_ACTIONS = (
+    "iam:GenerateCredentialReport",
+    "iam:GetCredentialReport",
+    "iam:ListUsers",
+    "iam:ListAccessKeys",
+    "iam:GetAccessKeyLastUsed",
+    "iam:GetLoginProfile",
+)
+
+
+def audit_policy() -> dict[str, Any]:
+    """The policy a live audit needs; the tests audit holding only this."""
+    return {
+        "Version": "2012-10-17",
+        "Statement": [
+            {
+                "Sid": "InitkeysAudit",
+                "Effect": "Allow",
+                "Action": list(AUDIT_ACTIONS),
+                "Resource": "*",
+            }
+        ],
+    }
+
+
+POLICIES = {"audit": audit_policy}
+
+
+def policy_document(name: str) -> dict[str, Any]:
+    """The IAM policy document for ``audit``."""
+    return POLICIES[name]()
+
+
+def render(name: str) -> str:
+    return json.dumps(policy_document(name), indent=2) + "\n"

@@ -1,0 +1,407 @@
+"""Read a live AWS account with boto3: identity, credential report, live user reads.
+
+boto3 is imported lazily (inside functions) so that ``initkeys --version`` and
+offline audits start fast.
+"""
+
+from __future__ import annotations
+
+import random
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import datetime, timezone
+from functools import partial
+from typing import Any
+
+from initkeys.errors import AccessError, InputError
+from initkeys.model import AccessKey, CredentialReport, IamUser
+from initkeys.sources.credential_report import parse_credential_report
+
+# IAM is a global service, called in its partition's home region.
+PARTITION_HOME_REGION = {
+    "aws": "us-east-1",
+    "aws-cn": "cn-north-1",
+    "aws-us-gov": "us-gov-west-1",
+    "aws-iso": "us-iso-east-1",
+    "aws-iso-b": "us-isob-east-1",
+    "aws-iso-e": "eu-isoe-west-1",
+    "aws-iso-f": "us-isof-south-1",
+    "aws-eusc": "eusc-de-east-1",
+}
+
+THROTTLING_CODES = frozenset(
+    {
+        "Throttling",
+        "ThrottlingException",
+        "ThrottledException",
+        "RequestThrottled",
+        "RequestThrottledException",
+        "TooManyRequestsException",
+        "RequestLimitExceeded",
+        "SlowDown",
+    }
+)
+_EXPIRED_CODES = frozenset({"ExpiredToken", "ExpiredTokenException", "RequestExpired"})
+_BAD_CREDENTIAL_CODES = frozenset(
+    {"InvalidClientTokenId", "SignatureDoesNotMatch", "UnrecognizedClientException", "AuthFailure"}
+)
+_DENIED_CODES = frozenset({"AccessDenied", "AccessDeniedException", "UnauthorizedOperation"})
+
+DEMO_HINT = "for a first try without AWS: initkeys audit --demo"
+
+
+@dataclass(frozen=True)
+class Identity:
+    account_id: str
+    partition: str
+    arn: str
+
+
+@dataclass(frozen=True)
+class ListedUser:
+    """A user as ``ListUsers`` shows it."""
+
+    name: str
+    arn: str
+    created: datetime
+
+
+class ApiCallCounter:
+    """Counts API calls (and HTTP attempts, retries included) made by clients."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self.calls: dict[str, int] = {}
+        self.attempts = 0
+
+    def attach(self, client: Any) -> None:
+        client.meta.events.register("before-call.*.*", self._on_call)
+        client.meta.events.register("before-send.*.*", self._on_send)
+
+    def _on_call(self, model: Any, **_: Any) -> None:
+        name = f"{model.service_model.service_name}:{model.name}"
+        with self._lock:
+            self.calls[name] = self.calls.get(name, 0) + 1
+
+    def _on_send(self, **_: Any) -> None:
+        with self._lock:
+            self.attempts += 1
+
+    @property
+    def total(self) -> int:
+        return sum(self.calls.values())
+
+
+def make_session(profile: str | None = None, region: str | None = None) -> Any:
+    """A boto3 Session from the standard credential chain."""
+    import boto3
+    from botocore.exceptions import ProfileNotFound
+
+    try:
+        return boto3.Session(profile_name=profile, region_name=region)
+    except ProfileNotFound:
+        raise InputError(
+            f"AWS profile {profile!r} not found in ~/.aws/config or ~/.aws/credentials"
+        ) from None
+
+
+def error_code(exc: BaseException) -> str:
+    response = getattr(exc, "response", None)
+    if isinstance(response, dict):
+        return str(response.get("Error", {}).get("Code", ""))
+    return ""
+
+
+def describe_access_error(exc: BaseException, action: str, profile: str | None = None) -> str:
+    """One sentence that says what went wrong with AWS access and what to do."""
+    from botocore import exceptions as bce
+
+    login = f"aws sso login --profile {profile}" if profile else "aws sso login"
+    if isinstance(exc, bce.NoCredentialsError):
+        return (
+            "no AWS credentials found: set AWS_PROFILE or pass --profile, or run 'aws configure'; "
+            + DEMO_HINT
+        )
+    if isinstance(exc, bce.PartialCredentialsError):
+        return f"incomplete AWS credentials ({exc}); " + DEMO_HINT
+    token_errors: tuple[type[BaseException], ...] = tuple(
+        getattr(bce, name)
+        for name in ("TokenRetrievalError", "SSOTokenLoadError", "UnauthorizedSSOTokenError")
+        if hasattr(bce, name)
+    )
+    if token_errors and isinstance(exc, token_errors):
+        return f"the AWS SSO session has expired or is missing: run '{login}'"
+    if isinstance(exc, (bce.EndpointConnectionError, bce.ConnectTimeoutError)):
+        return f"could not reach AWS ({exc}): check the network, --region and --endpoint-url"
+    if isinstance(exc, bce.ReadTimeoutError):
+        return f"AWS did not answer in time ({exc}); try again"
+    if isinstance(exc, bce.ClientError):
+        code = error_code(exc)
+        if code in _EXPIRED_CODES:
+            return (
+                f"the AWS session token has expired ({code}): refresh your credentials "
+                f"(for example '{login}') and run again"
+            )
+        if code in _BAD_CREDENTIAL_CODES:
+            return (
+                f"AWS rejected the credentials ({code}): check the access key, "
+                "profile and partition (--region)"
+            )
+        if code in _DENIED_CODES:
+            return (
+                f"access denied for {action} ({code}): attach the policy printed by "
+                "'initkeys policy audit' to the principal you audit with"
+            )
+        message = exc.response.get("Error", {}).get("Message", "")
+        return f"{action} failed: {code}: {message}".rstrip(": ")
+    if isinstance(exc, bce.BotoCoreError):
+        return f"{action} failed: {exc}"
+    return f"{action} failed: {type(exc).__name__}: {exc}"
+
+
+def is_access_error(exc: BaseException) -> bool:
+    """True for errors about reaching or being allowed into AWS (exit 3)."""
+    from botocore import exceptions as bce
+
+    return isinstance(exc, (bce.BotoCoreError, bce.ClientError))
+
+
+class LiveAccount:
+    """One AWS account, read through boto3 clients that share a connection pool."""
+
+    def __init__(
+        self,
+        session: Any,
+        *,
+        endpoint_url: str | None = None,
+        max_workers: int = 8,
+        counter: ApiCallCounter | None = None,
+        profile: str | None = None,
+    ) -> None:
+        self._session = session
+        self._endpoint_url = endpoint_url
+        self._max_workers = max_workers
+        self._counter = counter
+        self._profile = profile
+        self._iam: Any = None
+        self.identity: Identity | None = None
+
+    def _client(self, service: str, region: str) -> Any:
+        from botocore.config import Config
+
+        config = Config(
+            retries={"mode": "standard", "max_attempts": 10},
+            max_pool_connections=max(10, self._max_workers + 2),
+            connect_timeout=10,
+            read_timeout=60,
+        )
+        kwargs: dict[str, Any] = {"region_name": region, "config": config}
+        if self._endpoint_url:
+            kwargs["endpoint_url"] = self._endpoint_url
+        client = self._session.client(service, **kwargs)
+        if self._counter is not None:
+            self._counter.attach(client)
+        return client
+
+    def _fail(self, exc: BaseException, action: str) -> AccessError:
+        return AccessError(describe_access_error(exc, action, self._profile))
+
+    def whoami(self) -> Identity:
+        """Account id and partition from ``sts get-caller-identity``."""
+        region = self._session.region_name or "us-east-1"
+        try:
+            sts = self._client("sts", region)
+            answer = sts.get_caller_identity()
+        except Exception as exc:
+            if is_access_error(exc):
+                raise self._fail(exc, "sts:GetCallerIdentity") from None
+            raise
+        arn = str(answer["Arn"])
+        partition = arn.split(":")[1] if arn.count(":") >= 5 else "aws"
+        self.identity = Identity(account_id=str(answer["Account"]), partition=partition, arn=arn)
+        home = PARTITION_HOME_REGION.get(partition, region)
+        self._iam = self._client("iam", home)
+        return self.identity
+
+    @property
+    def iam(self) -> Any:
+        if self._iam is None:
+            self.whoami()
+        return self._iam
+
+    def credential_report(
+        self, *, timeout: float = 300.0, on_wait: Callable[[str], None] | None = None
+    ) -> CredentialReport:
+        """Generate the credential report if needed, wait for it, then read it."""
+        from botocore.exceptions import ClientError
+
+        deadline = time.monotonic() + timeout
+        delay = 0.5
+        while True:
+            state = None
+            try:
+                state = self.iam.generate_credential_report()["State"]
+            except ClientError as exc:
+                if error_code(exc) not in {"LimitExceeded", *THROTTLING_CODES}:
+                    raise self._fail(exc, "iam:GenerateCredentialReport") from None
+            except Exception as exc:
+                if is_access_error(exc):
+                    raise self._fail(exc, "iam:GenerateCredentialReport") from None
+                raise
+            if state == "COMPLETE":
+                try:
+                    answer = self.iam.get_credential_report()
+                except ClientError as exc:
+                    if error_code(exc) not in {
+                        "ReportInProgress",
+                        "ReportNotPresent",
+                        "ReportExpired",
+                        *THROTTLING_CODES,
+                    }:
+                        raise self._fail(exc, "iam:GetCredentialReport") from None
+                except Exception as exc:
+                    if is_access_error(exc):
+                        raise self._fail(exc, "iam:GetCredentialReport") from None
+                    raise
+                else:
+                    return self._parse_report(answer)
+            remaining = deadline - time.monotonic()
+            if remaining <= 0:
+                raise AccessError(
+                    f"the credential report was not ready after {timeout:.0f}s "
+                    "(GenerateCredentialReport state "
+                    f"{state or 'throttled'}); run again later or raise --report-timeout"
+                )
+            if on_wait is not None:
+                on_wait(state or "throttled")
+            time.sleep(min(delay * (0.5 + random.random()), remaining))
+            delay = min(delay * 2, 8.0)
+
+    def _parse_report(self, answer: dict[str, Any]) -> CredentialReport:
+        assert self.identity is not None
+        generated = answer.get("GeneratedTime")
+        if isinstance(generated, datetime) and generated.tzinfo is None:
+            generated = generated.replace(tzinfo=timezone.utc)
+        try:
+            report = parse_credential_report(answer["Content"], "aws", generated)
+        except InputError as exc:
+            raise AccessError(f"AWS returned an unreadable credential report: {exc}") from None
+        # The identity is authoritative; the report's ARNs should agree.
+        return CredentialReport(
+            account_id=self.identity.account_id,
+            partition=self.identity.partition,
+            source="aws",
+            generated_at=report.generated_at,
+            users=report.users,
+        )
+
+    def list_users(self) -> dict[str, ListedUser]:
+        """Every IAM user now, by name (``ListUsers``, 1,000 a page)."""
+        users: dict[str, ListedUser] = {}
+        try:
+            pages = self.iam.get_paginator("list_users").paginate(
+                PaginationConfig={"PageSize": 1000}
+            )
+            for page in pages:
+                for u in page["Users"]:
+                    users[u["UserName"]] = ListedUser(
+                        name=u["UserName"], arn=u["Arn"], created=_utc(u["CreateDate"])
+                    )
+        except Exception as exc:
+            if is_access_error(exc):
+                raise self._fail(exc, "iam:ListUsers") from None
+            raise
+        return users
+
+    def read_user(self, listed: ListedUser, known: IamUser | None = None) -> IamUser | None:
+        """Read one user live: keys, their last use, and the login profile.
+
+        Returns None when the user no longer exists. ``known`` is the report's
+        row for the user: keys the report already shows as used keep their
+        last-use date (a used key cannot become unused), saving a call.
+        """
+        from botocore.exceptions import ClientError
+
+        iam = self.iam
+        try:
+            metadata = _with_throttle_retry(
+                lambda: iam.list_access_keys(UserName=listed.name)["AccessKeyMetadata"]
+            )
+        except ClientError as exc:
+            if error_code(exc) == "NoSuchEntity":
+                return None
+            raise
+        try:
+            profile = _with_throttle_retry(
+                lambda: iam.get_login_profile(UserName=listed.name)["LoginProfile"]
+            )
+            console, password_created = True, _utc(profile["CreateDate"])
+        except ClientError as exc:
+            if error_code(exc) != "NoSuchEntity":
+                raise
+            console, password_created = False, None
+        ordered = sorted(metadata, key=lambda m: (_utc(m["CreateDate"]), m["AccessKeyId"]))
+        seconds = [_utc(m["CreateDate"]).replace(microsecond=0) for m in ordered]
+        # The report names keys by creation second only: reuse its last-use date
+        # only when that second identifies one key (two keys made in the same
+        # second must never be confused).
+        used_before = {
+            k.created.replace(microsecond=0): k.last_used
+            for k in (known.keys if known is not None else ())
+            if k.last_used is not None and seconds.count(k.created.replace(microsecond=0)) == 1
+        }
+        keys: list[AccessKey] = []
+        for slot, m in enumerate(ordered, start=1):
+            created = _utc(m["CreateDate"])
+            key_id = str(m["AccessKeyId"])
+            last_used = used_before.get(created.replace(microsecond=0))
+            if console and last_used is None:
+                answer = _with_throttle_retry(
+                    partial(iam.get_access_key_last_used, AccessKeyId=key_id)
+                )
+                date = answer.get("AccessKeyLastUsed", {}).get("LastUsedDate")
+                last_used = _utc(date) if date is not None else None
+            keys.append(
+                AccessKey(
+                    slot=slot,
+                    created=created,
+                    active=m["Status"] == "Active",
+                    last_used=last_used,
+                    access_key_id=key_id,
+                )
+            )
+        return IamUser(
+            name=listed.name,
+            arn=listed.arn,
+            created=listed.created,
+            console_password=console,
+            password_created=password_created,
+            keys=tuple(keys),
+            live=True,
+        )
+
+
+def _with_throttle_retry(call: Callable[[], Any], attempts: int = 6) -> Any:
+    """Retry past botocore's own retries when still throttled: throttling never aborts."""
+    from botocore.exceptions import ClientError
+
+    delay = 1.0
+    for attempt in range(attempts):
+        try:
+            return call()
+        except ClientError as exc:
+            if error_code(exc) not in THROTTLING_CODES or attempt == attempts - 1:
+                raise
+        time.sleep(delay * (0.5 + random.random()))
+        delay = min(delay * 2, 20.0)
+    raise AssertionError("unreachable")
+
+
+def _utc(value: Any) -> datetime:
+    if isinstance(value, datetime):
+        if value.tzinfo is None:
+            return value.replace(tzinfo=timezone.utc)
+        return value.astimezone(timezone.utc)
+    raise TypeError(f"expected a datetime, got {value!r}")

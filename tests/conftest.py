@@ -1,0 +1,201 @@
+"""Shared fixtures: an AWS emulator running as a real process, and a clean AWS env.
+
+``emulator`` (session-scoped) runs ``python -m initkeys.demo.emulator`` once per
+test session; ``aws`` (function-scoped) hands it to a test with moto's state
+wiped and the clock back on real time.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import queue
+import subprocess
+import sys
+import threading
+import urllib.request
+from collections.abc import Iterator
+from contextlib import contextmanager
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import IO, Any
+
+import pytest
+
+# Nothing a test does may reach real AWS or read the developer's AWS config.
+_AWS_VARIABLES_TO_DROP = (
+    "AWS_PROFILE",
+    "AWS_DEFAULT_PROFILE",
+    "AWS_SESSION_TOKEN",
+    "AWS_SECURITY_TOKEN",
+    "AWS_ROLE_ARN",
+    "AWS_ROLE_SESSION_NAME",
+    "AWS_WEB_IDENTITY_TOKEN_FILE",
+    "AWS_CONTAINER_CREDENTIALS_RELATIVE_URI",
+    "AWS_CONTAINER_CREDENTIALS_FULL_URI",
+    "AWS_CONTAINER_AUTHORIZATION_TOKEN",
+    "AWS_ENDPOINT_URL",
+    "AWS_ENDPOINT_URL_IAM",
+    "AWS_ENDPOINT_URL_STS",
+    "AWS_ENDPOINT_URL_CLOUDTRAIL",
+    "AWS_ENDPOINT_URL_ORGANIZATIONS",
+    "MOTO_ACCOUNT_ID",
+)
+for _name in _AWS_VARIABLES_TO_DROP:
+    os.environ.pop(_name, None)
+os.environ.update(
+    {
+        "AWS_ACCESS_KEY_ID": "testing",
+        "AWS_SECRET_ACCESS_KEY": "testing",
+        "AWS_DEFAULT_REGION": "us-east-1",
+        "AWS_CONFIG_FILE": os.devnull,
+        "AWS_SHARED_CREDENTIALS_FILE": os.devnull,
+        "AWS_EC2_METADATA_DISABLED": "true",
+    }
+)
+# The emulator is on loopback: never send its traffic through a proxy.
+os.environ["NO_PROXY"] = ",".join(
+    filter(None, [os.environ.get("NO_PROXY", ""), "127.0.0.1", "localhost"])
+)
+os.environ["no_proxy"] = os.environ["NO_PROXY"]
+
+_SRC = Path(__file__).resolve().parent.parent / "src"
+_START_TIMEOUT = 60.0
+# A proxy-free opener for the emulator's own endpoints.
+_OPENER = urllib.request.build_opener(urllib.request.ProxyHandler({}))
+
+
+class EmulatorProcess:
+    """Handle on ``python -m initkeys.demo.emulator`` running in a subprocess."""
+
+    region = "us-east-1"
+
+    def __init__(self, process: subprocess.Popen[str], endpoint_url: str) -> None:
+        self.process = process
+        self.endpoint_url = endpoint_url
+
+    def _call(self, method: str, path: str, body: dict[str, Any] | None = None) -> bytes:
+        data = json.dumps(body).encode() if body is not None else None
+        request = urllib.request.Request(
+            self.endpoint_url + path,
+            data=data,
+            method=method,
+            headers={"Content-Type": "application/json"} if data is not None else {},
+        )
+        with _OPENER.open(request, timeout=30) as response:
+            return bytes(response.read())
+
+    def set_time(self, dt: datetime) -> None:
+        """Freeze the emulator's clock at ``dt`` (naive means UTC)."""
+        if dt.tzinfo is None:
+            dt = dt.replace(tzinfo=timezone.utc)
+        stamp = dt.astimezone(timezone.utc).isoformat().replace("+00:00", "Z")
+        self._call("POST", "/_initkeys/clock", {"now": stamp})
+
+    def reset_time(self) -> None:
+        """Let the emulator's clock run in real time again."""
+        self._call("DELETE", "/_initkeys/clock")
+
+    def now(self) -> str:
+        """The emulator's current time, as it reports it."""
+        return str(json.loads(self._call("GET", "/_initkeys/clock"))["now"])
+
+    def reset(self) -> None:
+        """Forget every AWS resource and return the clock to real time."""
+        self._call("POST", "/moto-api/reset")
+        self.reset_time()
+
+    @contextmanager
+    def enforcing_iam(self) -> Iterator[None]:
+        """Make moto enforce IAM policies (as AWS does) for the duration of the block."""
+        self._call_text("/moto-api/reset-auth", "0")
+        try:
+            yield
+        finally:
+            # A huge count switches enforcement off again for the tests that follow.
+            self._call_text("/moto-api/reset-auth", "1000000000")
+
+    def _call_text(self, path: str, body: str) -> None:
+        request = urllib.request.Request(
+            self.endpoint_url + path,
+            data=body.encode(),
+            method="POST",
+            headers={"Content-Type": "text/plain"},
+        )
+        with _OPENER.open(request, timeout=30) as response:
+            response.read()
+
+    def session(self) -> Any:
+        import boto3
+
+        return boto3.Session(
+            aws_access_key_id="testing",
+            aws_secret_access_key="testing",
+            region_name=self.region,
+        )
+
+    def client(self, name: str, **kwargs: Any) -> Any:
+        return self.session().client(name, endpoint_url=self.endpoint_url, **kwargs)
+
+
+def _pump(stream: IO[str], lines: queue.Queue[str | None]) -> None:
+    # Keeps draining stdout after "ready", so the child never blocks on a full pipe.
+    for line in stream:
+        lines.put(line)
+    lines.put(None)
+
+
+@pytest.fixture(scope="session")
+def emulator() -> Iterator[EmulatorProcess]:
+    env = dict(os.environ)
+    env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(_SRC), env.get("PYTHONPATH", "")]))
+    env["PYTHONUNBUFFERED"] = "1"
+    process = subprocess.Popen(
+        [sys.executable, "-m", "initkeys.demo.emulator", "--host", "127.0.0.1", "--port", "0"],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        env=env,
+    )
+    assert process.stdout is not None and process.stderr is not None
+    lines: queue.Queue[str | None] = queue.Queue()
+    threading.Thread(target=_pump, args=(process.stdout, lines), daemon=True).start()
+    errors: queue.Queue[str | None] = queue.Queue()
+    threading.Thread(target=_pump, args=(process.stderr, errors), daemon=True).start()
+    try:
+        url = _wait_ready(process, lines, errors)
+        yield EmulatorProcess(process, url)
+    finally:
+        process.terminate()
+        try:
+            process.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait(timeout=10)
+
+
+def _wait_ready(
+    process: subprocess.Popen[str], lines: queue.Queue[str | None], errors: queue.Queue[str | None]
+) -> str:
+    try:
+        line = lines.get(timeout=_START_TIMEOUT)
+    except queue.Empty:
+        line = None
+    if line is None or not line.startswith("ready "):
+        process.kill()
+        stderr = []
+        while not errors.empty():
+            chunk = errors.get_nowait()
+            if chunk:
+                stderr.append(chunk)
+        raise RuntimeError(
+            f"the emulator did not start (first line: {line!r}): {''.join(stderr)[-2000:]}"
+        )
+    return line.split(None, 1)[1].strip()
+
+
+@pytest.fixture
+def aws(emulator: EmulatorProcess) -> Iterator[EmulatorProcess]:
+    """The emulator with no AWS resources and the clock on real time."""
+    emulator.reset()
+    yield emulator
