@@ -21,6 +21,7 @@ from initkeys.errors import InputError
 from initkeys.evaluate import evaluate_report
 from initkeys.formats import FORMAT_NAMES, get_formatter, iso_utc
 from initkeys.formats.csv_format import COLUMNS, escape_formula
+from initkeys.formats.text import DEFAULT_WIDTH
 from initkeys.model import (
     AccountAudit,
     AuditRun,
@@ -457,7 +458,7 @@ def test_text_ignores_force_color(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("COLUMNS", "40")
     text = _render("text", _run())
     assert not ANSI.search(text)
-    assert max(len(line) for line in text.splitlines()) <= 120
+    assert max(len(line) for line in text.splitlines()) <= DEFAULT_WIDTH
 
 
 def test_text_does_not_read_markup_from_data() -> None:
@@ -516,7 +517,7 @@ def test_text_lists_every_listed_finding_in_batches() -> None:
     assert [user for user, _ in listed] == [f"user{i:05d}" for i in range(1, 2400, 2)]
     assert "user00000" not in text  # PASS: counted, not listed
     assert "FAIL 1200 · ERROR 0 · WARNING 0 · PASS 1200 · N/A 0" in text
-    assert all(len(line) <= 120 for line in text.splitlines())
+    assert all(len(line) <= DEFAULT_WIDTH for line in text.splitlines())
     assert all(line == line.rstrip() for line in text.splitlines())
 
 

@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any
 
-from initkeys.evaluate import evaluate_report, judge_user
+from initkeys.evaluate import evaluate_users, judge_user
 from initkeys.model import (
     AccountAudit,
     CredentialReport,
@@ -24,7 +24,7 @@ from initkeys.model import (
     Status,
 )
 from initkeys.sources.aws import ApiCallCounter, ListedUser, LiveAccount, describe_access_error
-from initkeys.sources.credential_report import read_credential_report
+from initkeys.sources.credential_report import open_credential_report
 
 # Statuses that do not need a fresher look.
 _SETTLED = frozenset({Status.PASS, Status.NOT_APPLICABLE})
@@ -43,8 +43,19 @@ ProgressCallback = Callable[[Progress], None]
 
 
 def audit_report_file(path: str, settings: Settings | None = None) -> AccountAudit:
-    """Audit a credential report file (CSV or the AWS CLI's JSON); ``-`` is stdin."""
-    return evaluate_report(read_credential_report(path), settings or Settings())
+    """Audit a credential report file (CSV or the AWS CLI's JSON); ``-`` is stdin.
+
+    Rows are judged as they are read, so only findings stay in memory.
+    """
+    with open_credential_report(path) as reader:
+        findings = tuple(evaluate_users(reader.users(), settings or Settings()))
+        return AccountAudit(
+            account_id=reader.account_id,
+            partition=reader.partition,
+            source=reader.source,
+            report_generated_at=reader.generated_at,
+            findings=findings,
+        )
 
 
 def audit_account(

@@ -102,12 +102,11 @@ def _verdict(
 ) -> tuple[Status, Reason, str]:
     cis = settings.mode is Mode.CIS
     setup_key = is_setup_key(user_created, key.created, settings.setup_window)
-    gap = _describe_gap(key.created - user_created)
-    state = "active" if key.active else "inactive"
     who = f"Key {key.slot} of {name}"
 
     if key.last_used is not None:
         if setup_key:
+            gap = _describe_gap(key.created - user_created)
             return (
                 Status.PASS,
                 Reason.SETUP_KEY_USED,
@@ -116,6 +115,7 @@ def _verdict(
         return Status.PASS, Reason.KEY_USED, who + " has been used."
 
     if key.created < TRACKING_START:
+        state = "active" if key.active else "inactive"
         text = (
             who + " was created before AWS began recording key use "
             "(2015-04-22); whether it was ever used is unknown (" + state + ")."
@@ -124,6 +124,7 @@ def _verdict(
             return Status.WARNING, Reason.USAGE_UNKNOWN, text
         return (Status.FAIL if key.active else Status.PASS), Reason.USAGE_UNKNOWN, text
 
+    gap = _describe_gap(key.created - user_created)
     if setup_key:
         if key.active:
             return (

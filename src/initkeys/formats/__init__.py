@@ -69,6 +69,9 @@ def iso_utc(moment: datetime | None) -> str | None:
     """
     if moment is None:
         return None
+    if moment.tzinfo is timezone.utc:  # the common case, kept fast for big reports
+        text = moment.isoformat()
+        return text[:-6] + "Z" if text.endswith("+00:00") else text
     if moment.tzinfo is None:
         moment = moment.replace(tzinfo=timezone.utc)
     text = moment.astimezone(timezone.utc).isoformat()

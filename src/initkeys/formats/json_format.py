@@ -13,7 +13,6 @@ Added to the contract (allowed, "fields may be added"): ``control.see_also``,
 from __future__ import annotations
 
 import json
-from json.encoder import encode_basestring_ascii  # the C one where available
 from typing import Any, TextIO
 
 from initkeys._version import __version__
@@ -154,29 +153,18 @@ def _dumps(value: Any, level: int) -> str:
 def _flat_object(document: dict[str, Any], level: int) -> str:
     """Same text as :func:`_dumps`, for a dict of scalars, several times faster.
 
-    ``json.dumps`` with ``indent`` falls back to the pure-Python encoder, and
-    each call has its own overhead. This is the per-finding path.
+    ``json.dumps`` with ``indent`` falls back to the pure-Python encoder; without
+    ``indent`` the C encoder runs, and its item separator can carry the line
+    break and indentation, which gives the indented layout for a flat dict.
     """
     inner = _pad(level + 1)
-    members = ",\n".join(
-        f"{inner}{_scalar(key)}: {_scalar(value)}" for key, value in document.items()
-    )
-    return "{\n" + members + "\n" + _pad(level) + "}"
+    encoder = _FLAT_ENCODERS.get(level)
+    if encoder is None:
+        encoder = _FLAT_ENCODERS[level] = json.JSONEncoder(separators=(",\n" + inner, ": "))
+    return "{\n" + inner + encoder.encode(document)[1:-1] + "\n" + _pad(level) + "}"
 
 
-def _scalar(value: Any) -> str:
-    """One JSON scalar, exactly as ``json.dumps`` writes it."""
-    if value is None:
-        return "null"
-    if value is True:
-        return "true"
-    if value is False:
-        return "false"
-    if isinstance(value, str):
-        return encode_basestring_ascii(value)
-    if isinstance(value, int):  # bool is handled above
-        return int.__repr__(value)
-    return json.dumps(value)
+_FLAT_ENCODERS: dict[int, json.JSONEncoder] = {}
 
 
 def _pad(level: int) -> str:

@@ -36,7 +36,7 @@ from initkeys.formats import iso_utc
 from initkeys.model import STATUS_ORDER, AccountAudit, AuditRun, Finding, Mode, Status, worst
 
 # Width when ``out`` is not a terminal (a file, a pipe, a CI log).
-DEFAULT_WIDTH = 120
+DEFAULT_WIDTH = 180  # files and pipes do not wrap; fits one-line timestamps
 
 _LISTED = frozenset({Status.FAIL, Status.WARNING, Status.ERROR})
 

@@ -17,13 +17,14 @@ from __future__ import annotations
 
 import base64
 import binascii
-import codecs
 import csv
 import io
+import itertools
 import json
 import os
 import sys
 from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
 from datetime import datetime, timezone
 from typing import IO, Protocol
 
@@ -58,18 +59,111 @@ REQUIRED_COLUMNS = (
 # Read when present; AWS calls the password's last change this.
 OPTIONAL_COLUMNS = ("password_last_changed",)
 
-_NOT_SET = frozenset({"n/a", "not_supported", "no_information", ""})
-_BOOL = {"true": True, "false": False}
+# What AWS writes for "nothing here" in key and password columns.
+_NOT_SET = frozenset({"n/a", "not_supported", "no_information"})
+_BOOL = {"true": True, "false": False, "TRUE": True, "FALSE": False}
 
 
-def read_credential_report(path: str | os.PathLike[str]) -> CredentialReport:
-    """Read a credential report file (``-`` reads standard input)."""
+class ReportReader:
+    """A credential report read row by row, so a huge file is never held whole.
+
+    ``users()`` yields the rows as :class:`IamUser`; ``account_id`` and
+    ``partition`` are known once the rows have been read (they come from the
+    ARNs, and every row must agree).
+    """
+
+    def __init__(
+        self,
+        lines: Iterable[str],
+        source: str,
+        generated_at: datetime | None = None,
+        skipped_lines: int = 0,
+    ) -> None:
+        self.source = source
+        self._skipped_lines = skipped_lines
+        self.generated_at = generated_at
+        self._lines = lines
+        self._account: tuple[str, str] | None = None
+        self._prefix: str | None = None
+        self._count = 0
+
+    @property
+    def account_id(self) -> str:
+        return self._finished()[0]
+
+    @property
+    def partition(self) -> str:
+        return self._finished()[1]
+
+    def _finished(self) -> tuple[str, str]:
+        if self._count == 0:
+            raise InputError(f"{self.source}: not a credential report: it lists no users")
+        if self._account is None:
+            raise InputError(f"{self.source}: not a credential report: no row has an IAM ARN")
+        return self._account
+
+    def users(self) -> Iterator[IamUser]:
+        name = self.source
+        try:
+            rows = csv.reader(self._lines)
+            # Blank lines before the header are skipped, not taken for the header.
+            header = next((row for row in rows if not _blank(row)), None)
+            if header is None:
+                raise InputError(f"{name}: not a credential report: the file is empty")
+            columns = {column.strip().lower(): i for i, column in enumerate(header)}
+            missing = [c for c in REQUIRED_COLUMNS if c not in columns]
+            if missing:
+                raise InputError(
+                    f"{name}: not a credential report: missing column(s) {', '.join(missing)}"
+                )
+            for user in _users(rows, columns, len(header), self._skipped_lines):
+                self._count += 1
+                self._check_account(user)
+                yield user
+        except csv.Error as e:
+            raise InputError(f"{name}: not a credential report: CSV error: {e}") from None
+        except UnicodeDecodeError:
+            raise InputError(f"{name}: not a credential report: not UTF-8 text") from None
+
+    def _check_account(self, user: IamUser) -> None:
+        if self._prefix is not None and user.arn.startswith(self._prefix):
+            return  # the common case: the same account as the rows before
+        parsed = parse_iam_arn(user.arn)
+        if parsed is None:
+            return
+        if self._account is None:
+            self._account = parsed
+            self._prefix = f"arn:{parsed[1]}:iam::{parsed[0]}:"
+        elif parsed != self._account:
+            found = self._account
+            raise InputError(
+                f"{self.source}: rows from more than one account ({found[1]}:{found[0]} and "
+                f"{parsed[1]}:{parsed[0]}); a credential report covers one account"
+            )
+
+    def read(self) -> CredentialReport:
+        """Every row, held in memory."""
+        users = tuple(self.users())
+        return CredentialReport(
+            account_id=self.account_id,
+            partition=self.partition,
+            source=self.source,
+            generated_at=self.generated_at,
+            users=users,
+        )
+
+
+@contextmanager
+def open_credential_report(path: str | os.PathLike[str]) -> Iterator[ReportReader]:
+    """Open a credential report file (``-`` is standard input) for reading row by row."""
     name = "<stdin>" if str(path) == "-" else os.path.basename(os.fspath(path))
     try:
         if str(path) == "-":
-            return _read_stream(sys.stdin.buffer, name)
-        with open(path, "rb") as stream:
-            return _read_stream(stream, name)
+            stream: IO[str] = io.TextIOWrapper(sys.stdin.buffer, encoding="utf-8-sig", newline="")
+            yield _reader(stream, name)
+            return
+        with open(path, encoding="utf-8-sig", newline="") as stream:
+            yield _reader(stream, name)
     except FileNotFoundError:
         raise InputError(f"{path}: no such file") from None
     except IsADirectoryError:
@@ -78,8 +172,12 @@ def read_credential_report(path: str | os.PathLike[str]) -> CredentialReport:
         raise InputError(f"{path}: permission denied") from None
     except UnicodeDecodeError:
         raise InputError(f"{name}: not a credential report: the file is not UTF-8 text") from None
-    except csv.Error as e:
-        raise InputError(f"{name}: not a credential report: CSV error: {e}") from None
+
+
+def read_credential_report(path: str | os.PathLike[str]) -> CredentialReport:
+    """Read a whole credential report file (``-`` reads standard input)."""
+    with open_credential_report(path) as reader:
+        return reader.read()
 
 
 def parse_credential_report(
@@ -93,28 +191,26 @@ def parse_credential_report(
             raise InputError(f"{source}: not a credential report: not UTF-8 text") from None
     else:
         text = content.removeprefix("\ufeff")
-    return _parse_csv(io.StringIO(text, newline=""), source, generated_at)
+    return ReportReader(io.StringIO(text, newline=""), source, generated_at).read()
 
 
-def _read_stream(stream: IO[bytes], name: str) -> CredentialReport:
-    # A report is small (AWS caps an account at 5,000 users, ~2 MB of CSV), so
-    # read it whole: sniffing a fixed-size prefix misjudged files that start
-    # with more blank space than the prefix held (they were called "empty").
-    data = stream.read()
-    head = data.removeprefix(codecs.BOM_UTF8).lstrip()
-    if not head:
-        raise InputError(f"{name}: not a credential report: the file is empty")
-    if head.startswith(b"{"):
-        return _parse_cli_json(data, name)
-    text = data.decode("utf-8-sig")  # UnicodeDecodeError: see read_credential_report
-    return _parse_csv(io.StringIO(text, newline=""), name, None)
+def _reader(stream: IO[str], name: str) -> ReportReader:
+    """CSV or the AWS CLI's JSON, told apart by the first character that is not blank."""
+    skipped: list[str] = []
+    for line in stream:
+        if line.strip():
+            if line.lstrip().startswith("{"):
+                return _parse_cli_json("".join(skipped) + line + stream.read(), name)
+            return ReportReader(itertools.chain((line,), stream), name, skipped_lines=len(skipped))
+        skipped.append(line)
+    raise InputError(f"{name}: not a credential report: the file is empty")
 
 
-def _parse_cli_json(data: bytes, name: str) -> CredentialReport:
+def _parse_cli_json(data: str, name: str) -> ReportReader:
     """The output of ``aws iam get-credential-report``."""
     try:
         document = json.loads(data)
-    except (json.JSONDecodeError, UnicodeDecodeError) as e:
+    except json.JSONDecodeError as e:
         raise InputError(f"{name}: not a credential report: invalid JSON ({e})") from None
     if not isinstance(document, dict) or not isinstance(document.get("Content"), str):
         raise InputError(
@@ -136,55 +232,13 @@ def _parse_cli_json(data: bytes, name: str) -> CredentialReport:
                 f"{name}: not a credential report: GeneratedTime "
                 f"{document['GeneratedTime']!r} is not a timestamp"
             )
-    return parse_credential_report(content, name, generated_at)
-
-
-def _parse_csv(text: IO[str], name: str, generated_at: datetime | None) -> CredentialReport:
     try:
-        rows = csv.reader(text)
-        # Blank lines before the header are skipped, not taken for the header.
-        header = next((row for row in rows if not _blank(row)), None)
-        if header is None:
-            raise InputError(f"{name}: not a credential report: the file is empty")
-        columns = {column.strip().lower(): i for i, column in enumerate(header)}
-        missing = [c for c in REQUIRED_COLUMNS if c not in columns]
-        if missing:
-            raise InputError(
-                f"{name}: not a credential report: missing column(s) {', '.join(missing)}"
-            )
-        users = tuple(_users(rows, columns, len(header)))
-    except csv.Error as e:
-        # Also for parse_credential_report, whose callers expect InputError only.
-        raise InputError(f"{name}: not a credential report: CSV error: {e}") from None
-    if not users:
-        raise InputError(f"{name}: not a credential report: it lists no users")
-    account_id, partition = _account_of(users, name)
-    return CredentialReport(
-        account_id=account_id,
-        partition=partition,
-        source=name,
-        generated_at=generated_at,
-        users=users,
-    )
-
-
-def _account_of(users: Iterable[IamUser], name: str) -> tuple[str, str]:
-    """Account id and partition, from the ARNs; one report is one account."""
-    found: tuple[str, str] | None = None
-    for user in users:
-        parsed = parse_iam_arn(user.arn)
-        if parsed is None:
-            continue
-        if found is None:
-            found = parsed
-        elif parsed != found:
-            raise InputError(
-                f"{name}: rows from more than one account ({found[1]}:{found[0]} and "
-                f"{parsed[1]}:{parsed[0]}); a credential report covers one account"
-            )
-    if found is None:
-        raise InputError(f"{name}: not a credential report: no row has an IAM ARN")
-    return found
+        text = content.decode("utf-8-sig")
+    except UnicodeDecodeError:
+        raise InputError(f"{name}: not a credential report: 'Content' is not UTF-8") from None
+    if not text.strip():
+        raise InputError(f"{name}: not a credential report: 'Content' is empty")
+    return ReportReader(io.StringIO(text, newline=""), name, generated_at)
 
 
 def parse_iam_arn(arn: str) -> tuple[str, str] | None:
@@ -203,7 +257,9 @@ def _blank(row: list[str]) -> bool:
     return len(row) <= 1 and not "".join(row).strip()
 
 
-def _users(rows: _CsvReader, columns: dict[str, int], header_width: int) -> Iterator[IamUser]:
+def _users(
+    rows: _CsvReader, columns: dict[str, int], header_width: int, offset: int = 0
+) -> Iterator[IamUser]:
     width = max(columns.values()) + 1
     c_user = columns["user"]
     c_arn = columns["arn"]
@@ -220,10 +276,10 @@ def _users(rows: _CsvReader, columns: dict[str, int], header_width: int) -> Iter
         for n in (1, 2)
     ]
     for row in rows:
-        line = rows.line_num  # the file's line, not the record's index
-        if _blank(row):
-            continue  # blank line, e.g. a trailing newline
         if len(row) < width:
+            if _blank(row):
+                continue  # blank line, e.g. a trailing newline
+            line = rows.line_num + offset  # the file's line, not the record's index
             name = row[c_user] if c_user < len(row) else f"line {line}"
             arn = row[c_arn] if c_arn < len(row) else ""
             yield IamUser(
@@ -234,7 +290,64 @@ def _users(rows: _CsvReader, columns: dict[str, int], header_width: int) -> Iter
                 problem=f"line {line} has {len(row)} fields, the header has {header_width}",
             )
             continue
-        yield _user(row, line, c_user, c_arn, c_created, c_password, c_changed, slots)
+        user = _fast_user(row, c_user, c_arn, c_created, c_password, c_changed, slots)
+        if user is None:  # something unusual: the careful path says what
+            user = _user(
+                row, rows.line_num + offset, c_user, c_arn, c_created, c_password, c_changed, slots
+            )
+        yield user
+
+
+def _fast_user(
+    row: list[str],
+    c_user: int,
+    c_arn: int,
+    c_created: int,
+    c_password: int,
+    c_changed: int | None,
+    slots: list[tuple[int, int, int, int]],
+) -> IamUser | None:
+    """The common, well-formed row, parsed with few checks; None sends it to :func:`_user`."""
+    name = row[c_user]
+    arn = row[c_arn]
+    if not name or name == ROOT_USER or parse_iam_arn(arn) is None:
+        return None
+    created = _fast_timestamp(row[c_created])
+    password = _BOOL.get(row[c_password])
+    if created is None or password is None:
+        return None
+    keys: list[AccessKey] = []
+    for slot, c_active, c_rotated, c_used in slots:
+        rotated = row[c_rotated]
+        active = _BOOL.get(row[c_active])
+        if rotated == "N/A":
+            if active is not False:
+                return None
+            continue
+        key_created = _fast_timestamp(rotated)
+        used_text = row[c_used]
+        last_used = None if used_text == "N/A" else _fast_timestamp(used_text)
+        if key_created is None or active is None or (last_used is None and used_text != "N/A"):
+            return None
+        keys.append(AccessKey(slot, key_created, active, last_used))
+    password_created = None
+    if password and c_changed is not None:
+        changed = row[c_changed]
+        if changed != "N/A":
+            password_created = _fast_timestamp(changed)
+            if password_created is None:
+                return None
+    return IamUser(name, arn, created, password, password_created, tuple(keys))
+
+
+def _fast_timestamp(text: str) -> datetime | None:
+    """AWS's own form, ``2014-09-01T22:28:48+00:00``, straight to an aware UTC datetime."""
+    if len(text) == 25 and text[10] == "T" and text.endswith("+00:00"):
+        try:
+            return datetime.fromisoformat(text)  # its tzinfo is timezone.utc
+        except ValueError:
+            return None
+    return parse_timestamp(text)
 
 
 def _user(
@@ -268,17 +381,27 @@ def _user(
     keys: list[AccessKey] = []
     for slot, c_active, c_rotated, c_used in slots:
         rotated = row[c_rotated]
+        active = _BOOL.get(row[c_active].strip().lower())
+        if active is None:
+            problems.append(f"access_key_{slot}_active {row[c_active]!r} is not true or false")
+        if not rotated.strip():
+            problems.append(f"access_key_{slot}_last_rotated is empty")
+            continue
         if rotated.strip().lower() in _NOT_SET:
+            if active:
+                problems.append(
+                    f"access_key_{slot}_active is true but access_key_{slot}_last_rotated "
+                    f"is {rotated!r}"
+                )
             continue  # no key in this slot
         key_created = parse_timestamp(rotated)
-        active = _BOOL.get(row[c_active].strip().lower())
         used_text = row[c_used]
         last_used = _optional_timestamp(used_text)
         if key_created is None:
             problems.append(f"access_key_{slot}_last_rotated {rotated!r} is not a timestamp")
-        if active is None:
-            problems.append(f"access_key_{slot}_active {row[c_active]!r} is not true or false")
-        if last_used is None and used_text.strip().lower() not in _NOT_SET:
+        if not used_text.strip():
+            problems.append(f"access_key_{slot}_last_used_date is empty")
+        elif last_used is None and used_text.strip().lower() not in _NOT_SET:
             problems.append(f"access_key_{slot}_last_used_date {used_text!r} is not a timestamp")
         if key_created is not None and active is not None:
             keys.append(
@@ -303,19 +426,20 @@ def _user(
 
 
 def _optional_timestamp(text: str) -> datetime | None:
-    if text.strip().lower() in _NOT_SET:
+    if text.strip().lower() in _NOT_SET or not text.strip():
         return None
     return parse_timestamp(text)
 
 
 def parse_timestamp(text: str) -> datetime | None:
-    """An ISO 8601 timestamp as an aware UTC datetime; None when it is not one.
+    """An ISO 8601 date and time as an aware UTC datetime; None when it is not one.
 
-    AWS writes ``2014-09-01T22:28:48+00:00``; ``Z`` and fractions are accepted,
-    and a timestamp without an offset is taken as UTC.
+    AWS writes ``2014-09-01T22:28:48+00:00``; ``Z``, other offsets and fractions
+    are accepted, and a timestamp without an offset is taken as UTC. A date
+    without a time is not a timestamp.
     """
     text = text.strip()
-    if len(text) < 10 or not text[:4].isdigit():
+    if len(text) < 16 or not text[:4].isdigit() or text[4] != "-" or text[10] not in "Tt ":
         return None
     if text.endswith(("Z", "z")):
         text = text[:-1] + "+00:00"

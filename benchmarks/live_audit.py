@@ -1,0 +1,195 @@
+"""API calls and wall time of a live audit of an emulated account.
+
+    python benchmarks/live_audit.py [--users 200 5000] [--workers 8]
+
+Starts the emulator (`python -m initkeys.demo.emulator`) as its own process,
+seeds N users with a realistic mix, then runs `initkeys.audit_account` against
+it and prints the wall time and the API calls it made, by operation.
+
+The mix: 30 % console users whose setup key was used (PASS), 10 % console users
+with an unused setup key (FAIL), 5 % with an unused key made a year later
+(WARNING), 15 % with a later key that was used (PASS), 20 % console users
+without keys (PASS), 20 % programmatic users with a key (NOT_APPLICABLE).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import subprocess
+import sys
+import time
+import urllib.request
+from concurrent.futures import ThreadPoolExecutor
+from datetime import datetime, timedelta, timezone
+from typing import Any
+
+import boto3
+
+import initkeys
+from initkeys.sources.aws import ApiCallCounter
+
+KINDS = (
+    ("setup-used", 30),
+    ("setup-unused", 10),
+    ("later-unused", 5),
+    ("later-used", 15),
+    ("no-keys", 20),
+    ("programmatic", 20),
+)
+BATCH = 50
+_OPENER = urllib.request.build_opener(urllib.request.ProxyHandler({}))
+
+
+def start_emulator() -> tuple[subprocess.Popen[str], str]:
+    process = subprocess.Popen(
+        [sys.executable, "-m", "initkeys.demo.emulator", "--host", "127.0.0.1", "--port", "0"],
+        stdout=subprocess.PIPE,
+        text=True,
+    )
+    assert process.stdout is not None
+    line = process.stdout.readline()
+    if not line.startswith("ready "):
+        process.kill()
+        sys.exit(f"the emulator did not start: {line!r}")
+    return process, line.split(None, 1)[1].strip()
+
+
+def set_time(url: str, when: datetime) -> None:
+    body = json.dumps({"now": when.strftime("%Y-%m-%dT%H:%M:%SZ")}).encode()
+    request = urllib.request.Request(
+        url + "/_initkeys/clock",
+        data=body,
+        method="POST",
+        headers={"Content-Type": "application/json"},
+    )
+    _OPENER.open(request, timeout=30).read()
+
+
+def kind_of(i: int) -> str:
+    slot = i % 100
+    for kind, share in KINDS:
+        if slot < share:
+            return kind
+        slot -= share
+    raise AssertionError
+
+
+def seed(url: str, users: int) -> dict[str, int]:
+    """Create the users in batches that share a moment (the clock is global)."""
+    iam = boto3.client(
+        "iam",
+        endpoint_url=url,
+        region_name="us-east-1",
+        aws_access_key_id="seed",
+        aws_secret_access_key="seed",
+    )
+    expected = {kind: 0 for kind, _ in KINDS}
+    base = datetime(2019, 1, 7, 9, 0, tzinfo=timezone.utc)
+    with ThreadPoolExecutor(8) as pool:
+        for start in range(0, users, BATCH):
+            batch = [(i, kind_of(i)) for i in range(start, min(users, start + BATCH))]
+            for _, kind in batch:
+                expected[kind] += 1
+            t = base + timedelta(hours=start)
+            set_time(url, t)
+
+            def create(item: tuple[int, str]) -> None:
+                i, kind = item
+                iam.create_user(UserName=f"user{i:05d}", Path="/staff/")
+                if kind != "programmatic":
+                    iam.create_login_profile(UserName=f"user{i:05d}", Password="Pw-123456789!")
+
+            list(pool.map(create, batch))
+            set_time(url, t + timedelta(seconds=20))
+            early = [(i, k) for i, k in batch if k in {"setup-used", "setup-unused", "programmatic"}]
+            keys: dict[int, Any] = dict(
+                zip(
+                    [i for i, _ in early],
+                    pool.map(
+                        lambda item: iam.create_access_key(UserName=f"user{item[0]:05d}")[
+                            "AccessKey"
+                        ],
+                        early,
+                    ),
+                    strict=True,
+                )
+            )
+            set_time(url, t + timedelta(days=400))
+            later = [(i, k) for i, k in batch if k in {"later-unused", "later-used"}]
+            keys.update(
+                zip(
+                    [i for i, _ in later],
+                    pool.map(
+                        lambda item: iam.create_access_key(UserName=f"user{item[0]:05d}")[
+                            "AccessKey"
+                        ],
+                        later,
+                    ),
+                    strict=True,
+                )
+            )
+            set_time(url, t + timedelta(days=500))
+            used = [keys[i] for i, k in batch if k in {"setup-used", "later-used"}]
+
+            def use(meta: Any) -> None:
+                boto3.client(
+                    "sts",
+                    endpoint_url=url,
+                    region_name="us-east-1",
+                    aws_access_key_id=meta["AccessKeyId"],
+                    aws_secret_access_key=meta["SecretAccessKey"],
+                ).get_caller_identity()
+
+            list(pool.map(use, used))
+    set_time(url, datetime(2026, 11, 27, 12, tzinfo=timezone.utc))
+    return expected
+
+
+def measure(users: int, workers: int) -> None:
+    process, url = start_emulator()
+    try:
+        seed_start = time.perf_counter()
+        expected = seed(url, users)
+        seeded = time.perf_counter() - seed_start
+        session = boto3.Session(
+            aws_access_key_id="audit", aws_secret_access_key="audit", region_name="us-east-1"
+        )
+        counter = ApiCallCounter()
+        start = time.perf_counter()
+        result = initkeys.audit_account(
+            session, endpoint_url=url, max_workers=workers, counter=counter
+        )
+        elapsed = time.perf_counter() - start
+    finally:
+        process.terminate()
+        process.wait(timeout=10)
+    counts = result.counts()
+    not_pass = expected["setup-unused"] + expected["later-unused"]
+    print(f"users: {users:,} (seeded in {seeded:.0f} s), workers: {workers}")
+    print(f"  wall time: {elapsed:.2f} s")
+    print(
+        f"  API calls: {counter.total} ({counter.attempts} HTTP attempts); "
+        f"users re-read live: {not_pass}"
+    )
+    print("  by operation: " + ", ".join(f"{k} {v}" for k, v in sorted(counter.calls.items())))
+    print("  findings: " + ", ".join(f"{s.value} {n}" for s, n in counts.items()))
+    want_fail, want_warn = expected["setup-unused"], expected["later-unused"]
+    got_fail, got_warn = counts[initkeys.Status.FAIL], counts[initkeys.Status.WARNING]
+    if (got_fail, got_warn) != (want_fail, want_warn):
+        sys.exit(f"  WRONG: expected {want_fail} FAIL and {want_warn} WARNING")
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--users", type=int, nargs="+", default=[200, 5000])
+    parser.add_argument("--workers", type=int, default=8)
+    args = parser.parse_args()
+    os.environ.setdefault("NO_PROXY", "127.0.0.1,localhost")
+    for users in args.users:
+        measure(users, args.workers)
+
+
+if __name__ == "__main__":
+    main()
