@@ -103,7 +103,9 @@ def seed(url: str, users: int) -> dict[str, int]:
 
             list(pool.map(create, batch))
             set_time(url, t + timedelta(seconds=20))
-            early = [(i, k) for i, k in batch if k in {"setup-used", "setup-unused", "programmatic"}]
+            early = [
+                (i, k) for i, k in batch if k in {"setup-used", "setup-unused", "programmatic"}
+            ]
             keys: dict[int, Any] = dict(
                 zip(
                     [i for i, _ in early],
