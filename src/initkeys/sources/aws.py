@@ -191,8 +191,13 @@ class LiveAccount:
     def _client(self, service: str, region: str) -> Any:
         from botocore.config import Config
 
+        # botocore's standard retry mode; the user's own max_attempts (AWS_MAX_ATTEMPTS
+        # or the profile's max_attempts) wins over our default of 10.
+        retries: dict[str, Any] = {"mode": "standard"}
+        if self._session._session.get_config_variable("max_attempts") is None:
+            retries["max_attempts"] = 10
         config = Config(
-            retries={"mode": "standard", "max_attempts": 10},
+            retries=retries,
             max_pool_connections=max(10, self._max_workers + 2),
             connect_timeout=10,
             read_timeout=60,
