@@ -243,7 +243,8 @@ class LiveAccount:
         from botocore.exceptions import ClientError
 
         deadline = time.monotonic() + timeout
-        delay = 0.5
+        # Small accounts' reports are ready within a second; big ones take longer.
+        delay = 0.1
         while True:
             state = None
             try:
