@@ -294,3 +294,39 @@ def test_demo(tmp_path: Path) -> None:
         "no-access-keys",
         "no-console-password",
     } <= reasons
+
+
+def test_named_profile_is_used(tmp_path: Path, aws: Any) -> None:
+    seed_one_failing_user(aws)
+    env = no_aws_env(tmp_path)
+    config = tmp_path / "config"
+    config.write_text("[profile emulated]\nregion = us-east-1\n")
+    credentials = tmp_path / "credentials"
+    credentials.write_text(
+        "[emulated]\naws_access_key_id = testing\naws_secret_access_key = testing\n"
+    )
+    env.update(AWS_CONFIG_FILE=str(config), AWS_SHARED_CREDENTIALS_FILE=str(credentials))
+    proc = run(
+        ["audit", "--profile", "emulated", "--endpoint-url", aws.endpoint_url, "--format", "csv"],
+        env,
+    )
+    assert proc.returncode == 1, proc.stderr
+    assert "erin" in proc.stdout
+
+
+def test_denied_audit_exits_3_and_names_the_policy(tmp_path: Path, aws: Any) -> None:
+    iam = aws.client("iam")
+    iam.create_user(UserName="no-rights")
+    meta = iam.create_access_key(UserName="no-rights")["AccessKey"]
+    env = no_aws_env(tmp_path)
+    env.update(
+        AWS_ACCESS_KEY_ID=meta["AccessKeyId"],
+        AWS_SECRET_ACCESS_KEY=meta["SecretAccessKey"],
+        AWS_DEFAULT_REGION="us-east-1",
+    )
+    with aws.enforcing_iam():
+        proc = run(["audit", "--endpoint-url", aws.endpoint_url], env)
+    line = assert_one_line_error(proc, 3)
+    assert "access denied" in line
+    assert "initkeys policy audit" in line
+    assert meta["SecretAccessKey"] not in proc.stdout + proc.stderr

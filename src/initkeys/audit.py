@@ -13,13 +13,17 @@ from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any
 
-from initkeys.evaluate import evaluate_users, judge_user
+from initkeys.evaluate import (
+    evaluate_users,
+    judge_deleted_user,
+    judge_unreadable_user,
+    judge_user,
+)
 from initkeys.model import (
     AccountAudit,
     CredentialReport,
     Finding,
     IamUser,
-    Reason,
     Settings,
     Status,
 )
@@ -135,7 +139,7 @@ def refresh_live(
         try:
             fresh = account.read_user(now, known)
         except Exception as exc:  # one user's failure must not abort the account
-            return now.name, [_read_failed(now, known, exc)]
+            return now.name, [_read_failed(now, exc)]
         if fresh is None:
             return now.name, [_deleted(known or _placeholder(now))]
         return now.name, judge_user(fresh, settings)
@@ -184,23 +188,9 @@ def _placeholder(listed: ListedUser) -> IamUser:
 
 
 def _deleted(user: IamUser) -> Finding:
-    return Finding(
-        user=user.name,
-        arn=user.arn,
-        status=Status.NOT_APPLICABLE,
-        reason=Reason.USER_DELETED,
-        message=f"{user.name} was deleted after the credential report was generated.",
-        user_created=user.created,
-    )
+    return judge_deleted_user(user)
 
 
-def _read_failed(listed: ListedUser, known: IamUser | None, exc: BaseException) -> Finding:
-    return Finding(
-        user=listed.name,
-        arn=listed.arn,
-        status=Status.ERROR,
-        reason=Reason.LIVE_READ_FAILED,
-        message=f"{listed.name} could not be re-read live: "
-        + describe_access_error(exc, "reading the user"),
-        user_created=listed.created,
-    )
+def _read_failed(listed: ListedUser, exc: BaseException) -> Finding:
+    user = _placeholder(listed)
+    return judge_unreadable_user(user, describe_access_error(exc, "reading the user"))

@@ -143,7 +143,7 @@ def audit(
     if setup_window < timedelta(0):
         raise InputError("--setup-window cannot be negative")
     settings = Settings(mode=Mode(mode), setup_window=setup_window, fail_on=Status(fail_on.upper()))
-    started = datetime.now(timezone.utc)
+    started = datetime.now(timezone.utc).replace(microsecond=0)
 
     accounts: list[AccountAudit]
     if report_paths:

@@ -8,10 +8,24 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Iterator
 
-from initkeys.evaluate.verdicts import is_setup_key, judge_key, judge_user
+from initkeys.evaluate.verdicts import (
+    is_setup_key,
+    judge_deleted_user,
+    judge_key,
+    judge_unreadable_user,
+    judge_user,
+)
 from initkeys.model import AccountAudit, CredentialReport, Finding, IamUser, Settings
 
-__all__ = ["evaluate_report", "evaluate_users", "is_setup_key", "judge_key", "judge_user"]
+__all__ = [
+    "evaluate_report",
+    "evaluate_users",
+    "is_setup_key",
+    "judge_deleted_user",
+    "judge_key",
+    "judge_unreadable_user",
+    "judge_user",
+]
 
 
 def evaluate_users(users: Iterable[IamUser], settings: Settings) -> Iterator[Finding]:

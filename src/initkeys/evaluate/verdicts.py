@@ -156,6 +156,23 @@ def _verdict(
     )
 
 
+def judge_deleted_user(user: IamUser) -> Finding:
+    """A user in the credential report who no longer exists (live audits)."""
+    return _user_finding(
+        user,
+        Status.NOT_APPLICABLE,
+        Reason.USER_DELETED,
+        f"{user.name} was deleted after the credential report was generated.",
+    )
+
+
+def judge_unreadable_user(user: IamUser, why: str) -> Finding:
+    """A user whose live re-read failed: the verdict is unknown, so ERROR."""
+    return _user_finding(
+        user, Status.ERROR, Reason.LIVE_READ_FAILED, f"{user.name} could not be re-read live: {why}"
+    )
+
+
 def _user_finding(user: IamUser, status: Status, reason: Reason, message: str) -> Finding:
     return Finding(
         user=user.name,
