@@ -9,7 +9,7 @@ from __future__ import annotations
 import enum
 from collections.abc import Iterable
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta, timezone
+from datetime import date, datetime, timedelta, timezone
 
 # AWS records access-key last use only since this instant; a never-used key
 # created before it has an unknown usage history.
@@ -141,6 +141,19 @@ class Settings:
 
 
 @dataclass(frozen=True, slots=True)
+class Exemption:
+    """A decision of the organization to keep a key: the finding is reported, not acted on."""
+
+    reason: str
+    source: str
+    """``cli`` (--exempt-user), ``config:<file>``, or ``tag`` (initkeys:exempt)."""
+    expires: date | None = None
+    """The last day it applies; None for no end."""
+    pattern: str | None = None
+    """The user-name pattern that matched (cli and config exemptions)."""
+
+
+@dataclass(frozen=True, slots=True)
 class Finding:
     """A verdict about one key (or, for user-level findings, one user)."""
 
@@ -156,6 +169,15 @@ class Finding:
     key_created: datetime | None = None
     last_used: datetime | None = None
     password_created: datetime | None = None
+    exemption: Exemption | None = None
+    """The exemption in force: the finding keeps its status, but does not count
+    for the exit code and is never remediated."""
+    expired_exemption: Exemption | None = None
+    """An exemption that matched but has expired, so no longer applies."""
+
+    @property
+    def exempt(self) -> bool:
+        return self.exemption is not None
 
     @property
     def setup_gap(self) -> timedelta | None:
@@ -198,9 +220,11 @@ class AuditRun:
         return count_statuses(f for a in self.accounts for f in a.findings)
 
     def fails(self) -> bool:
-        """True when a finding is at or above ``settings.fail_on``."""
+        """True when a finding that is not exempt is at or above ``settings.fail_on``."""
         bar = self.settings.fail_on.rank
-        return any(f.status.rank >= bar for a in self.accounts for f in a.findings)
+        return any(
+            f.status.rank >= bar and f.exemption is None for a in self.accounts for f in a.findings
+        )
 
 
 def count_statuses(findings: Iterable[Finding]) -> dict[Status, int]:
