@@ -267,6 +267,8 @@ def test_json_finding_values() -> None:
         "last_used": None,
         "password_created": "2022-01-01T00:00:05Z",
         "message": by_user["alice", 1]["message"],
+        "exemption": None,
+        "exemption_expired": None,
     }
     assert "alice" in by_user["alice", 1]["message"]
     assert by_user["bob", 2]["last_used"] == "2023-05-01T10:00:00Z"
@@ -356,6 +358,10 @@ def test_csv_values() -> None:
         "last_used": "",
         "password_created": "2022-01-01T00:00:05Z",
         "message": alice["message"],
+        "exemption": "",
+        "exemption_source": "",
+        "exemption_expires": "",
+        "exemption_expired_on": "",
     }
     error = rows[-1]
     assert error["account_id"] == "210987654321"

@@ -99,6 +99,20 @@ def cli() -> None:
 )
 @click.option("--output", "-o", metavar="PATH", help="Write the report to PATH, not stdout.")
 @click.option(
+    "--exempt-user",
+    "exempt_users",
+    multiple=True,
+    metavar="PATTERN",
+    help="Keep this user's keys: reported as exempt, never counted or remediated. "
+    "Repeatable; globs allowed (svc-*, /contractors/*).",
+)
+@click.option(
+    "--config",
+    "config_path",
+    metavar="PATH",
+    help="Exemptions file (TOML); default: ./initkeys.toml when it exists.",
+)
+@click.option(
     "--workers",
     type=click.IntRange(1, 64),
     default=8,
@@ -123,6 +137,8 @@ def audit(
     fail_on: str,
     output_format: str,
     output: str | None,
+    exempt_users: tuple[str, ...],
+    config_path: str | None,
     workers: int,
     report_timeout: timedelta,
 ) -> None:
@@ -140,10 +156,8 @@ def audit(
             "--credential-report reads files; it cannot be combined with "
             "--profile, --region or --endpoint-url"
         )
-    if setup_window < timedelta(0):
-        raise InputError("--setup-window cannot be negative")
-    settings = Settings(mode=Mode(mode), setup_window=setup_window, fail_on=Status(fail_on.upper()))
     started = datetime.now(timezone.utc).replace(microsecond=0)
+    settings = make_settings(mode, setup_window, fail_on, exempt_users, config_path, started)
 
     accounts: list[AccountAudit]
     if report_paths:
@@ -161,6 +175,28 @@ def audit(
         raise AccessError("; ".join(a.error or "" for a in run.accounts))
     _write_report(run, output_format, output)
     sys.exit(1 if run.fails() else 0)
+
+
+def make_settings(
+    mode: str,
+    setup_window: timedelta,
+    fail_on: str,
+    exempt_users: tuple[str, ...],
+    config_path: str | None,
+    now: datetime,
+) -> Settings:
+    """Settings from the command line; exemptions from --exempt-user and the config file."""
+    from initkeys.config import exemption_rules
+
+    if setup_window < timedelta(0):
+        raise InputError("--setup-window cannot be negative")
+    return Settings(
+        mode=Mode(mode),
+        setup_window=setup_window,
+        fail_on=Status(fail_on.upper()),
+        exemptions=exemption_rules(config_path, exempt_users),
+        today=now.date(),
+    )
 
 
 def _audit_live(

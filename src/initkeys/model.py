@@ -117,6 +117,8 @@ class IamUser:
     """Why the row could not be read; the user is then judged ERROR."""
     live: bool = False
     """True when the record comes from live IAM reads, not the report."""
+    exempt_tag: str | None = None
+    """The value of the user's ``initkeys:exempt`` tag (live reads only): the reason."""
 
 
 @dataclass(frozen=True)
@@ -131,6 +133,18 @@ class CredentialReport:
     users: tuple[IamUser, ...]
 
 
+@dataclass(frozen=True, slots=True)
+class ExemptionRule:
+    """Users the organization keeps keys for: from --exempt-user or initkeys.toml."""
+
+    pattern: str
+    """A glob on the user name (``svc-*``), or on path and name when it starts
+    with ``/`` (``/contractors/*``)."""
+    reason: str
+    source: str
+    expires: date | None = None
+
+
 @dataclass(frozen=True)
 class Settings:
     """How findings are judged."""
@@ -138,6 +152,10 @@ class Settings:
     mode: Mode = Mode.SETUP
     setup_window: timedelta = DEFAULT_SETUP_WINDOW
     fail_on: Status = Status.FAIL
+    exemptions: tuple[ExemptionRule, ...] = ()
+    today: date | None = None
+    """The day exemption expiry is judged against (passed in: the evaluator
+    reads no clock). None: every exemption with an end date counts as expired."""
 
 
 @dataclass(frozen=True, slots=True)

@@ -19,6 +19,7 @@ AUDIT_ACTIONS = (
     "iam:ListAccessKeys",
     "iam:GetAccessKeyLastUsed",
     "iam:GetLoginProfile",
+    "iam:ListUserTags",
 )
 
 

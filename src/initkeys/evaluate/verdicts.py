@@ -14,12 +14,15 @@ First matching row wins:
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import datetime, timedelta
+from fnmatch import fnmatchcase
 
 from initkeys.model import (
     CLOCK_SKEW,
     TRACKING_START,
     AccessKey,
+    Exemption,
     Finding,
     IamUser,
     Mode,
@@ -36,7 +39,58 @@ def is_setup_key(user_created: datetime, key_created: datetime, window: timedelt
 
 
 def judge_user(user: IamUser, settings: Settings) -> list[Finding]:
-    """All findings for one user: one per key of a console user, else one for the user."""
+    """All findings for one user: one per key of a console user, else one for the user.
+
+    Exemptions (the user's ``initkeys:exempt`` tag, then the rules in
+    ``settings``) are attached to every finding of the user they match.
+    """
+    findings = _judge_user(user, settings)
+    if user.exempt_tag is None and not settings.exemptions:
+        return findings
+    active, expired = find_exemption(user, settings)
+    if active is None and expired is None:
+        return findings
+    return [replace(f, exemption=active, expired_exemption=expired) for f in findings]
+
+
+def find_exemption(user: IamUser, settings: Settings) -> tuple[Exemption | None, Exemption | None]:
+    """(the exemption in force, an expired one that matched) for ``user``.
+
+    An exemption applies through its ``expires`` day, inclusive.
+    """
+    candidates: list[Exemption] = []
+    if user.exempt_tag is not None and not user.is_root:
+        candidates.append(Exemption(reason=user.exempt_tag or "(no reason given)", source="tag"))
+    if settings.exemptions:
+        path_name = user_path_name(user.arn, user.name)
+        for rule in settings.exemptions:
+            target = path_name if rule.pattern.startswith("/") else user.name
+            if fnmatchcase(target, rule.pattern):
+                candidates.append(
+                    Exemption(
+                        reason=rule.reason,
+                        source=rule.source,
+                        expires=rule.expires,
+                        pattern=rule.pattern,
+                    )
+                )
+    expired: Exemption | None = None
+    for candidate in candidates:
+        if candidate.expires is None or (
+            settings.today is not None and settings.today <= candidate.expires
+        ):
+            return candidate, None
+        expired = expired or candidate
+    return None, expired
+
+
+def user_path_name(arn: str, name: str) -> str:
+    """``/path/name`` from ``arn:aws:iam::123456789012:user/path/name``."""
+    _, _, resource = arn.rpartition(":user/")
+    return "/" + resource if resource else "/" + name
+
+
+def _judge_user(user: IamUser, settings: Settings) -> list[Finding]:
     if user.is_root:
         return [
             _user_finding(

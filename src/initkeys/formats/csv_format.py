@@ -35,6 +35,10 @@ COLUMNS = (
     "last_used",
     "password_created",
     "message",
+    "exemption",
+    "exemption_source",
+    "exemption_expires",
+    "exemption_expired_on",
 )
 
 # Tab and carriage return also start formulas in some spreadsheet apps.
@@ -95,6 +99,20 @@ def _finding_row(account: AccountAudit, finding: Finding) -> tuple[Cell, ...]:
         iso_utc(finding.last_used) or "",
         iso_utc(finding.password_created) or "",
         escape_formula(finding.message),
+        *_exemption_cells(finding),
+    )
+
+
+def _exemption_cells(finding: Finding) -> tuple[str, str, str, str]:
+    """Reason, source and end date of the exemption in force; the end of an expired one."""
+    active, expired = finding.exemption, finding.expired_exemption
+    if active is None and expired is None:
+        return ("", "", "", "")
+    return (
+        escape_formula(active.reason) if active else "",
+        escape_formula(active.source) if active else "",
+        active.expires.isoformat() if active and active.expires else "",
+        expired.expires.isoformat() if expired and expired.expires else "",
     )
 
 

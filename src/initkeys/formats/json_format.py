@@ -18,7 +18,7 @@ from typing import Any, TextIO
 from initkeys._version import __version__
 from initkeys.control import CONTROL
 from initkeys.formats import iso_utc, seconds
-from initkeys.model import STATUS_ORDER, AccountAudit, AuditRun, Finding, Status, worst
+from initkeys.model import STATUS_ORDER, AccountAudit, AuditRun, Exemption, Finding, Status, worst
 
 SCHEMA_VERSION = 1
 _INDENT = 2
@@ -85,6 +85,20 @@ def finding_document(finding: Finding) -> dict[str, Any]:
         "last_used": iso_utc(finding.last_used),
         "password_created": iso_utc(finding.password_created),
         "message": finding.message,
+        "exemption": exemption_document(finding.exemption),
+        "exemption_expired": exemption_document(finding.expired_exemption),
+    }
+
+
+def exemption_document(exemption: Exemption | None) -> dict[str, Any] | None:
+    """An exemption as the report shows it: why, from where, until when."""
+    if exemption is None:
+        return None
+    return {
+        "reason": exemption.reason,
+        "source": exemption.source,
+        "expires": exemption.expires.isoformat() if exemption.expires else None,
+        "pattern": exemption.pattern,
     }
 
 
@@ -133,7 +147,11 @@ def _write_account(account: AccountAudit, out: TextIO, level: int) -> None:
         write("[\n")
         last = len(findings) - 1
         for index, finding in enumerate(findings):
-            write(_pad(level + 2) + _flat_object(finding_document(finding), level + 2))
+            document = finding_document(finding)
+            if finding.exemption is None and finding.expired_exemption is None:
+                write(_pad(level + 2) + _flat_object(document, level + 2))
+            else:  # nested objects: the general (slower) layout
+                write(_pad(level + 2) + _dumps(document, level + 2))
             write(",\n" if index < last else "\n")
         write(_pad(level + 1) + "]\n")
     write(_pad(level) + "}")

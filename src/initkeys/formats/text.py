@@ -213,6 +213,42 @@ def _account(printer: _Printer, account: AccountAudit, mode: Mode) -> None:
         for f in listed:
             if f.status is Status.ERROR:
                 printer.print(Text.assemble(_INDENT, _status_text(f.status), " ", _safe(f.message)))
+        _exemption_notes(printer, listed)
+
+
+def _exemption_notes(printer: _Printer, listed: list[Finding]) -> None:
+    """Why each exempt user's keys are kept, and which exemptions have expired."""
+    seen: set[str] = set()
+    for f in listed:
+        if f.user in seen or (f.exemption is None and f.expired_exemption is None):
+            continue
+        seen.add(f.user)
+        if f.exemption is not None:
+            e = f.exemption
+            until = f", until {e.expires.isoformat()}" if e.expires else ""
+            printer.print(
+                Text.assemble(
+                    _INDENT,
+                    ("exempt ", "bold"),
+                    _safe(f.user),
+                    ": ",
+                    _safe(e.reason),
+                    f" ({_safe(e.source)}{until}; not counted, never remediated)",
+                )
+            )
+        elif f.expired_exemption is not None:
+            e = f.expired_exemption
+            ended = e.expires.isoformat() if e.expires else "unknown"
+            printer.print(
+                Text.assemble(
+                    _INDENT,
+                    ("exemption expired ", "bold yellow"),
+                    _safe(f.user),
+                    ": ",
+                    _safe(e.reason),
+                    f" ({_safe(e.source)}, ended {ended}; no longer applies)",
+                )
+            )
 
 
 def _nothing_found(mode: Mode) -> str:
@@ -294,7 +330,7 @@ def _cells(f: Finding, wide: bool) -> list[list[str]]:
         [f.status.value],
         [_safe(f.user)],
         [_safe(_key_label(f))],
-        [f.reason.value],
+        [f.reason.value + (" (exempt)" if f.exemption is not None else "")],
         _time_cell(f.user_created, wide),
         _time_cell(f.key_created, wide),
         [_gap(f.setup_gap)],

@@ -49,6 +49,9 @@ _BAD_CREDENTIAL_CODES = frozenset(
 )
 _DENIED_CODES = frozenset({"AccessDenied", "AccessDeniedException", "UnauthorizedOperation"})
 
+# The IAM user tag whose value is the reason the organization keeps the user's keys.
+EXEMPT_TAG = "initkeys:exempt"
+
 DEMO_HINT = "for a first try without AWS: initkeys audit --demo"
 
 
@@ -378,6 +381,10 @@ class LiveAccount:
                     access_key_id=key_id,
                 )
             )
+        exempt_tag = None
+        # Exemptions matter only for a key that can fail: a used key always passes.
+        if console and any(k.last_used is None for k in keys):
+            exempt_tag = self._exempt_tag(listed.name)
         return IamUser(
             name=listed.name,
             arn=listed.arn,
@@ -386,7 +393,20 @@ class LiveAccount:
             password_created=password_created,
             keys=tuple(keys),
             live=True,
+            exempt_tag=exempt_tag,
         )
+
+    def _exempt_tag(self, name: str) -> str | None:
+        """The value of the user's ``initkeys:exempt`` tag, if it has one."""
+        marker: dict[str, Any] = {}
+        while True:
+            page = _with_throttle_retry(partial(self.iam.list_user_tags, UserName=name, **marker))
+            for tag in page.get("Tags", []):
+                if tag.get("Key") == EXEMPT_TAG:
+                    return str(tag.get("Value", ""))
+            if not page.get("IsTruncated"):
+                return None
+            marker = {"Marker": page["Marker"]}
 
 
 def _with_throttle_retry(call: Callable[[], Any], attempts: int = 6) -> Any:
