@@ -19,8 +19,9 @@ $(STAMP_TEST): $(BIN)/python pyproject.toml
 	$(BIN)/python -m pip install --quiet -e '.[test]'
 	touch $@
 
+# The demo account has failing keys on purpose: exit code 1 is the expected result.
 demo: $(STAMP_DEMO)
-	$(BIN)/initkeys audit --demo
+	$(BIN)/initkeys audit --demo || test $$? -eq 1
 
 lint: $(STAMP_TEST)
 	$(BIN)/ruff check src tests benchmarks
