@@ -2,21 +2,43 @@
 
 It forwards every request to the emulator, except those a rule answers itself
 (throttling, expired tokens, a report that is never ready), so the real
-botocore stack meets real error responses on the wire.
+botocore stack meets real error responses on the wire. A rule can also drop
+the connection (before or after the emulator acted) or hold a request back.
 """
 
 from __future__ import annotations
 
 import http.client
 import threading
+import time
 import urllib.parse
 from collections.abc import Callable
+from dataclasses import dataclass
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
+
+@dataclass(frozen=True)
+class Drop:
+    """Close the connection without an answer; ``after_forward``: once the emulator acted."""
+
+    after_forward: bool = False
+
+
+@dataclass(frozen=True)
+class Delay:
+    """Hold the request this long, then forward it (even if the client has gone)."""
+
+    seconds: float
+
+
+DROP = Drop()
+DROP_AFTER_FORWARD = Drop(after_forward=True)
+
 # A rule sees the API action and how many times it was asked for so far
-# (1 for the first), and returns (status, XML body) to answer itself, or None.
-Rule = Callable[[str, int], "tuple[int, str] | None"]
+# (1 for the first), and returns (status, XML body) to answer itself, a Drop or
+# a Delay, or None to forward the request.
+Rule = Callable[[str, int], "tuple[int, str] | Drop | Delay | None"]
 
 
 def error_xml(code: str, message: str = "injected by the test") -> str:
@@ -37,13 +59,23 @@ def report_state_xml(state: str) -> str:
     )
 
 
+class _QuietServer(ThreadingHTTPServer):
+    def handle_error(self, request: Any, client_address: Any) -> None:
+        pass  # a client killed mid-request (a test does that on purpose) is no news
+
+
 class FaultProxy:
     def __init__(self, upstream: str, rule: Rule) -> None:
         self.upstream = urllib.parse.urlsplit(upstream)
         self.rule = rule
         self.counts: dict[str, int] = {}
         self.injected: dict[str, int] = {}
+        # Every request that reached the emulator: (action, its parameters).
+        self.forwarded: list[tuple[str, dict[str, str]]] = []
         self._lock = threading.Lock()
+        self._idle = threading.Condition(self._lock)
+        self._in_flight = 0
+        self._local = threading.local()
         proxy = self
 
         class Handler(BaseHTTPRequestHandler):
@@ -53,22 +85,46 @@ class FaultProxy:
                 pass  # keep test output clean
 
             def do_POST(self) -> None:
+                with proxy._lock:
+                    proxy._in_flight += 1
+                try:
+                    self._handle()
+                finally:
+                    with proxy._idle:
+                        proxy._in_flight -= 1
+                        proxy._idle.notify_all()
+
+            def _handle(self) -> None:
                 body = self.rfile.read(int(self.headers.get("Content-Length") or 0))
-                action = urllib.parse.parse_qs(body.decode("utf-8", "replace")).get(
-                    "Action", ["?"]
-                )[0]
+                query = urllib.parse.parse_qs(body.decode("utf-8", "replace"))
+                action = query.get("Action", ["?"])[0]
                 with proxy._lock:
                     count = proxy.counts[action] = proxy.counts.get(action, 0) + 1
+                proxy._local.params = {k: v[0] for k, v in query.items()}
                 answer = proxy.rule(action, count)
+                if isinstance(answer, Delay):
+                    time.sleep(answer.seconds)
+                    answer = None
                 if answer is not None:
                     with proxy._lock:
                         proxy.injected[action] = proxy.injected.get(action, 0) + 1
+                if isinstance(answer, Drop):
+                    if answer.after_forward:
+                        self._send_upstream(action, query, body)
+                    self.close_connection = True  # no answer: the client sees a dropped line
+                    return
+                if answer is not None:
                     status, text = answer
                     self._reply(status, text.encode(), "text/xml")
                     return
-                self._forward(body)
+                status, data, content_type = self._send_upstream(action, query, body)
+                self._reply(status, data, content_type)
 
-            def _forward(self, body: bytes) -> None:
+            def _send_upstream(
+                self, action: str, query: dict[str, list[str]], body: bytes
+            ) -> tuple[int, bytes, str]:
+                with proxy._lock:
+                    proxy.forwarded.append((action, {k: v[0] for k, v in query.items()}))
                 up = http.client.HTTPConnection(
                     proxy.upstream.hostname, proxy.upstream.port, timeout=30
                 )
@@ -77,18 +133,41 @@ class FaultProxy:
                 response = up.getresponse()
                 data = response.read()
                 up.close()
-                self._reply(response.status, data, response.getheader("Content-Type") or "text/xml")
+                return response.status, data, response.getheader("Content-Type") or "text/xml"
 
             def _reply(self, status: int, data: bytes, content_type: str) -> None:
-                self.send_response(status)
-                self.send_header("Content-Type", content_type)
-                self.send_header("Content-Length", str(len(data)))
-                self.end_headers()
-                self.wfile.write(data)
+                try:
+                    self.send_response(status)
+                    self.send_header("Content-Type", content_type)
+                    self.send_header("Content-Length", str(len(data)))
+                    self.end_headers()
+                    self.wfile.write(data)
+                except OSError:
+                    self.close_connection = True  # the client went away (killed)
 
-        self._server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self._server = _QuietServer(("127.0.0.1", 0), Handler)
         self._server.daemon_threads = True
         self._thread = threading.Thread(target=self._server.serve_forever, daemon=True)
+
+    @property
+    def params(self) -> dict[str, str]:
+        """The parameters of the request a rule is judging (for rules about one key)."""
+        return dict(getattr(self._local, "params", {}))
+
+    def calls(self, action: str, **params: str) -> int:
+        """How many ``action`` requests with these parameters reached the emulator."""
+        with self._lock:
+            return sum(
+                1
+                for name, query in self.forwarded
+                if name == action and all(query.get(k) == v for k, v in params.items())
+            )
+
+    def wait_idle(self, timeout: float = 30.0) -> None:
+        """Wait until no request is being held or forwarded."""
+        with self._idle:
+            if not self._idle.wait_for(lambda: self._in_flight == 0, timeout):
+                raise TimeoutError("the proxy still has requests in flight")
 
     @property
     def url(self) -> str:

@@ -13,7 +13,7 @@ import tempfile
 from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import datetime, timedelta, timezone
-from typing import Any, TextIO
+from typing import Any, ClassVar, TextIO
 
 import click
 
@@ -45,7 +45,30 @@ def _duration_option(ctx: click.Context, param: click.Parameter, value: str) -> 
         raise click.BadParameter(str(e), ctx, param) from None
 
 
-@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+class LazyGroup(click.Group):
+    """A group whose heavier subcommands are imported only when they run."""
+
+    lazy: ClassVar[dict[str, str]] = {
+        "remediate": "initkeys.remediate.cli:remediate",
+        "rollback": "initkeys.remediate.cli:rollback",
+    }
+
+    def list_commands(self, ctx: click.Context) -> list[str]:
+        return sorted([*super().list_commands(ctx), *self.lazy])
+
+    def get_command(self, ctx: click.Context, cmd_name: str) -> click.Command | None:
+        target = self.lazy.get(cmd_name)
+        if target is None:
+            return super().get_command(ctx, cmd_name)
+        import importlib
+
+        module, _, attribute = target.partition(":")
+        command = getattr(importlib.import_module(module), attribute)
+        assert isinstance(command, click.Command)
+        return command
+
+
+@click.group(cls=LazyGroup, context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(__version__, "-V", "--version", prog_name="initkeys")
 def cli() -> None:
     """Find, prove and safely remove AWS IAM access keys created during a console
@@ -311,6 +334,14 @@ def policy_audit() -> None:
     click.echo(render("audit"), nl=False)
 
 
+@policy.command("remediate")
+def policy_remediate() -> None:
+    """The IAM policy (JSON) that remediation and rollback need."""
+    from initkeys.policy import render
+
+    click.echo(render("remediate"), nl=False)
+
+
 def main(argv: list[str] | None = None) -> None:
     """Entry point: every failure becomes one line on stderr and an exit code."""
     try:
@@ -326,12 +357,27 @@ def main(argv: list[str] | None = None) -> None:
         _die("aborted", 130)
     except KeyboardInterrupt:
         _die("interrupted", 130)
-    except BrokenPipeError:
-        # The reader went away (`| head`); no traceback, no further writes.
-        devnull = os.open(os.devnull, os.O_WRONLY)
-        os.dup2(devnull, sys.stdout.fileno())
-        sys.exit(1)
+    except OSError as e:
+        if isinstance(e, BrokenPipeError):
+            _quiet_broken_pipe()
+        where = f"{e.filename}: " if e.filename else ""
+        _die(f"{where}{e.strerror or e}", 2)
+    except Exception as e:  # a bug: one line by default, the traceback on request
+        if os.environ.get("INITKEYS_DEBUG"):
+            raise
+        _die(
+            f"internal error: {type(e).__name__}: {e} "
+            "(set INITKEYS_DEBUG=1 for the traceback, and please report it)",
+            4,
+        )
     sys.exit(code if isinstance(code, int) else 0)
+
+
+def _quiet_broken_pipe() -> None:
+    """The reader went away (`| head`): no traceback, no further writes."""
+    devnull = os.open(os.devnull, os.O_WRONLY)
+    os.dup2(devnull, sys.stdout.fileno())
+    sys.exit(1)
 
 
 def _die(message: str, code: int) -> None:

@@ -38,11 +38,37 @@ def audit_policy() -> dict[str, Any]:
     }
 
 
-POLICIES = {"audit": audit_policy}
+# Remediation re-reads every key right before it acts (the audit's reads, plus the
+# user's tags for the initkeys:exempt tag), then deactivates or deletes it; rollback
+# reactivates with the same UpdateAccessKey. Nothing else is ever changed.
+REMEDIATE_ACTIONS = tuple(
+    dict.fromkeys(
+        (*AUDIT_ACTIONS, "iam:ListUserTags", "iam:UpdateAccessKey", "iam:DeleteAccessKey")
+    )
+)
+
+
+def remediate_policy() -> dict[str, Any]:
+    """The policy ``initkeys remediate`` and ``initkeys rollback`` need; the tests remediate
+    holding only this."""
+    return {
+        "Version": "2012-10-17",
+        "Statement": [
+            {
+                "Sid": "InitkeysRemediate",
+                "Effect": "Allow",
+                "Action": list(REMEDIATE_ACTIONS),
+                "Resource": "*",
+            }
+        ],
+    }
+
+
+POLICIES = {"audit": audit_policy, "remediate": remediate_policy}
 
 
 def policy_document(name: str) -> dict[str, Any]:
-    """The IAM policy document for ``audit``."""
+    """The IAM policy document for ``audit`` or ``remediate``."""
     return POLICIES[name]()
 
 

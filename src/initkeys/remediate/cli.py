@@ -1,0 +1,389 @@
+"""``initkeys remediate``, ``initkeys rollback`` and ``initkeys policy remediate``.
+
+Plain click commands; ``initkeys.cli`` registers them. Failures are raised as
+:class:`~initkeys.errors.InputError` (exit 2) or :class:`~initkeys.errors.AccessError`
+(exit 3), which ``initkeys.cli.main`` turns into one line on stderr. boto3 and
+the executor are imported inside the commands, so ``initkeys --version`` stays fast.
+"""
+
+from __future__ import annotations
+
+import sys
+from collections.abc import Callable, Sequence
+from datetime import datetime, timedelta, timezone
+from typing import TYPE_CHECKING, Any, TypeVar
+
+import click
+
+from initkeys.errors import AccessError, InputError
+from initkeys.model import Mode, Status
+
+if TYPE_CHECKING:
+    from initkeys.remediate.execute import Outcome, RemediationResult, Remediator
+    from initkeys.remediate.journal import JournalEntry
+    from initkeys.remediate.plan import PlannedAction
+
+# Findings that need nothing and say nothing worth a line in the plan.
+_QUIET = frozenset({Status.PASS, Status.NOT_APPLICABLE})
+
+
+def _duration(ctx: click.Context, param: click.Parameter, value: str) -> timedelta:
+    # Imported here: initkeys.cli imports this module to register the commands.
+    from initkeys.cli import parse_duration
+
+    try:
+        return parse_duration(value)
+    except ValueError as e:
+        raise click.BadParameter(str(e), ctx, param) from None
+
+
+_F = TypeVar("_F", bound=Callable[..., Any])
+
+
+def _account_options(command: _F) -> _F:
+    for option in reversed(
+        [
+            click.option("--profile", help="AWS named profile, as in the AWS CLI."),
+            click.option("--region", help="AWS region for STS; IAM is called in its home region."),
+            click.option(
+                "--endpoint-url",
+                help="Send AWS calls to this URL (an emulator or a VPC endpoint).",
+            ),
+        ]
+    ):
+        command = option(command)
+    return command
+
+
+@click.command()
+@_account_options
+@click.option(
+    "--mode",
+    type=click.Choice([m.value for m in Mode]),
+    default=Mode.SETUP.value,
+    show_default=True,
+    help="How the live audit judges keys (with --from-audit, the report's mode is used).",
+)
+@click.option(
+    "--setup-window",
+    default="10m",
+    callback=_duration,
+    show_default=True,
+    help="A key made this soon after its user is a setup key (90s, 10m, 1h).",
+)
+@click.option(
+    "--from-audit",
+    "from_audit",
+    metavar="AUDIT.json",
+    help="Act on a report written earlier by 'initkeys audit --format json' (reviewed and "
+    "approved) instead of a fresh audit. Only its keys are candidates; each is re-verified live.",
+)
+@click.option(
+    "--exempt-user",
+    "exempt_users",
+    multiple=True,
+    metavar="PATTERN",
+    help="Never touch this user's keys. Repeatable; globs allowed (svc-*, /contractors/*).",
+)
+@click.option(
+    "--config",
+    "config_path",
+    metavar="PATH",
+    help="Exemptions file (TOML); default: ./initkeys.toml when it exists.",
+)
+@click.option("--apply", "apply_", is_flag=True, help="Change AWS (default: a dry run).")
+@click.option(
+    "--delete",
+    is_flag=True,
+    help="Delete keys instead of deactivating them. Deletion cannot be undone.",
+)
+@click.option("--yes", "-y", is_flag=True, help="Do not ask for confirmation (pipelines).")
+@click.option(
+    "--journal",
+    metavar="PATH",
+    help="Append the record of every action to PATH (JSON lines). Default: "
+    "initkeys-journal-<account>-<UTC time>.jsonl. Rerun with the same journal to finish an "
+    "interrupted run.",
+)
+def remediate(
+    profile: str | None,
+    region: str | None,
+    endpoint_url: str | None,
+    mode: str,
+    setup_window: timedelta,
+    from_audit: str | None,
+    exempt_users: tuple[str, ...],
+    config_path: str | None,
+    apply_: bool,
+    delete: bool,
+    yes: bool,
+    journal: str | None,
+) -> None:
+    """Deactivate (or, with --delete, delete) unused setup keys, as the audit's
+    verdicts allow. Without --apply, only shows the plan.
+
+    Exit codes: 0 every planned action applied or already done (or nothing to do,
+    or a dry run), 1 some were skipped or failed, 2 bad usage, 3 nothing could be
+    done (credentials, permissions, network).
+    """
+    from initkeys.cli import make_settings
+    from initkeys.remediate.plan import plan_remediation
+
+    _refuse_unasked(apply_, yes)
+    # The same exemptions as the audit's: initkeys.toml, --config, --exempt-user.
+    settings = make_settings(
+        mode, setup_window, "FAIL", exempt_users, config_path, datetime.now(timezone.utc)
+    )
+    report = None
+    if from_audit is not None:
+        from initkeys.remediate.from_audit import read_audit_report
+
+        # Read the file before any AWS call: a bad file is a usage error.
+        report = read_audit_report(from_audit)
+        _same_settings(report.mode, report.setup_window, mode, setup_window)
+
+    remediator = _remediator(profile, region, endpoint_url)
+    identity = remediator.whoami()
+    if report is not None:
+        from initkeys.remediate.from_audit import with_exemptions
+
+        findings = with_exemptions(report.account(identity.account_id).findings, settings)
+        plan_mode = report.mode
+        when = f", generated {_iso(report.generated_at)}" if report.generated_at else ""
+        source = f"the audit report {from_audit}{when} (mode {report.mode.value})"
+    else:
+        findings = remediator.audit(settings).findings
+        plan_mode = settings.mode
+        source = f"a live audit (mode {mode}, setup window {_short(setup_window)})"
+
+    planned = plan_remediation(findings, mode=plan_mode, delete=delete)
+    actions = [p for p in planned if p.acts]
+    click.echo(f"Account {identity.account_id}, as {_safe(identity.arn)}")
+    click.echo(f"Plan from {_safe(source)}:")
+    _print_plan(planned)
+    _print_counts(planned)
+    if not actions:
+        click.echo("Nothing to do.")
+        sys.exit(0)
+    verb = "delete" if delete else "deactivate"
+    if delete:
+        click.echo("Deleted keys cannot be restored: rollback only reactivates deactivated keys.")
+    if not apply_:
+        flags = "--apply --delete" if delete else "--apply"
+        click.echo(f"Dry run: nothing was changed. Run again with {flags} to {verb} them.")
+        sys.exit(0)
+    if not yes and not click.confirm(
+        f"{verb.capitalize()} {len(actions)} key(s) in account {identity.account_id}?",
+        default=False,
+        err=True,
+    ):
+        click.echo("Not confirmed: nothing was changed.", err=True)
+        sys.exit(1)
+    result = _execute(remediator, actions, journal)
+    sys.exit(result.exit_code)
+
+
+@click.command()
+@_account_options
+@click.option(
+    "--journal",
+    metavar="PATH",
+    required=True,
+    help="The journal of the remediation to undo; reactivations are appended to it.",
+)
+@click.option("--apply", "apply_", is_flag=True, help="Change AWS (default: a dry run).")
+@click.option("--yes", "-y", is_flag=True, help="Do not ask for confirmation (pipelines).")
+def rollback(
+    profile: str | None,
+    region: str | None,
+    endpoint_url: str | None,
+    journal: str,
+    apply_: bool,
+    yes: bool,
+) -> None:
+    """Reactivate every key that a remediation journal deactivated, if it still
+    exists and is still inactive. Deleted keys cannot be restored; they are listed.
+
+    Exit codes: 0 everything restored (or a dry run), 1 some keys could not be
+    reactivated or were deleted, 2 bad usage, 3 nothing could be done.
+    """
+    from initkeys.remediate.journal import read_journal
+    from initkeys.remediate.rollback import plan_rollback
+
+    _refuse_unasked(apply_, yes)
+    plan = plan_rollback(read_journal(journal))
+    remediator = _remediator(profile, region, endpoint_url)
+    identity = remediator.whoami()
+    if plan.account_id is not None and plan.account_id != identity.account_id:
+        raise InputError(
+            f"the journal {journal} is about account {plan.account_id}, but the credentials "
+            f"sign in to account {identity.account_id}"
+        )
+    click.echo(f"Account {identity.account_id}, as {_safe(identity.arn)}")
+    click.echo(f"Rollback of {_safe(journal)}:")
+    _print_plan(plan.reactivate)
+    _print_undoable(plan.deleted, plan.maybe_deleted)
+    lost = 1 if plan.undoable else 0
+    if not plan.reactivate:
+        click.echo("No deactivated key to reactivate.")
+        sys.exit(lost if apply_ else 0)
+    if not apply_:
+        click.echo("Dry run: nothing was changed. Run again with --apply to reactivate them.")
+        sys.exit(0)
+    if not yes and not click.confirm(
+        f"Reactivate {len(plan.reactivate)} key(s) in account {identity.account_id}?",
+        default=False,
+        err=True,
+    ):
+        click.echo("Not confirmed: nothing was changed.", err=True)
+        sys.exit(1)
+    result = _execute(remediator, plan.reactivate, journal)
+    sys.exit(max(result.exit_code, lost))
+
+
+# -- helpers ---------------------------------------------------------------------------
+
+
+def _refuse_unasked(apply_: bool, yes: bool) -> None:
+    """Never change AWS unasked: without a terminal to ask on, --yes is required."""
+    if apply_ and not yes and not _stdin_is_terminal():
+        raise InputError(
+            "--apply needs confirmation, and standard input is not a terminal: review the "
+            "plan (run without --apply), then pass --yes"
+        )
+
+
+def _stdin_is_terminal() -> bool:
+    return sys.stdin is not None and sys.stdin.isatty()
+
+
+def _same_settings(
+    report_mode: Mode, report_window: timedelta, mode: str, setup_window: timedelta
+) -> None:
+    """With --from-audit the report's verdicts stand; a conflicting option is a mistake."""
+    from click.core import ParameterSource
+
+    ctx = click.get_current_context()
+    if ctx.get_parameter_source("mode") is not ParameterSource.DEFAULT and mode != (
+        report_mode.value
+    ):
+        raise InputError(
+            f"--mode {mode} conflicts with the audit report (mode {report_mode.value}); "
+            "with --from-audit the report's verdicts are used"
+        )
+    if (
+        ctx.get_parameter_source("setup_window") is not ParameterSource.DEFAULT
+        and setup_window != report_window
+    ):
+        raise InputError(
+            f"--setup-window {_short(setup_window)} conflicts with the audit report "
+            f"({_short(report_window)}); with --from-audit the report's verdicts are used"
+        )
+
+
+def _remediator(profile: str | None, region: str | None, endpoint_url: str | None) -> Remediator:
+    from initkeys.remediate.execute import Remediator
+    from initkeys.sources.aws import make_session
+
+    return Remediator(make_session(profile, region), endpoint_url=endpoint_url, profile=profile)
+
+
+def _execute(
+    remediator: Remediator, actions: Sequence[PlannedAction], journal: str | None
+) -> RemediationResult:
+    from initkeys.remediate.execute import default_journal_path
+
+    path = journal or default_journal_path(remediator.whoami().account_id)
+    click.echo(f"Journal: {_safe(path)}")
+    result = remediator.execute(actions, journal=path, on_outcome=_print_outcome)
+    _print_result(result)
+    if result.exit_code == 3:
+        first = next(o.reason for o in result.outcomes if o.attempted)
+        raise AccessError(f"nothing could be done: {first} (journal: {path})")
+    return result
+
+
+def _print_plan(planned: Sequence[PlannedAction]) -> None:
+    shown = [p for p in planned if p.acts or p.exempt or p.status not in _QUIET]
+    if not shown:
+        return
+    rows = [("USER", "ACCESS KEY ID", "VERDICT", "ACTION", "WHY")]
+    for p in shown:
+        key = p.access_key_id or (f"slot {p.key_slot}" if p.key_slot else "-")
+        action = p.action.value if p.acts and p.action is not None else "nothing"
+        rows.append((_safe(p.user), _safe(key), p.verdict or "-", action, _safe(p.why)))
+    _print_table(rows)
+
+
+def _print_counts(planned: Sequence[PlannedAction]) -> None:
+    from initkeys.remediate.plan import Action
+
+    acting = [p.action for p in planned if p.acts]
+    parts = [f"{acting.count(a)} to {a.value}" for a in Action if a in acting]
+    parts.append(f"{len(planned) - len(acting)} key(s) left alone")
+    click.echo(", ".join(parts) + ".")
+
+
+def _print_undoable(deleted: Sequence[JournalEntry], maybe: Sequence[JournalEntry]) -> None:
+    if not deleted and not maybe:
+        return
+    click.echo("Deleted keys cannot be restored (AWS never shows a secret again); their users")
+    click.echo("must create new keys if they need them:")
+    rows = [("USER", "ACCESS KEY ID", "DELETED")]
+    rows += [(_safe(e.user), e.access_key_id, _iso(e.time) or "") for e in deleted]
+    rows += [(_safe(e.user), e.access_key_id, "maybe (the run was interrupted)") for e in maybe]
+    _print_table(rows)
+
+
+def _print_outcome(outcome: Outcome) -> None:
+    p = outcome.planned
+    action = p.action.value if p.action is not None else "-"
+    line = f"  {outcome.phase.value:<13} {action:<10} {_safe(p.user)} {p.access_key_id}"
+    if outcome.reason != p.why:  # an applied action's why is in the plan above
+        line += f": {_safe(outcome.reason)}"
+    click.echo(line)
+
+
+def _print_result(result: RemediationResult) -> None:
+    from initkeys.remediate.journal import Phase
+
+    counts = ", ".join(
+        f"{result.count(phase)} {phase.value.replace('-', ' ')}"
+        for phase in (Phase.APPLIED, Phase.ALREADY_DONE, Phase.SKIPPED, Phase.FAILED)
+    )
+    click.echo(f"Done: {counts}.")
+    if result.stopped is not None:
+        click.echo(f"The run stopped early: {_safe(result.stopped)}", err=True)
+    if result.exit_code != 0:
+        path = _safe(result.journal_path)
+        click.echo(f"Not everything was done: see the lines above and the journal {path}.")
+
+
+def _print_table(rows: Sequence[tuple[str, ...]]) -> None:
+    widths = [max(len(row[i]) for row in rows) for i in range(len(rows[0]))]
+    for row in rows:
+        cells = [cell.ljust(w) for cell, w in zip(row[:-1], widths[:-1], strict=True)] + [row[-1]]
+        click.echo(("  " + "  ".join(cells)).rstrip())
+
+
+def _safe(text: str) -> str:
+    """Control characters escaped: a crafted user name must not drive the terminal."""
+    return "".join(
+        ch if ch.isprintable() or ch == " " else ch.encode("unicode_escape").decode("ascii")
+        for ch in text
+    )
+
+
+def _iso(moment: datetime | None) -> str | None:
+    from initkeys.remediate.journal import iso
+
+    return iso(moment.replace(microsecond=0)) if moment is not None else None
+
+
+def _short(window: timedelta) -> str:
+    seconds = int(window.total_seconds())
+    if seconds % 3600 == 0 and seconds:
+        return f"{seconds // 3600}h"
+    if seconds % 60 == 0 and seconds:
+        return f"{seconds // 60}m"
+    return f"{seconds}s"

@@ -1,0 +1,218 @@
+"""Read back a report that ``initkeys audit --format json`` wrote (schema_version 1).
+
+Remediating from a saved report lets a change be reviewed and approved before it
+is applied: only the keys in the report are candidates, judged by the report's
+own status, reason and exemption, and each is still re-verified live before any
+action (see :mod:`initkeys.remediate.execute`).
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+from collections.abc import Iterable
+from dataclasses import dataclass, replace
+from datetime import date, datetime, timedelta
+from typing import Any
+
+from initkeys.errors import InputError
+from initkeys.model import AccountAudit, Exemption, Finding, IamUser, Mode, Reason, Settings, Status
+from initkeys.remediate.journal import parse_iso
+
+SCHEMA_VERSION = 1
+
+
+@dataclass(frozen=True)
+class AuditReport:
+    """The parts of a saved audit that remediation needs."""
+
+    path: str
+    mode: Mode
+    setup_window: timedelta
+    generated_at: datetime | None
+    accounts: tuple[AccountAudit, ...]
+
+    def account(self, account_id: str) -> AccountAudit:
+        """The report's findings about ``account_id``; InputError when it has none."""
+        for audit in self.accounts:
+            if audit.account_id == account_id:
+                if audit.error is not None:
+                    raise InputError(
+                        f"{self.path}: account {account_id} could not be audited "
+                        f"({audit.error}); audit it again"
+                    )
+                return audit
+        about = ", ".join(sorted({a.account_id for a in self.accounts})) or "no account"
+        raise InputError(
+            f"{self.path} is about {about}, but the credentials sign in to account "
+            f"{account_id}; use the credentials of the audited account"
+        )
+
+
+def with_exemptions(findings: Iterable[Finding], settings: Settings) -> tuple[Finding, ...]:
+    """The report's findings with today's exemption rules (--exempt-user, initkeys.toml)
+    added: a rule can keep more keys than the report did, never fewer."""
+    from initkeys.evaluate.verdicts import find_exemption
+
+    result: list[Finding] = []
+    for finding in findings:
+        if finding.exemption is None and settings.exemptions:
+            user = IamUser(name=finding.user, arn=finding.arn, created=None, console_password=True)
+            active, _ = find_exemption(user, settings)
+            if active is not None:
+                finding = replace(finding, exemption=active)
+        result.append(finding)
+    return tuple(result)
+
+
+class _Bad(ValueError):
+    """A field that is missing or has the wrong type; becomes one InputError."""
+
+
+def read_audit_report(path: str) -> AuditReport:
+    """Parse an audit JSON file (``-`` is stdin); InputError for anything else."""
+    try:
+        if path == "-":
+            text = sys.stdin.read()
+        else:
+            with open(path, encoding="utf-8-sig") as f:
+                text = f.read()
+    except FileNotFoundError:
+        raise InputError(f"{path}: no such file") from None
+    except (OSError, UnicodeDecodeError) as e:
+        raise InputError(f"{path}: cannot read the audit report: {e}") from None
+    try:
+        document = json.loads(text)
+    except ValueError as e:
+        raise InputError(f"{path}: not an initkeys JSON audit report: {e}") from None
+    try:
+        return _report(path, document)
+    except (_Bad, ValueError, TypeError) as e:
+        raise InputError(f"{path}: not an initkeys JSON audit report: {e}") from None
+
+
+def _report(path: str, document: Any) -> AuditReport:
+    if not isinstance(document, dict):
+        raise _Bad("the top level is not an object")
+    version = document.get("schema_version")
+    if version != SCHEMA_VERSION:
+        if "schema_version" in document:
+            raise _Bad(f"schema_version {version!r} is not supported (this initkeys reads 1)")
+        raise _Bad("schema_version is missing (write it with 'initkeys audit --format json')")
+    mode_text = _get(document, "mode", str)
+    try:
+        mode = Mode(mode_text)
+    except ValueError:
+        raise _Bad(f"unknown mode {mode_text!r}") from None
+    window = _get(document, "setup_window_seconds", (int, float))
+    accounts = _get(document, "accounts", list)
+    return AuditReport(
+        path=path,
+        mode=mode,
+        setup_window=timedelta(seconds=window),
+        generated_at=_time(document, "generated_at"),
+        accounts=tuple(_account(a, i) for i, a in enumerate(accounts)),
+    )
+
+
+def _account(document: Any, index: int) -> AccountAudit:
+    where = f"accounts[{index}]"
+    if not isinstance(document, dict):
+        raise _Bad(f"{where} is not an object")
+    try:
+        findings = _get(document, "findings", list)
+        return AccountAudit(
+            account_id=_get(document, "account_id", str),
+            partition=_get(document, "partition", str),
+            source=_get(document, "source", str),
+            report_generated_at=_time(document, "report_generated_at"),
+            error=_optional(document, "error", str),
+            findings=tuple(_finding(f, i) for i, f in enumerate(findings)),
+        )
+    except _Bad as e:
+        raise _Bad(f"{where}: {e}") from None
+
+
+def _finding(document: Any, index: int) -> Finding:
+    where = f"findings[{index}]"
+    if not isinstance(document, dict):
+        raise _Bad(f"{where} is not an object")
+    try:
+        status_text = _get(document, "status", str)
+        reason_text = _get(document, "reason", str)
+        try:
+            status = Status(status_text)
+        except ValueError:
+            raise _Bad(f"unknown status {status_text!r}") from None
+        try:
+            reason = Reason(reason_text)
+        except ValueError:
+            # A reason this version does not know cannot be matched to the table.
+            raise _Bad(
+                f"unknown reason {reason_text!r} (the report is from a newer initkeys?)"
+            ) from None
+        slot = _optional(document, "key_slot", int)
+        return Finding(
+            user=_get(document, "user", str),
+            arn=_get(document, "arn", str),
+            status=status,
+            reason=reason,
+            message=_optional(document, "message", str) or "",
+            key_slot=slot,
+            access_key_id=_optional(document, "access_key_id", str),
+            active=_optional(document, "active", bool),
+            user_created=_time(document, "user_created"),
+            key_created=_time(document, "key_created"),
+            last_used=_time(document, "last_used"),
+            password_created=_time(document, "password_created"),
+            exemption=_exemption(document.get("exemption")),
+        )
+    except _Bad as e:
+        raise _Bad(f"{where}: {e}") from None
+
+
+def _exemption(value: Any) -> Exemption | None:
+    """The report's exemption, if any. Any non-empty value counts: being wrong
+    in that direction leaves a key alone, never removes one."""
+    if value is None or value is False or value == "" or value == {}:
+        return None
+    if not isinstance(value, dict):
+        return Exemption(reason=str(value), source="report")
+    expires: date | None = None
+    if isinstance(value.get("expires"), str):
+        try:
+            expires = date.fromisoformat(value["expires"][:10])
+        except ValueError:
+            expires = None
+    return Exemption(
+        reason=str(value.get("reason") or "exempt"),
+        source=str(value.get("source") or "report"),
+        expires=expires,
+        pattern=value.get("pattern") if isinstance(value.get("pattern"), str) else None,
+    )
+
+
+def _get(document: dict[str, Any], name: str, kind: type | tuple[type, ...]) -> Any:
+    if name not in document:
+        raise _Bad(f"{name} is missing")
+    value = document[name]
+    # bool is an int in Python, but not a number (or a slot) in JSON.
+    if not isinstance(value, kind) or (isinstance(value, bool) and kind is not bool):
+        raise _Bad(f"{name} has the wrong type ({type(value).__name__})")
+    return value
+
+
+def _optional(document: dict[str, Any], name: str, kind: type) -> Any:
+    if document.get(name) is None:
+        return None
+    return _get(document, name, kind)
+
+
+def _time(document: dict[str, Any], name: str) -> datetime | None:
+    text = _optional(document, name, str)
+    if text is None:
+        return None
+    try:
+        return parse_iso(text)
+    except ValueError:
+        raise _Bad(f"{name} is not a timestamp: {text!r}") from None

@@ -1,0 +1,164 @@
+"""What remediation would do to each key: a pure function of findings and options.
+
+The table of ``shared/spec/verdicts.md``, "What remediation may touch":
+
+| finding                                             | --apply    | --apply --delete |
+|-----------------------------------------------------|------------|------------------|
+| FAIL setup-key-unused (or any FAIL in cis mode)     | deactivate | delete           |
+| WARNING setup-key-inactive                          | nothing    | delete           |
+| anything else, and every exempted finding           | nothing    | nothing          |
+
+No boto3, no I/O, no clock: the plan is what a human reviews, and what the
+executor re-verifies live before every action.
+"""
+
+from __future__ import annotations
+
+import enum
+from collections.abc import Iterable
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from initkeys.model import Finding, Mode, Reason, Status
+
+
+class Action(str, enum.Enum):
+    """What is done to one key. ``reactivate`` is only ever done by rollback."""
+
+    DEACTIVATE = "deactivate"
+    DELETE = "delete"
+    REACTIVATE = "reactivate"
+
+    def __str__(self) -> str:
+        return self.value
+
+
+@dataclass(frozen=True, slots=True)
+class PlannedAction:
+    """One key and what to do with it; ``action`` None means it is left alone."""
+
+    user: str
+    access_key_id: str | None
+    action: Action | None
+    why: str
+    status: Status | None = None
+    """The finding's verdict (None for rollback, which acts on a journal)."""
+    reason: Reason | None = None
+    key_created: datetime | None = None
+    """The creation time the audit saw; the live key must still have it."""
+    expect_active: bool | None = None
+    """The status the audit saw (True: Active); None when unknown."""
+    key_slot: int | None = None
+    exempt: bool = False
+
+    @property
+    def acts(self) -> bool:
+        return self.action is not None and self.access_key_id is not None
+
+    @property
+    def verdict(self) -> str:
+        """``FAIL setup-key-unused``, or ``""`` for rollback actions."""
+        if self.status is None or self.reason is None:
+            return ""
+        return f"{self.status.value} {self.reason.value}"
+
+
+def plan_remediation(
+    findings: Iterable[Finding], *, mode: Mode = Mode.SETUP, delete: bool = False
+) -> tuple[PlannedAction, ...]:
+    """One entry per key finding (user-level findings have no key and are left out).
+
+    ``mode`` is the mode the findings were judged in; ``delete`` asks for
+    deletion instead of deactivation. A key id that appears twice is planned once.
+    """
+    planned: list[PlannedAction] = []
+    seen: set[str] = set()
+    for finding in findings:
+        if finding.key_slot is None and finding.access_key_id is None:
+            continue
+        if finding.access_key_id is not None:
+            if finding.access_key_id in seen:
+                continue
+            seen.add(finding.access_key_id)
+        action, why = _decide(finding, mode, delete)
+        planned.append(
+            PlannedAction(
+                user=finding.user,
+                access_key_id=finding.access_key_id,
+                action=action,
+                why=why,
+                status=finding.status,
+                reason=finding.reason,
+                key_created=finding.key_created,
+                expect_active=finding.active,
+                key_slot=finding.key_slot,
+                exempt=finding.exemption is not None,
+            )
+        )
+    return tuple(planned)
+
+
+def _decide(finding: Finding, mode: Mode, delete: bool) -> tuple[Action | None, str]:
+    if finding.exemption is not None:
+        return None, "exempt: " + describe_exemption(finding)
+    failing = finding.status is Status.FAIL and (
+        finding.reason is Reason.SETUP_KEY_UNUSED or mode is Mode.CIS
+    )
+    inactive_setup_key = (
+        finding.status is Status.WARNING and finding.reason is Reason.SETUP_KEY_INACTIVE
+    )
+    if not (failing or inactive_setup_key):
+        return None, _why_not(finding)
+    if finding.access_key_id is None:
+        # Offline reports name keys by slot only, and a slot is never enough to act on.
+        return None, "the audit has no key id (a credential report file); audit the account live"
+    evidence = _evidence(finding)
+    if failing:
+        if delete:
+            return Action.DELETE, evidence
+        return Action.DEACTIVATE, evidence
+    if delete:
+        return Action.DELETE, evidence
+    return None, evidence + "; add --delete to delete it"
+
+
+def _evidence(finding: Finding) -> str:
+    state = "inactive" if finding.active is False else "active"
+    if finding.reason in (Reason.SETUP_KEY_UNUSED, Reason.SETUP_KEY_INACTIVE):
+        gap = finding.setup_gap
+        when = f" ({_short(gap)} after the user)" if gap is not None else ""
+        return f"{state} setup key{when}, never used"
+    if finding.reason is Reason.USAGE_UNKNOWN:
+        return f"{state}, created before AWS tracked key use, no recorded use (cis mode)"
+    return f"{state} and never used (cis mode)"
+
+
+def _why_not(finding: Finding) -> str:
+    if finding.status in (Status.PASS, Status.NOT_APPLICABLE):
+        return "passes"
+    if finding.status is Status.ERROR:
+        return "could not be judged; audit it again"
+    if finding.reason is Reason.UNUSED_KEY:
+        return "not a setup key: the user made it later; review it by hand"
+    if finding.reason is Reason.USAGE_UNKNOWN:
+        return "created before AWS tracked key use: its use is unknown; review it by hand"
+    if finding.status is Status.FAIL:
+        return f"{finding.reason.value} is acted on only in cis mode"
+    return f"{finding.status.value} {finding.reason.value} is not remediated"
+
+
+def describe_exemption(finding: Finding) -> str:
+    exemption = finding.exemption
+    if exemption is None:
+        return ""
+    text = f"{exemption.reason} ({exemption.source}"
+    if exemption.expires is not None:
+        text += f", until {exemption.expires.isoformat()}"
+    return text + ")"
+
+
+def _short(gap: timedelta) -> str:
+    seconds = int(gap.total_seconds())
+    if abs(seconds) < 120:
+        return f"{seconds}s"
+    return f"{seconds // 60}m{seconds % 60:02d}s"
