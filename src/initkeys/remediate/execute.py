@@ -38,17 +38,16 @@ from initkeys.remediate.journal import (
 )
 from initkeys.remediate.plan import Action, PlannedAction
 from initkeys.sources.aws import (
-    _BAD_CREDENTIAL_CODES,
-    _DENIED_CODES,
-    _EXPIRED_CODES,
+    BAD_CREDENTIAL_CODES,
     EXEMPT_TAG,
+    EXPIRED_CODES,
     ApiCallCounter,
     Identity,
     LiveAccount,
-    _utc,
-    _with_throttle_retry,
+    as_utc,
     describe_access_error,
     error_code,
+    with_throttle_retry,
 )
 
 OutcomeCallback = Callable[["Outcome"], None]
@@ -338,7 +337,7 @@ class _Run:
                 return self.iam.update_access_key(UserName=user, AccessKeyId=key_id, Status=status)
 
         try:
-            _with_throttle_retry(request)
+            with_throttle_retry(request)
         except _aws_errors() as exc:
             return self.after_failed_call(planned, before, target, exc, call)
         return self.record(Outcome(planned, Phase.APPLIED, planned.why, before, target))
@@ -391,7 +390,7 @@ class _Run:
         from botocore.exceptions import ClientError
 
         try:
-            metadata = _with_throttle_retry(
+            metadata = with_throttle_retry(
                 lambda: self.iam.list_access_keys(UserName=user)["AccessKeyMetadata"]
             )
         except ClientError as exc:
@@ -400,26 +399,26 @@ class _Run:
             raise
         for m in metadata:
             if m["AccessKeyId"] == key_id:
-                return KeyState(status=str(m["Status"]), create_date=_utc(m["CreateDate"]))
+                return KeyState(status=str(m["Status"]), create_date=as_utc(m["CreateDate"]))
         return None
 
     def with_last_use(self, state: KeyState, key_id: str) -> KeyState:
-        answer = _with_throttle_retry(lambda: self.iam.get_access_key_last_used(AccessKeyId=key_id))
+        answer = with_throttle_retry(lambda: self.iam.get_access_key_last_used(AccessKeyId=key_id))
         used = answer.get("AccessKeyLastUsed", {}).get("LastUsedDate")
-        return KeyState(state.status, state.create_date, _utc(used) if used is not None else None)
+        return KeyState(state.status, state.create_date, as_utc(used) if used is not None else None)
 
     def user_blocker(self, user: str) -> str | None:
         """Why the user's keys must not be touched now, or None."""
         from botocore.exceptions import ClientError
 
         try:
-            _with_throttle_retry(lambda: self.iam.get_login_profile(UserName=user))
+            with_throttle_retry(lambda: self.iam.get_login_profile(UserName=user))
         except ClientError as exc:
             if error_code(exc) != "NoSuchEntity":
                 raise
             return "the user has no console password now, so the control no longer applies"
         # Read again: a tag added since the audit still protects the user's keys.
-        tag = self.account._exempt_tag(user)
+        tag = self.account.exempt_tag(user)
         if tag is not None:
             return f"the user is exempt by the IAM tag {EXEMPT_TAG} ({tag or 'no reason given'})"
         return None
@@ -427,12 +426,7 @@ class _Run:
     # -- errors --------------------------------------------------------------------
 
     def describe(self, exc: BaseException, call: str) -> str:
-        if error_code(exc) in _DENIED_CODES:
-            return (
-                f"access denied for {call} ({error_code(exc)}): attach the policy printed by "
-                "'initkeys policy remediate' to the principal that remediates"
-            )
-        return describe_access_error(exc, call, self.profile)
+        return describe_access_error(exc, call, self.profile, policy="remediate")
 
     def stop_if_fatal(self, exc: BaseException, problem: str) -> None:
         """Stop the run after credential and network failures (botocore has already
@@ -441,8 +435,8 @@ class _Run:
 
         code = error_code(exc)
         if (
-            code in _EXPIRED_CODES
-            or code in _BAD_CREDENTIAL_CODES
+            code in EXPIRED_CODES
+            or code in BAD_CREDENTIAL_CODES
             or isinstance(
                 exc,
                 (

@@ -43,11 +43,11 @@ THROTTLING_CODES = frozenset(
         "SlowDown",
     }
 )
-_EXPIRED_CODES = frozenset({"ExpiredToken", "ExpiredTokenException", "RequestExpired"})
-_BAD_CREDENTIAL_CODES = frozenset(
+EXPIRED_CODES = frozenset({"ExpiredToken", "ExpiredTokenException", "RequestExpired"})
+BAD_CREDENTIAL_CODES = frozenset(
     {"InvalidClientTokenId", "SignatureDoesNotMatch", "UnrecognizedClientException", "AuthFailure"}
 )
-_DENIED_CODES = frozenset({"AccessDenied", "AccessDeniedException", "UnauthorizedOperation"})
+DENIED_CODES = frozenset({"AccessDenied", "AccessDeniedException", "UnauthorizedOperation"})
 
 # The IAM user tag whose value is the reason the organization keeps the user's keys.
 EXEMPT_TAG = "initkeys:exempt"
@@ -117,7 +117,9 @@ def error_code(exc: BaseException) -> str:
     return ""
 
 
-def describe_access_error(exc: BaseException, action: str, profile: str | None = None) -> str:
+def describe_access_error(
+    exc: BaseException, action: str, profile: str | None = None, policy: str = "audit"
+) -> str:
     """One sentence that says what went wrong with AWS access and what to do."""
     from botocore import exceptions as bce
 
@@ -142,20 +144,20 @@ def describe_access_error(exc: BaseException, action: str, profile: str | None =
         return f"AWS did not answer in time ({exc}); try again"
     if isinstance(exc, bce.ClientError):
         code = error_code(exc)
-        if code in _EXPIRED_CODES:
+        if code in EXPIRED_CODES:
             return (
                 f"the AWS session token has expired ({code}): refresh your credentials "
                 f"(for example '{login}') and run again"
             )
-        if code in _BAD_CREDENTIAL_CODES:
+        if code in BAD_CREDENTIAL_CODES:
             return (
                 f"AWS rejected the credentials ({code}): check the access key, "
                 "profile and partition (--region)"
             )
-        if code in _DENIED_CODES:
+        if code in DENIED_CODES:
             return (
                 f"access denied for {action} ({code}): attach the policy printed by "
-                "'initkeys policy audit' to the principal you audit with"
+                f"'initkeys policy {policy}' to the principal you {policy} with"
             )
         message = exc.response.get("Error", {}).get("Message", "")
         return f"{action} failed: {code}: {message}".rstrip(": ")
@@ -316,7 +318,7 @@ class LiveAccount:
             for page in pages:
                 for u in page["Users"]:
                     users[u["UserName"]] = ListedUser(
-                        name=u["UserName"], arn=u["Arn"], created=_utc(u["CreateDate"])
+                        name=u["UserName"], arn=u["Arn"], created=as_utc(u["CreateDate"])
                     )
         except Exception as exc:
             if is_access_error(exc):
@@ -335,7 +337,7 @@ class LiveAccount:
 
         iam = self.iam
         try:
-            metadata = _with_throttle_retry(
+            metadata = with_throttle_retry(
                 lambda: iam.list_access_keys(UserName=listed.name)["AccessKeyMetadata"]
             )
         except ClientError as exc:
@@ -343,16 +345,16 @@ class LiveAccount:
                 return None
             raise
         try:
-            profile = _with_throttle_retry(
+            profile = with_throttle_retry(
                 lambda: iam.get_login_profile(UserName=listed.name)["LoginProfile"]
             )
-            console, password_created = True, _utc(profile["CreateDate"])
+            console, password_created = True, as_utc(profile["CreateDate"])
         except ClientError as exc:
             if error_code(exc) != "NoSuchEntity":
                 raise
             console, password_created = False, None
-        ordered = sorted(metadata, key=lambda m: (_utc(m["CreateDate"]), m["AccessKeyId"]))
-        seconds = [_utc(m["CreateDate"]).replace(microsecond=0) for m in ordered]
+        ordered = sorted(metadata, key=lambda m: (as_utc(m["CreateDate"]), m["AccessKeyId"]))
+        seconds = [as_utc(m["CreateDate"]).replace(microsecond=0) for m in ordered]
         # The report names keys by creation second only: reuse its last-use date
         # only when that second identifies one key (two keys made in the same
         # second must never be confused).
@@ -363,15 +365,15 @@ class LiveAccount:
         }
         keys: list[AccessKey] = []
         for slot, m in enumerate(ordered, start=1):
-            created = _utc(m["CreateDate"])
+            created = as_utc(m["CreateDate"])
             key_id = str(m["AccessKeyId"])
             last_used = used_before.get(created.replace(microsecond=0))
             if console and last_used is None:
-                answer = _with_throttle_retry(
+                answer = with_throttle_retry(
                     partial(iam.get_access_key_last_used, AccessKeyId=key_id)
                 )
                 date = answer.get("AccessKeyLastUsed", {}).get("LastUsedDate")
-                last_used = _utc(date) if date is not None else None
+                last_used = as_utc(date) if date is not None else None
             keys.append(
                 AccessKey(
                     slot=slot,
@@ -384,7 +386,7 @@ class LiveAccount:
         exempt_tag = None
         # Exemptions matter only for a key that can fail: a used key always passes.
         if console and any(k.last_used is None for k in keys):
-            exempt_tag = self._exempt_tag(listed.name)
+            exempt_tag = self.exempt_tag(listed.name)
         return IamUser(
             name=listed.name,
             arn=listed.arn,
@@ -396,11 +398,11 @@ class LiveAccount:
             exempt_tag=exempt_tag,
         )
 
-    def _exempt_tag(self, name: str) -> str | None:
+    def exempt_tag(self, name: str) -> str | None:
         """The value of the user's ``initkeys:exempt`` tag, if it has one."""
         marker: dict[str, Any] = {}
         while True:
-            page = _with_throttle_retry(partial(self.iam.list_user_tags, UserName=name, **marker))
+            page = with_throttle_retry(partial(self.iam.list_user_tags, UserName=name, **marker))
             for tag in page.get("Tags", []):
                 if tag.get("Key") == EXEMPT_TAG:
                     return str(tag.get("Value", ""))
@@ -409,7 +411,7 @@ class LiveAccount:
             marker = {"Marker": page["Marker"]}
 
 
-def _with_throttle_retry(call: Callable[[], Any], attempts: int = 6) -> Any:
+def with_throttle_retry(call: Callable[[], Any], attempts: int = 6) -> Any:
     """Retry past botocore's own retries when still throttled: throttling never aborts."""
     from botocore.exceptions import ClientError
 
@@ -425,7 +427,7 @@ def _with_throttle_retry(call: Callable[[], Any], attempts: int = 6) -> Any:
     raise AssertionError("unreachable")
 
 
-def _utc(value: Any) -> datetime:
+def as_utc(value: Any) -> datetime:
     if isinstance(value, datetime):
         if value.tzinfo is None:
             return value.replace(tzinfo=timezone.utc)
