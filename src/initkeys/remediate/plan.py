@@ -126,7 +126,10 @@ def _evidence(finding: Finding) -> str:
     state = "inactive" if finding.active is False else "active"
     if finding.reason in (Reason.SETUP_KEY_UNUSED, Reason.SETUP_KEY_INACTIVE):
         gap = finding.setup_gap
-        when = f" ({_short(gap)} after the user)" if gap is not None else ""
+        when = ""
+        if gap is not None:
+            side = "before" if gap < timedelta(0) else "after"
+            when = f" ({_short(abs(gap))} {side} the user)"
         return f"{state} setup key{when}, never used"
     if finding.reason is Reason.USAGE_UNKNOWN:
         return f"{state}, created before AWS tracked key use, no recorded use (cis mode)"
