@@ -229,6 +229,7 @@ def test_json_contract() -> None:
     # An account that could not be audited: ERROR, a sentence, no findings.
     assert failed == {
         "account_id": "210987654321",
+        "account_name": None,
         "partition": "aws",
         "source": "aws",
         "report_generated_at": None,

@@ -26,6 +26,7 @@ from initkeys._version import __version__
 # `import initkeys` and `initkeys --version` stay fast.
 _EXPORTS = {
     "audit_account": "initkeys.audit",
+    "audit_accounts": "initkeys.audit",
     "audit_report_file": "initkeys.audit",
     "CONTROL": "initkeys.control",
     "AccessError": "initkeys.errors",
@@ -65,6 +66,7 @@ __all__ = [
     "Status",
     "__version__",
     "audit_account",
+    "audit_accounts",
     "audit_report_file",
     "evaluate_report",
     "judge_user",
@@ -74,7 +76,7 @@ __all__ = [
 ]
 
 if TYPE_CHECKING:
-    from initkeys.audit import audit_account, audit_report_file
+    from initkeys.audit import audit_account, audit_accounts, audit_report_file
     from initkeys.control import CONTROL
     from initkeys.errors import AccessError, InitkeysError, InputError
     from initkeys.evaluate import evaluate_report, judge_user

@@ -7,12 +7,13 @@ every user the report does not know yet, and judges those again.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import timedelta
 from typing import Any
 
+from initkeys.errors import AccessError
 from initkeys.evaluate import (
     evaluate_users,
     judge_deleted_user,
@@ -27,6 +28,7 @@ from initkeys.model import (
     Settings,
     Status,
 )
+from initkeys.sources.accounts import TargetAccount
 from initkeys.sources.aws import ApiCallCounter, ListedUser, LiveAccount, describe_access_error
 from initkeys.sources.credential_report import open_credential_report
 
@@ -194,3 +196,80 @@ def _deleted(user: IamUser) -> Finding:
 def _read_failed(listed: ListedUser, exc: BaseException) -> Finding:
     user = _placeholder(listed)
     return judge_unreadable_user(user, describe_access_error(exc, "reading the user"))
+
+
+def audit_accounts(
+    session: Any,
+    targets: Sequence[TargetAccount],
+    *,
+    settings: Settings | None = None,
+    role_name: str | None = None,
+    external_id: str | None = None,
+    role_session_name: str = "initkeys",
+    endpoint_url: str | None = None,
+    workers: int = 8,
+    user_workers: int = 8,
+    report_timeout: float = 300.0,
+    counter: ApiCallCounter | None = None,
+    profile: str | None = None,
+) -> Iterator[AccountAudit]:
+    """Audit several accounts, ``workers`` at a time; results come in ``targets`` order.
+
+    The account ``session`` signs in to is audited with its own credentials;
+    every other one through ``role_name``. An account that cannot be audited
+    (the role cannot be assumed, a call is denied) becomes an ERROR result and
+    the others go on.
+    """
+    from initkeys.sources.accounts import assume_role_session
+
+    settings = settings or Settings()
+    me = LiveAccount(session, endpoint_url=endpoint_url, profile=profile).whoami()
+
+    def one(target: TargetAccount) -> AccountAudit:
+        try:
+            if target.account_id == me.account_id:
+                account_session = session
+            else:
+                if role_name is None:
+                    raise AccessError("--role-name is needed to audit another account")
+                account_session = assume_role_session(
+                    session,
+                    target.account_id,
+                    me.partition,
+                    role_name,
+                    external_id=external_id,
+                    session_name=role_session_name,
+                    endpoint_url=endpoint_url,
+                )
+            result = audit_account(
+                account_session,
+                settings=settings,
+                endpoint_url=endpoint_url,
+                max_workers=user_workers,
+                report_timeout=report_timeout,
+                counter=counter,
+                profile=profile,
+            )
+        except AccessError as exc:
+            return AccountAudit(
+                account_id=target.account_id,
+                partition=me.partition,
+                source="aws",
+                report_generated_at=None,
+                error=str(exc),
+                account_name=target.name,
+            )
+        if result.account_id != target.account_id:
+            return AccountAudit(
+                account_id=target.account_id,
+                partition=me.partition,
+                source="aws",
+                report_generated_at=None,
+                error=f"the role's credentials sign in to account {result.account_id}, "
+                f"not {target.account_id}",
+                account_name=target.name,
+            )
+        return replace(result, account_name=target.name)
+
+    with ThreadPoolExecutor(max_workers=max(1, workers)) as pool:
+        yield from pool.map(one, targets)

@@ -135,12 +135,45 @@ def cli() -> None:
     metavar="PATH",
     help="Exemptions file (TOML); default: ./initkeys.toml when it exists.",
 )
+@click.option("--org", is_flag=True, help="Audit every ACTIVE account of the organization.")
+@click.option(
+    "--accounts",
+    "account_list",
+    metavar="ID,ID|@FILE",
+    help="Audit these accounts (comma-separated, or @FILE with one id a line).",
+)
+@click.option(
+    "--exclude-accounts",
+    "exclude_list",
+    metavar="ID,ID|@FILE",
+    help="Leave these accounts out (with --org or --accounts).",
+)
+@click.option(
+    "--role-name",
+    metavar="NAME",
+    help="Role to assume in each other account (a path may lead: path/to/Role); "
+    "required with --org and --accounts.",
+)
+@click.option("--external-id", metavar="ID", help="External id for the role, if it needs one.")
+@click.option(
+    "--role-session-name",
+    default="initkeys",
+    show_default=True,
+    help="Session name for the assumed roles (shows in CloudTrail).",
+)
 @click.option(
     "--workers",
     type=click.IntRange(1, 64),
     default=8,
     show_default=True,
-    help="Concurrent live reads.",
+    help="Accounts audited at a time.",
+)
+@click.option(
+    "--user-workers",
+    type=click.IntRange(1, 64),
+    default=8,
+    show_default=True,
+    help="Concurrent live reads of users within one account.",
 )
 @click.option(
     "--report-timeout",
@@ -162,7 +195,14 @@ def audit(
     output: str | None,
     exempt_users: tuple[str, ...],
     config_path: str | None,
+    org: bool,
+    account_list: str | None,
+    exclude_list: str | None,
+    role_name: str | None,
+    external_id: str | None,
+    role_session_name: str,
     workers: int,
+    user_workers: int,
     report_timeout: timedelta,
 ) -> None:
     """Audit an AWS account, or credential report files, for CIS AWS 1.11.
@@ -174,6 +214,7 @@ def audit(
         raise InputError(
             "--demo cannot be combined with --credential-report, --profile or --endpoint-url"
         )
+    _check_account_options(report_paths, demo, org, account_list, exclude_list, role_name)
     if report_paths and (profile or endpoint_url or region):
         raise InputError(
             "--credential-report reads files; it cannot be combined with "
@@ -188,9 +229,27 @@ def audit(
 
         accounts = [audit_report_file(path, settings) for path in report_paths]
     elif demo:
-        accounts = [_audit_demo(settings, workers)]
+        accounts = [_audit_demo(settings, user_workers)]
+    elif org or account_list:
+        accounts = _audit_many(
+            settings,
+            profile,
+            region,
+            endpoint_url,
+            org=org,
+            account_list=account_list,
+            exclude_list=exclude_list,
+            role_name=role_name,
+            external_id=external_id,
+            role_session_name=role_session_name,
+            workers=workers,
+            user_workers=user_workers,
+            report_timeout=report_timeout,
+        )
     else:
-        accounts = [_audit_live(settings, profile, region, endpoint_url, workers, report_timeout)]
+        accounts = [
+            _audit_live(settings, profile, region, endpoint_url, user_workers, report_timeout)
+        ]
 
     run = AuditRun(settings=settings, generated_at=started, accounts=tuple(accounts))
     audited = [a for a in run.accounts if a.error is None]
@@ -253,6 +312,116 @@ def _audit_live(
                 report_generated_at=None,
                 error=str(e),
             )
+
+
+def _check_account_options(
+    report_paths: tuple[str, ...],
+    demo: bool,
+    org: bool,
+    account_list: str | None,
+    exclude_list: str | None,
+    role_name: str | None,
+) -> None:
+    many = org or account_list is not None
+    if many and (report_paths or demo):
+        raise InputError(
+            "--org and --accounts audit live accounts; they cannot be combined "
+            "with --credential-report or --demo"
+        )
+    if org and account_list is not None:
+        raise InputError("use --org or --accounts, not both")
+    if many and not role_name:
+        raise InputError(
+            "--org and --accounts need --role-name: the role to assume in each account"
+        )
+    if exclude_list is not None and not many:
+        raise InputError("--exclude-accounts goes with --org or --accounts")
+
+
+def _audit_many(
+    settings: Settings,
+    profile: str | None,
+    region: str | None,
+    endpoint_url: str | None,
+    *,
+    org: bool,
+    account_list: str | None,
+    exclude_list: str | None,
+    role_name: str | None,
+    external_id: str | None,
+    role_session_name: str,
+    workers: int,
+    user_workers: int,
+    report_timeout: timedelta,
+) -> list[AccountAudit]:
+    from initkeys.audit import audit_accounts
+    from initkeys.sources.accounts import (
+        TargetAccount,
+        organization_accounts,
+        parse_account_ids,
+    )
+    from initkeys.sources.aws import make_session
+
+    excluded = set(parse_account_ids(exclude_list, "--exclude-accounts")) if exclude_list else set()
+    session = make_session(profile, region)
+    if org:
+        targets = organization_accounts(session, endpoint_url=endpoint_url, profile=profile)
+    else:
+        assert account_list is not None
+        targets = tuple(TargetAccount(i) for i in parse_account_ids(account_list, "--accounts"))
+    targets = tuple(t for t in targets if t.account_id not in excluded)
+    if not targets:
+        raise InputError("no accounts left to audit after --exclude-accounts")
+    results: list[AccountAudit] = []
+    with _account_progress(len(targets)) as advance:
+        for result in audit_accounts(
+            session,
+            targets,
+            settings=settings,
+            role_name=role_name,
+            external_id=external_id,
+            role_session_name=role_session_name,
+            endpoint_url=endpoint_url,
+            workers=workers,
+            user_workers=user_workers,
+            report_timeout=report_timeout.total_seconds(),
+            profile=profile,
+        ):
+            results.append(result)
+            advance(result)
+    return results
+
+
+@contextmanager
+def _account_progress(total: int) -> Iterator[Any]:
+    """A progress bar on stderr (accounts done, failing keys so far), only on a terminal."""
+    if not sys.stderr.isatty():
+        yield lambda _result: None
+        return
+    from rich.console import Console
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+
+    failing = 0
+    errors = 0
+    with Progress(
+        TextColumn("accounts"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TextColumn("{task.fields[note]}"),
+        TimeElapsedColumn(),
+        console=Console(stderr=True),
+        transient=True,
+    ) as progress:
+        task = progress.add_task("audit", total=total, note="")
+
+        def advance(result: AccountAudit) -> None:
+            nonlocal failing, errors
+            failing += sum(1 for f in result.findings if f.status is Status.FAIL)
+            errors += result.error is not None
+            note = f"FAIL keys {failing}" + (f", {errors} account(s) in error" if errors else "")
+            progress.update(task, advance=1, note=note)
+
+        yield advance
 
 
 def _audit_demo(settings: Settings, workers: int) -> AccountAudit:

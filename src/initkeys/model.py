@@ -215,6 +215,8 @@ class AccountAudit:
     report_generated_at: datetime | None
     findings: tuple[Finding, ...] = ()
     error: str | None = None
+    account_name: str | None = None
+    """The account's name in AWS Organizations, when it is known."""
 
     @property
     def status(self) -> Status:

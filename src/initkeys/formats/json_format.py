@@ -129,6 +129,7 @@ def _write_account(account: AccountAudit, out: TextIO, level: int) -> None:
     write = out.write
     head = {
         "account_id": account.account_id,
+        "account_name": account.account_name,
         "partition": account.partition,
         "source": account.source,
         "report_generated_at": iso_utc(account.report_generated_at),

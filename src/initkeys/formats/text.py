@@ -78,6 +78,9 @@ class TextFormatter:
     ) -> None:
         printer = _Printer(out, color)
         _header(printer, run, tool_version)
+        if len(run.accounts) > 1:
+            printer.print()
+            _account_table(printer, run)
         for account in run.accounts:
             printer.print()
             _account(printer, account, run.settings.mode)
@@ -186,12 +189,38 @@ def _header(printer: _Printer, run: AuditRun, tool_version: str) -> None:
 # --------------------------------------------------------------------------- accounts
 
 
+def _account_table(printer: _Printer, run: AuditRun) -> None:
+    """One line per account, before the details: the organization at a glance."""
+    names = [_safe(a.account_name or "") for a in run.accounts]
+    name_width = max([len("Name"), *(len(n) for n in names)])
+    printer.print(Text(f"Accounts ({len(run.accounts)})", style="bold"))
+    heading = (
+        f"{'Account':<12}  {'Name':<{name_width}}  {'Status':<14}  {'FAIL':>5}  {'WARNING':>7}"
+    )
+    printer.print(Text(_INDENT + heading, style="bold"))
+    for account, name in zip(run.accounts, names, strict=True):
+        counts = account.counts()
+        printer.print(
+            Text.assemble(
+                _INDENT,
+                f"{_safe(account.account_id):<12}  {name:<{name_width}}  ",
+                _status_text(account.status),
+                " " * (14 - len(account.status.value)),
+                f"  {counts[Status.FAIL]:>5}  {counts[Status.WARNING]:>7}",
+                f"  {_safe(account.error)}" if account.error else "",
+            )
+        )
+
+
 def _account(printer: _Printer, account: AccountAudit, mode: Mode) -> None:
+    label = f"Account {_safe(account.account_id)}"
+    if account.account_name:
+        label += f" ({_safe(account.account_name)})"
     printer.print(
         Text.assemble(
             _status_text(account.status),
             "  ",
-            (f"Account {_safe(account.account_id)}", "bold"),
+            (label, "bold"),
             f"{printer.dot}partition {_safe(account.partition)}",
             f"{printer.dot}source {_safe(account.source)}",
             f"{printer.dot}report generated {_when(account.report_generated_at)}",

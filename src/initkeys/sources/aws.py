@@ -173,6 +173,26 @@ def is_access_error(exc: BaseException) -> bool:
     return isinstance(exc, (bce.BotoCoreError, bce.ClientError))
 
 
+def make_client_config(workers: int, session: Any = None) -> Any:
+    """botocore's standard retry mode, timeouts, and a pool sized for ``workers`` threads.
+
+    The user's own max_attempts (AWS_MAX_ATTEMPTS or the profile's) wins over our
+    default of 10.
+    """
+    from botocore.config import Config
+
+    retries: dict[str, Any] = {"mode": "standard"}
+    botocore_session = getattr(session, "_session", None)
+    if botocore_session is None or botocore_session.get_config_variable("max_attempts") is None:
+        retries["max_attempts"] = 10
+    return Config(
+        retries=retries,
+        max_pool_connections=max(10, workers + 2),
+        connect_timeout=10,
+        read_timeout=60,
+    )
+
+
 class LiveAccount:
     """One AWS account, read through boto3 clients that share a connection pool."""
 
@@ -194,19 +214,7 @@ class LiveAccount:
         self.identity: Identity | None = None
 
     def _client(self, service: str, region: str) -> Any:
-        from botocore.config import Config
-
-        # botocore's standard retry mode; the user's own max_attempts (AWS_MAX_ATTEMPTS
-        # or the profile's max_attempts) wins over our default of 10.
-        retries: dict[str, Any] = {"mode": "standard"}
-        if self._session._session.get_config_variable("max_attempts") is None:
-            retries["max_attempts"] = 10
-        config = Config(
-            retries=retries,
-            max_pool_connections=max(10, self._max_workers + 2),
-            connect_timeout=10,
-            read_timeout=60,
-        )
+        config = make_client_config(self._max_workers, self._session)
         kwargs: dict[str, Any] = {"region_name": region, "config": config}
         if self._endpoint_url:
             kwargs["endpoint_url"] = self._endpoint_url

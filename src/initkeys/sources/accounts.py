@@ -1,0 +1,119 @@
+"""Which accounts to audit, and a boto3 session for each (AWS Organizations, STS)."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from typing import Any
+
+from initkeys.errors import AccessError, InputError
+from initkeys.sources.aws import describe_access_error, is_access_error, make_client_config
+
+_ACCOUNT_ID = re.compile(r"^\d{12}$")
+
+
+@dataclass(frozen=True)
+class TargetAccount:
+    """One account to audit; ``own`` when it is the account we are signed in to."""
+
+    account_id: str
+    name: str | None = None
+    own: bool = False
+
+
+def parse_account_ids(value: str, option: str) -> tuple[str, ...]:
+    """``ID,ID`` or ``@FILE`` (ids separated by commas, blanks or new lines; # comments)."""
+    text = value
+    if value.startswith("@"):
+        path = value[1:]
+        try:
+            with open(path, encoding="utf-8") as f:
+                text = "\n".join(line.split("#", 1)[0] for line in f)
+        except OSError as e:
+            raise InputError(f"{option} {value}: cannot read {path}: {e.strerror}") from None
+    ids = [part for part in re.split(r"[\s,]+", text) if part]
+    bad = [i for i in ids if not _ACCOUNT_ID.match(i)]
+    if bad:
+        raise InputError(f"{option}: {bad[0]!r} is not a 12-digit AWS account id")
+    if not ids:
+        raise InputError(f"{option}: no account ids given")
+    return tuple(dict.fromkeys(ids))  # keep order, drop repeats
+
+
+def organization_accounts(
+    session: Any, *, endpoint_url: str | None = None, profile: str | None = None
+) -> tuple[TargetAccount, ...]:
+    """The organization's ACTIVE accounts (run from the management account or a
+    delegated administrator)."""
+    region = session.region_name or "us-east-1"
+    try:
+        client = session.client(
+            "organizations",
+            region_name=region,
+            endpoint_url=endpoint_url,
+            config=make_client_config(4, session),
+        )
+        accounts: list[TargetAccount] = []
+        for page in client.get_paginator("list_accounts").paginate():
+            for account in page["Accounts"]:
+                # "State" replaced "Status" in 2025; either says ACTIVE.
+                state = account.get("State") or account.get("Status")
+                if state == "ACTIVE":
+                    accounts.append(TargetAccount(str(account["Id"]), account.get("Name")))
+    except Exception as exc:
+        if is_access_error(exc):
+            raise AccessError(
+                describe_access_error(exc, "organizations:ListAccounts", profile)
+                + " (--org runs from the management or a delegated administrator account)"
+            ) from None
+        raise
+    return tuple(accounts)
+
+
+def role_arn(account_id: str, partition: str, role_name: str) -> str:
+    """The role's ARN; a name with slashes carries its path (``path/to/Role``)."""
+    name = role_name.strip("/")
+    return f"arn:{partition}:iam::{account_id}:role/{name}"
+
+
+def assume_role_session(
+    session: Any,
+    account_id: str,
+    partition: str,
+    role_name: str,
+    *,
+    external_id: str | None = None,
+    session_name: str = "initkeys",
+    endpoint_url: str | None = None,
+) -> Any:
+    """A boto3 Session signed in to ``account_id`` through ``role_name``.
+
+    Raises :class:`AccessError` when the role cannot be assumed.
+    """
+    import boto3
+
+    arn = role_arn(account_id, partition, role_name)
+    region = session.region_name or "us-east-1"
+    kwargs: dict[str, Any] = {"RoleArn": arn, "RoleSessionName": session_name}
+    if external_id:
+        kwargs["ExternalId"] = external_id
+    try:
+        sts = session.client(
+            "sts",
+            region_name=region,
+            endpoint_url=endpoint_url,
+            config=make_client_config(4, session),
+        )
+        credentials = sts.assume_role(**kwargs)["Credentials"]
+    except Exception as exc:
+        if is_access_error(exc):
+            raise AccessError(
+                f"cannot assume {arn}: " + describe_access_error(exc, "sts:AssumeRole")
+            ) from None
+        raise
+    return boto3.Session(
+        aws_access_key_id=credentials["AccessKeyId"],
+        aws_secret_access_key=credentials["SecretAccessKey"],
+        aws_session_token=credentials["SessionToken"],
+        region_name=region,
+    )

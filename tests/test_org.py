@@ -1,0 +1,233 @@
+"""Several accounts in one run: --org, --accounts, --exclude-accounts, isolation."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from datetime import timedelta
+from pathlib import Path
+from typing import Any
+
+import boto3
+import pytest
+from scenario import NOW, at
+
+import initkeys
+from initkeys.policy import AUDIT_ACTIONS
+from initkeys.sources.accounts import TargetAccount, parse_account_ids, role_arn
+
+ROLE = "OrganizationAccountAccessRole"
+MANAGEMENT = "123456789012"
+S = timedelta(seconds=1)
+
+
+def member_session(aws: Any, account_id: str) -> Any:
+    sts = aws.client("sts")
+    creds = sts.assume_role(RoleArn=role_arn(account_id, "aws", ROLE), RoleSessionName="seed")[
+        "Credentials"
+    ]
+    return boto3.Session(
+        aws_access_key_id=creds["AccessKeyId"],
+        aws_secret_access_key=creds["SecretAccessKey"],
+        aws_session_token=creds["SessionToken"],
+        region_name="us-east-1",
+    )
+
+
+def seed_users(aws: Any, iam: Any, failing: int, clean: int) -> None:
+    t = at("2023-02-01T09:00:00")
+    for i in range(failing):
+        aws.set_time(t)
+        iam.create_user(UserName=f"fail-{i}")
+        iam.create_login_profile(UserName=f"fail-{i}", Password="Correct-Horse-9!")
+        aws.set_time(t + 20 * S)
+        iam.create_access_key(UserName=f"fail-{i}")
+    for i in range(clean):
+        aws.set_time(t)
+        iam.create_user(UserName=f"ok-{i}")
+        iam.create_login_profile(UserName=f"ok-{i}", Password="Correct-Horse-9!")
+
+
+@pytest.fixture
+def org(aws: Any) -> dict[str, Any]:
+    """A management account (1 failing user) and three members (2, 0 and 1 failing)."""
+    client = aws.client("organizations")
+    client.create_organization(FeatureSet="ALL")
+    members: dict[str, str] = {}
+    for name in ("prod", "dev", "sandbox"):
+        status = client.create_account(AccountName=name, Email=f"{name}@example.com")
+        members[name] = status["CreateAccountStatus"]["AccountId"]
+    seed_users(aws, aws.client("iam"), 1, 1)
+    for name, failing in (("prod", 2), ("dev", 0), ("sandbox", 1)):
+        seed_users(
+            aws,
+            member_session(aws, members[name]).client("iam", endpoint_url=aws.endpoint_url),
+            failing,
+            2,
+        )
+    aws.set_time(NOW)
+    return members
+
+
+def fails_by_account(results: list[initkeys.AccountAudit]) -> dict[str, int]:
+    return {
+        r.account_id: sum(f.status is initkeys.Status.FAIL for f in r.findings) for r in results
+    }
+
+
+def test_audit_accounts_api(aws: Any, org: dict[str, str]) -> None:
+    targets = [
+        TargetAccount(MANAGEMENT, "management"),
+        *(TargetAccount(i, n) for n, i in org.items()),
+    ]
+    results = list(
+        initkeys.audit_accounts(
+            aws.session(), targets, role_name=ROLE, endpoint_url=aws.endpoint_url, workers=4
+        )
+    )
+    assert [r.account_id for r in results] == [t.account_id for t in targets]
+    assert fails_by_account(results) == {
+        MANAGEMENT: 1,
+        org["prod"]: 2,
+        org["dev"]: 0,
+        org["sandbox"]: 1,
+    }
+    assert [r.account_name for r in results] == ["management", "prod", "dev", "sandbox"]
+    for r in results:
+        assert all(f.arn.split(":")[4] == r.account_id for f in r.findings)
+
+
+def cli(aws: Any, *args: str) -> subprocess.CompletedProcess[str]:
+    env = {k: v for k, v in os.environ.items() if not k.startswith("AWS_")}
+    env.update(
+        AWS_ACCESS_KEY_ID="testing",
+        AWS_SECRET_ACCESS_KEY="testing",
+        AWS_DEFAULT_REGION="us-east-1",
+        AWS_CONFIG_FILE=os.devnull,
+        AWS_SHARED_CREDENTIALS_FILE=os.devnull,
+        AWS_EC2_METADATA_DISABLED="true",
+    )
+    return subprocess.run(
+        [sys.executable, "-m", "initkeys", "audit", "--endpoint-url", aws.endpoint_url, *args],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=180,
+    )
+
+
+def test_org_audits_every_active_account(aws: Any, org: dict[str, str]) -> None:
+    proc = cli(aws, "--org", "--role-name", ROLE, "--format", "json")
+    assert proc.returncode == 1, proc.stderr
+    doc = json.loads(proc.stdout)
+    got = {a["account_id"]: a for a in doc["accounts"]}
+    assert set(got) == {MANAGEMENT, *org.values()}
+    assert got[org["prod"]]["account_name"] == "prod"
+    assert got[org["dev"]]["status"] == "PASS"
+    assert doc["summary"]["FAIL"] == 4
+    text = cli(aws, "--org", "--role-name", ROLE)
+    assert "Accounts (4)" in text.stdout
+    assert "sandbox" in text.stdout
+
+
+def test_accounts_and_exclusions(aws: Any, org: dict[str, str], tmp_path: Path) -> None:
+    listed = tmp_path / "accounts.txt"
+    listed.write_text(f"# the two with findings\n{org['prod']}\n{org['sandbox']}  # sandbox\n")
+    proc = cli(aws, "--accounts", f"@{listed}", "--role-name", ROLE, "--format", "json")
+    assert proc.returncode == 1, proc.stderr
+    assert [a["account_id"] for a in json.loads(proc.stdout)["accounts"]] == [
+        org["prod"],
+        org["sandbox"],
+    ]
+    proc = cli(
+        aws,
+        "--org",
+        "--exclude-accounts",
+        f"{org['prod']},{org['sandbox']},{MANAGEMENT}",
+        "--role-name",
+        ROLE,
+        "--format",
+        "json",
+    )
+    assert proc.returncode == 0, proc.stderr
+    assert [a["account_id"] for a in json.loads(proc.stdout)["accounts"]] == [org["dev"]]
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["--org"], "--role-name"),
+        (["--accounts", "12345", "--role-name", "R"], "not a 12-digit AWS account id"),
+        (["--org", "--accounts", "123456789012", "--role-name", "R"], "not both"),
+        (["--exclude-accounts", "123456789012"], "goes with --org or --accounts"),
+        (["--accounts", "@/no/such/file", "--role-name", "R"], "cannot read"),
+    ],
+)
+def test_bad_account_options(aws: Any, args: list[str], message: str) -> None:
+    proc = cli(aws, *args)
+    assert proc.returncode == 2
+    assert message in proc.stderr
+    assert len(proc.stderr.strip().splitlines()) == 1
+
+
+def test_parse_account_ids() -> None:
+    assert parse_account_ids("111122223333, 444455556666,111122223333", "--accounts") == (
+        "111122223333",
+        "444455556666",
+    )
+
+
+def test_an_account_that_denies_is_an_error_the_rest_go_on(aws: Any, org: dict[str, str]) -> None:
+    """With IAM enforced, one member's role has the audit policy and another's has none."""
+    iam = aws.client("iam")
+    iam.create_user(UserName="auditor")
+    iam.put_user_policy(
+        UserName="auditor",
+        PolicyName="all",
+        PolicyDocument=json.dumps(
+            {
+                "Version": "2012-10-17",
+                "Statement": [{"Effect": "Allow", "Action": "*", "Resource": "*"}],
+            }
+        ),
+    )
+    meta = iam.create_access_key(UserName="auditor")["AccessKey"]
+    trust = json.dumps(
+        {
+            "Version": "2012-10-17",
+            "Statement": [
+                {
+                    "Effect": "Allow",
+                    "Principal": {"AWS": f"arn:aws:iam::{MANAGEMENT}:root"},
+                    "Action": "sts:AssumeRole",
+                }
+            ],
+        }
+    )
+    audit_policy = json.dumps(initkeys.policy_document("audit"))
+    for name, allowed in (("prod", True), ("sandbox", False)):
+        member_iam = member_session(aws, org[name]).client("iam", endpoint_url=aws.endpoint_url)
+        member_iam.create_role(RoleName="Auditor", AssumeRolePolicyDocument=trust)
+        if allowed:
+            member_iam.put_role_policy(
+                RoleName="Auditor", PolicyName="audit", PolicyDocument=audit_policy
+            )
+    session = boto3.Session(
+        aws_access_key_id=meta["AccessKeyId"],
+        aws_secret_access_key=meta["SecretAccessKey"],
+        region_name="us-east-1",
+    )
+    targets = [TargetAccount(org["prod"]), TargetAccount(org["sandbox"])]
+    with aws.enforcing_iam():
+        results = list(
+            initkeys.audit_accounts(
+                session, targets, role_name="Auditor", endpoint_url=aws.endpoint_url
+            )
+        )
+    prod, sandbox = results
+    assert prod.error is None and fails_by_account([prod]) == {org["prod"]: 2}
+    assert sandbox.status is initkeys.Status.ERROR and not sandbox.findings
+    assert sandbox.error is not None and "access denied" in sandbox.error
+    assert set(AUDIT_ACTIONS) <= set(initkeys.policy_document("audit")["Statement"][0]["Action"])
