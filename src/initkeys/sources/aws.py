@@ -173,6 +173,11 @@ def is_access_error(exc: BaseException) -> bool:
     return isinstance(exc, (bce.BotoCoreError, bce.ClientError))
 
 
+# boto3 Sessions are not thread-safe: clients are made one at a time (they are
+# thread-safe once made, and making one is CPU-bound anyway).
+CLIENT_LOCK = threading.RLock()
+
+
 def make_client_config(workers: int, session: Any = None) -> Any:
     """botocore's standard retry mode, timeouts, and a pool sized for ``workers`` threads.
 
@@ -218,7 +223,8 @@ class LiveAccount:
         kwargs: dict[str, Any] = {"region_name": region, "config": config}
         if self._endpoint_url:
             kwargs["endpoint_url"] = self._endpoint_url
-        client = self._session.client(service, **kwargs)
+        with CLIENT_LOCK:
+            client = self._session.client(service, **kwargs)
         if self._counter is not None:
             self._counter.attach(client)
         return client

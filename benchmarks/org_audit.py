@@ -1,0 +1,185 @@
+"""An organization audit on the emulator: wall time, API calls per account, memory,
+and the speed-up of --workers 8 over --workers 1.
+
+    python benchmarks/org_audit.py [--accounts 10 100] [--users 20]
+
+Starts the emulator as its own process, creates an organization with N member
+accounts (moto's AssumeRole into a member returns credentials scoped to it),
+seeds each with USERS users (10 % of them with an unused setup key), then
+audits the organization in-process (for API calls) and once more through the
+CLI in a child process (for its peak memory).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import resource
+import subprocess
+import sys
+import time
+import urllib.request
+from concurrent.futures import ThreadPoolExecutor
+from datetime import datetime, timezone
+from typing import Any
+
+import boto3
+
+import initkeys
+from initkeys.sources.accounts import TargetAccount, role_arn
+from initkeys.sources.aws import ApiCallCounter
+
+ROLE = "OrganizationAccountAccessRole"
+_OPENER = urllib.request.build_opener(urllib.request.ProxyHandler({}))
+
+
+def start_emulator() -> tuple[subprocess.Popen[str], str]:
+    process = subprocess.Popen(
+        [sys.executable, "-m", "initkeys.demo.emulator", "--host", "127.0.0.1", "--port", "0"],
+        stdout=subprocess.PIPE,
+        text=True,
+    )
+    assert process.stdout is not None
+    line = process.stdout.readline()
+    if not line.startswith("ready "):
+        process.kill()
+        sys.exit(f"the emulator did not start: {line!r}")
+    return process, line.split(None, 1)[1].strip()
+
+
+def set_time(url: str, when: datetime) -> None:
+    body = json.dumps({"now": when.strftime("%Y-%m-%dT%H:%M:%SZ")}).encode()
+    request = urllib.request.Request(
+        url + "/_initkeys/clock",
+        data=body,
+        method="POST",
+        headers={"Content-Type": "application/json"},
+    )
+    _OPENER.open(request, timeout=30).read()
+
+
+def session(**creds: str) -> Any:
+    return boto3.Session(
+        aws_access_key_id=creds.get("key", "testing"),
+        aws_secret_access_key=creds.get("secret", "testing"),
+        aws_session_token=creds.get("token"),
+        region_name="us-east-1",
+    )
+
+
+def seed(url: str, accounts: int, users: int) -> list[TargetAccount]:
+    org = session().client("organizations", endpoint_url=url)
+    org.create_organization(FeatureSet="ALL")
+    ids = [
+        org.create_account(AccountName=f"team-{n:03d}", Email=f"team{n}@example.com")[
+            "CreateAccountStatus"
+        ]["AccountId"]
+        for n in range(accounts)
+    ]
+    set_time(url, datetime(2023, 3, 1, 9, tzinfo=timezone.utc))
+    sts = session().client("sts", endpoint_url=url)
+
+    def fill(account_id: str) -> None:
+        c = sts.assume_role(RoleArn=role_arn(account_id, "aws", ROLE), RoleSessionName="seed")[
+            "Credentials"
+        ]
+        iam = session(
+            key=c["AccessKeyId"], secret=c["SecretAccessKey"], token=c["SessionToken"]
+        ).client("iam", endpoint_url=url)
+        for i in range(users):
+            iam.create_user(UserName=f"user{i:03d}")
+            iam.create_login_profile(UserName=f"user{i:03d}", Password="Correct-Horse-9!")
+            if i % 10 == 0:
+                iam.create_access_key(UserName=f"user{i:03d}")
+
+    with ThreadPoolExecutor(8) as pool:
+        list(pool.map(fill, ids))
+    set_time(url, datetime(2026, 11, 27, 12, tzinfo=timezone.utc))
+    return [TargetAccount(i, f"team-{n:03d}") for n, i in enumerate(ids)]
+
+
+def audit(
+    url: str, targets: list[TargetAccount], workers: int
+) -> tuple[float, ApiCallCounter, int]:
+    counter = ApiCallCounter()
+    start = time.perf_counter()
+    results = list(
+        initkeys.audit_accounts(
+            session(),
+            targets,
+            role_name=ROLE,
+            endpoint_url=url,
+            workers=workers,
+            counter=counter,
+        )
+    )
+    elapsed = time.perf_counter() - start
+    errors = sum(r.error is not None for r in results)
+    if errors:
+        sys.exit(f"{errors} account(s) could not be audited")
+    fails = sum(f.status is initkeys.Status.FAIL for r in results for f in r.findings)
+    return elapsed, counter, fails
+
+
+def cli_peak_memory(url: str) -> int:
+    env = dict(
+        os.environ,
+        AWS_ACCESS_KEY_ID="testing",
+        AWS_SECRET_ACCESS_KEY="testing",
+        AWS_DEFAULT_REGION="us-east-1",
+    )
+    before = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
+    subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "initkeys",
+            "audit",
+            "--org",
+            "--role-name",
+            ROLE,
+            "--endpoint-url",
+            url,
+            "--format",
+            "json",
+            "--output",
+            os.devnull,
+        ],
+        env=env,
+        capture_output=True,
+        check=False,
+    )
+    return max(before, resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--accounts", type=int, nargs="+", default=[10, 100])
+    parser.add_argument("--users", type=int, default=20)
+    args = parser.parse_args()
+    os.environ.setdefault("NO_PROXY", "127.0.0.1,localhost")
+    for accounts in args.accounts:
+        process, url = start_emulator()
+        try:
+            start = time.perf_counter()
+            targets = seed(url, accounts, args.users)
+            seeded = time.perf_counter() - start
+            audit(url, targets[:1], 1)  # warm-up: botocore loads its service models once
+            fast, counter, fails = audit(url, targets, 8)
+            slow, _, _ = audit(url, targets, 1)
+            peak = cli_peak_memory(url)
+        finally:
+            process.terminate()
+            process.wait(timeout=10)
+        per_account = counter.total / accounts
+        print(f"accounts: {accounts} x {args.users} users (seeded in {seeded:.0f} s)")
+        print(
+            f"  --workers 8: {fast:.1f} s; --workers 1: {slow:.1f} s; speed-up {slow / fast:.1f}x"
+        )
+        print(f"  API calls: {counter.total} ({per_account:.1f} per account); FAIL keys: {fails}")
+        print(f"  CLI peak memory (max RSS of the child): {peak / 1024:.0f} MiB")
+
+
+if __name__ == "__main__":
+    main()
