@@ -231,3 +231,71 @@ def test_an_account_that_denies_is_an_error_the_rest_go_on(aws: Any, org: dict[s
     assert sandbox.status is initkeys.Status.ERROR and not sandbox.findings
     assert sandbox.error is not None and "access denied" in sandbox.error
     assert set(AUDIT_ACTIONS) <= set(initkeys.policy_document("audit")["Statement"][0]["Action"])
+
+
+def remediate_cli(aws: Any, cwd: Path, *args: str) -> subprocess.CompletedProcess[str]:
+    env = {k: v for k, v in os.environ.items() if not k.startswith("AWS_")}
+    env.update(
+        AWS_ACCESS_KEY_ID="testing",
+        AWS_SECRET_ACCESS_KEY="testing",
+        AWS_DEFAULT_REGION="us-east-1",
+        AWS_CONFIG_FILE=os.devnull,
+        AWS_SHARED_CREDENTIALS_FILE=os.devnull,
+        AWS_EC2_METADATA_DISABLED="true",
+    )
+    return subprocess.run(
+        [sys.executable, "-m", "initkeys", "remediate", "--endpoint-url", aws.endpoint_url, *args],
+        env=env,
+        cwd=cwd,
+        capture_output=True,
+        text=True,
+        timeout=180,
+    )
+
+
+def key_statuses(aws: Any, account_id: str) -> dict[str, str]:
+    if account_id == MANAGEMENT:
+        iam = aws.client("iam")
+    else:
+        iam = member_session(aws, account_id).client("iam", endpoint_url=aws.endpoint_url)
+    return {
+        k["AccessKeyId"]: k["Status"]
+        for u in iam.list_users()["Users"]
+        for k in iam.list_access_keys(UserName=u["UserName"])["AccessKeyMetadata"]
+    }
+
+
+def test_remediation_across_accounts_journals_each_account(
+    aws: Any, org: dict[str, str], tmp_path: Path
+) -> None:
+    chosen = f"{org['prod']},{org['dev']},{org['sandbox']}"
+    before = {a: key_statuses(aws, a) for a in org.values()}
+    dry = remediate_cli(aws, tmp_path, "--accounts", chosen, "--role-name", ROLE)
+    assert dry.returncode == 0, dry.stderr
+    assert dry.stdout.count("Account ") >= 3
+    assert {a: key_statuses(aws, a) for a in org.values()} == before
+    assert list(tmp_path.iterdir()) == []
+
+    args = ["--accounts", chosen, "--role-name", ROLE, "--apply", "--yes", "--journal-dir", "j"]
+    ran = remediate_cli(aws, tmp_path, *args)
+    assert ran.returncode == 0, ran.stdout + ran.stderr
+    after = {a: key_statuses(aws, a) for a in org.values()}
+    assert list(after[org["prod"]].values()) == ["Inactive", "Inactive"]
+    assert list(after[org["sandbox"]].values()) == ["Inactive"]
+    assert after[org["dev"]] == before[org["dev"]] == {}
+    journals = sorted(p.name for p in (tmp_path / "j").iterdir())
+    assert journals == sorted(f"initkeys-journal-{a}.jsonl" for a in (org["prod"], org["sandbox"]))
+    for account_id in (org["prod"], org["sandbox"]):
+        lines = [
+            json.loads(line)
+            for line in (tmp_path / "j" / f"initkeys-journal-{account_id}.jsonl")
+            .read_text()
+            .splitlines()
+        ]
+        assert lines and all(line["account"] == account_id for line in lines)
+        applied = {line["access_key_id"] for line in lines if line["phase"] == "applied"}
+        assert applied == set(after[account_id])
+
+    again = remediate_cli(aws, tmp_path, *args)
+    assert again.returncode == 0, again.stdout
+    assert "Nothing to do." in again.stdout

@@ -214,7 +214,7 @@ def audit(
         raise InputError(
             "--demo cannot be combined with --credential-report, --profile or --endpoint-url"
         )
-    _check_account_options(report_paths, demo, org, account_list, exclude_list, role_name)
+    check_account_options(report_paths, demo, org, account_list, exclude_list, role_name)
     if report_paths and (profile or endpoint_url or region):
         raise InputError(
             "--credential-report reads files; it cannot be combined with "
@@ -314,7 +314,7 @@ def _audit_live(
             )
 
 
-def _check_account_options(
+def check_account_options(
     report_paths: tuple[str, ...],
     demo: bool,
     org: bool,
@@ -355,23 +355,17 @@ def _audit_many(
     report_timeout: timedelta,
 ) -> list[AccountAudit]:
     from initkeys.audit import audit_accounts
-    from initkeys.sources.accounts import (
-        TargetAccount,
-        organization_accounts,
-        parse_account_ids,
-    )
     from initkeys.sources.aws import make_session
 
-    excluded = set(parse_account_ids(exclude_list, "--exclude-accounts")) if exclude_list else set()
     session = make_session(profile, region)
-    if org:
-        targets = organization_accounts(session, endpoint_url=endpoint_url, profile=profile)
-    else:
-        assert account_list is not None
-        targets = tuple(TargetAccount(i) for i in parse_account_ids(account_list, "--accounts"))
-    targets = tuple(t for t in targets if t.account_id not in excluded)
-    if not targets:
-        raise InputError("no accounts left to audit after --exclude-accounts")
+    targets = select_targets(
+        session,
+        org=org,
+        account_list=account_list,
+        exclude_list=exclude_list,
+        endpoint_url=endpoint_url,
+        profile=profile,
+    )
     results: list[AccountAudit] = []
     with _account_progress(len(targets)) as advance:
         for result in audit_accounts(
@@ -390,6 +384,34 @@ def _audit_many(
             results.append(result)
             advance(result)
     return results
+
+
+def select_targets(
+    session: Any,
+    *,
+    org: bool,
+    account_list: str | None,
+    exclude_list: str | None,
+    endpoint_url: str | None,
+    profile: str | None,
+) -> tuple[Any, ...]:
+    """The accounts --org or --accounts name, less --exclude-accounts."""
+    from initkeys.sources.accounts import (
+        TargetAccount,
+        organization_accounts,
+        parse_account_ids,
+    )
+
+    excluded = set(parse_account_ids(exclude_list, "--exclude-accounts")) if exclude_list else set()
+    if org:
+        targets = organization_accounts(session, endpoint_url=endpoint_url, profile=profile)
+    else:
+        assert account_list is not None
+        targets = tuple(TargetAccount(i) for i in parse_account_ids(account_list, "--accounts"))
+    targets = tuple(t for t in targets if t.account_id not in excluded)
+    if not targets:
+        raise InputError("no accounts left after --exclude-accounts")
+    return targets
 
 
 @contextmanager

@@ -105,6 +105,25 @@ def _account_options(command: _F) -> _F:
     "initkeys-journal-<account>-<UTC time>.jsonl. Rerun with the same journal to finish an "
     "interrupted run.",
 )
+@click.option("--org", is_flag=True, help="Remediate every ACTIVE account of the organization.")
+@click.option(
+    "--accounts",
+    "account_list",
+    metavar="ID,ID|@FILE",
+    help="Remediate these accounts (comma-separated, or @FILE).",
+)
+@click.option(
+    "--exclude-accounts", "exclude_list", metavar="ID,ID|@FILE", help="Leave these accounts out."
+)
+@click.option("--role-name", metavar="NAME", help="Role to assume in each other account.")
+@click.option("--external-id", metavar="ID", help="External id for the role, if it needs one.")
+@click.option("--role-session-name", default="initkeys", show_default=True)
+@click.option(
+    "--journal-dir",
+    metavar="DIR",
+    help="With --org or --accounts: one journal per account, DIR/initkeys-journal-<account>"
+    ".jsonl (default DIR: initkeys-journals-<UTC time>). Rerun with the same DIR to finish.",
+)
 def remediate(
     profile: str | None,
     region: str | None,
@@ -118,6 +137,13 @@ def remediate(
     delete: bool,
     yes: bool,
     journal: str | None,
+    org: bool,
+    account_list: str | None,
+    exclude_list: str | None,
+    role_name: str | None,
+    external_id: str | None,
+    role_session_name: str,
+    journal_dir: str | None,
 ) -> None:
     """Deactivate (or, with --delete, delete) unused setup keys, as the audit's
     verdicts allow. Without --apply, only shows the plan.
@@ -142,6 +168,31 @@ def remediate(
         report = read_audit_report(from_audit)
         _same_settings(report.mode, report.setup_window, mode, setup_window)
 
+    if org or account_list is not None:
+        if journal is not None:
+            raise InputError("with --org or --accounts, use --journal-dir (one journal an account)")
+        from initkeys.cli import check_account_options
+
+        check_account_options((), False, org, account_list, exclude_list, role_name)
+        _remediate_many(
+            settings,
+            report,
+            profile=profile,
+            region=region,
+            endpoint_url=endpoint_url,
+            org=org,
+            account_list=account_list,
+            exclude_list=exclude_list,
+            role_name=role_name,
+            external_id=external_id,
+            role_session_name=role_session_name,
+            apply_=apply_,
+            delete=delete,
+            yes=yes,
+            journal_dir=journal_dir,
+        )
+    if journal_dir is not None:
+        raise InputError("--journal-dir goes with --org or --accounts; use --journal")
     remediator = _remediator(profile, region, endpoint_url)
     identity = remediator.whoami()
     if report is not None:
@@ -279,6 +330,114 @@ def _same_settings(
             f"--setup-window {_short(setup_window)} conflicts with the audit report "
             f"({_short(report_window)}); with --from-audit the report's verdicts are used"
         )
+
+
+def _remediate_many(
+    settings: Any,
+    report: Any,
+    *,
+    profile: str | None,
+    region: str | None,
+    endpoint_url: str | None,
+    org: bool,
+    account_list: str | None,
+    exclude_list: str | None,
+    role_name: str | None,
+    external_id: str | None,
+    role_session_name: str,
+    apply_: bool,
+    delete: bool,
+    yes: bool,
+    journal_dir: str | None,
+) -> None:
+    """Plan every account first, ask once, then act account by account, each with its
+    own journal (so rollback and reruns work per account). Exits."""
+    import os
+
+    from initkeys.cli import select_targets
+    from initkeys.remediate.execute import Remediator
+    from initkeys.remediate.plan import plan_remediation
+    from initkeys.sources.accounts import assume_role_session
+    from initkeys.sources.aws import make_session
+
+    base = make_session(profile, region)
+    me = Remediator(base, endpoint_url=endpoint_url, profile=profile).whoami()
+    targets = select_targets(
+        base,
+        org=org,
+        account_list=account_list,
+        exclude_list=exclude_list,
+        endpoint_url=endpoint_url,
+        profile=profile,
+    )
+    plans: list[tuple[Remediator, str, list[PlannedAction]]] = []
+    errors: list[str] = []
+    for target in targets:
+        try:
+            if target.account_id == me.account_id:
+                session = base
+            else:
+                assert role_name is not None
+                session = assume_role_session(
+                    base,
+                    target.account_id,
+                    me.partition,
+                    role_name,
+                    external_id=external_id,
+                    session_name=role_session_name,
+                    endpoint_url=endpoint_url,
+                )
+            remediator = Remediator(session, endpoint_url=endpoint_url, profile=profile)
+            identity = remediator.whoami()
+            if report is not None:
+                from initkeys.remediate.from_audit import with_exemptions
+
+                findings = with_exemptions(report.account(identity.account_id).findings, settings)
+                mode = report.mode
+            else:
+                findings = remediator.audit(settings).findings
+                mode = settings.mode
+        except (AccessError, InputError) as exc:
+            errors.append(f"account {target.account_id}: {exc}")
+            click.echo(f"Account {target.account_id}: could not be planned: {exc}")
+            continue
+        planned = plan_remediation(findings, mode=mode, delete=delete)
+        click.echo(f"Account {identity.account_id}, as {_safe(identity.arn)}")
+        _print_plan(planned)
+        _print_counts(planned)
+        plans.append((remediator, identity.account_id, [p for p in planned if p.acts]))
+    total = sum(len(actions) for _, _, actions in plans)
+    if not plans:
+        raise AccessError("no account could be planned: " + "; ".join(errors))
+    verb = "delete" if delete else "deactivate"
+    if total == 0:
+        click.echo("Nothing to do.")
+        sys.exit(1 if errors else 0)
+    if not apply_:
+        flags = "--apply --delete" if delete else "--apply"
+        click.echo(f"Dry run: nothing was changed. Run again with {flags} to {verb} them.")
+        sys.exit(1 if errors else 0)
+    if not yes and not click.confirm(
+        f"{verb.capitalize()} {total} key(s) in {len(plans)} account(s)?", default=False, err=True
+    ):
+        click.echo("Not confirmed: nothing was changed.", err=True)
+        sys.exit(1)
+    directory = journal_dir or f"initkeys-journals-{datetime.now(timezone.utc):%Y%m%dT%H%M%SZ}"
+    os.makedirs(directory, mode=0o700, exist_ok=True)
+    worst = 1 if errors else 0
+    for remediator, account_id, actions in plans:
+        if not actions:
+            continue
+        path = os.path.join(directory, f"initkeys-journal-{account_id}.jsonl")
+        click.echo(f"Account {account_id}:")
+        try:
+            result = _execute(remediator, actions, path)
+        except AccessError as exc:
+            click.echo(f"Account {account_id}: {exc}")
+            worst = max(worst, 1)
+            continue
+        worst = max(worst, result.exit_code)
+    sys.exit(worst)
 
 
 def _remediator(profile: str | None, region: str | None, endpoint_url: str | None) -> Remediator:
