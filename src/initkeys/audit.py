@@ -220,27 +220,29 @@ def audit_accounts(
     (the role cannot be assumed, a call is denied) becomes an ERROR result and
     the others go on.
     """
-    from initkeys.sources.accounts import assume_role_session
+    from initkeys.sources.accounts import AccountSelection, session_for
 
     settings = settings or Settings()
     me = LiveAccount(session, endpoint_url=endpoint_url, profile=profile).whoami()
+    selection = AccountSelection(
+        role_name=role_name, external_id=external_id, role_session_name=role_session_name
+    )
+
+    def failed(target: TargetAccount, error: str) -> AccountAudit:
+        return AccountAudit(
+            account_id=target.account_id,
+            partition=me.partition,
+            source="aws",
+            report_generated_at=None,
+            error=error,
+            account_name=target.name,
+        )
 
     def one(target: TargetAccount) -> AccountAudit:
         try:
-            if target.account_id == me.account_id:
-                account_session = session
-            else:
-                if role_name is None:
-                    raise AccessError("--role-name is needed to audit another account")
-                account_session = assume_role_session(
-                    session,
-                    target.account_id,
-                    me.partition,
-                    role_name,
-                    external_id=external_id,
-                    session_name=role_session_name,
-                    endpoint_url=endpoint_url,
-                )
+            account_session = session_for(
+                session, me.account_id, me.partition, target.account_id, selection, endpoint_url
+            )
             result = audit_account(
                 account_session,
                 settings=settings,
@@ -251,23 +253,12 @@ def audit_accounts(
                 profile=profile,
             )
         except AccessError as exc:
-            return AccountAudit(
-                account_id=target.account_id,
-                partition=me.partition,
-                source="aws",
-                report_generated_at=None,
-                error=str(exc),
-                account_name=target.name,
-            )
+            return failed(target, str(exc))
         if result.account_id != target.account_id:
-            return AccountAudit(
-                account_id=target.account_id,
-                partition=me.partition,
-                source="aws",
-                report_generated_at=None,
-                error=f"the role's credentials sign in to account {result.account_id}, "
+            return failed(
+                target,
+                f"the role's credentials sign in to account {result.account_id}, "
                 f"not {target.account_id}",
-                account_name=target.name,
             )
         return replace(result, account_name=target.name)
 

@@ -13,13 +13,16 @@ import tempfile
 from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import datetime, timedelta, timezone
-from typing import Any, ClassVar, TextIO
+from typing import TYPE_CHECKING, Any, ClassVar, TextIO
 
 import click
 
 from initkeys._version import __version__
 from initkeys.errors import AccessError, InitkeysError, InputError
 from initkeys.model import AccountAudit, AuditRun, Mode, Settings, Status
+
+if TYPE_CHECKING:
+    from initkeys.sources.accounts import AccountSelection, TargetAccount
 
 FORMATS = ("text", "json", "csv")
 
@@ -214,7 +217,17 @@ def audit(
         raise InputError(
             "--demo cannot be combined with --credential-report, --profile or --endpoint-url"
         )
-    check_account_options(report_paths, demo, org, account_list, exclude_list, role_name)
+    from initkeys.sources.accounts import AccountSelection
+
+    selection = AccountSelection(
+        org=org,
+        account_list=account_list,
+        exclude_list=exclude_list,
+        role_name=role_name,
+        external_id=external_id,
+        role_session_name=role_session_name,
+    )
+    check_account_options(report_paths, demo, selection)
     if report_paths and (profile or endpoint_url or region):
         raise InputError(
             "--credential-report reads files; it cannot be combined with "
@@ -230,18 +243,13 @@ def audit(
         accounts = [audit_report_file(path, settings) for path in report_paths]
     elif demo:
         accounts = [_audit_demo(settings, user_workers)]
-    elif org or account_list:
+    elif selection.many:
         accounts = _audit_many(
             settings,
             profile,
             region,
             endpoint_url,
-            org=org,
-            account_list=account_list,
-            exclude_list=exclude_list,
-            role_name=role_name,
-            external_id=external_id,
-            role_session_name=role_session_name,
+            selection,
             workers=workers,
             user_workers=user_workers,
             report_timeout=report_timeout,
@@ -315,26 +323,20 @@ def _audit_live(
 
 
 def check_account_options(
-    report_paths: tuple[str, ...],
-    demo: bool,
-    org: bool,
-    account_list: str | None,
-    exclude_list: str | None,
-    role_name: str | None,
+    report_paths: tuple[str, ...], demo: bool, selection: AccountSelection
 ) -> None:
-    many = org or account_list is not None
-    if many and (report_paths or demo):
+    if selection.many and (report_paths or demo):
         raise InputError(
             "--org and --accounts audit live accounts; they cannot be combined "
             "with --credential-report or --demo"
         )
-    if org and account_list is not None:
+    if selection.org and selection.account_list is not None:
         raise InputError("use --org or --accounts, not both")
-    if many and not role_name:
+    if selection.many and not selection.role_name:
         raise InputError(
             "--org and --accounts need --role-name: the role to assume in each account"
         )
-    if exclude_list is not None and not many:
+    if selection.exclude_list is not None and not selection.many:
         raise InputError("--exclude-accounts goes with --org or --accounts")
 
 
@@ -343,13 +345,8 @@ def _audit_many(
     profile: str | None,
     region: str | None,
     endpoint_url: str | None,
+    selection: AccountSelection,
     *,
-    org: bool,
-    account_list: str | None,
-    exclude_list: str | None,
-    role_name: str | None,
-    external_id: str | None,
-    role_session_name: str,
     workers: int,
     user_workers: int,
     report_timeout: timedelta,
@@ -358,23 +355,16 @@ def _audit_many(
     from initkeys.sources.aws import make_session
 
     session = make_session(profile, region)
-    targets = select_targets(
-        session,
-        org=org,
-        account_list=account_list,
-        exclude_list=exclude_list,
-        endpoint_url=endpoint_url,
-        profile=profile,
-    )
+    targets = select_targets(session, selection, endpoint_url=endpoint_url, profile=profile)
     results: list[AccountAudit] = []
     with _account_progress(len(targets)) as advance:
         for result in audit_accounts(
             session,
             targets,
             settings=settings,
-            role_name=role_name,
-            external_id=external_id,
-            role_session_name=role_session_name,
+            role_name=selection.role_name,
+            external_id=selection.external_id,
+            role_session_name=selection.role_session_name,
             endpoint_url=endpoint_url,
             workers=workers,
             user_workers=user_workers,
@@ -388,13 +378,11 @@ def _audit_many(
 
 def select_targets(
     session: Any,
+    selection: AccountSelection,
     *,
-    org: bool,
-    account_list: str | None,
-    exclude_list: str | None,
     endpoint_url: str | None,
     profile: str | None,
-) -> tuple[Any, ...]:
+) -> tuple[TargetAccount, ...]:
     """The accounts --org or --accounts name, less --exclude-accounts."""
     from initkeys.sources.accounts import (
         TargetAccount,
@@ -402,12 +390,15 @@ def select_targets(
         parse_account_ids,
     )
 
-    excluded = set(parse_account_ids(exclude_list, "--exclude-accounts")) if exclude_list else set()
-    if org:
+    excluded: set[str] = set()
+    if selection.exclude_list:
+        excluded = set(parse_account_ids(selection.exclude_list, "--exclude-accounts"))
+    if selection.org:
         targets = organization_accounts(session, endpoint_url=endpoint_url, profile=profile)
     else:
-        assert account_list is not None
-        targets = tuple(TargetAccount(i) for i in parse_account_ids(account_list, "--accounts"))
+        assert selection.account_list is not None
+        ids = parse_account_ids(selection.account_list, "--accounts")
+        targets = tuple(TargetAccount(i) for i in ids)
     targets = tuple(t for t in targets if t.account_id not in excluded)
     if not targets:
         raise InputError("no accounts left after --exclude-accounts")

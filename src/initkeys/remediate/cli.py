@@ -22,6 +22,7 @@ if TYPE_CHECKING:
     from initkeys.remediate.execute import Outcome, RemediationResult, Remediator
     from initkeys.remediate.journal import JournalEntry
     from initkeys.remediate.plan import PlannedAction
+    from initkeys.sources.accounts import AccountSelection
 
 # Findings that need nothing and say nothing worth a line in the plan.
 _QUIET = frozenset({Status.PASS, Status.NOT_APPLICABLE})
@@ -168,24 +169,29 @@ def remediate(
         report = read_audit_report(from_audit)
         _same_settings(report.mode, report.setup_window, mode, setup_window)
 
-    if org or account_list is not None:
+    from initkeys.sources.accounts import AccountSelection
+
+    selection = AccountSelection(
+        org=org,
+        account_list=account_list,
+        exclude_list=exclude_list,
+        role_name=role_name,
+        external_id=external_id,
+        role_session_name=role_session_name,
+    )
+    if selection.many:
         if journal is not None:
             raise InputError("with --org or --accounts, use --journal-dir (one journal an account)")
         from initkeys.cli import check_account_options
 
-        check_account_options((), False, org, account_list, exclude_list, role_name)
+        check_account_options((), False, selection)
         _remediate_many(
             settings,
             report,
+            selection,
             profile=profile,
             region=region,
             endpoint_url=endpoint_url,
-            org=org,
-            account_list=account_list,
-            exclude_list=exclude_list,
-            role_name=role_name,
-            external_id=external_id,
-            role_session_name=role_session_name,
             apply_=apply_,
             delete=delete,
             yes=yes,
@@ -335,16 +341,11 @@ def _same_settings(
 def _remediate_many(
     settings: Any,
     report: Any,
+    selection: AccountSelection,
     *,
     profile: str | None,
     region: str | None,
     endpoint_url: str | None,
-    org: bool,
-    account_list: str | None,
-    exclude_list: str | None,
-    role_name: str | None,
-    external_id: str | None,
-    role_session_name: str,
     apply_: bool,
     delete: bool,
     yes: bool,
@@ -357,36 +358,19 @@ def _remediate_many(
     from initkeys.cli import select_targets
     from initkeys.remediate.execute import Remediator
     from initkeys.remediate.plan import plan_remediation
-    from initkeys.sources.accounts import assume_role_session
+    from initkeys.sources.accounts import session_for
     from initkeys.sources.aws import make_session
 
     base = make_session(profile, region)
     me = Remediator(base, endpoint_url=endpoint_url, profile=profile).whoami()
-    targets = select_targets(
-        base,
-        org=org,
-        account_list=account_list,
-        exclude_list=exclude_list,
-        endpoint_url=endpoint_url,
-        profile=profile,
-    )
+    targets = select_targets(base, selection, endpoint_url=endpoint_url, profile=profile)
     plans: list[tuple[Remediator, str, list[PlannedAction]]] = []
     errors: list[str] = []
     for target in targets:
         try:
-            if target.account_id == me.account_id:
-                session = base
-            else:
-                assert role_name is not None
-                session = assume_role_session(
-                    base,
-                    target.account_id,
-                    me.partition,
-                    role_name,
-                    external_id=external_id,
-                    session_name=role_session_name,
-                    endpoint_url=endpoint_url,
-                )
+            session = session_for(
+                base, me.account_id, me.partition, target.account_id, selection, endpoint_url
+            )
             remediator = Remediator(session, endpoint_url=endpoint_url, profile=profile)
             identity = remediator.whoami()
             if report is not None:

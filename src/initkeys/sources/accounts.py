@@ -26,6 +26,22 @@ class TargetAccount:
     own: bool = False
 
 
+@dataclass(frozen=True)
+class AccountSelection:
+    """Which accounts a run covers, and how it signs in to them (the CLI's options)."""
+
+    org: bool = False
+    account_list: str | None = None
+    exclude_list: str | None = None
+    role_name: str | None = None
+    external_id: str | None = None
+    role_session_name: str = "initkeys"
+
+    @property
+    def many(self) -> bool:
+        return self.org or self.account_list is not None
+
+
 def parse_account_ids(value: str, option: str) -> tuple[str, ...]:
     """``ID,ID`` or ``@FILE`` (ids separated by commas, blanks or new lines; # comments)."""
     text = value
@@ -143,3 +159,27 @@ class AssumedSession:
     def client(self, service: str, **kwargs: Any) -> Any:
         with CLIENT_LOCK:
             return self._base.client(service, **self._credentials, **kwargs)
+
+
+def session_for(
+    base: Any,
+    own_account_id: str,
+    partition: str,
+    account_id: str,
+    selection: AccountSelection,
+    endpoint_url: str | None = None,
+) -> Any:
+    """The signed-in account keeps its own credentials; any other is reached by its role."""
+    if account_id == own_account_id:
+        return base
+    if not selection.role_name:
+        raise AccessError("--role-name is needed to reach another account")
+    return assume_role_session(
+        base,
+        account_id,
+        partition,
+        selection.role_name,
+        external_id=selection.external_id,
+        session_name=selection.role_session_name,
+        endpoint_url=endpoint_url,
+    )
