@@ -352,12 +352,13 @@ def _audit_many(
     report_timeout: timedelta,
 ) -> list[AccountAudit]:
     from initkeys.audit import audit_accounts
-    from initkeys.sources.aws import make_session
+    from initkeys.sources.aws import ApiCallCounter, make_session
 
     session = make_session(profile, region)
     targets = select_targets(session, selection, endpoint_url=endpoint_url, profile=profile)
     results: list[AccountAudit] = []
-    with _account_progress(len(targets)) as advance:
+    counter = ApiCallCounter()  # its retries (attempts beyond calls) show throttling
+    with _account_progress(len(targets), counter) as advance:
         for result in audit_accounts(
             session,
             targets,
@@ -369,6 +370,7 @@ def _audit_many(
             workers=workers,
             user_workers=user_workers,
             report_timeout=report_timeout.total_seconds(),
+            counter=counter,
             profile=profile,
         ):
             results.append(result)
@@ -406,8 +408,9 @@ def select_targets(
 
 
 @contextmanager
-def _account_progress(total: int) -> Iterator[Any]:
-    """A progress bar on stderr (accounts done, failing keys so far), only on a terminal."""
+def _account_progress(total: int, counter: Any) -> Iterator[Any]:
+    """A progress bar on stderr (accounts done, failing keys so far, retried calls),
+    only on a terminal."""
     if not sys.stderr.isatty():
         yield lambda _result: None
         return
@@ -431,7 +434,12 @@ def _account_progress(total: int) -> Iterator[Any]:
             nonlocal failing, errors
             failing += sum(1 for f in result.findings if f.status is Status.FAIL)
             errors += result.error is not None
-            note = f"FAIL keys {failing}" + (f", {errors} account(s) in error" if errors else "")
+            note = f"FAIL keys {failing}"
+            if errors:
+                note += f", {errors} account(s) in error"
+            retries = counter.attempts - counter.total
+            if retries:
+                note += f", {retries} retried call(s) (throttling or errors)"
             progress.update(task, advance=1, note=note)
 
         yield advance

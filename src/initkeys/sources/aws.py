@@ -310,7 +310,7 @@ class LiveAccount:
         if isinstance(generated, datetime) and generated.tzinfo is None:
             generated = generated.replace(tzinfo=timezone.utc)
         try:
-            report = parse_credential_report(answer["Content"], "aws", generated)
+            report = parse_credential_report(answer["Content"], "aws", generated, allow_empty=True)
         except InputError as exc:
             raise AccessError(f"AWS returned an unreadable credential report: {exc}") from None
         # The identity is authoritative; the report's ARNs should agree.

@@ -141,9 +141,15 @@ class ReportReader:
                 f"{parsed[1]}:{parsed[0]}); a credential report covers one account"
             )
 
-    def read(self) -> CredentialReport:
-        """Every row, held in memory."""
+    def read(self, *, allow_empty: bool = False) -> CredentialReport:
+        """Every row, held in memory.
+
+        ``allow_empty``: a report with a header and no rows is an account without
+        users (the live API; AWS itself always adds the root row, emulators may not).
+        """
         users = tuple(self.users())
+        if allow_empty and not users:
+            return CredentialReport("", "", self.source, self.generated_at, ())
         return CredentialReport(
             account_id=self.account_id,
             partition=self.partition,
@@ -181,7 +187,11 @@ def read_credential_report(path: str | os.PathLike[str]) -> CredentialReport:
 
 
 def parse_credential_report(
-    content: bytes | str, source: str, generated_at: datetime | None = None
+    content: bytes | str,
+    source: str,
+    generated_at: datetime | None = None,
+    *,
+    allow_empty: bool = False,
 ) -> CredentialReport:
     """Parse a credential report held in memory (the live API's ``Content``)."""
     if isinstance(content, bytes):
@@ -191,7 +201,9 @@ def parse_credential_report(
             raise InputError(f"{source}: not a credential report: not UTF-8 text") from None
     else:
         text = content.removeprefix("\ufeff")
-    return ReportReader(io.StringIO(text, newline=""), source, generated_at).read()
+    return ReportReader(io.StringIO(text, newline=""), source, generated_at).read(
+        allow_empty=allow_empty
+    )
 
 
 def _reader(stream: IO[str], name: str) -> ReportReader:
