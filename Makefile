@@ -39,6 +39,7 @@ bench: $(STAMP_TEST)
 	$(BIN)/python benchmarks/live_audit.py
 	$(BIN)/python benchmarks/offline_report.py
 	$(BIN)/python benchmarks/startup.py
+	$(BIN)/python benchmarks/org_audit.py --accounts 10 100
 
 clean:
 	rm -rf $(VENV) build dist .pytest_cache .mypy_cache .ruff_cache
