@@ -402,7 +402,11 @@ def _wrap(text: str, width: int) -> list[str]:
 
 
 def _totals(printer: _Printer, run: AuditRun) -> None:
-    printer.print(Text.assemble(("Summary   ", "bold"), _counts_text(run.counts(), printer.dot)))
+    summary = _counts_text(run.counts(), printer.dot)
+    exempt = sum(1 for a in run.accounts for f in a.findings if f.exemption is not None)
+    if exempt:
+        summary.append(f"{printer.dot}exempt {exempt} (not counted for the exit code)")
+    printer.print(Text.assemble(("Summary   ", "bold"), summary))
     accounts = len(run.accounts)
     failed = sum(1 for a in run.accounts if a.error is not None)
     if not accounts:
