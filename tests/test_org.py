@@ -99,7 +99,9 @@ def test_audit_accounts_api(aws: Any, org: dict[str, str]) -> None:
         assert all(f.arn.split(":")[4] == r.account_id for f in r.findings)
 
 
-def cli(aws: Any, *args: str) -> subprocess.CompletedProcess[str]:
+def initkeys_cli(
+    aws: Any, command: str, *args: str, cwd: Path | None = None
+) -> subprocess.CompletedProcess[str]:
     env = {k: v for k, v in os.environ.items() if not k.startswith("AWS_")}
     env.update(
         AWS_ACCESS_KEY_ID="testing",
@@ -110,12 +112,25 @@ def cli(aws: Any, *args: str) -> subprocess.CompletedProcess[str]:
         AWS_EC2_METADATA_DISABLED="true",
     )
     return subprocess.run(
-        [sys.executable, "-m", "initkeys", "audit", "--endpoint-url", aws.endpoint_url, *args],
+        [sys.executable, "-m", "initkeys", command, "--endpoint-url", aws.endpoint_url, *args],
         env=env,
+        cwd=cwd,
         capture_output=True,
         text=True,
         timeout=180,
     )
+
+
+def cli(aws: Any, *args: str) -> subprocess.CompletedProcess[str]:
+    return initkeys_cli(aws, "audit", *args)
+
+
+def remediate_cli(aws: Any, cwd: Path, *args: str) -> subprocess.CompletedProcess[str]:
+    return initkeys_cli(aws, "remediate", *args, cwd=cwd)
+
+
+def rollback_cli(aws: Any, cwd: Path, *args: str) -> subprocess.CompletedProcess[str]:
+    return initkeys_cli(aws, "rollback", *args, cwd=cwd)
 
 
 def test_org_audits_every_active_account(aws: Any, org: dict[str, str]) -> None:
@@ -233,26 +248,6 @@ def test_an_account_that_denies_is_an_error_the_rest_go_on(aws: Any, org: dict[s
     assert set(AUDIT_ACTIONS) <= set(initkeys.policy_document("audit")["Statement"][0]["Action"])
 
 
-def remediate_cli(aws: Any, cwd: Path, *args: str) -> subprocess.CompletedProcess[str]:
-    env = {k: v for k, v in os.environ.items() if not k.startswith("AWS_")}
-    env.update(
-        AWS_ACCESS_KEY_ID="testing",
-        AWS_SECRET_ACCESS_KEY="testing",
-        AWS_DEFAULT_REGION="us-east-1",
-        AWS_CONFIG_FILE=os.devnull,
-        AWS_SHARED_CREDENTIALS_FILE=os.devnull,
-        AWS_EC2_METADATA_DISABLED="true",
-    )
-    return subprocess.run(
-        [sys.executable, "-m", "initkeys", "remediate", "--endpoint-url", aws.endpoint_url, *args],
-        env=env,
-        cwd=cwd,
-        capture_output=True,
-        text=True,
-        timeout=180,
-    )
-
-
 def key_statuses(aws: Any, account_id: str) -> dict[str, str]:
     if account_id == MANAGEMENT:
         iam = aws.client("iam")
@@ -299,3 +294,15 @@ def test_remediation_across_accounts_journals_each_account(
     again = remediate_cli(aws, tmp_path, *args)
     assert again.returncode == 0, again.stdout
     assert "Nothing to do." in again.stdout
+
+    # Roll back one member account from the management account, through the role.
+    prod_journal = str(tmp_path / "j" / f"initkeys-journal-{org['prod']}.jsonl")
+    refused = rollback_cli(aws, tmp_path, "--journal", prod_journal, "--apply", "--yes")
+    assert refused.returncode == 2
+    assert "--role-name" in refused.stderr
+    rolled = rollback_cli(
+        aws, tmp_path, "--journal", prod_journal, "--role-name", ROLE, "--apply", "--yes"
+    )
+    assert rolled.returncode == 0, rolled.stdout + rolled.stderr
+    assert key_statuses(aws, org["prod"]) == before[org["prod"]]
+    assert list(key_statuses(aws, org["sandbox"]).values()) == ["Inactive"]

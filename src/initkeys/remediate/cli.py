@@ -250,6 +250,14 @@ def remediate(
 )
 @click.option("--apply", "apply_", is_flag=True, help="Change AWS (default: a dry run).")
 @click.option("--yes", "-y", is_flag=True, help="Do not ask for confirmation (pipelines).")
+@click.option(
+    "--role-name",
+    metavar="NAME",
+    help="Reach the journal's account through this role when it is not the signed-in one "
+    "(journals of --org and --accounts runs).",
+)
+@click.option("--external-id", metavar="ID", help="External id for the role, if it needs one.")
+@click.option("--role-session-name", default="initkeys", show_default=True)
 def rollback(
     profile: str | None,
     region: str | None,
@@ -257,6 +265,9 @@ def rollback(
     journal: str,
     apply_: bool,
     yes: bool,
+    role_name: str | None,
+    external_id: str | None,
+    role_session_name: str,
 ) -> None:
     """Reactivate every key that a remediation journal deactivated, if it still
     exists and is still inactive. Deleted keys cannot be restored; they are listed.
@@ -271,10 +282,27 @@ def rollback(
     plan = plan_rollback(read_journal(journal))
     remediator = _remediator(profile, region, endpoint_url)
     identity = remediator.whoami()
+    if plan.account_id is not None and plan.account_id != identity.account_id and role_name:
+        from initkeys.remediate.execute import Remediator
+        from initkeys.sources.accounts import AccountSelection, session_for
+
+        selection = AccountSelection(
+            role_name=role_name, external_id=external_id, role_session_name=role_session_name
+        )
+        session = session_for(
+            remediator.session,
+            identity.account_id,
+            identity.partition,
+            plan.account_id,
+            selection,
+            endpoint_url,
+        )
+        remediator = Remediator(session, endpoint_url=endpoint_url, profile=profile)
+        identity = remediator.whoami()
     if plan.account_id is not None and plan.account_id != identity.account_id:
         raise InputError(
             f"the journal {journal} is about account {plan.account_id}, but the credentials "
-            f"sign in to account {identity.account_id}"
+            f"sign in to account {identity.account_id} (pass --role-name to reach it)"
         )
     click.echo(f"Account {identity.account_id}, as {_safe(identity.arn)}")
     click.echo(f"Rollback of {_safe(journal)}:")

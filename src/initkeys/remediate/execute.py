@@ -123,6 +123,11 @@ class Remediator:
         )
         self._identity: Identity | None = None
 
+    @property
+    def session(self) -> Any:
+        """The boto3 session this remediator signs with."""
+        return self._session
+
     def whoami(self) -> Identity:
         """The account and acting principal (STS); raises AccessError when AWS says no."""
         if self._identity is None:
