@@ -27,7 +27,7 @@ from typing import Any
 import boto3
 
 import initkeys
-from initkeys.sources.accounts import TargetAccount, role_arn
+from initkeys.sources.accounts import AccountSelection, TargetAccount, role_arn
 from initkeys.sources.aws import ApiCallCounter
 
 ROLE = "OrganizationAccountAccessRole"
@@ -108,7 +108,7 @@ def audit(
         initkeys.audit_accounts(
             session(),
             targets,
-            role_name=ROLE,
+            AccountSelection(role_name=ROLE),
             endpoint_url=url,
             workers=workers,
             counter=counter,

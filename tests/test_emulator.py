@@ -213,7 +213,6 @@ def _read_user(iam: Any, listed: dict[str, Any]) -> IamUser:
         console_password=password_created is not None,
         password_created=password_created,
         keys=tuple(keys),
-        live=True,
     )
 
 

@@ -16,7 +16,7 @@ from scenario import NOW, at
 
 import initkeys
 from initkeys.policy import AUDIT_ACTIONS
-from initkeys.sources.accounts import TargetAccount, parse_account_ids, role_arn
+from initkeys.sources.accounts import AccountSelection, TargetAccount, parse_account_ids, role_arn
 
 ROLE = "OrganizationAccountAccessRole"
 MANAGEMENT = "123456789012"
@@ -84,7 +84,11 @@ def test_audit_accounts_api(aws: Any, org: dict[str, str]) -> None:
     ]
     results = list(
         initkeys.audit_accounts(
-            aws.session(), targets, role_name=ROLE, endpoint_url=aws.endpoint_url, workers=4
+            aws.session(),
+            targets,
+            AccountSelection(role_name=ROLE),
+            endpoint_url=aws.endpoint_url,
+            workers=4,
         )
     )
     assert [r.account_id for r in results] == [t.account_id for t in targets]
@@ -238,7 +242,10 @@ def test_an_account_that_denies_is_an_error_the_rest_go_on(aws: Any, org: dict[s
     with aws.enforcing_iam():
         results = list(
             initkeys.audit_accounts(
-                session, targets, role_name="Auditor", endpoint_url=aws.endpoint_url
+                session,
+                targets,
+                AccountSelection(role_name="Auditor"),
+                endpoint_url=aws.endpoint_url,
             )
         )
     prod, sandbox = results

@@ -28,7 +28,7 @@ from initkeys.model import (
     Settings,
     Status,
 )
-from initkeys.sources.accounts import TargetAccount
+from initkeys.sources.accounts import AccountSelection, TargetAccount
 from initkeys.sources.aws import ApiCallCounter, ListedUser, LiveAccount, describe_access_error
 from initkeys.sources.credential_report import open_credential_report
 
@@ -85,7 +85,6 @@ def audit_account(
         from initkeys.sources.aws import make_session
 
         session = make_session(profile)
-    notify = progress or (lambda _: None)
     account = LiveAccount(
         session,
         endpoint_url=endpoint_url,
@@ -93,8 +92,28 @@ def audit_account(
         counter=counter,
         profile=profile,
     )
-    notify(Progress("identity"))
-    account.whoami()
+    return audit_live_account(
+        account,
+        settings=settings,
+        max_workers=max_workers,
+        report_timeout=report_timeout,
+        progress=progress,
+    )
+
+
+def audit_live_account(
+    account: LiveAccount,
+    *,
+    settings: Settings,
+    max_workers: int = 8,
+    report_timeout: float = 300.0,
+    progress: ProgressCallback | None = None,
+) -> AccountAudit:
+    """Audit through an existing :class:`LiveAccount`; its identity is read once only."""
+    notify = progress or (lambda _: None)
+    if account.identity is None:
+        notify(Progress("identity"))
+        account.whoami()
     notify(Progress("credential report"))
     report = account.credential_report(
         timeout=report_timeout, on_wait=lambda state: notify(Progress(f"credential report {state}"))
@@ -123,7 +142,7 @@ def refresh_live(
             continue
         now = listed.get(user.name)
         if now is None or not _same_user(user, now):
-            findings[user.name] = [_deleted(user)]
+            findings[user.name] = [judge_deleted_user(user)]
             if now is not None:  # deleted and re-created under the same name
                 in_report.discard(user.name)
             continue
@@ -143,7 +162,7 @@ def refresh_live(
         except Exception as exc:  # one user's failure must not abort the account
             return now.name, [_read_failed(now, exc)]
         if fresh is None:
-            return now.name, [_deleted(known or _placeholder(now))]
+            return now.name, [judge_deleted_user(known or _placeholder(now))]
         return now.name, judge_user(fresh, settings)
 
     done = 0
@@ -189,10 +208,6 @@ def _placeholder(listed: ListedUser) -> IamUser:
     return IamUser(name=listed.name, arn=listed.arn, created=listed.created, console_password=False)
 
 
-def _deleted(user: IamUser) -> Finding:
-    return judge_deleted_user(user)
-
-
 def _read_failed(listed: ListedUser, exc: BaseException) -> Finding:
     user = _placeholder(listed)
     return judge_unreadable_user(user, describe_access_error(exc, "reading the user"))
@@ -201,11 +216,9 @@ def _read_failed(listed: ListedUser, exc: BaseException) -> Finding:
 def audit_accounts(
     session: Any,
     targets: Sequence[TargetAccount],
+    selection: AccountSelection,
     *,
     settings: Settings | None = None,
-    role_name: str | None = None,
-    external_id: str | None = None,
-    role_session_name: str = "initkeys",
     endpoint_url: str | None = None,
     workers: int = 8,
     user_workers: int = 8,
@@ -216,17 +229,21 @@ def audit_accounts(
     """Audit several accounts, ``workers`` at a time; results come in ``targets`` order.
 
     The account ``session`` signs in to is audited with its own credentials;
-    every other one through ``role_name``. An account that cannot be audited
-    (the role cannot be assumed, a call is denied) becomes an ERROR result and
-    the others go on.
+    every other one through ``selection.role_name``. An account that cannot be
+    audited (the role cannot be assumed, a call is denied) becomes an ERROR
+    result and the others go on.
     """
-    from initkeys.sources.accounts import AccountSelection, session_for
+    from initkeys.sources.accounts import session_for
 
     settings = settings or Settings()
-    me = LiveAccount(session, endpoint_url=endpoint_url, profile=profile).whoami()
-    selection = AccountSelection(
-        role_name=role_name, external_id=external_id, role_session_name=role_session_name
+    own = LiveAccount(
+        session,
+        endpoint_url=endpoint_url,
+        max_workers=user_workers,
+        counter=counter,
+        profile=profile,
     )
+    me = own.whoami()
 
     def failed(target: TargetAccount, error: str) -> AccountAudit:
         return AccountAudit(
@@ -240,17 +257,28 @@ def audit_accounts(
 
     def one(target: TargetAccount) -> AccountAudit:
         try:
-            account_session = session_for(
-                session, me.account_id, me.partition, target.account_id, selection, endpoint_url
-            )
-            result = audit_account(
-                account_session,
+            if target.account_id == me.account_id:
+                account = own  # already signed in: no second identity call
+            else:
+                account = LiveAccount(
+                    session_for(
+                        session,
+                        me.account_id,
+                        me.partition,
+                        target.account_id,
+                        selection,
+                        endpoint_url,
+                    ),
+                    endpoint_url=endpoint_url,
+                    max_workers=user_workers,
+                    counter=counter,
+                    profile=profile,
+                )
+            result = audit_live_account(
+                account,
                 settings=settings,
-                endpoint_url=endpoint_url,
                 max_workers=user_workers,
                 report_timeout=report_timeout,
-                counter=counter,
-                profile=profile,
             )
         except AccessError as exc:
             return failed(target, str(exc))

@@ -362,10 +362,8 @@ def _audit_many(
         for result in audit_accounts(
             session,
             targets,
+            selection,
             settings=settings,
-            role_name=selection.role_name,
-            external_id=selection.external_id,
-            role_session_name=selection.role_session_name,
             endpoint_url=endpoint_url,
             workers=workers,
             user_workers=user_workers,

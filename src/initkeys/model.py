@@ -115,8 +115,6 @@ class IamUser:
     is_root: bool = False
     problem: str | None = None
     """Why the row could not be read; the user is then judged ERROR."""
-    live: bool = False
-    """True when the record comes from live IAM reads, not the report."""
     exempt_tag: str | None = None
     """The value of the user's ``initkeys:exempt`` tag (live reads only): the reason."""
 
@@ -192,10 +190,6 @@ class Finding:
     for the exit code and is never remediated."""
     expired_exemption: Exemption | None = None
     """An exemption that matched but has expired, so no longer applies."""
-
-    @property
-    def exempt(self) -> bool:
-        return self.exemption is not None
 
     @property
     def setup_gap(self) -> timedelta | None:

@@ -390,16 +390,20 @@ def _remediate_many(
     from initkeys.sources.aws import make_session
 
     base = make_session(profile, region)
-    me = Remediator(base, endpoint_url=endpoint_url, profile=profile).whoami()
+    own = Remediator(base, endpoint_url=endpoint_url, profile=profile)
+    me = own.whoami()
     targets = select_targets(base, selection, endpoint_url=endpoint_url, profile=profile)
     plans: list[tuple[Remediator, str, list[PlannedAction]]] = []
     errors: list[str] = []
     for target in targets:
         try:
-            session = session_for(
-                base, me.account_id, me.partition, target.account_id, selection, endpoint_url
-            )
-            remediator = Remediator(session, endpoint_url=endpoint_url, profile=profile)
+            if target.account_id == me.account_id:
+                remediator = own  # already signed in: no second identity call
+            else:
+                session = session_for(
+                    base, me.account_id, me.partition, target.account_id, selection, endpoint_url
+                )
+                remediator = Remediator(session, endpoint_url=endpoint_url, profile=profile)
             identity = remediator.whoami()
             if report is not None:
                 from initkeys.remediate.from_audit import with_exemptions

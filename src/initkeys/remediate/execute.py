@@ -135,16 +135,10 @@ class Remediator:
         return self._identity
 
     def audit(self, settings: Settings | None = None) -> AccountAudit:
-        """A fresh live audit of the account, to plan from."""
-        from initkeys.audit import audit_account
+        """A fresh live audit of the account, to plan from (same clients and identity)."""
+        from initkeys.audit import audit_live_account
 
-        return audit_account(
-            self._session,
-            settings=settings,
-            endpoint_url=self._endpoint_url,
-            counter=self._counter,
-            profile=self._profile,
-        )
+        return audit_live_account(self._account, settings=settings or Settings())
 
     def execute(
         self,

@@ -19,11 +19,10 @@ _ACCOUNT_ID = re.compile(r"^\d{12}$")
 
 @dataclass(frozen=True)
 class TargetAccount:
-    """One account to audit; ``own`` when it is the account we are signed in to."""
+    """One account to audit, and its name in AWS Organizations when known."""
 
     account_id: str
     name: str | None = None
-    own: bool = False
 
 
 @dataclass(frozen=True)

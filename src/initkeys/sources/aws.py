@@ -408,7 +408,6 @@ class LiveAccount:
             console_password=console,
             password_created=password_created,
             keys=tuple(keys),
-            live=True,
             exempt_tag=exempt_tag,
         )
 

@@ -56,8 +56,6 @@ REQUIRED_COLUMNS = (
     "access_key_2_last_rotated",
     "access_key_2_last_used_date",
 )
-# Read when present; AWS calls the password's last change this.
-OPTIONAL_COLUMNS = ("password_last_changed",)
 
 # What AWS writes for "nothing here" in key and password columns.
 _NOT_SET = frozenset({"n/a", "not_supported", "no_information"})
@@ -277,7 +275,7 @@ def _users(
     c_arn = columns["arn"]
     c_created = columns["user_creation_time"]
     c_password = columns["password_enabled"]
-    c_changed = columns.get("password_last_changed")
+    c_changed = columns.get("password_last_changed")  # optional: the password's creation
     slots = [
         (
             n,
