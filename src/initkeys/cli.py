@@ -7,7 +7,6 @@ so ``initkeys --version`` starts fast.
 from __future__ import annotations
 
 import os
-import re
 import sys
 import tempfile
 from collections.abc import Iterator
@@ -18,6 +17,13 @@ from typing import TYPE_CHECKING, Any, ClassVar, TextIO
 import click
 
 from initkeys._version import __version__
+from initkeys.cli_options import (
+    account_selection_options,
+    aws_options,
+    duration_callback,
+    exemption_options,
+    judgement_options,
+)
 from initkeys.errors import AccessError, InitkeysError, InputError
 from initkeys.model import AccountAudit, AuditRun, Mode, Settings, Status
 
@@ -25,27 +31,6 @@ if TYPE_CHECKING:
     from initkeys.sources.accounts import AccountSelection, TargetAccount
 
 FORMATS = ("text", "json", "csv")
-
-_DURATION = re.compile(r"(\d+(?:\.\d+)?)\s*(d|h|m|s)", re.IGNORECASE)
-_UNIT_SECONDS = {"d": 86400, "h": 3600, "m": 60, "s": 1}
-
-
-def parse_duration(text: str) -> timedelta:
-    """``90s``, ``10m``, ``1h``, ``1h30m``, or plain seconds (``600``)."""
-    cleaned = text.strip().lower().replace(" ", "")
-    if re.fullmatch(r"\d+(\.\d+)?", cleaned):
-        return timedelta(seconds=float(cleaned))
-    if not cleaned or not re.fullmatch(r"(\d+(\.\d+)?(d|h|m|s))+", cleaned):
-        raise ValueError(f"{text!r} is not a duration (examples: 90s, 10m, 1h)")
-    seconds = sum(float(n) * _UNIT_SECONDS[u] for n, u in _DURATION.findall(cleaned))
-    return timedelta(seconds=seconds)
-
-
-def _duration_option(ctx: click.Context, param: click.Parameter, value: str) -> timedelta:
-    try:
-        return parse_duration(value)
-    except ValueError as e:
-        raise click.BadParameter(str(e), ctx, param) from None
 
 
 class LazyGroup(click.Group):
@@ -88,26 +73,8 @@ def cli() -> None:
     "account. Repeatable; '-' reads standard input.",
 )
 @click.option("--demo", is_flag=True, help="Audit a built-in demo account (an AWS emulator).")
-@click.option("--profile", help="AWS named profile, as in the AWS CLI.")
-@click.option("--region", help="AWS region for STS; IAM is called in the partition's home region.")
-@click.option(
-    "--endpoint-url",
-    help="Send AWS calls to this URL (an emulator or a VPC endpoint); AWS_ENDPOINT_URL works too.",
-)
-@click.option(
-    "--mode",
-    type=click.Choice([m.value for m in Mode]),
-    default=Mode.SETUP.value,
-    show_default=True,
-    help="setup: keys created with the user; cis: the benchmark's literal audit procedure.",
-)
-@click.option(
-    "--setup-window",
-    default="10m",
-    callback=_duration_option,
-    show_default=True,
-    help="A key made this soon after its user is a setup key (90s, 10m, 1h).",
-)
+@aws_options
+@judgement_options
 @click.option(
     "--fail-on",
     type=click.Choice(["FAIL", "WARNING"], case_sensitive=False),
@@ -124,46 +91,8 @@ def cli() -> None:
     help="Output format.",
 )
 @click.option("--output", "-o", metavar="PATH", help="Write the report to PATH, not stdout.")
-@click.option(
-    "--exempt-user",
-    "exempt_users",
-    multiple=True,
-    metavar="PATTERN",
-    help="Keep this user's keys: reported as exempt, never counted or remediated. "
-    "Repeatable; globs allowed (svc-*, /contractors/*).",
-)
-@click.option(
-    "--config",
-    "config_path",
-    metavar="PATH",
-    help="Exemptions file (TOML); default: ./initkeys.toml when it exists.",
-)
-@click.option("--org", is_flag=True, help="Audit every ACTIVE account of the organization.")
-@click.option(
-    "--accounts",
-    "account_list",
-    metavar="ID,ID|@FILE",
-    help="Audit these accounts (comma-separated, or @FILE with one id a line).",
-)
-@click.option(
-    "--exclude-accounts",
-    "exclude_list",
-    metavar="ID,ID|@FILE",
-    help="Leave these accounts out (with --org or --accounts).",
-)
-@click.option(
-    "--role-name",
-    metavar="NAME",
-    help="Role to assume in each other account (a path may lead: path/to/Role); "
-    "required with --org and --accounts.",
-)
-@click.option("--external-id", metavar="ID", help="External id for the role, if it needs one.")
-@click.option(
-    "--role-session-name",
-    default="initkeys",
-    show_default=True,
-    help="Session name for the assumed roles (shows in CloudTrail).",
-)
+@exemption_options
+@account_selection_options
 @click.option(
     "--workers",
     type=click.IntRange(1, 64),
@@ -181,7 +110,7 @@ def cli() -> None:
 @click.option(
     "--report-timeout",
     default="5m",
-    callback=_duration_option,
+    callback=duration_callback,
     show_default=True,
     help="How long to wait for AWS to generate the credential report.",
 )
@@ -198,12 +127,7 @@ def audit(
     output: str | None,
     exempt_users: tuple[str, ...],
     config_path: str | None,
-    org: bool,
-    account_list: str | None,
-    exclude_list: str | None,
-    role_name: str | None,
-    external_id: str | None,
-    role_session_name: str,
+    selection: AccountSelection,
     workers: int,
     user_workers: int,
     report_timeout: timedelta,
@@ -217,16 +141,6 @@ def audit(
         raise InputError(
             "--demo cannot be combined with --credential-report, --profile or --endpoint-url"
         )
-    from initkeys.sources.accounts import AccountSelection
-
-    selection = AccountSelection(
-        org=org,
-        account_list=account_list,
-        exclude_list=exclude_list,
-        role_name=role_name,
-        external_id=external_id,
-        role_session_name=role_session_name,
-    )
     check_account_options(report_paths, demo, selection)
     if report_paths and (profile or endpoint_url or region):
         raise InputError(

@@ -9,12 +9,19 @@ the executor are imported inside the commands, so ``initkeys --version`` stays f
 from __future__ import annotations
 
 import sys
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from datetime import datetime, timedelta, timezone
-from typing import TYPE_CHECKING, Any, TypeVar
+from typing import TYPE_CHECKING, Any
 
 import click
 
+from initkeys.cli_options import (
+    account_selection_options,
+    aws_options,
+    exemption_options,
+    judgement_options,
+    role_options,
+)
 from initkeys.errors import AccessError, InputError
 from initkeys.model import Mode, Status
 
@@ -28,70 +35,18 @@ if TYPE_CHECKING:
 _QUIET = frozenset({Status.PASS, Status.NOT_APPLICABLE})
 
 
-def _duration(ctx: click.Context, param: click.Parameter, value: str) -> timedelta:
-    # Imported here: initkeys.cli imports this module to register the commands.
-    from initkeys.cli import parse_duration
-
-    try:
-        return parse_duration(value)
-    except ValueError as e:
-        raise click.BadParameter(str(e), ctx, param) from None
-
-
-_F = TypeVar("_F", bound=Callable[..., Any])
-
-
-def _account_options(command: _F) -> _F:
-    for option in reversed(
-        [
-            click.option("--profile", help="AWS named profile, as in the AWS CLI."),
-            click.option("--region", help="AWS region for STS; IAM is called in its home region."),
-            click.option(
-                "--endpoint-url",
-                help="Send AWS calls to this URL (an emulator or a VPC endpoint).",
-            ),
-        ]
-    ):
-        command = option(command)
-    return command
-
-
 @click.command()
-@_account_options
-@click.option(
-    "--mode",
-    type=click.Choice([m.value for m in Mode]),
-    default=Mode.SETUP.value,
-    show_default=True,
-    help="How the live audit judges keys (with --from-audit, the report's mode is used).",
-)
-@click.option(
-    "--setup-window",
-    default="10m",
-    callback=_duration,
-    show_default=True,
-    help="A key made this soon after its user is a setup key (90s, 10m, 1h).",
-)
+@aws_options
+@judgement_options
 @click.option(
     "--from-audit",
     "from_audit",
     metavar="AUDIT.json",
     help="Act on a report written earlier by 'initkeys audit --format json' (reviewed and "
-    "approved) instead of a fresh audit. Only its keys are candidates; each is re-verified live.",
+    "approved) instead of a fresh audit, with its mode and setup window. Only its keys are "
+    "candidates; each is re-verified live.",
 )
-@click.option(
-    "--exempt-user",
-    "exempt_users",
-    multiple=True,
-    metavar="PATTERN",
-    help="Never touch this user's keys. Repeatable; globs allowed (svc-*, /contractors/*).",
-)
-@click.option(
-    "--config",
-    "config_path",
-    metavar="PATH",
-    help="Exemptions file (TOML); default: ./initkeys.toml when it exists.",
-)
+@exemption_options
 @click.option("--apply", "apply_", is_flag=True, help="Change AWS (default: a dry run).")
 @click.option(
     "--delete",
@@ -106,19 +61,7 @@ def _account_options(command: _F) -> _F:
     "initkeys-journal-<account>-<UTC time>.jsonl. Rerun with the same journal to finish an "
     "interrupted run.",
 )
-@click.option("--org", is_flag=True, help="Remediate every ACTIVE account of the organization.")
-@click.option(
-    "--accounts",
-    "account_list",
-    metavar="ID,ID|@FILE",
-    help="Remediate these accounts (comma-separated, or @FILE).",
-)
-@click.option(
-    "--exclude-accounts", "exclude_list", metavar="ID,ID|@FILE", help="Leave these accounts out."
-)
-@click.option("--role-name", metavar="NAME", help="Role to assume in each other account.")
-@click.option("--external-id", metavar="ID", help="External id for the role, if it needs one.")
-@click.option("--role-session-name", default="initkeys", show_default=True)
+@account_selection_options
 @click.option(
     "--journal-dir",
     metavar="DIR",
@@ -138,12 +81,7 @@ def remediate(
     delete: bool,
     yes: bool,
     journal: str | None,
-    org: bool,
-    account_list: str | None,
-    exclude_list: str | None,
-    role_name: str | None,
-    external_id: str | None,
-    role_session_name: str,
+    selection: AccountSelection,
     journal_dir: str | None,
 ) -> None:
     """Deactivate (or, with --delete, delete) unused setup keys, as the audit's
@@ -169,16 +107,6 @@ def remediate(
         report = read_audit_report(from_audit)
         _same_settings(report.mode, report.setup_window, mode, setup_window)
 
-    from initkeys.sources.accounts import AccountSelection
-
-    selection = AccountSelection(
-        org=org,
-        account_list=account_list,
-        exclude_list=exclude_list,
-        role_name=role_name,
-        external_id=external_id,
-        role_session_name=role_session_name,
-    )
     if selection.many:
         if journal is not None:
             raise InputError("with --org or --accounts, use --journal-dir (one journal an account)")
@@ -241,7 +169,7 @@ def remediate(
 
 
 @click.command()
-@_account_options
+@aws_options
 @click.option(
     "--journal",
     metavar="PATH",
@@ -250,14 +178,7 @@ def remediate(
 )
 @click.option("--apply", "apply_", is_flag=True, help="Change AWS (default: a dry run).")
 @click.option("--yes", "-y", is_flag=True, help="Do not ask for confirmation (pipelines).")
-@click.option(
-    "--role-name",
-    metavar="NAME",
-    help="Reach the journal's account through this role when it is not the signed-in one "
-    "(journals of --org and --accounts runs).",
-)
-@click.option("--external-id", metavar="ID", help="External id for the role, if it needs one.")
-@click.option("--role-session-name", default="initkeys", show_default=True)
+@role_options
 def rollback(
     profile: str | None,
     region: str | None,
@@ -265,9 +186,7 @@ def rollback(
     journal: str,
     apply_: bool,
     yes: bool,
-    role_name: str | None,
-    external_id: str | None,
-    role_session_name: str,
+    selection: AccountSelection,
 ) -> None:
     """Reactivate every key that a remediation journal deactivated, if it still
     exists and is still inactive. Deleted keys cannot be restored; they are listed.
@@ -282,13 +201,15 @@ def rollback(
     plan = plan_rollback(read_journal(journal))
     remediator = _remediator(profile, region, endpoint_url)
     identity = remediator.whoami()
-    if plan.account_id is not None and plan.account_id != identity.account_id and role_name:
+    if (
+        plan.account_id is not None
+        and plan.account_id != identity.account_id
+        and selection.role_name
+    ):
+        # A journal of an --org or --accounts run: reach its account through the role.
         from initkeys.remediate.execute import Remediator
-        from initkeys.sources.accounts import AccountSelection, session_for
+        from initkeys.sources.accounts import session_for
 
-        selection = AccountSelection(
-            role_name=role_name, external_id=external_id, role_session_name=role_session_name
-        )
         session = session_for(
             remediator.session,
             identity.account_id,

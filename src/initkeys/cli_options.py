@@ -1,0 +1,176 @@
+"""Command-line options shared by ``audit``, ``remediate`` and ``rollback``.
+
+Each group is one decorator, so the commands spell an option the same way and
+parse it with the same code. Only click and the model are imported here: this
+module is on the start-up path.
+"""
+
+from __future__ import annotations
+
+import functools
+import re
+from collections.abc import Callable
+from datetime import timedelta
+from typing import Any, TypeVar
+
+import click
+
+from initkeys.model import Mode
+
+_F = TypeVar("_F", bound=Callable[..., Any])
+
+_DURATION = re.compile(r"(\d+(?:\.\d+)?)\s*(d|h|m|s)", re.IGNORECASE)
+_UNIT_SECONDS = {"d": 86400, "h": 3600, "m": 60, "s": 1}
+
+
+def parse_duration(text: str) -> timedelta:
+    """``90s``, ``10m``, ``1h``, ``1h30m``, or plain seconds (``600``)."""
+    cleaned = text.strip().lower().replace(" ", "")
+    if re.fullmatch(r"\d+(\.\d+)?", cleaned):
+        return timedelta(seconds=float(cleaned))
+    if not cleaned or not re.fullmatch(r"(\d+(\.\d+)?(d|h|m|s))+", cleaned):
+        raise ValueError(f"{text!r} is not a duration (examples: 90s, 10m, 1h)")
+    seconds = sum(float(n) * _UNIT_SECONDS[u] for n, u in _DURATION.findall(cleaned))
+    return timedelta(seconds=seconds)
+
+
+def duration_callback(ctx: click.Context, param: click.Parameter, value: str) -> timedelta:
+    try:
+        return parse_duration(value)
+    except ValueError as e:
+        raise click.BadParameter(str(e), ctx, param) from None
+
+
+def _apply(command: _F, options: list[Callable[[_F], _F]]) -> _F:
+    for option in reversed(options):
+        command = option(command)
+    return command
+
+
+def aws_options(command: _F) -> _F:
+    """--profile, --region, --endpoint-url: as in the AWS CLI."""
+    return _apply(
+        command,
+        [
+            click.option("--profile", help="AWS named profile, as in the AWS CLI."),
+            click.option(
+                "--region",
+                help="AWS region for STS; IAM is called in the partition's home region.",
+            ),
+            click.option(
+                "--endpoint-url",
+                help="Send AWS calls to this URL (an emulator or a VPC endpoint); "
+                "AWS_ENDPOINT_URL works too.",
+            ),
+        ],
+    )
+
+
+def judgement_options(command: _F) -> _F:
+    """--mode and --setup-window: how keys are judged."""
+    return _apply(
+        command,
+        [
+            click.option(
+                "--mode",
+                type=click.Choice([m.value for m in Mode]),
+                default=Mode.SETUP.value,
+                show_default=True,
+                help="setup: keys created with the user; cis: the benchmark's literal "
+                "audit procedure.",
+            ),
+            click.option(
+                "--setup-window",
+                default="10m",
+                callback=duration_callback,
+                show_default=True,
+                help="A key made this soon after its user is a setup key (90s, 10m, 1h).",
+            ),
+        ],
+    )
+
+
+def exemption_options(command: _F) -> _F:
+    """--exempt-user and --config: keys the organization keeps."""
+    return _apply(
+        command,
+        [
+            click.option(
+                "--exempt-user",
+                "exempt_users",
+                multiple=True,
+                metavar="PATTERN",
+                help="Keep this user's keys: reported as exempt, never counted or "
+                "remediated. Repeatable; globs allowed (svc-*, /contractors/*).",
+            ),
+            click.option(
+                "--config",
+                "config_path",
+                metavar="PATH",
+                help="Exemptions file (TOML); default: ./initkeys.toml when it exists.",
+            ),
+        ],
+    )
+
+
+_ROLE_OPTIONS: list[Callable[[Any], Any]] = [
+    click.option(
+        "--role-name",
+        metavar="NAME",
+        help="Role to assume in each other account (a path may lead: path/to/Role).",
+    ),
+    click.option("--external-id", metavar="ID", help="External id for the role, if it needs one."),
+    click.option(
+        "--role-session-name",
+        default="initkeys",
+        show_default=True,
+        help="Session name for the assumed roles (shows in CloudTrail).",
+    ),
+]
+_SELECTION_OPTIONS: list[Callable[[Any], Any]] = [
+    click.option("--org", is_flag=True, help="Every ACTIVE account of the organization."),
+    click.option(
+        "--accounts",
+        "account_list",
+        metavar="ID,ID|@FILE",
+        help="These accounts (comma-separated, or @FILE with one id a line).",
+    ),
+    click.option(
+        "--exclude-accounts",
+        "exclude_list",
+        metavar="ID,ID|@FILE",
+        help="Leave these accounts out (with --org or --accounts).",
+    ),
+]
+_SELECTION_KEYS = (
+    "org",
+    "account_list",
+    "exclude_list",
+    "role_name",
+    "external_id",
+    "role_session_name",
+)
+
+
+def _as_selection(command: _F) -> _F:
+    """Hand the command one ``selection`` (an AccountSelection) instead of six options."""
+
+    @functools.wraps(command)
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        from initkeys.sources.accounts import AccountSelection
+
+        given = {k: kwargs.pop(k) for k in _SELECTION_KEYS if k in kwargs}
+        kwargs["selection"] = AccountSelection(**given)
+        return command(*args, **kwargs)
+
+    return wrapper  # type: ignore[return-value]
+
+
+def account_selection_options(command: _F) -> _F:
+    """--org, --accounts, --exclude-accounts and the role options, as ``selection``."""
+    return _apply(_as_selection(command), [*_SELECTION_OPTIONS, *_ROLE_OPTIONS])
+
+
+def role_options(command: _F) -> _F:
+    """--role-name, --external-id, --role-session-name, as ``selection``."""
+    return _apply(_as_selection(command), _ROLE_OPTIONS)
