@@ -7,12 +7,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from initkeys.errors import AccessError, InputError
-from initkeys.sources.aws import (
-    CLIENT_LOCK,
-    describe_access_error,
-    is_access_error,
-    make_client_config,
-)
+from initkeys.sources.aws import CLIENT_LOCK, access_errors, make_client_config
 
 _ACCOUNT_ID = re.compile(r"^\d{12}$")
 
@@ -66,27 +61,24 @@ def organization_accounts(
     """The organization's ACTIVE accounts (run from the management account or a
     delegated administrator)."""
     region = session.region_name or "us-east-1"
-    try:
+    accounts: list[TargetAccount] = []
+    with access_errors(
+        "organizations:ListAccounts",
+        profile,
+        suffix=" (--org runs from the management or a delegated administrator account)",
+    ):
         client = session.client(
             "organizations",
             region_name=region,
             endpoint_url=endpoint_url,
             config=make_client_config(4, session),
         )
-        accounts: list[TargetAccount] = []
         for page in client.get_paginator("list_accounts").paginate():
             for account in page["Accounts"]:
                 # "State" replaced "Status" in 2025; either says ACTIVE.
                 state = account.get("State") or account.get("Status")
                 if state == "ACTIVE":
                     accounts.append(TargetAccount(str(account["Id"]), account.get("Name")))
-    except Exception as exc:
-        if is_access_error(exc):
-            raise AccessError(
-                describe_access_error(exc, "organizations:ListAccounts", profile)
-                + " (--org runs from the management or a delegated administrator account)"
-            ) from None
-        raise
     return tuple(accounts)
 
 
@@ -115,20 +107,16 @@ def assume_role_session(
     kwargs: dict[str, Any] = {"RoleArn": arn, "RoleSessionName": session_name}
     if external_id:
         kwargs["ExternalId"] = external_id
-    try:
-        sts = session.client(
-            "sts",
-            region_name=region,
-            endpoint_url=endpoint_url,
-            config=make_client_config(4, session),
-        )
+    with access_errors("sts:AssumeRole", prefix=f"cannot assume {arn}: "):
+        # The base session is shared by the threads of an organization run.
+        with CLIENT_LOCK:
+            sts = session.client(
+                "sts",
+                region_name=region,
+                endpoint_url=endpoint_url,
+                config=make_client_config(4, session),
+            )
         credentials = sts.assume_role(**kwargs)["Credentials"]
-    except Exception as exc:
-        if is_access_error(exc):
-            raise AccessError(
-                f"cannot assume {arn}: " + describe_access_error(exc, "sts:AssumeRole")
-            ) from None
-        raise
     return AssumedSession(
         session,
         {

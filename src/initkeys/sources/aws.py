@@ -9,7 +9,8 @@ from __future__ import annotations
 import random
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime, timezone
 from functools import partial
@@ -51,6 +52,12 @@ DENIED_CODES = frozenset({"AccessDenied", "AccessDeniedException", "Unauthorized
 
 # The IAM user tag whose value is the reason the organization keeps the user's keys.
 EXEMPT_TAG = "initkeys:exempt"
+
+# Report states worth waiting out: ask again after a pause.
+_GENERATE_AGAIN = frozenset({"LimitExceeded", *THROTTLING_CODES})
+_REPORT_NOT_READY = frozenset(
+    {"ReportInProgress", "ReportNotPresent", "ReportExpired", *THROTTLING_CODES}
+)
 
 DEMO_HINT = "for a first try without AWS: initkeys audit --demo"
 
@@ -166,6 +173,20 @@ def describe_access_error(
     return f"{action} failed: {type(exc).__name__}: {exc}"
 
 
+@contextmanager
+def access_errors(
+    action: str, profile: str | None = None, *, prefix: str = "", suffix: str = ""
+) -> Iterator[None]:
+    """AWS errors raised in the block become one :class:`AccessError` sentence naming
+    ``action`` (exit 3); anything else goes through unchanged."""
+    try:
+        yield
+    except Exception as exc:
+        if not is_access_error(exc):
+            raise
+        raise AccessError(prefix + describe_access_error(exc, action, profile) + suffix) from None
+
+
 def is_access_error(exc: BaseException) -> bool:
     """True for errors about reaching or being allowed into AWS (exit 3)."""
     from botocore import exceptions as bce
@@ -229,19 +250,11 @@ class LiveAccount:
             self._counter.attach(client)
         return client
 
-    def _fail(self, exc: BaseException, action: str) -> AccessError:
-        return AccessError(describe_access_error(exc, action, self._profile))
-
     def whoami(self) -> Identity:
         """Account id and partition from ``sts get-caller-identity``."""
         region = self._session.region_name or "us-east-1"
-        try:
-            sts = self._client("sts", region)
-            answer = sts.get_caller_identity()
-        except Exception as exc:
-            if is_access_error(exc):
-                raise self._fail(exc, "sts:GetCallerIdentity") from None
-            raise
+        with access_errors("sts:GetCallerIdentity", self._profile):
+            answer = self._client("sts", region).get_caller_identity()
         arn = str(answer["Arn"])
         partition = arn.split(":")[1] if arn.count(":") >= 5 else "aws"
         self.identity = Identity(account_id=str(answer["Account"]), partition=partition, arn=arn)
@@ -266,31 +279,21 @@ class LiveAccount:
         delay = 0.1
         while True:
             state = None
-            try:
-                state = self.iam.generate_credential_report()["State"]
-            except ClientError as exc:
-                if error_code(exc) not in {"LimitExceeded", *THROTTLING_CODES}:
-                    raise self._fail(exc, "iam:GenerateCredentialReport") from None
-            except Exception as exc:
-                if is_access_error(exc):
-                    raise self._fail(exc, "iam:GenerateCredentialReport") from None
-                raise
-            if state == "COMPLETE":
+            with access_errors("iam:GenerateCredentialReport", self._profile):
                 try:
-                    answer = self.iam.get_credential_report()
+                    state = self.iam.generate_credential_report()["State"]
                 except ClientError as exc:
-                    if error_code(exc) not in {
-                        "ReportInProgress",
-                        "ReportNotPresent",
-                        "ReportExpired",
-                        *THROTTLING_CODES,
-                    }:
-                        raise self._fail(exc, "iam:GetCredentialReport") from None
-                except Exception as exc:
-                    if is_access_error(exc):
-                        raise self._fail(exc, "iam:GetCredentialReport") from None
-                    raise
-                else:
+                    if error_code(exc) not in _GENERATE_AGAIN:
+                        raise
+            if state == "COMPLETE":
+                answer = None
+                with access_errors("iam:GetCredentialReport", self._profile):
+                    try:
+                        answer = self.iam.get_credential_report()
+                    except ClientError as exc:
+                        if error_code(exc) not in _REPORT_NOT_READY:
+                            raise
+                if answer is not None:
                     return self._parse_report(answer)
             remaining = deadline - time.monotonic()
             if remaining <= 0:
@@ -325,7 +328,7 @@ class LiveAccount:
     def list_users(self) -> dict[str, ListedUser]:
         """Every IAM user now, by name (``ListUsers``, 1,000 a page)."""
         users: dict[str, ListedUser] = {}
-        try:
+        with access_errors("iam:ListUsers", self._profile):
             pages = self.iam.get_paginator("list_users").paginate(
                 PaginationConfig={"PageSize": 1000}
             )
@@ -334,10 +337,6 @@ class LiveAccount:
                     users[u["UserName"]] = ListedUser(
                         name=u["UserName"], arn=u["Arn"], created=as_utc(u["CreateDate"])
                     )
-        except Exception as exc:
-            if is_access_error(exc):
-                raise self._fail(exc, "iam:ListUsers") from None
-            raise
         return users
 
     def read_user(self, listed: ListedUser, known: IamUser | None = None) -> IamUser | None:
