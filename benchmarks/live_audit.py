@@ -15,17 +15,15 @@ without keys (PASS), 20 % programmatic users with a key (NOT_APPLICABLE).
 from __future__ import annotations
 
 import argparse
-import json
 import os
-import subprocess
 import sys
 import time
-import urllib.request
 from concurrent.futures import ThreadPoolExecutor
 from datetime import datetime, timedelta, timezone
 from typing import Any
 
 import boto3
+from emulator_process import set_time, start_emulator
 
 import initkeys
 from initkeys.sources.aws import ApiCallCounter
@@ -39,32 +37,6 @@ KINDS = (
     ("programmatic", 20),
 )
 BATCH = 50
-_OPENER = urllib.request.build_opener(urllib.request.ProxyHandler({}))
-
-
-def start_emulator() -> tuple[subprocess.Popen[str], str]:
-    process = subprocess.Popen(
-        [sys.executable, "-m", "initkeys.demo.emulator", "--host", "127.0.0.1", "--port", "0"],
-        stdout=subprocess.PIPE,
-        text=True,
-    )
-    assert process.stdout is not None
-    line = process.stdout.readline()
-    if not line.startswith("ready "):
-        process.kill()
-        sys.exit(f"the emulator did not start: {line!r}")
-    return process, line.split(None, 1)[1].strip()
-
-
-def set_time(url: str, when: datetime) -> None:
-    body = json.dumps({"now": when.strftime("%Y-%m-%dT%H:%M:%SZ")}).encode()
-    request = urllib.request.Request(
-        url + "/_initkeys/clock",
-        data=body,
-        method="POST",
-        headers={"Content-Type": "application/json"},
-    )
-    _OPENER.open(request, timeout=30).read()
 
 
 def kind_of(i: int) -> str:
@@ -102,36 +74,18 @@ def seed(url: str, users: int) -> dict[str, int]:
                     iam.create_login_profile(UserName=f"user{i:05d}", Password="Pw-123456789!")
 
             list(pool.map(create, batch))
-            set_time(url, t + timedelta(seconds=20))
-            early = [
-                (i, k) for i, k in batch if k in {"setup-used", "setup-unused", "programmatic"}
-            ]
-            keys: dict[int, Any] = dict(
-                zip(
-                    [i for i, _ in early],
-                    pool.map(
-                        lambda item: iam.create_access_key(UserName=f"user{item[0]:05d}")[
-                            "AccessKey"
-                        ],
-                        early,
-                    ),
-                    strict=True,
+            keys: dict[int, Any] = {}
+            # Setup keys 20 s after their users; the later ones 400 days after.
+            for offset, kinds in (
+                (timedelta(seconds=20), {"setup-used", "setup-unused", "programmatic"}),
+                (timedelta(days=400), {"later-unused", "later-used"}),
+            ):
+                set_time(url, t + offset)
+                ids = [i for i, k in batch if k in kinds]
+                made = pool.map(
+                    lambda i: iam.create_access_key(UserName=f"user{i:05d}")["AccessKey"], ids
                 )
-            )
-            set_time(url, t + timedelta(days=400))
-            later = [(i, k) for i, k in batch if k in {"later-unused", "later-used"}]
-            keys.update(
-                zip(
-                    [i for i, _ in later],
-                    pool.map(
-                        lambda item: iam.create_access_key(UserName=f"user{item[0]:05d}")[
-                            "AccessKey"
-                        ],
-                        later,
-                    ),
-                    strict=True,
-                )
-            )
+                keys.update(zip(ids, made, strict=True))
             set_time(url, t + timedelta(days=500))
             used = [keys[i] for i, k in batch if k in {"setup-used", "later-used"}]
 

@@ -13,50 +13,23 @@ CLI in a child process (for its peak memory).
 from __future__ import annotations
 
 import argparse
-import json
 import os
 import resource
 import subprocess
 import sys
 import time
-import urllib.request
 from concurrent.futures import ThreadPoolExecutor
 from datetime import datetime, timezone
 from typing import Any
 
 import boto3
+from emulator_process import set_time, start_emulator
 
 import initkeys
 from initkeys.sources.accounts import AccountSelection, TargetAccount, role_arn
 from initkeys.sources.aws import ApiCallCounter
 
 ROLE = "OrganizationAccountAccessRole"
-_OPENER = urllib.request.build_opener(urllib.request.ProxyHandler({}))
-
-
-def start_emulator() -> tuple[subprocess.Popen[str], str]:
-    process = subprocess.Popen(
-        [sys.executable, "-m", "initkeys.demo.emulator", "--host", "127.0.0.1", "--port", "0"],
-        stdout=subprocess.PIPE,
-        text=True,
-    )
-    assert process.stdout is not None
-    line = process.stdout.readline()
-    if not line.startswith("ready "):
-        process.kill()
-        sys.exit(f"the emulator did not start: {line!r}")
-    return process, line.split(None, 1)[1].strip()
-
-
-def set_time(url: str, when: datetime) -> None:
-    body = json.dumps({"now": when.strftime("%Y-%m-%dT%H:%M:%SZ")}).encode()
-    request = urllib.request.Request(
-        url + "/_initkeys/clock",
-        data=body,
-        method="POST",
-        headers={"Content-Type": "application/json"},
-    )
-    _OPENER.open(request, timeout=30).read()
 
 
 def session(**creds: str) -> Any:
