@@ -14,6 +14,7 @@ First matching row wins:
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import replace
 from datetime import datetime, timedelta
 from fnmatch import fnmatchcase
@@ -47,24 +48,28 @@ def judge_user(user: IamUser, settings: Settings) -> list[Finding]:
     findings = _judge_user(user, settings)
     if user.exempt_tag is None and not settings.exemptions:
         return findings
-    active, expired = find_exemption(user, settings)
+    tag = None if user.is_root else user.exempt_tag
+    active, expired = find_exemption(user.name, user.arn, settings, tag=tag)
     if active is None and expired is None:
         return findings
     return [replace(f, exemption=active, expired_exemption=expired) for f in findings]
 
 
-def find_exemption(user: IamUser, settings: Settings) -> tuple[Exemption | None, Exemption | None]:
-    """(the exemption in force, an expired one that matched) for ``user``.
+def find_exemption(
+    name: str, arn: str, settings: Settings, *, tag: str | None = None
+) -> tuple[Exemption | None, Exemption | None]:
+    """(the exemption in force, an expired one that matched) for the user ``name``.
 
-    An exemption applies through its ``expires`` day, inclusive.
+    ``tag`` is the value of the user's ``initkeys:exempt`` tag, if it has one. An
+    exemption applies through its ``expires`` day, inclusive.
     """
     candidates: list[Exemption] = []
-    if user.exempt_tag is not None and not user.is_root:
-        candidates.append(Exemption(reason=user.exempt_tag or "(no reason given)", source="tag"))
+    if tag is not None:
+        candidates.append(Exemption(reason=tag or "(no reason given)", source="tag"))
     if settings.exemptions:
-        path_name = user_path_name(user.arn, user.name)
+        path_name = user_path_name(arn, name)
         for rule in settings.exemptions:
-            target = path_name if rule.pattern.startswith("/") else user.name
+            target = path_name if rule.pattern.startswith("/") else name
             if fnmatchcase(target, rule.pattern):
                 candidates.append(
                     Exemption(
@@ -82,6 +87,19 @@ def find_exemption(user: IamUser, settings: Settings) -> tuple[Exemption | None,
             return candidate, None
         expired = expired or candidate
     return None, expired
+
+
+def with_exemption_rules(findings: Iterable[Finding], settings: Settings) -> tuple[Finding, ...]:
+    """Findings judged earlier (an approved report) with today's exemption rules added:
+    a rule can keep more keys than the report did, never fewer."""
+    result: list[Finding] = []
+    for finding in findings:
+        if finding.exemption is None and settings.exemptions:
+            active, _ = find_exemption(finding.user, finding.arn, settings)
+            if active is not None:
+                finding = replace(finding, exemption=active)
+        result.append(finding)
+    return tuple(result)
 
 
 def user_path_name(arn: str, name: str) -> str:

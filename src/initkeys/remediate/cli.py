@@ -130,9 +130,9 @@ def remediate(
     remediator = _remediator(profile, region, endpoint_url)
     identity = remediator.whoami()
     if report is not None:
-        from initkeys.remediate.from_audit import with_exemptions
+        from initkeys.evaluate.verdicts import with_exemption_rules
 
-        findings = with_exemptions(report.account(identity.account_id).findings, settings)
+        findings = with_exemption_rules(report.account(identity.account_id).findings, settings)
         plan_mode = report.mode
         when = f", generated {_iso(report.generated_at)}" if report.generated_at else ""
         source = f"the audit report {from_audit}{when} (mode {report.mode.value})"
@@ -327,9 +327,11 @@ def _remediate_many(
                 remediator = Remediator(session, endpoint_url=endpoint_url, profile=profile)
             identity = remediator.whoami()
             if report is not None:
-                from initkeys.remediate.from_audit import with_exemptions
+                from initkeys.evaluate.verdicts import with_exemption_rules
 
-                findings = with_exemptions(report.account(identity.account_id).findings, settings)
+                findings = with_exemption_rules(
+                    report.account(identity.account_id).findings, settings
+                )
                 mode = report.mode
             else:
                 findings = remediator.audit(settings).findings

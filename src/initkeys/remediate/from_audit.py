@@ -10,13 +10,12 @@ from __future__ import annotations
 
 import json
 import sys
-from collections.abc import Iterable
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from typing import Any
 
 from initkeys.errors import InputError
-from initkeys.model import AccountAudit, Exemption, Finding, IamUser, Mode, Reason, Settings, Status
+from initkeys.model import AccountAudit, Exemption, Finding, Mode, Reason, Status
 from initkeys.remediate.journal import parse_iso
 
 SCHEMA_VERSION = 1
@@ -47,22 +46,6 @@ class AuditReport:
             f"{self.path} is about {about}, but the credentials sign in to account "
             f"{account_id}; use the credentials of the audited account"
         )
-
-
-def with_exemptions(findings: Iterable[Finding], settings: Settings) -> tuple[Finding, ...]:
-    """The report's findings with today's exemption rules (--exempt-user, initkeys.toml)
-    added: a rule can keep more keys than the report did, never fewer."""
-    from initkeys.evaluate.verdicts import find_exemption
-
-    result: list[Finding] = []
-    for finding in findings:
-        if finding.exemption is None and settings.exemptions:
-            user = IamUser(name=finding.user, arn=finding.arn, created=None, console_password=True)
-            active, _ = find_exemption(user, settings)
-            if active is not None:
-                finding = replace(finding, exemption=active)
-        result.append(finding)
-    return tuple(result)
 
 
 class _Bad(ValueError):
