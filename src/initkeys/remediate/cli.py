@@ -26,6 +26,7 @@ from initkeys.errors import AccessError, InputError
 from initkeys.model import Mode, Status
 
 if TYPE_CHECKING:
+    from initkeys.model import Finding
     from initkeys.remediate.execute import Outcome, RemediationResult, Remediator
     from initkeys.remediate.journal import JournalEntry
     from initkeys.remediate.plan import PlannedAction
@@ -129,16 +130,11 @@ def remediate(
         raise InputError("--journal-dir goes with --org or --accounts; use --journal")
     remediator = _remediator(profile, region, endpoint_url)
     identity = remediator.whoami()
+    findings, plan_mode = _findings_to_plan(remediator, identity.account_id, report, settings)
     if report is not None:
-        from initkeys.evaluate.verdicts import with_exemption_rules
-
-        findings = with_exemption_rules(report.account(identity.account_id).findings, settings)
-        plan_mode = report.mode
         when = f", generated {_iso(report.generated_at)}" if report.generated_at else ""
         source = f"the audit report {from_audit}{when} (mode {report.mode.value})"
     else:
-        findings = remediator.audit(settings).findings
-        plan_mode = settings.mode
         source = f"a live audit (mode {mode}, setup window {_short(setup_window)})"
 
     planned = plan_remediation(findings, mode=plan_mode, delete=delete)
@@ -287,6 +283,19 @@ def _same_settings(
         )
 
 
+def _findings_to_plan(
+    remediator: Remediator, account_id: str, report: Any, settings: Any
+) -> tuple[tuple[Finding, ...], Mode]:
+    """The approved report's findings for the account (with today's exemption rules),
+    or a fresh live audit's; and the mode they were judged in."""
+    if report is not None:
+        from initkeys.evaluate.verdicts import with_exemption_rules
+
+        audited = report.account(account_id)
+        return with_exemption_rules(audited.findings, settings), report.mode
+    return remediator.audit(settings).findings, settings.mode
+
+
 def _remediate_many(
     settings: Any,
     report: Any,
@@ -326,16 +335,7 @@ def _remediate_many(
                 )
                 remediator = Remediator(session, endpoint_url=endpoint_url, profile=profile)
             identity = remediator.whoami()
-            if report is not None:
-                from initkeys.evaluate.verdicts import with_exemption_rules
-
-                findings = with_exemption_rules(
-                    report.account(identity.account_id).findings, settings
-                )
-                mode = report.mode
-            else:
-                findings = remediator.audit(settings).findings
-                mode = settings.mode
+            findings, mode = _findings_to_plan(remediator, identity.account_id, report, settings)
         except (AccessError, InputError) as exc:
             errors.append(f"account {target.account_id}: {exc}")
             click.echo(f"Account {target.account_id}: could not be planned: {exc}")
