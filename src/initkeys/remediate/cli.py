@@ -153,13 +153,9 @@ def remediate(
         flags = "--apply --delete" if delete else "--apply"
         click.echo(f"Dry run: nothing was changed. Run again with {flags} to {verb} them.")
         sys.exit(0)
-    if not yes and not click.confirm(
-        f"{verb.capitalize()} {len(actions)} key(s) in account {identity.account_id}?",
-        default=False,
-        err=True,
-    ):
-        click.echo("Not confirmed: nothing was changed.", err=True)
-        sys.exit(1)
+    _confirm_or_exit(
+        yes, f"{verb.capitalize()} {len(actions)} key(s) in account {identity.account_id}?"
+    )
     result = _execute(remediator, actions, journal)
     sys.exit(result.exit_code)
 
@@ -232,18 +228,21 @@ def rollback(
     if not apply_:
         click.echo("Dry run: nothing was changed. Run again with --apply to reactivate them.")
         sys.exit(0)
-    if not yes and not click.confirm(
-        f"Reactivate {len(plan.reactivate)} key(s) in account {identity.account_id}?",
-        default=False,
-        err=True,
-    ):
-        click.echo("Not confirmed: nothing was changed.", err=True)
-        sys.exit(1)
+    _confirm_or_exit(
+        yes, f"Reactivate {len(plan.reactivate)} key(s) in account {identity.account_id}?"
+    )
     result = _execute(remediator, plan.reactivate, journal)
     sys.exit(max(result.exit_code, lost))
 
 
 # -- helpers ---------------------------------------------------------------------------
+
+
+def _confirm_or_exit(yes: bool, question: str) -> None:
+    """Ask before changing AWS, unless --yes; a no ends the run (exit 1), nothing changed."""
+    if not yes and not click.confirm(question, default=False, err=True):
+        click.echo("Not confirmed: nothing was changed.", err=True)
+        sys.exit(1)
 
 
 def _refuse_unasked(apply_: bool, yes: bool) -> None:
@@ -356,11 +355,7 @@ def _remediate_many(
         flags = "--apply --delete" if delete else "--apply"
         click.echo(f"Dry run: nothing was changed. Run again with {flags} to {verb} them.")
         sys.exit(1 if errors else 0)
-    if not yes and not click.confirm(
-        f"{verb.capitalize()} {total} key(s) in {len(plans)} account(s)?", default=False, err=True
-    ):
-        click.echo("Not confirmed: nothing was changed.", err=True)
-        sys.exit(1)
+    _confirm_or_exit(yes, f"{verb.capitalize()} {total} key(s) in {len(plans)} account(s)?")
     directory = journal_dir or f"initkeys-journals-{datetime.now(timezone.utc):%Y%m%dT%H%M%SZ}"
     os.makedirs(directory, mode=0o700, exist_ok=True)
     worst = 1 if errors else 0
