@@ -215,25 +215,17 @@ def _audit_live(
     from initkeys.sources.aws import make_session
 
     session = make_session(profile, region)
+    # An AccessError here ends the run: the one account could not be audited (exit 3).
     with _progress() as progress:
-        try:
-            return audit_account(
-                session,
-                settings=settings,
-                endpoint_url=endpoint_url,
-                max_workers=workers,
-                report_timeout=report_timeout.total_seconds(),
-                progress=progress,
-                profile=profile,
-            )
-        except AccessError as e:
-            return AccountAudit(
-                account_id="unknown",
-                partition="unknown",
-                source="aws",
-                report_generated_at=None,
-                error=str(e),
-            )
+        return audit_account(
+            session,
+            settings=settings,
+            endpoint_url=endpoint_url,
+            max_workers=workers,
+            report_timeout=report_timeout.total_seconds(),
+            progress=progress,
+            profile=profile,
+        )
 
 
 def check_account_options(
