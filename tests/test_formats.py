@@ -254,6 +254,7 @@ def test_json_contract() -> None:
 def test_json_finding_values() -> None:
     doc = json.loads(_render("json", _run()))
     by_user = {(f["user"], f["key_slot"]): f for f in doc["accounts"][0]["findings"]}
+    assert re.fullmatch(r"initkeys-1\.11-[0-9a-f]{24}", by_user["alice", 1].pop("id"))
     assert by_user["alice", 1] == {
         "user": "alice",
         "arn": f"arn:aws:iam::{ACCOUNT}:user/alice",
@@ -342,6 +343,12 @@ def test_csv_rows_and_header() -> None:
 def test_csv_values() -> None:
     rows = _csv_rows(_render("csv", _run()))
     alice = next(r for r in rows if r["user"] == "alice")
+    json_alice = next(
+        f
+        for f in json.loads(_render("json", _run()))["accounts"][0]["findings"]
+        if f["user"] == "alice"
+    )
+    assert alice.pop("id") == json_alice["id"]
     assert alice == {
         "account_id": ACCOUNT,
         "partition": "aws",

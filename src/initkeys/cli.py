@@ -25,12 +25,11 @@ from initkeys.cli_options import (
     judgement_options,
 )
 from initkeys.errors import AccessError, InitkeysError, InputError
+from initkeys.formats import FORMAT_NAMES, file_name, parse_format_list
 from initkeys.model import AccountAudit, AuditRun, Mode, Settings, Status
 
 if TYPE_CHECKING:
     from initkeys.sources.accounts import AccountSelection, TargetAccount
-
-FORMATS = ("text", "json", "csv")
 
 
 class LazyGroup(click.Group):
@@ -85,12 +84,17 @@ def cli() -> None:
 @click.option(
     "--format",
     "output_format",
-    type=click.Choice(FORMATS),
     default="text",
     show_default=True,
-    help="Output format.",
+    metavar="NAME[,NAME…]",
+    help=f"Output format: {', '.join(FORMAT_NAMES)}. Several, comma-separated, need --output-dir.",
 )
 @click.option("--output", "-o", metavar="PATH", help="Write the report to PATH, not stdout.")
+@click.option(
+    "--output-dir",
+    metavar="DIR",
+    help="Write one file per --format into DIR (created if missing), e.g. DIR/initkeys.sarif.",
+)
 @exemption_options
 @account_selection_options
 @click.option(
@@ -125,6 +129,7 @@ def audit(
     fail_on: str,
     output_format: str,
     output: str | None,
+    output_dir: str | None,
     exempt_users: tuple[str, ...],
     config_path: str | None,
     selection: AccountSelection,
@@ -147,6 +152,8 @@ def audit(
             "--credential-report reads files; it cannot be combined with "
             "--profile, --region or --endpoint-url"
         )
+    formats = parse_format_list(output_format)
+    targets = report_targets(formats, output, output_dir)
     started = datetime.now(timezone.utc).replace(microsecond=0)
     settings = make_settings(mode, setup_window, fail_on, exempt_users, config_path, started)
 
@@ -177,8 +184,28 @@ def audit(
     audited = [a for a in run.accounts if a.error is None]
     if not audited:
         raise AccessError("; ".join(a.error or "" for a in run.accounts))
-    _write_report(run, output_format, output)
+    for name, path in targets:
+        _write_report(run, name, path)
     sys.exit(1 if run.fails() else 0)
+
+
+def report_targets(
+    formats: list[str], output: str | None, output_dir: str | None
+) -> list[tuple[str, str | None]]:
+    """(format, path or None for stdout) per report; checked before any AWS call."""
+    if output is not None and output_dir is not None:
+        raise InputError("--output and --output-dir cannot be combined")
+    if output_dir is None:
+        if len(formats) > 1:
+            raise InputError(f"{len(formats)} formats need --output-dir DIR (one file per format)")
+        return [(formats[0], output)]
+    try:
+        os.makedirs(output_dir, exist_ok=True)
+    except OSError as e:
+        raise InputError(f"cannot create --output-dir {output_dir}: {e.strerror}") from None
+    if not os.path.isdir(output_dir):
+        raise InputError(f"--output-dir {output_dir} is not a directory")
+    return [(name, os.path.join(output_dir, file_name(name))) for name in formats]
 
 
 def make_settings(

@@ -1,15 +1,21 @@
-"""The formats stage: an :class:`~initkeys.model.AuditRun` → text, JSON or CSV.
+"""The formats stage: an :class:`~initkeys.model.AuditRun` → a report in one format.
 
 One module per format, one interface (:class:`Formatter`). Format modules are
 imported only when asked for: rich is slow to import, and ``initkeys --version``
 must start fast.
 
-The small helpers here (timestamps, gaps) are shared by every format so that
-text, JSON and CSV agree on what a value looks like.
+The small helpers here (timestamps, gaps, finding ids) are shared by every
+format so that all of them agree on what a value looks like.
+
+A formatter only iterates ``account.findings`` (it may do so more than once)
+and reads ``account.counts()``: findings of a large run may live on disk
+rather than in memory, so nothing may index or slice them.
 """
 
 from __future__ import annotations
 
+import hashlib
+from collections.abc import Iterator
 from datetime import datetime, timezone
 from typing import TYPE_CHECKING, Protocol, TextIO
 
@@ -18,11 +24,27 @@ from initkeys.errors import InputError
 if TYPE_CHECKING:
     from datetime import timedelta
 
-    from initkeys.model import AuditRun
+    from initkeys.model import AccountAudit, AuditRun, Finding
 
-__all__ = ["FORMAT_NAMES", "Formatter", "get_formatter", "iso_utc", "seconds"]
+__all__ = [
+    "FORMAT_NAMES",
+    "Formatter",
+    "finding_id",
+    "get_formatter",
+    "identified_findings",
+    "iso_utc",
+    "parse_format_list",
+    "seconds",
+]
 
-FORMAT_NAMES: tuple[str, ...] = ("text", "json", "csv")
+# name → (module, class, file name in --output-dir). Modules load on demand.
+_REGISTRY: dict[str, tuple[str, str, str]] = {
+    "text": ("initkeys.formats.text", "TextFormatter", "initkeys.txt"),
+    "json": ("initkeys.formats.json_format", "JsonFormatter", "initkeys.json"),
+    "csv": ("initkeys.formats.csv_format", "CsvFormatter", "initkeys.csv"),
+}
+
+FORMAT_NAMES: tuple[str, ...] = tuple(_REGISTRY)
 
 
 class Formatter(Protocol):
@@ -44,21 +66,71 @@ class Formatter(Protocol):
 
 def get_formatter(name: str) -> Formatter:
     """The formatter called ``name`` (one of :data:`FORMAT_NAMES`)."""
+    import importlib
+
     key = name.strip().lower()
-    # Imports are local on purpose: see the module docstring.
-    if key == "text":
-        from initkeys.formats.text import TextFormatter
+    if key not in _REGISTRY:
+        raise InputError(
+            f"unknown output format {name!r}; choose one of: {', '.join(FORMAT_NAMES)}"
+        )
+    module_name, class_name, _ = _REGISTRY[key]
+    formatter: Formatter = getattr(importlib.import_module(module_name), class_name)()
+    return formatter
 
-        return TextFormatter()
-    if key == "json":
-        from initkeys.formats.json_format import JsonFormatter
 
-        return JsonFormatter()
-    if key == "csv":
-        from initkeys.formats.csv_format import CsvFormatter
+def file_name(name: str) -> str:
+    """The file a format is written to under ``--output-dir``."""
+    return _REGISTRY[name][2]
 
-        return CsvFormatter()
-    raise InputError(f"unknown output format {name!r}; choose one of: {', '.join(FORMAT_NAMES)}")
+
+def parse_format_list(text: str) -> list[str]:
+    """``json,sarif`` → ``["json", "sarif"]``: known names, no repeats, in the given order."""
+    names: list[str] = []
+    for part in text.split(","):
+        name = part.strip().lower()
+        if not name:
+            continue
+        if name not in _REGISTRY:
+            raise InputError(
+                f"unknown output format {part.strip()!r}; choose from: {', '.join(FORMAT_NAMES)}"
+            )
+        if name not in names:
+            names.append(name)
+    if not names:
+        raise InputError("--format needs at least one format name")
+    return names
+
+
+def finding_id(account: AccountAudit, finding: Finding) -> str:
+    """A finding's stable id: the same key of the same user in the same account
+    gets the same id in every run and every format.
+
+    A key is named by its slot and creation time, which a credential report and
+    a live read agree on (a report carries no key ids), so two keys of one user
+    never share an id, and a key deleted and made anew gets a new one.
+    """
+    if finding.key_slot is None:
+        subject = "user"
+    else:
+        subject = f"key{finding.key_slot}@{iso_utc(finding.key_created) or '?'}"
+    who = finding.arn or finding.user
+    material = "\x1f".join(("cis-aws-1.11", account.partition, account.account_id, who, subject))
+    return "initkeys-1.11-" + hashlib.sha256(material.encode("utf-8")).hexdigest()[:24]
+
+
+def identified_findings(account: AccountAudit) -> Iterator[tuple[str, Finding]]:
+    """``(id, finding)`` for each finding of ``account``, every id unique.
+
+    Ids can only repeat for rows a report got wrong (a duplicated row, two
+    unreadable rows without an ARN); the later ones get ``-2``, ``-3``… in file
+    order, which a rerun on the same input reproduces.
+    """
+    seen: dict[str, int] = {}
+    for finding in account.findings:
+        base = finding_id(account, finding)
+        count = seen.get(base, 0) + 1
+        seen[base] = count
+        yield (base if count == 1 else f"{base}-{count}"), finding
 
 
 def iso_utc(moment: datetime | None) -> str | None:

@@ -15,7 +15,7 @@ import csv
 from typing import TextIO
 
 from initkeys._version import __version__
-from initkeys.formats import iso_utc, seconds
+from initkeys.formats import identified_findings, iso_utc, seconds
 from initkeys.model import AccountAudit, AuditRun, Finding, Status
 
 COLUMNS = (
@@ -39,6 +39,7 @@ COLUMNS = (
     "exemption_source",
     "exemption_expires",
     "exemption_expired_on",
+    "id",
 )
 
 # Tab and carriage return also start formulas in some spreadsheet apps.
@@ -70,8 +71,8 @@ class CsvFormatter:
             if account.error is not None:
                 writer.writerow(_error_row(account))
                 continue
-            for finding in account.findings:
-                writer.writerow(_finding_row(account, finding))
+            for finding_id, finding in identified_findings(account):
+                writer.writerow(_finding_row(account, finding, finding_id))
 
 
 def escape_formula(text: str) -> str:
@@ -79,7 +80,7 @@ def escape_formula(text: str) -> str:
     return "'" + text if text.startswith(_FORMULA_START) else text
 
 
-def _finding_row(account: AccountAudit, finding: Finding) -> tuple[Cell, ...]:
+def _finding_row(account: AccountAudit, finding: Finding, finding_id: str) -> tuple[Cell, ...]:
     # Hot path (one call per finding): cells are converted here, not by a
     # generic per-cell dispatch. Every text that is not ours is escaped.
     return (
@@ -100,6 +101,7 @@ def _finding_row(account: AccountAudit, finding: Finding) -> tuple[Cell, ...]:
         iso_utc(finding.password_created) or "",
         escape_formula(finding.message),
         *_exemption_cells(finding),
+        finding_id,
     )
 
 

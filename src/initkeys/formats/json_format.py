@@ -6,8 +6,8 @@ copy every one of them. The bytes are the same as ``json.dumps(document,
 indent=2)`` would give, so the output stays plain, indented, valid JSON.
 
 Added to the contract (allowed, "fields may be added"): ``control.see_also``,
-``control.numbering``, a top-level ``result`` (the worst account status) and
-``setup_gap_seconds`` on every finding.
+``control.numbering``, a top-level ``result`` (the worst account status),
+``account_name``, and on every finding its stable ``id`` and ``setup_gap_seconds``.
 """
 
 from __future__ import annotations
@@ -17,7 +17,7 @@ from typing import Any, TextIO
 
 from initkeys._version import __version__
 from initkeys.control import CONTROL
-from initkeys.formats import iso_utc, seconds
+from initkeys.formats import identified_findings, iso_utc, seconds
 from initkeys.model import STATUS_ORDER, AccountAudit, AuditRun, Exemption, Finding, Status, worst
 
 SCHEMA_VERSION = 1
@@ -69,9 +69,10 @@ def control_document() -> dict[str, Any]:
     }
 
 
-def finding_document(finding: Finding) -> dict[str, Any]:
-    """One finding as the contract spells it."""
+def finding_document(finding: Finding, finding_id: str) -> dict[str, Any]:
+    """One finding as the contract spells it, with its stable id first."""
     return {
+        "id": finding_id,
         "user": finding.user,
         "arn": finding.arn,
         "key_slot": finding.key_slot,
@@ -147,8 +148,8 @@ def _write_account(account: AccountAudit, out: TextIO, level: int) -> None:
     else:
         write("[\n")
         last = len(findings) - 1
-        for index, finding in enumerate(findings):
-            document = finding_document(finding)
+        for index, (finding_id, finding) in enumerate(identified_findings(account)):
+            document = finding_document(finding, finding_id)
             if finding.exemption is None and finding.expired_exemption is None:
                 write(_pad(level + 2) + _flat_object(document, level + 2))
             else:  # nested objects: the general (slower) layout

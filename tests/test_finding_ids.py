@@ -1,0 +1,156 @@
+"""Stable, unique finding ids, and several formats written at once with --output-dir."""
+
+from __future__ import annotations
+
+import csv
+import json
+from dataclasses import replace
+from datetime import datetime, timedelta, timezone
+from pathlib import Path
+
+from hypothesis import given
+from hypothesis import strategies as st
+from test_cli import FAILING, assert_one_line_error, no_aws_env, run, write
+
+from initkeys.formats import finding_id, identified_findings
+from initkeys.model import AccountAudit, Finding, Reason, Status
+
+UTC = timezone.utc
+CREATED = datetime(2022, 1, 1, tzinfo=UTC)
+ARN = "arn:aws:iam::123456789012:user/alice"
+
+
+def account(*findings: Finding, account_id: str = "123456789012") -> AccountAudit:
+    return AccountAudit(
+        account_id=account_id,
+        partition="aws",
+        source="aws",
+        report_generated_at=None,
+        findings=findings,
+    )
+
+
+def key_finding(slot: int, created: datetime, **changes: object) -> Finding:
+    finding = Finding(
+        user="alice",
+        arn=ARN,
+        status=Status.FAIL,
+        reason=Reason.SETUP_KEY_UNUSED,
+        message="m",
+        key_slot=slot,
+        key_created=created,
+        user_created=CREATED,
+    )
+    return replace(finding, **changes)  # type: ignore[arg-type]
+
+
+def test_two_keys_of_one_user_never_share_an_id() -> None:
+    audit = account(key_finding(1, CREATED), key_finding(2, CREATED))
+    ids = [i for i, _ in identified_findings(audit)]
+    assert len(set(ids)) == 2
+
+
+def test_the_id_follows_the_key_not_its_verdict_or_what_was_read() -> None:
+    first = key_finding(1, CREATED)
+    # A later run: the key is now used, a live read added its id and last use.
+    later = key_finding(
+        1,
+        CREATED,
+        status=Status.PASS,
+        reason=Reason.SETUP_KEY_USED,
+        access_key_id="AKIAEXAMPLE",
+        last_used=CREATED + timedelta(days=3),
+        message="other",
+    )
+    assert finding_id(account(first), first) == finding_id(account(later), later)
+
+
+def test_the_id_changes_with_the_account_and_with_a_new_key() -> None:
+    finding = key_finding(1, CREATED)
+    base = finding_id(account(finding), finding)
+    assert finding_id(account(finding, account_id="210987654321"), finding) != base
+    renewed = key_finding(1, CREATED + timedelta(days=400))
+    assert finding_id(account(renewed), renewed) != base
+
+
+def test_duplicated_rows_get_distinct_ids_in_file_order() -> None:
+    audit = account(key_finding(1, CREATED), key_finding(1, CREATED))
+    ids = [i for i, _ in identified_findings(audit)]
+    assert ids[1] == ids[0] + "-2"
+
+
+@given(
+    st.lists(
+        st.tuples(
+            st.sampled_from(["alice", "bob", ""]),
+            st.one_of(st.none(), st.integers(1, 2)),
+            st.integers(0, 3),
+        ),
+        max_size=12,
+    )
+)
+def test_ids_are_unique_within_an_account(items: list[tuple[str, int | None, int]]) -> None:
+    findings = tuple(
+        Finding(
+            user=user,
+            arn=f"arn:aws:iam::123456789012:user/{user}" if user else "",
+            status=Status.ERROR,
+            reason=Reason.INVALID_ROW,
+            message="m",
+            key_slot=slot,
+            key_created=CREATED + timedelta(days=day) if slot else None,
+        )
+        for user, slot, day in items
+    )
+    ids = [i for i, _ in identified_findings(account(*findings))]
+    assert len(ids) == len(set(ids)) == len(findings)
+
+
+def test_same_report_same_ids_in_json_and_csv(tmp_path: Path) -> None:
+    path = write(tmp_path, "report.csv", FAILING)
+    env = no_aws_env(tmp_path)
+    out = tmp_path / "out"
+    proc = run(
+        [
+            "audit",
+            "--credential-report",
+            path,
+            "--format",
+            "json,csv,text",
+            "--output-dir",
+            str(out),
+        ],
+        env,
+    )
+    assert proc.returncode == 1, proc.stderr
+    assert proc.stdout == ""
+    assert sorted(p.name for p in out.iterdir()) == [
+        "initkeys.csv",
+        "initkeys.json",
+        "initkeys.txt",
+    ]
+    doc = json.loads((out / "initkeys.json").read_text())
+    json_ids = [f["id"] for f in doc["accounts"][0]["findings"]]
+    with (out / "initkeys.csv").open(newline="") as handle:
+        csv_ids = [row["id"] for row in csv.DictReader(handle)]
+    assert json_ids == csv_ids and len(set(json_ids)) == len(json_ids)
+    assert "FAIL" in (out / "initkeys.txt").read_text()
+
+    # A second run gives the same ids.
+    again = run(["audit", "--credential-report", path, "--format", "json"], env)
+    assert [f["id"] for f in json.loads(again.stdout)["accounts"][0]["findings"]] == json_ids
+
+
+def test_output_dir_errors_are_one_line(tmp_path: Path) -> None:
+    path = write(tmp_path, "report.csv", FAILING)
+    env = no_aws_env(tmp_path)
+    cases = [
+        ["--format", "json,sarif-nope", "--output-dir", str(tmp_path / "d")],
+        ["--format", "json,csv"],
+        ["--format", "json", "--output", "x", "--output-dir", str(tmp_path / "d")],
+        ["--format", "json", "--output-dir", path],
+        ["--format", ","],
+    ]
+    for extra in cases:
+        line = assert_one_line_error(run(["audit", "--credential-report", path, *extra], env), 2)
+        assert "format" in line or "output" in line, line
