@@ -31,13 +31,13 @@ HEADER = (
 FMT = "%Y-%m-%dT%H:%M:%S+00:00"
 
 
-def write_report(path: str, rows: int, seed: int = 11) -> None:
+def write_report(path: str, rows: int, seed: int = 11, account: str = "123456789012") -> None:
     rng = random.Random(seed)
     base = datetime(2016, 1, 1, tzinfo=timezone.utc)
     with open(path, "w") as out:
         out.write(HEADER)
         out.write(
-            "<root_account>,arn:aws:iam::123456789012:root,2016-01-01T00:00:00+00:00,"
+            f"<root_account>,arn:aws:iam::{account}:root,2016-01-01T00:00:00+00:00,"
             "not_supported,2026-01-01T00:00:00+00:00,not_supported,not_supported,true,"
             "false,N/A,N/A,N/A,N/A,false,N/A,N/A,N/A,N/A,false,N/A,false,N/A\n"
         )
@@ -61,7 +61,7 @@ def write_report(path: str, rows: int, seed: int = 11) -> None:
                 keys.append(("false", "N/A", "N/A", "N/A", "N/A"))
             c = created.strftime(FMT)
             out.write(
-                f"user{i:07d},arn:aws:iam::123456789012:user/staff/user{i:07d},{c},"
+                f"user{i:07d},arn:aws:iam::{account}:user/staff/user{i:07d},{c},"
                 f"{'true' if console else 'false'},N/A,{c if console else 'N/A'},N/A,false,"
                 + ",".join(",".join(k) for k in keys)
                 + ",false,N/A,false,N/A\n"

@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import json
 import os
+import stat
 import subprocess
 import sys
+import threading
 from datetime import timedelta
 from pathlib import Path
 from typing import Any
@@ -171,6 +173,26 @@ def test_output_file(tmp_path: Path) -> None:
     assert proc.returncode == 1
     assert proc.stdout == ""
     assert json.loads(out.read_text())["summary"]["FAIL"] == 1
+
+
+def test_output_to_a_fifo_writes_through_it_and_leaves_it_in_place(tmp_path: Path) -> None:
+    # The same path as `-o /dev/null`: renaming a temporary file over a
+    # special file would replace it (as root, /dev/null for everyone).
+    path = write(tmp_path, "r.csv", FAILING)
+    fifo = tmp_path / "pipe"
+    os.mkfifo(fifo)
+    received: list[str] = []
+    reader = threading.Thread(target=lambda: received.append(fifo.read_text()))
+    reader.start()
+    proc = run(
+        ["audit", "--credential-report", path, "--format", "json", "-o", str(fifo)],
+        no_aws_env(tmp_path),
+    )
+    reader.join(timeout=60)
+    assert proc.returncode == 1, proc.stderr
+    assert stat.S_ISFIFO(fifo.stat().st_mode)
+    assert json.loads(received[0])["summary"]["FAIL"] == 1
+    assert not list(tmp_path.glob(".initkeys-*"))  # no temporary file left beside it
 
 
 def test_text_report_reads_like_a_scanner(tmp_path: Path) -> None:

@@ -104,9 +104,11 @@ def test_audit_accounts_api(aws: Any, org: dict[str, str]) -> None:
 
 
 def initkeys_cli(
-    aws: Any, command: str, *args: str, cwd: Path | None = None
+    aws: Any, command: str, *args: str, cwd: Path | None = None, tmpdir: Path | None = None
 ) -> subprocess.CompletedProcess[str]:
     env = {k: v for k, v in os.environ.items() if not k.startswith("AWS_")}
+    if tmpdir is not None:
+        env["TMPDIR"] = str(tmpdir)
     env.update(
         AWS_ACCESS_KEY_ID="testing",
         AWS_SECRET_ACCESS_KEY="testing",
@@ -137,9 +139,12 @@ def rollback_cli(aws: Any, cwd: Path, *args: str) -> subprocess.CompletedProcess
     return initkeys_cli(aws, "rollback", *args, cwd=cwd)
 
 
-def test_org_audits_every_active_account(aws: Any, org: dict[str, str]) -> None:
-    proc = cli(aws, "--org", "--role-name", ROLE, "--format", "json")
+def test_org_audits_every_active_account(aws: Any, org: dict[str, str], tmp_path: Path) -> None:
+    proc = initkeys_cli(
+        aws, "audit", "--org", "--role-name", ROLE, "--format", "json", tmpdir=tmp_path
+    )
     assert proc.returncode == 1, proc.stderr
+    assert not list(tmp_path.iterdir())  # the findings spilled to disk are gone
     doc = json.loads(proc.stdout)
     got = {a["account_id"]: a for a in doc["accounts"]}
     assert set(got) == {MANAGEMENT, *org.values()}

@@ -11,7 +11,7 @@ from collections.abc import Callable, Iterable, Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, replace
 from datetime import timedelta
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from initkeys.errors import AccessError
 from initkeys.evaluate import (
@@ -31,6 +31,9 @@ from initkeys.model import (
 from initkeys.sources.accounts import AccountSelection, TargetAccount
 from initkeys.sources.aws import ApiCallCounter, ListedUser, LiveAccount, describe_access_error
 from initkeys.sources.credential_report import open_credential_report
+
+if TYPE_CHECKING:
+    from initkeys.spill import FindingSpill
 
 # Statuses that do not need a fresher look.
 _SETTLED = frozenset({Status.PASS, Status.NOT_APPLICABLE})
@@ -225,13 +228,16 @@ def audit_accounts(
     report_timeout: float = 300.0,
     counter: ApiCallCounter | None = None,
     profile: str | None = None,
+    spill: FindingSpill | None = None,
 ) -> Iterator[AccountAudit]:
     """Audit several accounts, ``workers`` at a time; results come in ``targets`` order.
 
     The account ``session`` signs in to is audited with its own credentials;
     every other one through ``selection.role_name``. An account that cannot be
     audited (the role cannot be assumed, a call is denied) becomes an ERROR
-    result and the others go on.
+    result and the others go on. With ``spill``, each account's findings are
+    moved to disk as soon as it is done, so memory does not grow with the
+    number of accounts.
     """
     from initkeys.sources.accounts import session_for
 
@@ -288,6 +294,8 @@ def audit_accounts(
                 f"the role's credentials sign in to account {result.account_id}, "
                 f"not {target.account_id}",
             )
+        if spill is not None:
+            return replace(result, account_name=target.name, findings=spill.keep(result.findings))
         return replace(result, account_name=target.name)
 
     with ThreadPoolExecutor(max_workers=max(1, workers)) as pool:

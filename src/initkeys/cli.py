@@ -7,10 +7,12 @@ so ``initkeys --version`` starts fast.
 from __future__ import annotations
 
 import os
+import stat
 import sys
 import tempfile
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import ExitStack, contextmanager
+from dataclasses import replace
 from datetime import datetime, timedelta, timezone
 from typing import TYPE_CHECKING, Any, ClassVar, TextIO
 
@@ -30,6 +32,7 @@ from initkeys.model import AccountAudit, AuditRun, Mode, Settings, Status
 
 if TYPE_CHECKING:
     from initkeys.sources.accounts import AccountSelection, TargetAccount
+    from initkeys.spill import FindingSpill
 
 
 class LazyGroup(click.Group):
@@ -157,16 +160,12 @@ def audit(
     started = datetime.now(timezone.utc).replace(microsecond=0)
     settings = make_settings(mode, setup_window, fail_on, exempt_users, config_path, started)
 
-    accounts: list[AccountAudit]
-    if report_paths:
-        from initkeys.audit import audit_report_file
-
-        accounts = [audit_report_file(path, settings) for path in report_paths]
-    elif demo:
-        accounts = [_audit_demo(settings, user_workers)]
-    elif selection.many:
-        accounts = _audit_many(
+    with ExitStack() as cleanup:
+        accounts = _audit_selected(
+            cleanup,
             settings,
+            report_paths,
+            demo,
             profile,
             region,
             endpoint_url,
@@ -175,18 +174,56 @@ def audit(
             user_workers=user_workers,
             report_timeout=report_timeout,
         )
-    else:
-        accounts = [
-            _audit_live(settings, profile, region, endpoint_url, user_workers, report_timeout)
-        ]
+        run = AuditRun(settings=settings, generated_at=started, accounts=tuple(accounts))
+        if all(a.error is not None for a in run.accounts):
+            raise AccessError("; ".join(a.error or "" for a in run.accounts))
+        for name, path in targets:
+            _write_report(run, name, path)
+        failing = run.fails()
+    sys.exit(1 if failing else 0)
 
-    run = AuditRun(settings=settings, generated_at=started, accounts=tuple(accounts))
-    audited = [a for a in run.accounts if a.error is None]
-    if not audited:
-        raise AccessError("; ".join(a.error or "" for a in run.accounts))
-    for name, path in targets:
-        _write_report(run, name, path)
-    sys.exit(1 if run.fails() else 0)
+
+def _audit_selected(
+    cleanup: ExitStack,
+    settings: Settings,
+    report_paths: tuple[str, ...],
+    demo: bool,
+    profile: str | None,
+    region: str | None,
+    endpoint_url: str | None,
+    selection: AccountSelection,
+    *,
+    workers: int,
+    user_workers: int,
+    report_timeout: timedelta,
+) -> list[AccountAudit]:
+    """Audit what the options name. Several accounts (or report files) keep their
+    findings on disk until the report is written; ``cleanup`` removes them."""
+    from initkeys.spill import FindingSpill
+
+    if report_paths:
+        from initkeys.audit import audit_report_file
+
+        if len(report_paths) == 1:
+            return [audit_report_file(report_paths[0], settings)]
+        spill = cleanup.enter_context(FindingSpill())
+        audits = (audit_report_file(path, settings) for path in report_paths)
+        return [replace(a, findings=spill.keep(a.findings)) for a in audits]
+    if demo:
+        return [_audit_demo(settings, user_workers)]
+    if selection.many:
+        return _audit_many(
+            settings,
+            profile,
+            region,
+            endpoint_url,
+            selection,
+            workers=workers,
+            user_workers=user_workers,
+            report_timeout=report_timeout,
+            spill=cleanup.enter_context(FindingSpill()),
+        )
+    return [_audit_live(settings, profile, region, endpoint_url, user_workers, report_timeout)]
 
 
 def report_targets(
@@ -283,6 +320,7 @@ def _audit_many(
     workers: int,
     user_workers: int,
     report_timeout: timedelta,
+    spill: FindingSpill,
 ) -> list[AccountAudit]:
     from initkeys.audit import audit_accounts
     from initkeys.sources.aws import ApiCallCounter, make_session
@@ -303,6 +341,7 @@ def _audit_many(
             report_timeout=report_timeout.total_seconds(),
             counter=counter,
             profile=profile,
+            spill=spill,
         ):
             results.append(result)
             advance(result)
@@ -426,7 +465,21 @@ def _write_report(run: AuditRun, output_format: str, output: str | None) -> None
 @contextmanager
 def _atomic_file(path: str) -> Iterator[TextIO]:
     """Write to a temporary file beside ``path`` and rename it over ``path`` at the end,
-    so a failed run never leaves a half-written report or destroys an older one."""
+    so a failed run never leaves a half-written report or destroys an older one.
+
+    Anything but a regular file (``/dev/null``, a FIFO, ``/dev/stdout``) is
+    written in place: renaming over it would replace the device itself, and
+    as root that replaces ``/dev/null`` for the whole machine."""
+    try:
+        special = not stat.S_ISREG(os.stat(path).st_mode)
+    except FileNotFoundError:
+        special = False
+    except OSError as e:
+        raise InputError(f"cannot write {path}: {e.strerror}") from None
+    if special:
+        with open(path, "w", encoding="utf-8", newline="") as out:
+            yield out
+        return
     directory = os.path.dirname(os.path.abspath(path))
     try:
         fd, tmp = tempfile.mkstemp(prefix=".initkeys-", dir=directory)

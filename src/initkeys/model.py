@@ -7,7 +7,7 @@ earlier stage produced.
 from __future__ import annotations
 
 import enum
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta, timezone
 
@@ -207,7 +207,9 @@ class AccountAudit:
     partition: str
     source: str
     report_generated_at: datetime | None
-    findings: tuple[Finding, ...] = ()
+    findings: Sequence[Finding] = ()
+    """A tuple, or (organization audits) a ``spill.SpilledFindings`` on disk:
+    iterate it, don't copy it."""
     error: str | None = None
     account_name: str | None = None
     """The account's name in AWS Organizations, when it is known."""
@@ -216,7 +218,7 @@ class AccountAudit:
     def status(self) -> Status:
         if self.error is not None:
             return Status.ERROR
-        return worst(f.status for f in self.findings) or Status.NOT_APPLICABLE
+        return worst(s for s, n in self.counts().items() if n) or Status.NOT_APPLICABLE
 
     def counts(self) -> dict[Status, int]:
         return count_statuses(self.findings)
@@ -231,7 +233,11 @@ class AuditRun:
     accounts: tuple[AccountAudit, ...] = field(default_factory=tuple)
 
     def counts(self) -> dict[Status, int]:
-        return count_statuses(f for a in self.accounts for f in a.findings)
+        total = dict.fromkeys(STATUS_ORDER, 0)
+        for account in self.accounts:
+            for status, n in account.counts().items():
+                total[status] += n
+        return total
 
     def fails(self) -> bool:
         """True when a finding that is not exempt is at or above ``settings.fail_on``."""
@@ -242,6 +248,9 @@ class AuditRun:
 
 
 def count_statuses(findings: Iterable[Finding]) -> dict[Status, int]:
+    known = getattr(findings, "status_counts", None)  # spilled findings are counted already
+    if known is not None:
+        return dict(known)
     counts = dict.fromkeys(STATUS_ORDER, 0)
     for f in findings:
         counts[f.status] += 1

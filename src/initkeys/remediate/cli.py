@@ -292,7 +292,7 @@ def _findings_to_plan(
 
         audited = report.account(account_id)
         return with_exemption_rules(audited.findings, settings), report.mode
-    return remediator.audit(settings).findings, settings.mode
+    return tuple(remediator.audit(settings).findings), settings.mode
 
 
 def _remediate_many(

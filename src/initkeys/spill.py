@@ -1,0 +1,110 @@
+"""Findings kept on disk until the report is written, so memory stays bounded.
+
+An organization audit finishes accounts one after another but writes its
+report only at the end (the text report opens with the table of accounts, the
+JSON document with the overall result). Each account's findings go to a file
+as soon as the account is done; the run keeps only their counts, and a
+formatter reads them back one account at a time.
+
+The files are pickles that this process wrote itself into a private (0700)
+temporary directory, read back only by this process, and removed when the run
+ends. They hold what the report holds (names, ARNs, key ids), never a secret.
+"""
+
+from __future__ import annotations
+
+import os
+import pickle
+import shutil
+import tempfile
+from collections.abc import Iterable, Iterator, Sequence
+from itertools import islice
+from types import TracebackType
+from typing import overload
+
+from initkeys.model import STATUS_ORDER, Finding, Status
+
+__all__ = ["FindingSpill", "SpilledFindings"]
+
+# Findings per pickle record: big enough for speed, small enough that reading
+# back holds little at a time.
+_CHUNK = 1000
+
+
+class SpilledFindings(Sequence[Finding]):
+    """The findings of one account, in a file: iterable any number of times."""
+
+    __slots__ = ("_length", "_path", "status_counts")
+
+    def __init__(self, path: str, length: int, status_counts: dict[Status, int]) -> None:
+        self._path = path
+        self._length = length
+        self.status_counts = status_counts
+        """Findings per status, counted when written (see ``model.count_statuses``)."""
+
+    def __len__(self) -> int:
+        return self._length
+
+    def __iter__(self) -> Iterator[Finding]:
+        with open(self._path, "rb") as handle:
+            while True:
+                try:
+                    chunk: list[Finding] = pickle.load(handle)
+                except EOFError:
+                    return
+                yield from chunk
+
+    @overload
+    def __getitem__(self, index: int) -> Finding: ...
+
+    @overload
+    def __getitem__(self, index: slice) -> Sequence[Finding]: ...
+
+    def __getitem__(self, index: int | slice) -> Finding | Sequence[Finding]:
+        # Rare (tests, the Python API): a linear read, never a full copy for one item.
+        if isinstance(index, slice):
+            return tuple(self)[index]
+        position = index + self._length if index < 0 else index
+        if not 0 <= position < self._length:
+            raise IndexError("finding index out of range")
+        return next(islice(iter(self), position, None))
+
+    def __repr__(self) -> str:
+        return f"SpilledFindings({self._length} findings)"
+
+
+class FindingSpill:
+    """A private temporary directory for spilled findings; removed on ``close``.
+
+    ``keep`` is safe to call from several threads: each call writes its own file.
+    """
+
+    def __init__(self, directory: str | None = None) -> None:
+        self._root = tempfile.mkdtemp(prefix="initkeys-findings-", dir=directory)
+
+    def keep(self, findings: Iterable[Finding]) -> SpilledFindings:
+        counts = dict.fromkeys(STATUS_ORDER, 0)
+        fd, path = tempfile.mkstemp(dir=self._root, suffix=".pickle")
+        length = 0
+        with os.fdopen(fd, "wb") as handle:
+            iterator = iter(findings)
+            while chunk := list(islice(iterator, _CHUNK)):
+                for finding in chunk:
+                    counts[finding.status] += 1
+                pickle.dump(chunk, handle, protocol=pickle.HIGHEST_PROTOCOL)
+                length += len(chunk)
+        return SpilledFindings(path, length, counts)
+
+    def close(self) -> None:
+        shutil.rmtree(self._root, ignore_errors=True)
+
+    def __enter__(self) -> FindingSpill:
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        traceback: TracebackType | None,
+    ) -> None:
+        self.close()
