@@ -12,7 +12,7 @@ import sys
 import tempfile
 from collections.abc import Iterator
 from contextlib import ExitStack, contextmanager
-from dataclasses import replace
+from dataclasses import dataclass, replace
 from datetime import datetime, timedelta, timezone
 from typing import TYPE_CHECKING, Any, ClassVar, TextIO
 
@@ -33,6 +33,18 @@ from initkeys.model import AccountAudit, AuditRun, Mode, Settings, Status
 if TYPE_CHECKING:
     from initkeys.sources.accounts import AccountSelection, TargetAccount
     from initkeys.spill import FindingSpill
+
+
+@dataclass(frozen=True)
+class LiveOptions:
+    """How to reach AWS for a live audit, as the options gave it."""
+
+    profile: str | None
+    region: str | None
+    endpoint_url: str | None
+    workers: int
+    user_workers: int
+    report_timeout: timedelta
 
 
 class LazyGroup(click.Group):
@@ -160,20 +172,9 @@ def audit(
     started = datetime.now(timezone.utc).replace(microsecond=0)
     settings = make_settings(mode, setup_window, fail_on, exempt_users, config_path, started)
 
+    live = LiveOptions(profile, region, endpoint_url, workers, user_workers, report_timeout)
     with ExitStack() as cleanup:
-        accounts = _audit_selected(
-            cleanup,
-            settings,
-            report_paths,
-            demo,
-            profile,
-            region,
-            endpoint_url,
-            selection,
-            workers=workers,
-            user_workers=user_workers,
-            report_timeout=report_timeout,
-        )
+        accounts = _audit_selected(cleanup, settings, report_paths, demo, selection, live)
         run = AuditRun(settings=settings, generated_at=started, accounts=tuple(accounts))
         if all(a.error is not None for a in run.accounts):
             raise AccessError("; ".join(a.error or "" for a in run.accounts))
@@ -188,14 +189,8 @@ def _audit_selected(
     settings: Settings,
     report_paths: tuple[str, ...],
     demo: bool,
-    profile: str | None,
-    region: str | None,
-    endpoint_url: str | None,
     selection: AccountSelection,
-    *,
-    workers: int,
-    user_workers: int,
-    report_timeout: timedelta,
+    live: LiveOptions,
 ) -> list[AccountAudit]:
     """Audit what the options name. Several accounts (or report files) keep their
     findings on disk until the report is written; ``cleanup`` removes them."""
@@ -210,20 +205,10 @@ def _audit_selected(
         audits = (audit_report_file(path, settings) for path in report_paths)
         return [replace(a, findings=spill.keep(a.findings)) for a in audits]
     if demo:
-        return [_audit_demo(settings, user_workers)]
+        return [_audit_demo(settings, live.user_workers)]
     if selection.many:
-        return _audit_many(
-            settings,
-            profile,
-            region,
-            endpoint_url,
-            selection,
-            workers=workers,
-            user_workers=user_workers,
-            report_timeout=report_timeout,
-            spill=cleanup.enter_context(FindingSpill()),
-        )
-    return [_audit_live(settings, profile, region, endpoint_url, user_workers, report_timeout)]
+        return _audit_many(settings, selection, live, cleanup.enter_context(FindingSpill()))
+    return [_audit_live(settings, live)]
 
 
 def report_targets(
@@ -267,28 +252,21 @@ def make_settings(
     )
 
 
-def _audit_live(
-    settings: Settings,
-    profile: str | None,
-    region: str | None,
-    endpoint_url: str | None,
-    workers: int,
-    report_timeout: timedelta,
-) -> AccountAudit:
+def _audit_live(settings: Settings, live: LiveOptions) -> AccountAudit:
     from initkeys.audit import audit_account
     from initkeys.sources.aws import make_session
 
-    session = make_session(profile, region)
+    session = make_session(live.profile, live.region)
     # An AccessError here ends the run: the one account could not be audited (exit 3).
     with _progress() as progress:
         return audit_account(
             session,
             settings=settings,
-            endpoint_url=endpoint_url,
-            max_workers=workers,
-            report_timeout=report_timeout.total_seconds(),
+            endpoint_url=live.endpoint_url,
+            max_workers=live.user_workers,
+            report_timeout=live.report_timeout.total_seconds(),
             progress=progress,
-            profile=profile,
+            profile=live.profile,
         )
 
 
@@ -311,21 +289,13 @@ def check_account_options(
 
 
 def _audit_many(
-    settings: Settings,
-    profile: str | None,
-    region: str | None,
-    endpoint_url: str | None,
-    selection: AccountSelection,
-    *,
-    workers: int,
-    user_workers: int,
-    report_timeout: timedelta,
-    spill: FindingSpill,
+    settings: Settings, selection: AccountSelection, live: LiveOptions, spill: FindingSpill
 ) -> list[AccountAudit]:
     from initkeys.audit import audit_accounts
     from initkeys.sources.aws import ApiCallCounter, make_session
 
-    session = make_session(profile, region)
+    session = make_session(live.profile, live.region)
+    endpoint_url, profile = live.endpoint_url, live.profile
     targets = select_targets(session, selection, endpoint_url=endpoint_url, profile=profile)
     results: list[AccountAudit] = []
     counter = ApiCallCounter()  # its retries (attempts beyond calls) show throttling
@@ -336,9 +306,9 @@ def _audit_many(
             selection,
             settings=settings,
             endpoint_url=endpoint_url,
-            workers=workers,
-            user_workers=user_workers,
-            report_timeout=report_timeout.total_seconds(),
+            workers=live.workers,
+            user_workers=live.user_workers,
+            report_timeout=live.report_timeout.total_seconds(),
             counter=counter,
             profile=profile,
             spill=spill,
