@@ -12,7 +12,7 @@ import pytest
 from test_formats import _run
 
 from initkeys.formats import FORMAT_NAMES, get_formatter
-from initkeys.model import AuditRun, count_statuses
+from initkeys.model import AuditRun, Exemption, Settings, Status, count_statuses
 from initkeys.spill import FindingSpill
 
 
@@ -66,3 +66,21 @@ def test_the_spill_is_private_and_removed_on_close(tmp_path: os.PathLike[str]) -
     assert all(len(k) == len(kept[0]) for k in kept)
     spill.close()
     assert os.listdir(tmp_path) == []
+
+
+def test_exempt_findings_do_not_fail_a_spilled_run() -> None:
+    run = _run(with_error_account=False)
+    exempt = Exemption(reason="break-glass", source="cli")
+    account = run.accounts[0]
+    only_fail_exempt = tuple(
+        replace(f, exemption=exempt) if f.status is Status.FAIL else f
+        for f in account.findings
+        if f.status is not Status.ERROR
+    )
+    held = replace(run, accounts=(replace(account, findings=only_fail_exempt),))
+    with FindingSpill() as spill:
+        spilled = replace(held, accounts=(replace(account, findings=spill.keep(only_fail_exempt)),))
+        assert held.fails() is False and spilled.fails() is False
+        strict = Settings(fail_on=Status.WARNING)
+        assert replace(spilled, settings=strict).fails() is True
+        assert tuple(spilled.accounts[0].findings) == only_fail_exempt

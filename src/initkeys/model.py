@@ -242,9 +242,14 @@ class AuditRun:
     def fails(self) -> bool:
         """True when a finding that is not exempt is at or above ``settings.fail_on``."""
         bar = self.settings.fail_on.rank
-        return any(
-            f.status.rank >= bar and f.exemption is None for a in self.accounts for f in a.findings
-        )
+        for account in self.accounts:
+            known: dict[Status, int] | None = getattr(account.findings, "open_counts", None)
+            if known is not None:  # spilled findings were counted when written
+                if any(n and status.rank >= bar for status, n in known.items()):
+                    return True
+            elif any(f.status.rank >= bar and f.exemption is None for f in account.findings):
+                return True
+        return False
 
 
 def count_statuses(findings: Iterable[Finding]) -> dict[Status, int]:
