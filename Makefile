@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 STAMP_DEMO := $(VENV)/.installed-demo
 STAMP_TEST := $(VENV)/.installed-test
 
-.PHONY: demo test lint typecheck pytest bench clean
+.PHONY: demo test lint typecheck pytest bench browser clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -34,6 +34,19 @@ pytest: $(STAMP_TEST)
 	$(BIN)/python -m pytest
 
 test: lint typecheck pytest
+
+# Headless Chromium and chromedriver for the HTML report's browser tests
+# (Debian, as root; CI runs it). Does nothing when chromedriver is there.
+# Without them `make test` still runs: those tests skip and say why.
+browser:
+	@if command -v chromedriver >/dev/null 2>&1; then \
+		echo "browser: chromedriver found at $$(command -v chromedriver)"; \
+	elif [ "$$(id -u)" -ne 0 ]; then \
+		echo "browser: run as root, or: sudo apt-get install -y chromium chromium-driver" >&2; \
+		exit 1; \
+	else \
+		apt-get update && DEBIAN_FRONTEND=noninteractive apt-get install -y chromium chromium-driver; \
+	fi
 
 bench: $(STAMP_TEST)
 	$(BIN)/python benchmarks/live_audit.py

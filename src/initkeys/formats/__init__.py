@@ -43,6 +43,7 @@ _REGISTRY: dict[str, tuple[str, str, str]] = {
     "json": ("initkeys.formats.json_format", "JsonFormatter", "initkeys.json"),
     "csv": ("initkeys.formats.csv_format", "CsvFormatter", "initkeys.csv"),
     "ocsf": ("initkeys.formats.ocsf", "OcsfFormatter", "initkeys.ocsf.json"),
+    "html": ("initkeys.formats.html", "HtmlFormatter", "initkeys.html"),
 }
 
 FORMAT_NAMES: tuple[str, ...] = tuple(_REGISTRY)
