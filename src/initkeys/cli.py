@@ -27,6 +27,7 @@ from initkeys.cli_options import (
 from initkeys.errors import AccessError, InitkeysError, InputError
 from initkeys.formats import FORMAT_NAMES, file_name, parse_format_list
 from initkeys.model import AccountAudit, AuditRun, Mode, Settings, Status
+from initkeys.partitions import check_region_name
 
 if TYPE_CHECKING:
     from initkeys.sources.accounts import AccountSelection, TargetAccount
@@ -147,16 +148,17 @@ def audit(
             "--demo cannot be combined with --credential-report, --profile or --endpoint-url"
         )
     check_account_options(report_paths, demo, selection)
-    if report_paths and (profile or endpoint_url or region):
-        raise InputError(
-            "--credential-report reads files; it cannot be combined with "
-            "--profile, --region or --endpoint-url"
-        )
     formats = parse_format_list(output_format)
+    check_report_options(report_paths, formats, profile, region, endpoint_url)
     targets = report_targets(formats, output, output_dir)
     started = datetime.now(timezone.utc).replace(microsecond=0)
     settings = make_settings(mode, setup_window, fail_on, exempt_users, config_path, started)
 
+    session = None
+    if not (report_paths or demo):
+        from initkeys.sources.aws import make_session
+
+        session = make_session(profile, region)
     accounts: list[AccountAudit]
     if report_paths:
         from initkeys.audit import audit_report_file
@@ -167,8 +169,8 @@ def audit(
     elif selection.many:
         accounts = _audit_many(
             settings,
+            session,
             profile,
-            region,
             endpoint_url,
             selection,
             workers=workers,
@@ -177,16 +179,37 @@ def audit(
         )
     else:
         accounts = [
-            _audit_live(settings, profile, region, endpoint_url, user_workers, report_timeout)
+            _audit_live(settings, session, profile, endpoint_url, user_workers, report_timeout)
         ]
 
     run = AuditRun(settings=settings, generated_at=started, accounts=tuple(accounts))
     audited = [a for a in run.accounts if a.error is None]
     if not audited:
         raise AccessError("; ".join(a.error or "" for a in run.accounts))
+    # Security Hub's region: --region, else the session's, else each partition's home.
+    hub_region = region or (session.region_name if session is not None else None)
     for name, path in targets:
-        _write_report(run, name, path)
+        _write_report(run, name, path, hub_region)
     sys.exit(1 if run.fails() else 0)
+
+
+def check_report_options(
+    report_paths: tuple[str, ...],
+    formats: list[str],
+    profile: str | None,
+    region: str | None,
+    endpoint_url: str | None,
+) -> None:
+    """A report file needs no AWS options; --region places its ASFF findings."""
+    if region is not None and "asff" in formats:
+        check_region_name(region)
+    if not report_paths:
+        return
+    if profile or endpoint_url or (region and "asff" not in formats):
+        raise InputError(
+            "--credential-report reads files: it cannot be combined with --profile or "
+            "--endpoint-url, and with --region only for --format asff"
+        )
 
 
 def report_targets(
@@ -232,16 +255,14 @@ def make_settings(
 
 def _audit_live(
     settings: Settings,
+    session: Any,
     profile: str | None,
-    region: str | None,
     endpoint_url: str | None,
     workers: int,
     report_timeout: timedelta,
 ) -> AccountAudit:
     from initkeys.audit import audit_account
-    from initkeys.sources.aws import make_session
 
-    session = make_session(profile, region)
     # An AccessError here ends the run: the one account could not be audited (exit 3).
     with _progress() as progress:
         return audit_account(
@@ -275,8 +296,8 @@ def check_account_options(
 
 def _audit_many(
     settings: Settings,
+    session: Any,
     profile: str | None,
-    region: str | None,
     endpoint_url: str | None,
     selection: AccountSelection,
     *,
@@ -285,9 +306,8 @@ def _audit_many(
     report_timeout: timedelta,
 ) -> list[AccountAudit]:
     from initkeys.audit import audit_accounts
-    from initkeys.sources.aws import ApiCallCounter, make_session
+    from initkeys.sources.aws import ApiCallCounter
 
-    session = make_session(profile, region)
     targets = select_targets(session, selection, endpoint_url=endpoint_url, profile=profile)
     results: list[AccountAudit] = []
     counter = ApiCallCounter()  # its retries (attempts beyond calls) show throttling
@@ -410,10 +430,18 @@ def _progress() -> Iterator[Any]:
         yield update
 
 
-def _write_report(run: AuditRun, output_format: str, output: str | None) -> None:
-    from initkeys.formats import get_formatter
+def _write_report(
+    run: AuditRun, output_format: str, output: str | None, region: str | None = None
+) -> None:
+    from initkeys.formats import Formatter, get_formatter
 
-    formatter = get_formatter(output_format)
+    formatter: Formatter
+    if output_format == "asff":  # the one format that needs to know a region
+        from initkeys.formats.asff import AsffFormatter
+
+        formatter = AsffFormatter(region)
+    else:
+        formatter = get_formatter(output_format)
     if output is None:
         color = output_format == "text" and sys.stdout.isatty() and "NO_COLOR" not in os.environ
         formatter.render(run, sys.stdout, color=color, tool_version=__version__)
