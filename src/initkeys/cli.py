@@ -96,6 +96,12 @@ def cli() -> None:
     metavar="DIR",
     help="Write one file per --format into DIR (created if missing), e.g. DIR/initkeys.sarif.",
 )
+@click.option(
+    "--send-to",
+    type=click.Choice(["securityhub"]),
+    help="Also import the findings into AWS Security Hub (ASFF) in --region: each "
+    "account's into its own hub. Needs 'initkeys policy securityhub'.",
+)
 @exemption_options
 @account_selection_options
 @click.option(
@@ -131,6 +137,7 @@ def audit(
     output_format: str,
     output: str | None,
     output_dir: str | None,
+    send_to: str | None,
     exempt_users: tuple[str, ...],
     config_path: str | None,
     selection: AccountSelection,
@@ -141,21 +148,23 @@ def audit(
     """Audit an AWS account, or credential report files, for CIS AWS 1.11.
 
     Exit codes: 0 nothing at or above --fail-on, 1 findings at or above it,
-    2 bad usage or unreadable input, 3 no account could be audited.
+    2 bad usage or unreadable input, 3 no account could be audited, or
+    --send-to could not import every finding.
     """
-    if demo and (report_paths or profile or endpoint_url):
+    if demo and (report_paths or profile or endpoint_url or send_to):
         raise InputError(
-            "--demo cannot be combined with --credential-report, --profile or --endpoint-url"
+            "--demo cannot be combined with --credential-report, --profile, --endpoint-url "
+            "or --send-to"
         )
     check_account_options(report_paths, demo, selection)
     formats = parse_format_list(output_format)
-    check_report_options(report_paths, formats, profile, region, endpoint_url)
+    check_report_options(report_paths, formats, send_to, profile, region, endpoint_url)
     targets = report_targets(formats, output, output_dir)
     started = datetime.now(timezone.utc).replace(microsecond=0)
     settings = make_settings(mode, setup_window, fail_on, exempt_users, config_path, started)
 
     session = None
-    if not (report_paths or demo):
+    if send_to or not (report_paths or demo):
         from initkeys.sources.aws import make_session
 
         session = make_session(profile, region)
@@ -190,26 +199,56 @@ def audit(
     hub_region = region or (session.region_name if session is not None else None)
     for name, path in targets:
         _write_report(run, name, path, hub_region)
+    if send_to:
+        _send_to_securityhub(run, session, hub_region, selection, endpoint_url, profile)
     sys.exit(1 if run.fails() else 0)
 
 
 def check_report_options(
     report_paths: tuple[str, ...],
     formats: list[str],
+    send_to: str | None,
     profile: str | None,
     region: str | None,
     endpoint_url: str | None,
 ) -> None:
-    """A report file needs no AWS options; --region places its ASFF findings."""
-    if region is not None and "asff" in formats:
+    """A report file needs no AWS options, except to send its findings or place them."""
+    if region is not None and ("asff" in formats or send_to):
         check_region_name(region)
-    if not report_paths:
+    if not report_paths or send_to:
         return
     if profile or endpoint_url or (region and "asff" not in formats):
         raise InputError(
-            "--credential-report reads files: it cannot be combined with --profile or "
-            "--endpoint-url, and with --region only for --format asff"
+            "--credential-report reads files: --profile and --endpoint-url go with it only "
+            "with --send-to, and --region only with --send-to or --format asff"
         )
+
+
+def _send_to_securityhub(
+    run: AuditRun,
+    session: Any,
+    region: str | None,
+    selection: AccountSelection,
+    endpoint_url: str | None,
+    profile: str | None,
+) -> None:
+    """Import the run's findings (each account's into its own hub); exit 3 if any failed."""
+    from initkeys.formats import iso_utc
+    from initkeys.formats.asff import account_findings
+    from initkeys.sources.securityhub import send_findings
+
+    result = send_findings(
+        session,
+        account_findings(run, region=region, tool_version=__version__),
+        updated_at=iso_utc(run.generated_at) or "",
+        selection=selection,
+        endpoint_url=endpoint_url,
+        profile=profile,
+    )
+    for line in result.lines():
+        print(f"initkeys: securityhub: {line}", file=sys.stderr)
+    if not result.ok:
+        raise AccessError("not every finding reached Security Hub (see the lines above)")
 
 
 def report_targets(
@@ -489,6 +528,14 @@ def policy_remediate() -> None:
     from initkeys.policy import render
 
     click.echo(render("remediate"), nl=False)
+
+
+@policy.command("securityhub")
+def policy_securityhub() -> None:
+    """The IAM policy (JSON) that --send-to securityhub adds to the audit's."""
+    from initkeys.policy import render
+
+    click.echo(render("securityhub"), nl=False)
 
 
 def main(argv: list[str] | None = None) -> None:

@@ -55,7 +55,7 @@ def aws_options(command: _F) -> _F:
             click.option("--profile", help="AWS named profile, as in the AWS CLI."),
             click.option(
                 "--region",
-                help="AWS region for STS and Security Hub (--format asff); IAM is "
+                help="AWS region for STS and Security Hub (--format asff, --send-to); IAM is "
                 "called in the partition's home region.",
             ),
             click.option(
