@@ -35,8 +35,9 @@ class Delay:
 DROP = Drop()
 DROP_AFTER_FORWARD = Drop(after_forward=True)
 
-# A rule sees the API action and how many times it was asked for so far
-# (1 for the first), and returns (status, XML body) to answer itself, a Drop or
+# A rule sees the API action (or, for REST APIs, the request path) and how many
+# times it was asked for so far (1 for the first), and returns (status, body:
+# XML, or JSON for REST APIs) to answer itself, a Drop or
 # a Delay, or None to forward the request.
 Rule = Callable[[str, int], "tuple[int, str] | Drop | Delay | None"]
 
@@ -97,7 +98,8 @@ class FaultProxy:
             def _handle(self) -> None:
                 body = self.rfile.read(int(self.headers.get("Content-Length") or 0))
                 query = urllib.parse.parse_qs(body.decode("utf-8", "replace"))
-                action = query.get("Action", ["?"])[0]
+                # Query APIs (IAM, STS) name the action; REST APIs (Security Hub) the path.
+                action = query.get("Action", [self.path.split("?")[0]])[0]
                 with proxy._lock:
                     count = proxy.counts[action] = proxy.counts.get(action, 0) + 1
                 proxy._local.params = {k: v[0] for k, v in query.items()}

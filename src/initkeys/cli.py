@@ -29,6 +29,7 @@ from initkeys.cli_options import (
 from initkeys.errors import AccessError, InitkeysError, InputError
 from initkeys.formats import FORMAT_NAMES, file_name, parse_format_list
 from initkeys.model import AccountAudit, AuditRun, Mode, Settings, Status
+from initkeys.partitions import check_region_name
 
 if TYPE_CHECKING:
     from initkeys.sources.accounts import AccountSelection, TargetAccount
@@ -110,6 +111,12 @@ def cli() -> None:
     metavar="DIR",
     help="Write one file per --format into DIR (created if missing), e.g. DIR/initkeys.sarif.",
 )
+@click.option(
+    "--send-to",
+    type=click.Choice(["securityhub"]),
+    help="Also import the findings into AWS Security Hub (ASFF) in --region: each "
+    "account's into its own hub. Needs 'initkeys policy securityhub'.",
+)
 @exemption_options
 @account_selection_options
 @click.option(
@@ -145,6 +152,7 @@ def audit(
     output_format: str,
     output: str | None,
     output_dir: str | None,
+    send_to: str | None,
     exempt_users: tuple[str, ...],
     config_path: str | None,
     selection: AccountSelection,
@@ -155,31 +163,38 @@ def audit(
     """Audit an AWS account, or credential report files, for CIS AWS 1.11.
 
     Exit codes: 0 nothing at or above --fail-on, 1 findings at or above it,
-    2 bad usage or unreadable input, 3 no account could be audited.
+    2 bad usage or unreadable input, 3 no account could be audited, or
+    --send-to could not import every finding.
     """
-    if demo and (report_paths or profile or endpoint_url):
+    if demo and (report_paths or profile or endpoint_url or send_to):
         raise InputError(
-            "--demo cannot be combined with --credential-report, --profile or --endpoint-url"
+            "--demo cannot be combined with --credential-report, --profile, --endpoint-url "
+            "or --send-to"
         )
     check_account_options(report_paths, demo, selection)
-    if report_paths and (profile or endpoint_url or region):
-        raise InputError(
-            "--credential-report reads files; it cannot be combined with "
-            "--profile, --region or --endpoint-url"
-        )
     formats = parse_format_list(output_format)
+    check_report_options(report_paths, formats, send_to, profile, region, endpoint_url)
     targets = report_targets(formats, output, output_dir)
     started = datetime.now(timezone.utc).replace(microsecond=0)
     settings = make_settings(mode, setup_window, fail_on, exempt_users, config_path, started)
 
+    session = None
+    if send_to or not (report_paths or demo):
+        from initkeys.sources.aws import make_session
+
+        session = make_session(profile, region)
     live = LiveOptions(profile, region, endpoint_url, workers, user_workers, report_timeout)
     with ExitStack() as cleanup:
-        accounts = _audit_selected(cleanup, settings, report_paths, demo, selection, live)
+        accounts = _audit_selected(cleanup, settings, report_paths, demo, selection, live, session)
         run = AuditRun(settings=settings, generated_at=started, accounts=tuple(accounts))
         if all(a.error is not None for a in run.accounts):
             raise AccessError("; ".join(a.error or "" for a in run.accounts))
+        # Security Hub's region: --region, else the session's, else each partition's home.
+        hub_region = region or (session.region_name if session is not None else None)
         for name, path in targets:
-            _write_report(run, name, path)
+            _write_report(run, name, path, hub_region)
+        if send_to:
+            _send_to_securityhub(run, session, hub_region, selection, endpoint_url, profile)
         failing = run.fails()
     sys.exit(1 if failing else 0)
 
@@ -191,6 +206,7 @@ def _audit_selected(
     demo: bool,
     selection: AccountSelection,
     live: LiveOptions,
+    session: Any,
 ) -> list[AccountAudit]:
     """Audit what the options name. Several accounts (or report files) keep their
     findings on disk until the report is written; ``cleanup`` removes them."""
@@ -207,8 +223,56 @@ def _audit_selected(
     if demo:
         return [_audit_demo(settings, live.user_workers)]
     if selection.many:
-        return _audit_many(settings, selection, live, cleanup.enter_context(FindingSpill()))
-    return [_audit_live(settings, live)]
+        spill = cleanup.enter_context(FindingSpill())
+        return _audit_many(settings, selection, live, session, spill)
+    return [_audit_live(settings, live, session)]
+
+
+def check_report_options(
+    report_paths: tuple[str, ...],
+    formats: list[str],
+    send_to: str | None,
+    profile: str | None,
+    region: str | None,
+    endpoint_url: str | None,
+) -> None:
+    """A report file needs no AWS options, except to send its findings or place them."""
+    if region is not None and ("asff" in formats or send_to):
+        check_region_name(region)
+    if not report_paths or send_to:
+        return
+    if profile or endpoint_url or (region and "asff" not in formats):
+        raise InputError(
+            "--credential-report reads files: --profile and --endpoint-url go with it only "
+            "with --send-to, and --region only with --send-to or --format asff"
+        )
+
+
+def _send_to_securityhub(
+    run: AuditRun,
+    session: Any,
+    region: str | None,
+    selection: AccountSelection,
+    endpoint_url: str | None,
+    profile: str | None,
+) -> None:
+    """Import the run's findings (each account's into its own hub); exit 3 if any failed."""
+    from initkeys.formats import iso_utc
+    from initkeys.formats.asff import account_findings
+    from initkeys.sources.securityhub import send_findings
+
+    result = send_findings(
+        session,
+        account_findings(run, region=region, tool_version=__version__),
+        updated_at=iso_utc(run.generated_at) or "",
+        selection=selection,
+        endpoint_url=endpoint_url,
+        profile=profile,
+    )
+    for line in result.lines():
+        print(f"initkeys: securityhub: {line}", file=sys.stderr)
+    if not result.ok:
+        raise AccessError("not every finding reached Security Hub (see the lines above)")
 
 
 def report_targets(
@@ -252,11 +316,9 @@ def make_settings(
     )
 
 
-def _audit_live(settings: Settings, live: LiveOptions) -> AccountAudit:
+def _audit_live(settings: Settings, live: LiveOptions, session: Any) -> AccountAudit:
     from initkeys.audit import audit_account
-    from initkeys.sources.aws import make_session
 
-    session = make_session(live.profile, live.region)
     # An AccessError here ends the run: the one account could not be audited (exit 3).
     with _progress() as progress:
         return audit_account(
@@ -289,12 +351,15 @@ def check_account_options(
 
 
 def _audit_many(
-    settings: Settings, selection: AccountSelection, live: LiveOptions, spill: FindingSpill
+    settings: Settings,
+    selection: AccountSelection,
+    live: LiveOptions,
+    session: Any,
+    spill: FindingSpill,
 ) -> list[AccountAudit]:
     from initkeys.audit import audit_accounts
-    from initkeys.sources.aws import ApiCallCounter, make_session
+    from initkeys.sources.aws import ApiCallCounter
 
-    session = make_session(live.profile, live.region)
     endpoint_url, profile = live.endpoint_url, live.profile
     targets = select_targets(session, selection, endpoint_url=endpoint_url, profile=profile)
     results: list[AccountAudit] = []
@@ -419,10 +484,18 @@ def _progress() -> Iterator[Any]:
         yield update
 
 
-def _write_report(run: AuditRun, output_format: str, output: str | None) -> None:
-    from initkeys.formats import get_formatter
+def _write_report(
+    run: AuditRun, output_format: str, output: str | None, region: str | None = None
+) -> None:
+    from initkeys.formats import Formatter, get_formatter
 
-    formatter = get_formatter(output_format)
+    formatter: Formatter
+    if output_format == "asff":  # the one format that needs to know a region
+        from initkeys.formats.asff import AsffFormatter
+
+        formatter = AsffFormatter(region)
+    else:
+        formatter = get_formatter(output_format)
     if output is None:
         color = output_format == "text" and sys.stdout.isatty() and "NO_COLOR" not in os.environ
         formatter.render(run, sys.stdout, color=color, tool_version=__version__)
@@ -484,6 +557,14 @@ def policy_remediate() -> None:
     from initkeys.policy import render
 
     click.echo(render("remediate"), nl=False)
+
+
+@policy.command("securityhub")
+def policy_securityhub() -> None:
+    """The IAM policy (JSON) that --send-to securityhub adds to the audit's."""
+    from initkeys.policy import render
+
+    click.echo(render("securityhub"), nl=False)
 
 
 def main(argv: list[str] | None = None) -> None:

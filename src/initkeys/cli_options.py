@@ -55,7 +55,8 @@ def aws_options(command: _F) -> _F:
             click.option("--profile", help="AWS named profile, as in the AWS CLI."),
             click.option(
                 "--region",
-                help="AWS region for STS; IAM is called in the partition's home region.",
+                help="AWS region for STS and Security Hub (--format asff, --send-to); IAM is "
+                "called in the partition's home region.",
             ),
             click.option(
                 "--endpoint-url",

@@ -64,11 +64,34 @@ def remediate_policy() -> dict[str, Any]:
     }
 
 
-POLICIES = {"audit": audit_policy, "remediate": remediate_policy}
+# `audit --send-to securityhub` imports findings and archives the ones a run no
+# longer produces, which it finds with GetFindings. A separate policy, attached
+# beside the audit's (or alone, to send an offline report's findings): an
+# audit that does not send never needs it. Resource "*" for the reason above.
+SECURITYHUB_ACTIONS = ("securityhub:BatchImportFindings", "securityhub:GetFindings")
+
+
+def securityhub_policy() -> dict[str, Any]:
+    """The policy ``--send-to securityhub`` adds; the tests send holding only it (and
+    the audit's)."""
+    return {
+        "Version": "2012-10-17",
+        "Statement": [
+            {
+                "Sid": "InitkeysSendToSecurityHub",
+                "Effect": "Allow",
+                "Action": list(SECURITYHUB_ACTIONS),
+                "Resource": "*",
+            }
+        ],
+    }
+
+
+POLICIES = {"audit": audit_policy, "remediate": remediate_policy, "securityhub": securityhub_policy}
 
 
 def policy_document(name: str) -> dict[str, Any]:
-    """The IAM policy document for ``audit`` or ``remediate``."""
+    """The IAM policy document for ``audit``, ``remediate`` or ``securityhub``."""
     return POLICIES[name]()
 
 

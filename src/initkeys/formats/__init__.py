@@ -42,6 +42,7 @@ _REGISTRY: dict[str, tuple[str, str, str]] = {
     "text": ("initkeys.formats.text", "TextFormatter", "initkeys.txt"),
     "json": ("initkeys.formats.json_format", "JsonFormatter", "initkeys.json"),
     "csv": ("initkeys.formats.csv_format", "CsvFormatter", "initkeys.csv"),
+    "asff": ("initkeys.formats.asff", "AsffFormatter", "initkeys.asff.json"),
     "ocsf": ("initkeys.formats.ocsf", "OcsfFormatter", "initkeys.ocsf.json"),
     "html": ("initkeys.formats.html", "HtmlFormatter", "initkeys.html"),
 }

@@ -18,19 +18,8 @@ from typing import Any
 
 from initkeys.errors import AccessError, InputError
 from initkeys.model import AccessKey, CredentialReport, IamUser
+from initkeys.partitions import PARTITION_HOME_REGION
 from initkeys.sources.credential_report import parse_credential_report
-
-# IAM is a global service, called in its partition's home region.
-PARTITION_HOME_REGION = {
-    "aws": "us-east-1",
-    "aws-cn": "cn-north-1",
-    "aws-us-gov": "us-gov-west-1",
-    "aws-iso": "us-iso-east-1",
-    "aws-iso-b": "us-isob-east-1",
-    "aws-iso-e": "eu-isoe-west-1",
-    "aws-iso-f": "us-isof-south-1",
-    "aws-eusc": "eusc-de-east-1",
-}
 
 THROTTLING_CODES = frozenset(
     {
@@ -161,10 +150,14 @@ def describe_access_error(
                 f"AWS rejected the credentials ({code}): check the access key, "
                 "profile and partition (--region)"
             )
-        if code in DENIED_CODES:
+        # Some services (and the emulator) answer a denial with a bare HTTP 403.
+        status = exc.response.get("ResponseMetadata", {}).get("HTTPStatusCode")
+        if code in DENIED_CODES or (status == 403 and code in ("", "403")):
+            who = _POLICY_HOLDERS.get(policy, f"the principal you {policy} with")
             return (
-                f"access denied for {action} ({code}): attach the policy printed by "
-                f"'initkeys policy {policy}' to the principal you {policy} with"
+                f"access denied for {action} ({code if code in DENIED_CODES else 'HTTP 403'}): "
+                "attach the policy printed "
+                f"by 'initkeys policy {policy}' to {who}"
             )
         message = exc.response.get("Error", {}).get("Message", "")
         return f"{action} failed: {code}: {message}".rstrip(": ")
@@ -173,18 +166,29 @@ def describe_access_error(
     return f"{action} failed: {type(exc).__name__}: {exc}"
 
 
+# Who needs a policy, for the policies whose name is not a verb ("you audit with").
+_POLICY_HOLDERS = {"securityhub": "the principal that sends findings to Security Hub"}
+
+
 @contextmanager
 def access_errors(
-    action: str, profile: str | None = None, *, prefix: str = "", suffix: str = ""
+    action: str,
+    profile: str | None = None,
+    *,
+    prefix: str = "",
+    suffix: str = "",
+    policy: str = "audit",
 ) -> Iterator[None]:
     """AWS errors raised in the block become one :class:`AccessError` sentence naming
-    ``action`` (exit 3); anything else goes through unchanged."""
+    ``action`` (exit 3) and, for a denial, the ``initkeys policy`` to attach; anything
+    else goes through unchanged."""
     try:
         yield
     except Exception as exc:
         if not is_access_error(exc):
             raise
-        raise AccessError(prefix + describe_access_error(exc, action, profile) + suffix) from None
+        sentence = describe_access_error(exc, action, profile, policy)
+        raise AccessError(prefix + sentence + suffix) from None
 
 
 def is_access_error(exc: BaseException) -> bool:
@@ -258,6 +262,7 @@ class LiveAccount:
         arn = str(answer["Arn"])
         partition = arn.split(":")[1] if arn.count(":") >= 5 else "aws"
         self.identity = Identity(account_id=str(answer["Account"]), partition=partition, arn=arn)
+        # IAM is a global service, called in its partition's home region.
         home = PARTITION_HOME_REGION.get(partition, region)
         self._iam = self._client("iam", home)
         return self.identity

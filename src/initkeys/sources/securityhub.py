@@ -1,0 +1,260 @@
+"""Send ASFF findings to AWS Security Hub (``initkeys audit --send-to securityhub``).
+
+This is an output, not a source, but it calls AWS: boto3 is used only under
+``initkeys.sources`` (and remediation), so the sender lives here, beside the
+session and error handling of :mod:`initkeys.sources.aws`. The findings
+themselves are built by :mod:`initkeys.formats.asff`, which knows no boto3.
+
+Security Hub takes a finding of the default product only from the account the
+finding is about (its ``AwsAccountId``), so each account's findings are
+imported with that account's own credentials: the signed-in account's with
+the session, every other one's through ``--role-name`` (as the audit reached
+it). An administrator account then sees them through its Security Hub
+membership.
+
+For each account:
+
+1. ``BatchImportFindings``, 100 findings a call (the API's limit; also kept
+   under its 6 MB a call), with botocore's standard retries (the API allows
+   10 calls a second). Findings it rejects are reported one by one.
+2. ``GetFindings`` for this tool's ACTIVE findings of the account (product,
+   generator), and each one this run no longer produced (its key was deleted,
+   its user lost the console password…) is imported again with
+   ``RecordState: ARCHIVED``, so Security Hub does not keep a finding that
+   is gone.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from typing import Any, Protocol
+
+from initkeys.errors import AccessError
+from initkeys.sources.accounts import AccountSelection, session_for
+from initkeys.sources.aws import CLIENT_LOCK, LiveAccount, access_errors, make_client_config
+
+BATCH_SIZE = 100  # BatchImportFindings takes at most 100 findings a call
+BATCH_BYTES = 5_000_000  # and at most 6 MB
+
+# Fields a stored finding keeps when it is archived (the import's required ones
+# and what describes it); Security Hub's own additions are left out.
+_ARCHIVE_FIELDS = (
+    "SchemaVersion",
+    "Id",
+    "ProductArn",
+    "ProductName",
+    "CompanyName",
+    "GeneratorId",
+    "AwsAccountId",
+    "Types",
+    "CreatedAt",
+    "Severity",
+    "FindingProviderFields",
+    "Title",
+    "Description",
+    "Remediation",
+    "SourceUrl",
+    "Resources",
+    "Compliance",
+)
+
+
+class AccountFindings(Protocol):
+    """One account's findings (see :class:`initkeys.formats.asff.AccountFindings`)."""
+
+    @property
+    def account_id(self) -> str: ...
+    @property
+    def region(self) -> str: ...
+    @property
+    def product_arn(self) -> str: ...
+    @property
+    def generator_id(self) -> str: ...
+    @property
+    def findings(self) -> Iterable[dict[str, Any]]: ...
+
+
+@dataclass(frozen=True)
+class Rejected:
+    """A finding Security Hub did not take, and why."""
+
+    account_id: str
+    finding_id: str
+    code: str
+    message: str
+
+
+@dataclass
+class SendResult:
+    imported: int = 0
+    archived: int = 0
+    accounts: int = 0
+    rejected: list[Rejected] = field(default_factory=list)
+    failed_accounts: list[tuple[str, str]] = field(default_factory=list)
+    """(account id, why) for each account whose findings could not all be sent."""
+
+    @property
+    def ok(self) -> bool:
+        return not self.rejected and not self.failed_accounts
+
+    def lines(self) -> list[str]:
+        """What happened, one line each: rejections, failed accounts, then the counts."""
+        lines = [
+            " ".join(
+                f"rejected {r.finding_id} (account {r.account_id}): {r.code}: {r.message}".split()
+            )
+            for r in self.rejected
+        ]
+        lines += [" ".join(f"account {a}: {why}".split()) for a, why in self.failed_accounts]
+        lines.append(
+            f"imported {self.imported} finding(s) for {self.accounts} account(s), "
+            f"archived {self.archived} no longer found"
+            + (f"; {len(self.rejected)} rejected" if self.rejected else "")
+            + (f"; {len(self.failed_accounts)} account(s) failed" if self.failed_accounts else "")
+        )
+        return lines
+
+
+def send_findings(
+    session: Any,
+    accounts: Iterable[AccountFindings],
+    *,
+    updated_at: str,
+    selection: AccountSelection | None = None,
+    endpoint_url: str | None = None,
+    profile: str | None = None,
+) -> SendResult:
+    """Import each account's findings into its own Security Hub; archive the stale ones.
+
+    Raises :class:`AccessError` when the signed-in identity cannot be read
+    (credentials, network); an account that cannot be reached or denies a call
+    is recorded in the result and the others go on.
+    """
+    selection = selection or AccountSelection()
+    me = LiveAccount(session, endpoint_url=endpoint_url, profile=profile).whoami()
+    result = SendResult()
+    for account in accounts:
+        result.accounts += 1
+        if account.account_id != me.account_id and not selection.role_name:
+            result.failed_accounts.append(
+                (
+                    account.account_id,
+                    "Security Hub takes its findings only from that account, and the "
+                    f"credentials sign in to {me.account_id}: send them with that "
+                    "account's credentials",
+                )
+            )
+            continue
+        try:
+            target = session_for(
+                session, me.account_id, me.partition, account.account_id, selection, endpoint_url
+            )
+            _send_account(target, account, result, updated_at, endpoint_url, profile)
+        except AccessError as exc:
+            result.failed_accounts.append((account.account_id, str(exc)))
+    return result
+
+
+def _send_account(
+    session: Any,
+    account: AccountFindings,
+    result: SendResult,
+    updated_at: str,
+    endpoint_url: str | None,
+    profile: str | None,
+) -> None:
+    kwargs: dict[str, Any] = {
+        "region_name": account.region,
+        "config": make_client_config(1, session),
+    }
+    if endpoint_url:
+        kwargs["endpoint_url"] = endpoint_url
+    with CLIENT_LOCK:
+        client = session.client("securityhub", **kwargs)
+    sent: set[str] = set()
+    for batch in _batches(account.findings):
+        result.imported += _import(client, account.account_id, batch, result, profile)
+        sent.update(str(f["Id"]) for f in batch)
+    stale = [
+        _archived(f, updated_at)
+        for f in _active_findings(client, account, profile)
+        if f.get("Id") not in sent
+    ]
+    for batch in _batches(stale):
+        result.archived += _import(client, account.account_id, batch, result, profile)
+
+
+def _batches(findings: Iterable[dict[str, Any]]) -> Iterable[list[dict[str, Any]]]:
+    batch: list[dict[str, Any]] = []
+    size = 0
+    for finding in findings:
+        length = len(json.dumps(finding))
+        if batch and (len(batch) == BATCH_SIZE or size + length > BATCH_BYTES):
+            yield batch
+            batch, size = [], 0
+        batch.append(finding)
+        size += length
+    if batch:
+        yield batch
+
+
+def _import(
+    client: Any,
+    account_id: str,
+    batch: list[dict[str, Any]],
+    result: SendResult,
+    profile: str | None,
+) -> int:
+    """Import one batch; rejections go to ``result``. Returns how many were taken."""
+    with access_errors("securityhub:BatchImportFindings", profile, policy="securityhub"):
+        answer = client.batch_import_findings(Findings=batch)
+    for failed in answer.get("FailedFindings", []):
+        result.rejected.append(
+            Rejected(
+                account_id=account_id,
+                finding_id=str(failed.get("Id", "?")),
+                code=str(failed.get("ErrorCode", "?")),
+                message=str(failed.get("ErrorMessage", "")),
+            )
+        )
+    return int(answer.get("SuccessCount", 0))
+
+
+def _active_findings(
+    client: Any, account: AccountFindings, profile: str | None
+) -> list[dict[str, Any]]:
+    """This tool's ACTIVE findings of the account, as Security Hub holds them."""
+
+    def equals(value: str) -> list[dict[str, str]]:
+        return [{"Value": value, "Comparison": "EQUALS"}]
+
+    filters = {
+        "ProductArn": equals(account.product_arn),
+        "GeneratorId": equals(account.generator_id),
+        "AwsAccountId": equals(account.account_id),
+        "RecordState": equals("ACTIVE"),
+    }
+    found: list[dict[str, Any]] = []
+    with access_errors("securityhub:GetFindings", profile, policy="securityhub"):
+        for page in client.get_paginator("get_findings").paginate(
+            Filters=filters, PaginationConfig={"PageSize": 100}
+        ):
+            found.extend(page.get("Findings", []))
+    # The filters again, here: only ever archive this tool's findings of this account.
+    return [
+        f
+        for f in found
+        if f.get("ProductArn") == account.product_arn
+        and f.get("GeneratorId") == account.generator_id
+        and f.get("AwsAccountId") == account.account_id
+        and f.get("RecordState", "ACTIVE") == "ACTIVE"
+    ]
+
+
+def _archived(stored: dict[str, Any], updated_at: str) -> dict[str, Any]:
+    finding = {k: stored[k] for k in _ARCHIVE_FIELDS if k in stored}
+    finding["UpdatedAt"] = updated_at
+    finding["RecordState"] = "ARCHIVED"
+    return finding

@@ -1,0 +1,229 @@
+"""``initkeys audit --send-to securityhub``: findings imported into the emulator's Security
+Hub in batches, stale ones archived, failures reported, least privilege enforced."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import boto3
+from faults import FaultProxy
+from test_cli import HEADER, live_env, no_aws_env, run, seed_one_failing_user, write
+from test_org import MANAGEMENT, ROLE, cli, member_session, org  # noqa: F401 (org: a fixture)
+
+import initkeys
+from initkeys.policy import SECURITYHUB_ACTIONS
+
+IMPORT = "/findings/import"
+
+
+def report(users: int, *, keys: bool = True, account: str = MANAGEMENT) -> str:
+    """A credential report: ``users`` console users, each with a setup key never used."""
+    rows = [HEADER]
+    for i in range(users):
+        key = "true,2022-01-01T00:00:20+00:00,N/A" if keys else "false,N/A,N/A"
+        rows.append(
+            f"user-{i:03},arn:aws:iam::{account}:user/user-{i:03},2022-01-01T00:00:00+00:00,"
+            f"true,N/A,N/A,N/A,false,{key},N/A,N/A,false,N/A,N/A,N/A,N/A,false,N/A,false,N/A"
+        )
+    return "\n".join(rows) + "\n"
+
+
+def hub(client: Any) -> dict[str, dict[str, Any]]:
+    found: dict[str, dict[str, Any]] = {}
+    for page in client.get_paginator("get_findings").paginate():
+        found.update((f["Id"], f) for f in page["Findings"])
+    return found
+
+
+def active(findings: dict[str, dict[str, Any]]) -> dict[str, dict[str, Any]]:
+    return {i: f for i, f in findings.items() if f.get("RecordState") == "ACTIVE"}
+
+
+def send(env: dict[str, str], endpoint: str, *args: str) -> Any:
+    return run(["audit", *args, "--send-to", "securityhub", "--endpoint-url", endpoint], env)
+
+
+def summary(stderr: str) -> str:
+    (line,) = [x for x in stderr.splitlines() if "securityhub: imported" in x]
+    return line
+
+
+def test_offline_report_goes_in_batches_and_a_rerun_updates_and_archives(
+    tmp_path: Path, aws: Any
+) -> None:
+    env = live_env(tmp_path, aws)
+    first = write(tmp_path, "first.csv", report(250))
+    with FaultProxy(aws.endpoint_url, lambda action, count: None) as proxy:
+        proc = send(env, proxy.url, "--credential-report", first, "--format", "json")
+        assert proxy.calls(IMPORT) == 3  # 100 + 100 + 50
+    assert proc.returncode == 1, proc.stderr  # the audit's own verdict: FAIL keys
+    assert json.loads(proc.stdout)["summary"]["FAIL"] == 250
+    assert "imported 250 finding(s)" in summary(proc.stderr)
+    securityhub = aws.client("securityhub")
+    stored = hub(securityhub)
+    assert len(active(stored)) == 250
+    assert {f["Compliance"]["Status"] for f in stored.values()} == {"FAILED"}
+    assert {f["AwsAccountId"] for f in stored.values()} == {MANAGEMENT}
+
+    # The first ten users' keys are gone: their key findings are archived, the rest updated.
+    second = write(tmp_path, "second.csv", report(10, keys=False) + report(250).split("\n", 11)[11])
+    proc = send(env, aws.endpoint_url, "--credential-report", second, "--format", "json")
+    assert proc.returncode == 1, proc.stderr
+    assert "archived 10 no longer found" in summary(proc.stderr)
+    after = hub(securityhub)
+    assert len(after) == 260  # ids are stable: no duplicates
+    archived = {i for i, f in after.items() if f["RecordState"] == "ARCHIVED"}
+    assert len(archived) == 10 and archived <= set(stored)
+    assert all(after[i]["Title"] == stored[i]["Title"] for i in archived)
+    now_passing = [f for f in active(after).values() if f["Compliance"]["Status"] == "PASSED"]
+    assert len(now_passing) == 10
+
+
+def test_live_audit_sends_key_ids_to_the_sessions_region(tmp_path: Path, aws: Any) -> None:
+    seed_one_failing_user(aws)
+    env = live_env(tmp_path, aws)
+    env["AWS_DEFAULT_REGION"] = "eu-west-1"
+    proc = send(env, aws.endpoint_url, "--format", "asff")
+    assert proc.returncode == 1, proc.stderr
+    written = {f["Id"]: f for f in json.loads(proc.stdout)}
+    stored = hub(aws.session().client("securityhub", "eu-west-1", endpoint_url=aws.endpoint_url))
+    assert stored.keys() == written.keys()
+    (erin,) = [f for f in stored.values() if f["ProductFields"]["initkeys/User"] == "erin"]
+    assert erin["Resources"][0]["Id"].startswith("AKIA")
+    assert erin["ProductArn"] == (
+        f"arn:aws:securityhub:eu-west-1:{MANAGEMENT}:product/{MANAGEMENT}/default"
+    )
+    assert not hub(aws.client("securityhub"))  # nothing in us-east-1
+
+
+def test_rejected_findings_are_listed_and_exit_3(tmp_path: Path, aws: Any) -> None:
+    path = write(tmp_path, "r.csv", report(3))
+    env = live_env(tmp_path, aws)
+    rejection = {
+        "FailedCount": 1,
+        "SuccessCount": 2,
+        "FailedFindings": [
+            {"Id": "initkeys-1.11-x", "ErrorCode": "InvalidInput", "ErrorMessage": "bad\nfield"}
+        ],
+    }
+
+    def reject(action: str, count: int) -> tuple[int, str] | None:
+        return (200, json.dumps(rejection)) if action == IMPORT else None
+
+    with FaultProxy(aws.endpoint_url, reject) as proxy:
+        proc = send(env, proxy.url, "--credential-report", path, "--format", "csv")
+    assert proc.returncode == 3, proc.stderr
+    assert proc.stdout.count("\n") == 4  # the report is written whatever happens next
+    lines = proc.stderr.splitlines()
+    assert (
+        "initkeys: securityhub: rejected initkeys-1.11-x (account 123456789012): "
+        "InvalidInput: bad field"
+    ) in lines
+    assert "1 rejected" in summary(proc.stderr)
+    assert lines[-1].startswith("initkeys: error: not every finding reached Security Hub")
+
+
+def test_another_accounts_report_is_refused(tmp_path: Path, aws: Any) -> None:
+    path = write(tmp_path, "client.csv", report(2, account="111122223333"))
+    proc = send(live_env(tmp_path, aws), aws.endpoint_url, "--credential-report", path)
+    assert proc.returncode == 3, proc.stderr
+    assert "account 111122223333: Security Hub takes its findings only from that account" in (
+        proc.stderr
+    )
+    assert not hub(aws.client("securityhub"))
+
+
+def test_without_credentials_the_report_is_still_written(tmp_path: Path) -> None:
+    path = write(tmp_path, "r.csv", report(1))
+    out = tmp_path / "out.json"
+    env = no_aws_env(tmp_path)
+    args = ["audit", "--credential-report", path, "--format", "asff", "-o", str(out)]
+    proc = run([*args, "--send-to", "securityhub"], env)
+    assert proc.returncode == 3, proc.stderr
+    assert "no AWS credentials" in proc.stderr
+    assert len(json.loads(out.read_text())) == 1
+
+
+def test_demo_cannot_send(tmp_path: Path) -> None:
+    proc = run(["audit", "--demo", "--send-to", "securityhub"], no_aws_env(tmp_path))
+    assert proc.returncode == 2 and "--send-to" in proc.stderr
+
+
+def test_policy_securityhub_prints_json(tmp_path: Path) -> None:
+    proc = run(["policy", "securityhub"], no_aws_env(tmp_path))
+    assert proc.returncode == 0
+    (statement,) = json.loads(proc.stdout)["Statement"]
+    assert statement["Action"] == list(SECURITYHUB_ACTIONS)
+    assert not any(a.startswith("iam:") for a in statement["Action"])
+
+
+def user_with_policies(aws: Any, name: str, *policies: str) -> dict[str, str]:
+    iam = aws.client("iam")
+    iam.create_user(UserName=name)
+    for policy in policies:
+        iam.put_user_policy(
+            UserName=name,
+            PolicyName=policy,
+            PolicyDocument=json.dumps(initkeys.policy_document(policy)),
+        )
+    meta = iam.create_access_key(UserName=name)["AccessKey"]
+    return {
+        "AWS_ACCESS_KEY_ID": meta["AccessKeyId"],
+        "AWS_SECRET_ACCESS_KEY": meta["SecretAccessKey"],
+    }
+
+
+def test_least_privilege_audit_and_securityhub_policies_are_enough(
+    tmp_path: Path, aws: Any
+) -> None:
+    seed_one_failing_user(aws)
+    enough = live_env(tmp_path, aws) | user_with_policies(aws, "sender", "audit", "securityhub")
+    short = live_env(tmp_path, aws) | user_with_policies(aws, "auditor", "audit")
+    with aws.enforcing_iam():
+        sent = send(enough, aws.endpoint_url, "--format", "json")
+        denied = send(short, aws.endpoint_url, "--format", "json")
+    assert sent.returncode == 1, sent.stderr
+    assert "imported" in summary(sent.stderr) and "failed" not in summary(sent.stderr)
+    assert any(
+        f["ProductFields"]["initkeys/User"] == "erin"
+        for f in hub(aws.client("securityhub")).values()
+    )
+
+    assert denied.returncode == 3, denied.stderr
+    assert json.loads(denied.stdout)["summary"]["FAIL"] == 1  # the audit itself worked
+    assert "securityhub:BatchImportFindings" in denied.stderr
+    assert "initkeys policy securityhub" in denied.stderr
+    assert "Traceback" not in denied.stderr
+
+
+def test_org_findings_go_to_each_accounts_own_hub(aws: Any, org: dict[str, str]) -> None:  # noqa: F811
+    proc = cli(aws, "--org", "--role-name", ROLE, "--send-to", "securityhub", "--format", "json")
+    assert proc.returncode == 1, proc.stderr
+    assert "for 4 account(s)" in summary(proc.stderr)
+    expected_fails = {MANAGEMENT: 1, org["prod"]: 2, org["dev"]: 0, org["sandbox"]: 1}
+    for account_id, fails in expected_fails.items():
+        if account_id == MANAGEMENT:
+            client = aws.client("securityhub")
+        else:
+            client = member_session(aws, account_id).client(
+                "securityhub", endpoint_url=aws.endpoint_url
+            )
+        stored = hub(client).values()
+        assert {f["AwsAccountId"] for f in stored} <= {account_id}
+        assert sum(f["Compliance"]["Status"] == "FAILED" for f in stored) == fails
+        assert all(
+            f["ProductArn"].endswith(f":{account_id}:product/{account_id}/default") for f in stored
+        )
+
+
+def test_offline_send_honours_region(tmp_path: Path, aws: Any) -> None:
+    path = write(tmp_path, "r.csv", report(2))
+    env = live_env(tmp_path, aws)
+    proc = send(env, aws.endpoint_url, "--credential-report", path, "--region", "eu-west-1")
+    assert proc.returncode == 1, proc.stderr
+    client = boto3.Session("testing", "testing", region_name="eu-west-1").client(
+        "securityhub", endpoint_url=aws.endpoint_url
+    )
+    assert len(hub(client)) == 2
