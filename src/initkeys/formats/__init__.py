@@ -44,6 +44,7 @@ _REGISTRY: dict[str, tuple[str, str, str]] = {
     "text": ("initkeys.formats.text", "TextFormatter", "initkeys.txt"),
     "json": ("initkeys.formats.json_format", "JsonFormatter", "initkeys.json"),
     "csv": ("initkeys.formats.csv_format", "CsvFormatter", "initkeys.csv"),
+    "sarif": ("initkeys.formats.sarif", "SarifFormatter", "initkeys.sarif"),
     "markdown": ("initkeys.formats.markdown", "MarkdownFormatter", "initkeys.md"),
 }
 
