@@ -186,7 +186,7 @@ def test_new_formats_do_not_import_rich() -> None:
     # Like json and csv: rich is slow to import and only the text format needs it.
     code = (
         "import sys, initkeys.formats as f\n"
-        "for name in ('sarif', 'markdown'): f.get_formatter(name)\n"
+        "for name in ('sarif', 'junit', 'markdown'): f.get_formatter(name)\n"
         "assert 'rich' not in sys.modules\n"
     )
     subprocess.run([sys.executable, "-c", code], check=True)

@@ -267,7 +267,7 @@ def test_cli_output_dir_names(tmp_path: Path, stdin: bool) -> None:
     env = no_aws_env(tmp_path)
     source = "-" if stdin else write(tmp_path, "client.csv", FAILING)
     out = tmp_path / "out"
-    args = ["audit", "--credential-report", source, "--format", "sarif,markdown"]
+    args = ["audit", "--credential-report", source, "--format", "sarif,junit,markdown"]
     proc = run(
         [*args, "--output-dir", str(out)],
         env,
@@ -275,6 +275,7 @@ def test_cli_output_dir_names(tmp_path: Path, stdin: bool) -> None:
     )
     assert proc.returncode == 1, proc.stderr
     assert sorted(p.name for p in out.iterdir()) == [
+        "initkeys.junit.xml",
         "initkeys.md",
         "initkeys.sarif",
     ]

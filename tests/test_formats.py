@@ -132,7 +132,7 @@ def _render(name: str, run: AuditRun, **kwargs: Any) -> str:
 
 
 def test_format_names_and_lookup() -> None:
-    assert FORMAT_NAMES == ("text", "json", "csv", "sarif", "markdown")
+    assert FORMAT_NAMES == ("text", "json", "csv", "sarif", "junit", "markdown")
     for name in FORMAT_NAMES:
         formatter = get_formatter(name)
         assert formatter.name == name

@@ -45,6 +45,7 @@ _REGISTRY: dict[str, tuple[str, str, str]] = {
     "json": ("initkeys.formats.json_format", "JsonFormatter", "initkeys.json"),
     "csv": ("initkeys.formats.csv_format", "CsvFormatter", "initkeys.csv"),
     "sarif": ("initkeys.formats.sarif", "SarifFormatter", "initkeys.sarif"),
+    "junit": ("initkeys.formats.junit", "JunitFormatter", "initkeys.junit.xml"),
     "markdown": ("initkeys.formats.markdown", "MarkdownFormatter", "initkeys.md"),
 }
 
