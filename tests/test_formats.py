@@ -132,7 +132,17 @@ def _render(name: str, run: AuditRun, **kwargs: Any) -> str:
 
 
 def test_format_names_and_lookup() -> None:
-    assert FORMAT_NAMES == ("text", "json", "csv", "asff", "ocsf", "html")
+    assert FORMAT_NAMES == (
+        "text",
+        "json",
+        "csv",
+        "sarif",
+        "asff",
+        "ocsf",
+        "junit",
+        "html",
+        "markdown",
+    )
     for name in FORMAT_NAMES:
         formatter = get_formatter(name)
         assert formatter.name == name

@@ -19,6 +19,7 @@ from collections.abc import Iterator
 from datetime import datetime, timezone
 from typing import TYPE_CHECKING, Protocol, TextIO
 
+from initkeys._version import __version__
 from initkeys.errors import InputError
 
 if TYPE_CHECKING:
@@ -29,6 +30,7 @@ if TYPE_CHECKING:
 __all__ = [
     "FORMAT_NAMES",
     "Formatter",
+    "PlainFormatter",
     "finding_id",
     "get_formatter",
     "identified_findings",
@@ -42,9 +44,12 @@ _REGISTRY: dict[str, tuple[str, str, str]] = {
     "text": ("initkeys.formats.text", "TextFormatter", "initkeys.txt"),
     "json": ("initkeys.formats.json_format", "JsonFormatter", "initkeys.json"),
     "csv": ("initkeys.formats.csv_format", "CsvFormatter", "initkeys.csv"),
+    "sarif": ("initkeys.formats.sarif", "SarifFormatter", "initkeys.sarif"),
     "asff": ("initkeys.formats.asff", "AsffFormatter", "initkeys.asff.json"),
     "ocsf": ("initkeys.formats.ocsf", "OcsfFormatter", "initkeys.ocsf.json"),
+    "junit": ("initkeys.formats.junit", "JunitFormatter", "initkeys.junit.xml"),
     "html": ("initkeys.formats.html", "HtmlFormatter", "initkeys.html"),
+    "markdown": ("initkeys.formats.markdown", "MarkdownFormatter", "initkeys.md"),
 }
 
 FORMAT_NAMES: tuple[str, ...] = tuple(_REGISTRY)
@@ -65,6 +70,27 @@ class Formatter(Protocol):
     ) -> None:
         """Write ``run`` to ``out``; ``color`` matters only to formats that have it."""
         ...
+
+
+class PlainFormatter:
+    """Base of the formats without colour: :meth:`render` hands the run to :meth:`write`."""
+
+    name: str
+
+    def render(
+        self,
+        run: AuditRun,
+        out: TextIO,
+        *,
+        color: bool = False,
+        tool_version: str = __version__,
+    ) -> None:
+        del color  # only the text format has colour
+        self.write(run, out, tool_version)
+
+    def write(self, run: AuditRun, out: TextIO, tool_version: str) -> None:
+        """Write ``run`` to ``out``."""
+        raise NotImplementedError
 
 
 def get_formatter(name: str) -> Formatter:

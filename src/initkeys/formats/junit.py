@@ -1,0 +1,267 @@
+"""``--format junit``: JUnit XML, so that a CI system shows the audit as tests.
+
+``<testsuites>`` holds one ``<testsuite>`` per account (named by its id, and
+its name in AWS Organizations when known) and one ``<testcase>`` per finding
+(``classname`` ``initkeys.<account id>``, ``name`` the user and key). A test
+case fails the way the exit code does:
+
+- FAIL: ``<failure>``.
+- WARNING: ``<failure>`` when the run's ``--fail-on`` is WARNING; otherwise the
+  test case passes and the warning is in its ``<system-out>``.
+- ERROR (a row that could not be read): ``<error>``; the user was not judged.
+- PASS: passes. NOT_APPLICABLE (root, users without a console password):
+  ``<skipped>``, with the reason.
+- An exempt FAIL, WARNING or ERROR: ``<skipped>``, with the exemption's reason.
+- An account that could not be audited: one test case ``account audit`` with
+  an ``<error>``.
+
+Each test case carries the finding's stable id (and its status and reason) as
+``<properties>``. Counts on every suite and on ``<testsuites>`` are those of
+the test cases. ``timestamp`` is the run's time in UTC, without a zone suffix
+as the JUnit schema has it.
+
+All text is data: it is escaped for XML, characters XML 1.0 cannot hold
+(control characters, lone surrogates) become visible escapes (``\\x1b``), and
+everything outside ASCII is written as a character reference, so the document
+is well-formed in any output encoding.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable
+from dataclasses import dataclass
+from typing import TextIO
+
+from initkeys.control import CONTROL
+from initkeys.formats import PlainFormatter, identified_findings, iso_utc, seconds
+from initkeys.model import AccountAudit, AuditRun, Finding, Settings, Status
+
+# XML 1.0 Char: #x9 | #xA | #xD | [#x20-#xD7FF] | [#xE000-#xFFFD] | [#x10000-#x10FFFF].
+_NOT_XML = re.compile("[^\t\n\r\x20-\ud7ff\ue000-\ufffd\U00010000-\U0010ffff]")
+# The common case, which needs no escaping: printable ASCII without & < > (and
+# without " in attributes; character data may also hold line breaks).
+_PLAIN_TEXT = re.compile("[\n !-%'-;=?-~]*")
+_PLAIN_ATTR = re.compile("[ !#-%'-;=?-~]*")
+_TEXT = str.maketrans({"&": "&amp;", "<": "&lt;", ">": "&gt;"})
+# In attributes, also the quote, and the whitespace a parser would normalize.
+_ATTR = str.maketrans(
+    {
+        "&": "&amp;",
+        "<": "&lt;",
+        ">": "&gt;",
+        '"': "&quot;",
+        "\n": "&#10;",
+        "\r": "&#13;",
+        "\t": "&#9;",
+    }
+)
+
+
+@dataclass
+class _Tally:
+    tests: int = 0
+    failures: int = 0
+    errors: int = 0
+    skipped: int = 0
+
+    def add(self, other: _Tally) -> None:
+        self.tests += other.tests
+        self.failures += other.failures
+        self.errors += other.errors
+        self.skipped += other.skipped
+
+    def attributes(self) -> str:
+        return (
+            f'tests="{self.tests}" failures="{self.failures}" errors="{self.errors}" '
+            f'skipped="{self.skipped}" time="0"'
+        )
+
+
+class JunitFormatter(PlainFormatter):
+    name = "junit"
+
+    def write(self, run: AuditRun, out: TextIO, tool_version: str) -> None:
+        write = out.write
+        settings = run.settings
+        # The counts come first in the document: one counting pass, then the writing one.
+        tallies = [_tally(account, settings) for account in run.accounts]
+        total = _Tally()
+        for tally in tallies:
+            total.add(tally)
+        timestamp = (iso_utc(run.generated_at) or "").removesuffix("Z")
+        name = f"initkeys {tool_version}: CIS AWS Foundations {CONTROL.id}"
+        write('<?xml version="1.0" encoding="UTF-8"?>\n')
+        stamp = f"timestamp={xml_attr(timestamp)}"
+        write(f"<testsuites name={xml_attr(name)} {total.attributes()} {stamp}>\n")
+        for account, tally in zip(run.accounts, tallies, strict=True):
+            suite = account.account_id
+            if account.account_name:
+                suite += f" ({account.account_name})"
+            write(f"  <testsuite name={xml_attr(suite)} {tally.attributes()} {stamp}>\n")
+            _write_properties(out, _suite_properties(account, settings), indent=4)
+            if account.error is not None:
+                write(
+                    f'    <testcase classname={xml_attr(_classname(account))} name="account audit" '
+                    'time="0">\n'
+                    f'      <error type="account-not-audited" message={xml_attr(account.error)}/>\n'
+                    "    </testcase>\n"
+                )
+            else:
+                for finding_id, finding in identified_findings(account):
+                    _write_case(out, account, finding, finding_id, settings)
+            write("  </testsuite>\n")
+        write("</testsuites>\n")
+
+
+def xml_text(value: str) -> str:
+    """``value`` as XML character data."""
+    if _PLAIN_TEXT.fullmatch(value):
+        return value
+    return _ascii(_NOT_XML.sub(_visible, value).translate(_TEXT))
+
+
+def xml_attr(value: str) -> str:
+    """``value`` as a quoted XML attribute value."""
+    if _PLAIN_ATTR.fullmatch(value):
+        return f'"{value}"'
+    return '"' + _ascii(_NOT_XML.sub(_visible, value).translate(_ATTR)) + '"'
+
+
+def _visible(match: re.Match[str]) -> str:
+    code = ord(match.group())
+    return f"\\x{code:02x}" if code < 0x100 else f"\\u{code:04x}"
+
+
+def _ascii(value: str) -> str:
+    return value if value.isascii() else value.encode("ascii", "xmlcharrefreplace").decode()
+
+
+def _outcome(finding: Finding, settings: Settings) -> str:
+    """``failure``, ``error``, ``skipped``, ``warning`` (passes, with output) or ``pass``."""
+    status = finding.status
+    if status is Status.NOT_APPLICABLE:
+        return "skipped"
+    if status is Status.PASS:
+        return "pass"
+    if finding.exemption is not None:
+        return "skipped"
+    if status is Status.ERROR:
+        return "error"
+    if status is Status.WARNING and settings.fail_on.rank > Status.WARNING.rank:
+        return "warning"
+    return "failure"
+
+
+def _tally(account: AccountAudit, settings: Settings) -> _Tally:
+    if account.error is not None:
+        return _Tally(tests=1, errors=1)
+    tally = _Tally()
+    for finding in account.findings:
+        tally.tests += 1
+        outcome = _outcome(finding, settings)
+        if outcome == "failure":
+            tally.failures += 1
+        elif outcome == "error":
+            tally.errors += 1
+        elif outcome == "skipped":
+            tally.skipped += 1
+    return tally
+
+
+def _classname(account: AccountAudit) -> str:
+    return f"initkeys.{account.account_id}"
+
+
+def _case_name(finding: Finding) -> str:
+    if finding.key_slot is None:
+        return finding.user
+    return f"{finding.user} access key {finding.key_slot}"
+
+
+def _write_case(
+    out: TextIO, account: AccountAudit, finding: Finding, finding_id: str, settings: Settings
+) -> None:
+    write = out.write
+    # The id, status and reason are ours (hex digits, enum values): nothing to escape.
+    write(
+        f"    <testcase classname={xml_attr(_classname(account))} "
+        f'name={xml_attr(_case_name(finding))} time="0">\n'
+        "      <properties>\n"
+        f'        <property name="id" value="{finding_id}"/>\n'
+        f'        <property name="status" value="{finding.status.value}"/>\n'
+        f'        <property name="reason" value="{finding.reason.value}"/>\n'
+        "      </properties>\n"
+    )
+    outcome = _outcome(finding, settings)
+    if outcome in ("failure", "error"):
+        write(
+            f'      <{outcome} type="{finding.reason.value}" '
+            f"message={xml_attr(finding.message)}>{xml_text(_evidence(finding, finding_id))}"
+            f"</{outcome}>\n"
+        )
+    elif outcome == "skipped":
+        write(f"      <skipped message={xml_attr(_skip_message(finding))}/>\n")
+    elif outcome == "warning":
+        body = f"WARNING {finding.reason.value}: {finding.message}\n"
+        write(f"      <system-out>{xml_text(body + _evidence(finding, finding_id))}</system-out>\n")
+    write("    </testcase>\n")
+
+
+def _skip_message(finding: Finding) -> str:
+    if finding.exemption is not None and finding.status is not Status.NOT_APPLICABLE:
+        exemption = finding.exemption
+        until = f", until {exemption.expires.isoformat()}" if exemption.expires else ""
+        return (
+            f"exempt ({finding.status.value} {finding.reason.value}): {exemption.reason} "
+            f"[{exemption.source}{until}]"
+        )
+    return f"not applicable ({finding.reason.value}): {finding.message}"
+
+
+def _evidence(finding: Finding, finding_id: str) -> str:
+    """The finding's facts, one per line, as the body of a failure or an error."""
+    lines = [
+        ("message", finding.message),
+        ("id", finding_id),
+        ("user", finding.user),
+        ("arn", finding.arn),
+        ("key", None if finding.key_slot is None else str(finding.key_slot)),
+        ("access key id", finding.access_key_id),
+        ("active", None if finding.active is None else str(finding.active).lower()),
+        ("user created", iso_utc(finding.user_created)),
+        ("key created", iso_utc(finding.key_created)),
+        ("setup gap seconds", _number(seconds(finding.setup_gap))),
+        ("last used", iso_utc(finding.last_used) or ("never" if finding.key_slot else None)),
+        ("password created", iso_utc(finding.password_created)),
+    ]
+    return "".join(f"{label}: {value}\n" for label, value in lines if value is not None)
+
+
+def _number(value: int | None) -> str | None:
+    return None if value is None else str(value)
+
+
+def _suite_properties(account: AccountAudit, settings: Settings) -> list[tuple[str, str]]:
+    properties = [
+        ("account_id", account.account_id),
+        ("partition", account.partition),
+        ("source", account.source),
+        ("mode", settings.mode.value),
+        ("setup_window_seconds", str(seconds(settings.setup_window))),
+        ("fail_on", settings.fail_on.value),
+        ("status", account.status.value),
+    ]
+    if account.account_name:
+        properties.append(("account_name", account.account_name))
+    if account.report_generated_at is not None:
+        properties.append(("report_generated_at", iso_utc(account.report_generated_at) or ""))
+    return properties
+
+
+def _write_properties(out: TextIO, properties: Iterable[tuple[str, str]], indent: int) -> None:
+    pad = " " * indent
+    out.write(pad + "<properties>\n")
+    for key, value in properties:
+        out.write(f"{pad}  <property name={xml_attr(key)} value={xml_attr(value)}/>\n")
+    out.write(pad + "</properties>\n")

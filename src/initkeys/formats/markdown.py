@@ -1,0 +1,212 @@
+"""``--format markdown``: a short summary for a pull request or a CI job summary.
+
+GitHub-flavoured Markdown: a title with the result, the counts as a table, a
+table of FAIL, ERROR and WARNING findings (at most :data:`MAX_ROWS`, then
+"…and N more"), the accounts that could not be audited, and a note on exempt
+findings. PASS and NOT_APPLICABLE findings are only counted.
+
+User names, account ids, file names and error sentences are data, not
+Markdown: each is written as a code span (:func:`code`), where no emphasis,
+link, autolink or HTML is recognised; in a table its ``|`` is escaped, and
+line breaks and other control characters become visible escapes, so a crafted
+name can neither break a table row nor inject HTML or a link.
+"""
+
+from __future__ import annotations
+
+import re
+from datetime import timedelta
+from typing import TextIO
+
+from initkeys.control import CONTROL
+from initkeys.evaluate.verdicts import describe_duration
+from initkeys.formats import PlainFormatter, iso_utc
+from initkeys.formats.json_format import overall_status
+from initkeys.model import STATUS_ORDER, AccountAudit, AuditRun, Finding, Status
+
+MAX_ROWS = 50
+"""Findings listed in the table; a PR comment or a job summary stays short."""
+
+_LISTED = (Status.FAIL, Status.ERROR, Status.WARNING)
+_ICON = {
+    Status.FAIL: "❌",
+    Status.ERROR: "❗",
+    Status.WARNING: "⚠️",
+    Status.PASS: "✅",
+    Status.NOT_APPLICABLE: "➖",
+}
+_SHORT = {Status.NOT_APPLICABLE: "N/A"}
+
+# Control characters (C0, DEL, C1), the line and paragraph separators, and the
+# bidi embedding/override/isolate controls, mapped to visible escapes.
+_VISIBLE = {c: f"\\x{c:02x}" for c in (*range(0x20), *range(0x7F, 0xA0))}
+_VISIBLE.update(
+    {c: f"\\u{c:04x}" for c in (0x2028, 0x2029, *range(0x202A, 0x202F), *range(0x2066, 0x206A))}
+)
+_INLINE_SPECIAL = re.compile(r"([\\`*_\[\]<>&|~])")
+_BACKTICKS = re.compile(r"`+")
+
+
+def code(text: str, *, table: bool = False) -> str:
+    """``text`` as a code span, inert whatever it holds; ``table`` also escapes ``|``."""
+    text = text.translate(_VISIBLE)
+    if not text:
+        return ""
+    if table:
+        # A table row is split at every unescaped "|", code spans included;
+        # GFM and markdown-it turn "\|" back into "|" inside the cell.
+        text = text.replace("|", "\\|")
+    fence = "`" * (max((len(run) for run in _BACKTICKS.findall(text)), default=0) + 1)
+    # A span's content loses one space at each end when it has both; pad text
+    # that starts or ends with a backtick or a space so that it survives.
+    pad = " " if text[0] in "` " or text[-1] in "` " else ""
+    return f"{fence}{pad}{text}{pad}{fence}"
+
+
+def escape_inline(text: str) -> str:
+    """Our own prose inside a line of Markdown: characters that would start markup are
+    escaped. (Not for the start of a line, where ``#``, ``-`` or ``1.`` start blocks.)"""
+    return _INLINE_SPECIAL.sub(r"\\\1", text.translate(_VISIBLE))
+
+
+class MarkdownFormatter(PlainFormatter):
+    name = "markdown"
+
+    def write(self, run: AuditRun, out: TextIO, tool_version: str) -> None:
+        write = out.write
+        result = overall_status(run)
+        not_audited = [a for a in run.accounts if a.error is not None]
+        write(
+            f"## {_ICON[result]} initkeys: {result.value} · "
+            f"CIS AWS Foundations {CONTROL.id}\n\n"
+            f"*{escape_inline(CONTROL.title)}.*\n\n"
+            f"{_about(run, len(not_audited), tool_version)}\n\n"
+        )
+        if not run.accounts:
+            write("No accounts audited.\n")
+            return
+        counts = run.counts()
+        write("| " + " | ".join(_SHORT.get(s, s.value) for s in STATUS_ORDER) + " |\n")
+        write("|" + "---:|" * len(STATUS_ORDER) + "\n")
+        write("| " + " | ".join(str(counts[s]) for s in STATUS_ORDER) + " |\n\n")
+        rows, exempt = _first_rows(run)
+        _findings_table(run, out, rows, sum(counts[s] for s in _LISTED))
+        if not_audited:
+            write("\n### Accounts that could not be audited\n\n")
+            for account in not_audited[:MAX_ROWS]:
+                write(f"- {_account_label(account)}: {code(account.error or '')}\n")
+            if len(not_audited) > MAX_ROWS:
+                write(f"- …and {len(not_audited) - MAX_ROWS} more\n")
+        if exempt:
+            write(
+                f"\n{exempt} finding{'' if exempt == 1 else 's'} exempt: kept by the "
+                "organization's decision, marked *exempt* above, not counted for the "
+                "exit code and never remediated.\n"
+            )
+
+
+def _about(run: AuditRun, not_audited: int, tool_version: str) -> str:
+    window = describe_duration(run.settings.setup_window)
+    audited = len(run.accounts) - not_audited
+    accounts = f"{audited} account{'' if audited == 1 else 's'} audited"
+    if not_audited:
+        accounts += f", {not_audited} could not be audited"
+    return (
+        f"Mode `{run.settings.mode.value}`, setup window {window} · {accounts} · "
+        f"{iso_utc(run.generated_at)} · initkeys {tool_version}"
+    )
+
+
+def _findings_table(
+    run: AuditRun, out: TextIO, rows: list[tuple[AccountAudit, Finding]], listed: int
+) -> None:
+    if not listed:
+        out.write("No FAIL, ERROR or WARNING findings.\n")
+        return
+    several = len(run.accounts) > 1
+    columns = ["status", *(["account"] if several else []), "user", "key"]
+    columns += ["created after user", "last used", "reason"]
+    out.write("### Findings\n\n")
+    out.write("| " + " | ".join(columns) + " |\n")
+    out.write("|" + "---|" * len(columns) + "\n")
+    for account, finding in rows:
+        cells = [_status_cell(finding)]
+        if several:
+            cells.append(code(account.account_id, table=True))
+        cells += [
+            code(finding.user, table=True),
+            _key_cell(finding),
+            _gap(finding.setup_gap),
+            _last_used(finding),
+            _reason_cell(finding),
+        ]
+        out.write("| " + " | ".join(cells) + " |\n")
+    shown = len(rows)
+    if listed > shown:
+        out.write(
+            f"\n…and {listed - shown} more FAIL, ERROR or WARNING "
+            f"finding{'' if listed - shown == 1 else 's'}: "
+            "the full list is in `--format json`, `csv` or `text`.\n"
+        )
+
+
+def _first_rows(run: AuditRun) -> tuple[list[tuple[AccountAudit, Finding]], int]:
+    """The findings the table shows (FAIL, ERROR, WARNING, then the exempt
+    ones), and how many findings are exempt.
+
+    One pass, keeping at most :data:`MAX_ROWS` findings per group, so a run with
+    a million findings costs no more memory than a small one.
+    """
+    exempt = 0
+    groups: dict[tuple[bool, Status], list[tuple[AccountAudit, Finding]]] = {
+        (exempt, status): [] for exempt in (False, True) for status in _LISTED
+    }
+    for account in run.accounts:
+        if account.error is not None:
+            continue
+        for finding in account.findings:
+            exempt += finding.exemption is not None
+            group = groups.get((finding.exemption is not None, finding.status))
+            if group is not None and len(group) < MAX_ROWS:
+                group.append((account, finding))
+    rows = [row for group in groups.values() for row in group]
+    return rows[:MAX_ROWS], exempt
+
+
+def _account_label(account: AccountAudit) -> str:
+    label = code(account.account_id)
+    if account.account_name:
+        label += f" ({code(account.account_name)})"
+    return label
+
+
+def _status_cell(finding: Finding) -> str:
+    text = f"{_ICON[finding.status]} {finding.status.value}"
+    return text + " *exempt*" if finding.exemption is not None else text
+
+
+def _key_cell(finding: Finding) -> str:
+    if finding.access_key_id:
+        return code(finding.access_key_id, table=True)
+    return "-" if finding.key_slot is None else str(finding.key_slot)
+
+
+def _gap(gap: timedelta | None) -> str:
+    if gap is None:
+        return "-"
+    return ("-" if gap < timedelta(0) else "") + describe_duration(abs(gap))
+
+
+def _last_used(finding: Finding) -> str:
+    if finding.key_slot is None:
+        return "-"
+    return "never" if finding.last_used is None else (iso_utc(finding.last_used) or "")[:10]
+
+
+def _reason_cell(finding: Finding) -> str:
+    cell = code(finding.reason.value, table=True)
+    if finding.status is Status.ERROR:
+        cell += ": " + code(finding.message, table=True)
+    if finding.exemption is not None:
+        cell += ", exempt: " + code(finding.exemption.reason, table=True)
+    return cell

@@ -1,0 +1,330 @@
+"""``--format sarif``: SARIF 2.1.0, for SARIF viewers and result aggregators.
+
+One run, one tool (``initkeys``) with two rules:
+
+- ``CIS-AWS-1.11`` (index 0): the control, with its description, solution and
+  references. Each FAIL finding is a result of level ``error``, each WARNING a
+  result of level ``warning``. PASS and NOT_APPLICABLE findings are counted in
+  ``run.properties.summary`` but are not results.
+- ``INITKEYS-NOT-JUDGED`` (index 1): a user whose row could not be read (or,
+  live, re-read), so the control could not be judged for it. Each ERROR finding
+  is a result of level ``error`` under this rule rather than a notification: it
+  is about one user, has a stable id like any finding, and may hide a failing
+  key, so it belongs in the result list where it is seen and can be tracked.
+
+Where each result lies is told with logical locations (an IAM account has no
+source file). ``run.logicalLocations`` holds every account (kind
+``namespace``: an account scopes IAM names the way a namespace scopes
+identifiers) and every user with a result (kind ``resource``, name = user name,
+fully qualified name = ARN, ``parentIndex`` = its account). A key is written
+inline in its result (kind ``resource``, name ``access_key_1`` as in the
+credential report's columns, fully qualified name ``<user ARN>#access_key_1``,
+``parentIndex`` = its user); a user-level result refers to the cached user.
+A finding read from a credential report file also gets a ``physicalLocation``
+naming that file (no region: a finding carries no line number).
+
+The stable finding id is both ``fingerprints`` and ``partialFingerprints``
+(``initkeysFindingId/v1``). An exempt finding has one ``external`` suppression
+with ``status: accepted`` and the exemption's reason as its justification;
+every other result has ``suppressions: []`` (the spec wants all or none).
+Accounts that could not be audited are ``invocations[0].toolExecutionNotifications``
+of level ``error``; ``executionSuccessful`` is false only when no account could
+be audited (exit code 3).
+
+Results are written one by one (each on one line): an offline run may hold a
+million findings. Only the users that have a result are remembered, for
+``run.logicalLocations``.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterable, Iterator
+from typing import Any, TextIO
+from urllib.parse import quote
+
+from initkeys.control import CONTROL
+from initkeys.formats import PlainFormatter, identified_findings, iso_utc, seconds
+from initkeys.formats.json_format import (
+    control_document,
+    exemption_document,
+    finding_document,
+    overall_status,
+    summary,
+)
+from initkeys.formats.markdown import escape_inline
+from initkeys.model import AccountAudit, AuditRun, Finding, Status
+
+SARIF_VERSION = "2.1.0"
+SARIF_SCHEMA = (
+    "https://docs.oasis-open.org/sarif/sarif/v2.1.0/errata01/os/schemas/sarif-schema-2.1.0.json"
+)
+RULE_ID = "CIS-AWS-1.11"
+NOT_JUDGED_RULE_ID = "INITKEYS-NOT-JUDGED"
+ACCOUNT_NOT_AUDITED = "ACCOUNT-NOT-AUDITED"
+FINGERPRINT = "initkeysFindingId/v1"
+
+# Sources that are not a file the findings were read from.
+_NOT_FILES = frozenset({"aws", "<stdin>", ""})
+
+_LEVEL = {Status.FAIL: "error", Status.WARNING: "warning", Status.ERROR: "error"}
+
+# Placeholders for the two streamed arrays, the last members of the run: the
+# document is split at their last occurrence, after which no data is written.
+_RESULTS = "\x00initkeys-results\x00"
+_LOCATIONS = "\x00initkeys-logical-locations\x00"
+_ITEM_PAD = " " * 8  # run members sit at 6 spaces; array items at 8
+
+
+class SarifFormatter(PlainFormatter):
+    name = "sarif"
+
+    def write(self, run: AuditRun, out: TextIO, tool_version: str) -> None:
+        accounts = [_account_location(i, a) for i, a in enumerate(run.accounts)]
+        skeleton = _skeleton(run, tool_version, accounts)
+        text = json.dumps(skeleton, indent=2)
+        head, end = text.rsplit(json.dumps(_LOCATIONS), 1)
+        before, between = head.rsplit(json.dumps(_RESULTS), 1)
+        out.write(before)
+        users = _Users(len(accounts))
+        _write_array(out, _results(run, users))
+        out.write(between)
+        _write_array(out, [*map(json.dumps, accounts), *users.entries])
+        out.write(end + "\n")
+
+
+def rules() -> list[dict[str, Any]]:
+    """The two reporting descriptors of ``tool.driver.rules``, in index order."""
+    references = ", ".join(CONTROL.references)
+    help_text = (
+        f"{CONTROL.solution}\n\nReferences: {references}.\nCategory: {CONTROL.category}.\n"
+        f"Numbering across benchmark releases: {CONTROL.numbering}.\n"
+        f"See also: {CONTROL.see_also}"
+    )
+    help_markdown = (
+        f"**Solution.** {escape_inline(CONTROL.solution)}\n\n"
+        f"**References:** {escape_inline(references)}.  \n"
+        f"**Category:** {escape_inline(CONTROL.category)}.  \n"
+        f"**Numbering across benchmark releases:** {escape_inline(CONTROL.numbering)}.  \n"
+        f"**See also:** <{CONTROL.see_also}>"
+    )
+    return [
+        {
+            "id": RULE_ID,
+            "name": "SetupAccessKeyOfConsoleUser",
+            "shortDescription": {"text": CONTROL.title + "."},
+            "fullDescription": {"text": f"{CONTROL.information} {CONTROL.rationale}"},
+            "help": {"text": help_text, "markdown": help_markdown},
+            "helpUri": CONTROL.see_also,
+            "defaultConfiguration": {"level": "error"},
+            "properties": {
+                "tags": ["security", "aws", "iam", "access-keys", "cis-aws-foundations"],
+                "control": control_document(),
+            },
+        },
+        {
+            "id": NOT_JUDGED_RULE_ID,
+            "name": "UserNotJudged",
+            "shortDescription": {
+                "text": f"A user could not be judged for CIS AWS Foundations {CONTROL.id}."
+            },
+            "fullDescription": {
+                "text": (
+                    "The user's credential report row could not be read (a bad timestamp, a "
+                    "missing field), or its live re-read failed, so whether its access keys "
+                    f"meet control {CONTROL.id} is unknown."
+                )
+            },
+            "help": {
+                "text": (
+                    "Read the message: fix or regenerate the credential report "
+                    "(aws iam generate-credential-report), or grant the missing read "
+                    "permission, and audit again."
+                ),
+                "markdown": (
+                    "Read the message: fix or regenerate the credential report "
+                    "(`aws iam generate-credential-report`), or grant the missing read "
+                    "permission, and audit again."
+                ),
+            },
+            "helpUri": CONTROL.see_also,
+            "defaultConfiguration": {"level": "error"},
+            "properties": {"tags": ["security", "aws", "iam", "audit-error"]},
+        },
+    ]
+
+
+def _skeleton(run: AuditRun, tool_version: str, accounts: list[dict[str, Any]]) -> dict[str, Any]:
+    not_audited = [
+        (i, a) for i, a in enumerate(run.accounts) if a.error is not None
+    ]  # the order of run.accounts
+    invocation = {
+        "executionSuccessful": not (run.accounts and len(not_audited) == len(run.accounts)),
+        "startTimeUtc": iso_utc(run.generated_at),
+        "toolExecutionNotifications": [
+            {
+                "level": "error",
+                "message": {"text": f"Account {a.account_id} could not be audited: {a.error}"},
+                "descriptor": {"id": ACCOUNT_NOT_AUDITED, "index": 0},
+                "locations": [{"logicalLocations": [accounts[i]]}],
+            }
+            for i, a in not_audited
+        ],
+    }
+    driver = {
+        "name": "initkeys",
+        "version": tool_version,
+        "rules": rules(),
+        "notifications": [
+            {
+                "id": ACCOUNT_NOT_AUDITED,
+                "name": "AccountNotAudited",
+                "shortDescription": {
+                    "text": "An account could not be audited (credentials, permissions, network)."
+                },
+                "defaultConfiguration": {"level": "error"},
+            }
+        ],
+    }
+    return {
+        "$schema": SARIF_SCHEMA,
+        "version": SARIF_VERSION,
+        "runs": [
+            {
+                "tool": {"driver": driver},
+                "invocations": [invocation],
+                "properties": {
+                    "mode": run.settings.mode.value,
+                    "setup_window_seconds": seconds(run.settings.setup_window),
+                    "fail_on": run.settings.fail_on.value,
+                    "result": overall_status(run).value,
+                    "summary": summary(run),
+                },
+                "results": _RESULTS,
+                "logicalLocations": _LOCATIONS,
+            }
+        ],
+    }
+
+
+def _account_location(index: int, account: AccountAudit) -> dict[str, Any]:
+    """An account as a top-level entry of ``run.logicalLocations``."""
+    properties: dict[str, Any] = {
+        "partition": account.partition,
+        "source": account.source,
+        "status": account.status.value,
+    }
+    if account.account_name is not None:
+        properties["account_name"] = account.account_name
+    if account.report_generated_at is not None:
+        properties["report_generated_at"] = iso_utc(account.report_generated_at)
+    # ``index`` (allowed on a cached entry) also keeps two entries for the same
+    # account id distinct, which the schema's uniqueItems asks for.
+    return {
+        "index": index,
+        "name": account.account_id,
+        "kind": "namespace",
+        "properties": properties,
+    }
+
+
+class _Users:
+    """The users that have a result: cached in ``run.logicalLocations`` after the accounts."""
+
+    def __init__(self, first_index: int) -> None:
+        self.entries: list[str] = []  # serialized, in index order
+        self._next = first_index
+        self._account = -1
+        self._seen: dict[str, dict[str, Any]] = {}
+
+    def location(self, account_index: int, finding: Finding) -> dict[str, Any]:
+        if account_index != self._account:  # a user belongs to one account only
+            self._account, self._seen = account_index, {}
+        who = finding.arn or finding.user
+        entry = self._seen.get(who)
+        if entry is None:
+            entry = {
+                "index": self._next,
+                "name": finding.user,
+                "fullyQualifiedName": who,
+                "kind": "resource",
+                "parentIndex": account_index,
+            }
+            self._seen[who] = entry
+            self.entries.append(json.dumps(entry))
+            self._next += 1
+        return entry
+
+
+def _results(run: AuditRun, users: _Users) -> Iterator[str]:
+    """Each FAIL, WARNING and ERROR finding as a serialized SARIF result."""
+    for account_index, account in enumerate(run.accounts):
+        if account.error is not None:
+            continue
+        physical = _physical_location(account)
+        for finding_id, finding in identified_findings(account):
+            level = _LEVEL.get(finding.status)
+            if level is None:
+                continue
+            user = users.location(account_index, finding)
+            location: dict[str, Any] = {"logicalLocations": [_key_location(finding, user)]}
+            if physical is not None:
+                location["physicalLocation"] = physical
+            properties = finding_document(finding, finding_id)
+            properties["account_id"] = account.account_id
+            judged = finding.status is not Status.ERROR
+            result = {
+                "ruleId": RULE_ID if judged else NOT_JUDGED_RULE_ID,
+                "ruleIndex": 0 if judged else 1,
+                "level": level,
+                "message": {"text": finding.message},
+                "locations": [location],
+                "fingerprints": {FINGERPRINT: finding_id},
+                "partialFingerprints": {FINGERPRINT: finding_id},
+                "suppressions": _suppressions(finding),
+                "properties": properties,
+            }
+            yield json.dumps(result)
+
+
+def _key_location(finding: Finding, user: dict[str, Any]) -> dict[str, Any]:
+    """The key a finding is about (inline, child of its cached user), or the user itself."""
+    if finding.key_slot is None:
+        return user
+    name = f"access_key_{finding.key_slot}"
+    return {
+        "name": name,
+        "fullyQualifiedName": f"{user['fullyQualifiedName']}#{name}",
+        "kind": "resource",
+        "parentIndex": user["index"],
+    }
+
+
+def _physical_location(account: AccountAudit) -> dict[str, Any] | None:
+    """The credential report file the findings were read from; None for live audits and stdin."""
+    if account.source in _NOT_FILES:
+        return None
+    return {"artifactLocation": {"uri": quote(account.source, safe="")}}
+
+
+def _suppressions(finding: Finding) -> list[dict[str, Any]]:
+    exemption = finding.exemption
+    if exemption is None:
+        return []
+    return [
+        {
+            "kind": "external",
+            "status": "accepted",
+            "justification": exemption.reason,
+            "properties": exemption_document(exemption),
+        }
+    ]
+
+
+def _write_array(out: TextIO, items: Iterable[str]) -> None:
+    """A JSON array, one item a line, at the depth of a run's members."""
+    first = True
+    for item in items:
+        out.write(("[\n" if first else ",\n") + _ITEM_PAD + item)
+        first = False
+    out.write("[]" if first else "\n" + _ITEM_PAD[:-2] + "]")
