@@ -46,7 +46,7 @@ from typing import Any, TextIO
 
 from initkeys._version import __version__
 from initkeys.control import CONTROL
-from initkeys.formats import identified_findings, iso_utc, seconds
+from initkeys.formats import PlainFormatter, identified_findings, iso_utc, seconds
 from initkeys.model import AccountAudit, AuditRun, Exemption, Finding, Reason, Status
 from initkeys.partitions import region_in
 
@@ -116,22 +116,14 @@ class AccountFindings:
     """Iterate once; built as they are read."""
 
 
-class AsffFormatter:
+class AsffFormatter(PlainFormatter):
     name = "asff"
 
     def __init__(self, region: str | None = None) -> None:
         self.region = region
         """The Security Hub region; None: the partition's home region."""
 
-    def render(
-        self,
-        run: AuditRun,
-        out: TextIO,
-        *,
-        color: bool = False,
-        tool_version: str = __version__,
-    ) -> None:
-        del color  # JSON has no colour; the argument is part of the interface.
+    def write(self, run: AuditRun, out: TextIO, tool_version: str) -> None:
         first = True
         for account in account_findings(run, region=self.region, tool_version=tool_version):
             for document in account.findings:

@@ -14,8 +14,7 @@ from __future__ import annotations
 import csv
 from typing import TextIO
 
-from initkeys._version import __version__
-from initkeys.formats import identified_findings, iso_utc, seconds
+from initkeys.formats import PlainFormatter, identified_findings, iso_utc, seconds
 from initkeys.model import AccountAudit, AuditRun, Finding, Status
 
 COLUMNS = (
@@ -48,18 +47,10 @@ _FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
 Cell = str | int
 
 
-class CsvFormatter:
+class CsvFormatter(PlainFormatter):
     name = "csv"
 
-    def render(
-        self,
-        run: AuditRun,
-        out: TextIO,
-        *,
-        color: bool = False,
-        tool_version: str = __version__,
-    ) -> None:
-        del color, tool_version  # CSV carries neither; both are part of the interface.
+    def write(self, run: AuditRun, out: TextIO, tool_version: str) -> None:
         # "\n", not the RFC's "\r\n": ``out`` is a text stream that already
         # translates newlines for the platform (sys.stdout on Windows). With
         # "\n" alone, QUOTE_MINIMAL would leave a field holding "\r" unquoted

@@ -34,10 +34,9 @@ from collections.abc import Iterable, Iterator
 from datetime import datetime, timedelta
 from typing import TextIO
 
-from initkeys._version import __version__
 from initkeys.control import CONTROL
 from initkeys.evaluate.verdicts import describe_duration
-from initkeys.formats import identified_findings, iso_utc
+from initkeys.formats import PlainFormatter, identified_findings, iso_utc
 from initkeys.formats.json_format import overall_status
 from initkeys.model import STATUS_ORDER, AccountAudit, AuditRun, Finding, Mode, Status
 
@@ -263,7 +262,7 @@ _NUMERIC = frozenset({"Status", "Gap"})  # sorted by their data-sort numbers
 _RIGHT = frozenset({"Gap"})
 
 
-class HtmlFormatter:
+class HtmlFormatter(PlainFormatter):
     name = "html"
 
     def __init__(self, *, passing_limit: int = 1000, chart_limit: int = 20) -> None:
@@ -272,15 +271,7 @@ class HtmlFormatter:
         self.chart_limit = chart_limit
         """Accounts drawn in the chart at most: the worst ones."""
 
-    def render(
-        self,
-        run: AuditRun,
-        out: TextIO,
-        *,
-        color: bool = False,
-        tool_version: str = __version__,
-    ) -> None:
-        del color  # the page always has its colours; the argument is part of the interface.
+    def write(self, run: AuditRun, out: TextIO, tool_version: str) -> None:
         counts = run.counts()
         account_counts = [account.counts() for account in run.accounts]
         write = out.write

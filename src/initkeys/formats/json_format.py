@@ -15,27 +15,18 @@ from __future__ import annotations
 import json
 from typing import Any, TextIO
 
-from initkeys._version import __version__
 from initkeys.control import CONTROL
-from initkeys.formats import identified_findings, iso_utc, seconds
+from initkeys.formats import PlainFormatter, identified_findings, iso_utc, seconds
 from initkeys.model import STATUS_ORDER, AccountAudit, AuditRun, Exemption, Finding, Status, worst
 
 SCHEMA_VERSION = 1
 _INDENT = 2
 
 
-class JsonFormatter:
+class JsonFormatter(PlainFormatter):
     name = "json"
 
-    def render(
-        self,
-        run: AuditRun,
-        out: TextIO,
-        *,
-        color: bool = False,
-        tool_version: str = __version__,
-    ) -> None:
-        del color  # JSON has no colour; the argument is part of the interface.
+    def write(self, run: AuditRun, out: TextIO, tool_version: str) -> None:
         write = out.write
         write("{\n")
         for key, value in _head(run, tool_version).items():

@@ -38,9 +38,8 @@ import json
 from datetime import datetime, timezone
 from typing import Any, TextIO
 
-from initkeys._version import __version__
 from initkeys.control import CONTROL
-from initkeys.formats import identified_findings, iso_utc, seconds
+from initkeys.formats import PlainFormatter, identified_findings, iso_utc, seconds
 from initkeys.formats.json_format import exemption_document
 from initkeys.model import AccountAudit, AuditRun, Finding, Status
 
@@ -75,18 +74,10 @@ _NEW = (1, "New")
 _SUPPRESSED = (3, "Suppressed")
 
 
-class OcsfFormatter:
+class OcsfFormatter(PlainFormatter):
     name = "ocsf"
 
-    def render(
-        self,
-        run: AuditRun,
-        out: TextIO,
-        *,
-        color: bool = False,
-        tool_version: str = __version__,
-    ) -> None:
-        del color  # JSON has no colour; the argument is part of the interface.
+    def write(self, run: AuditRun, out: TextIO, tool_version: str) -> None:
         common = _common(run, tool_version)
         write = out.write
         separator = "[\n"
