@@ -4,9 +4,11 @@ from __future__ import annotations
 
 import csv
 import json
+import re
 from dataclasses import replace
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
+from xml.etree import ElementTree
 
 from hypothesis import given
 from hypothesis import strategies as st
@@ -16,6 +18,7 @@ from initkeys.formats import finding_id, identified_findings
 from initkeys.model import AccountAudit, Finding, Reason, Status
 
 UTC = timezone.utc
+DATA = Path(__file__).parent / "data"
 CREATED = datetime(2022, 1, 1, tzinfo=UTC)
 ARN = "arn:aws:iam::123456789012:user/alice"
 
@@ -154,3 +157,70 @@ def test_output_dir_errors_are_one_line(tmp_path: Path) -> None:
     for extra in cases:
         line = assert_one_line_error(run(["audit", "--credential-report", path, *extra], env), 2)
         assert "format" in line or "output" in line, line
+
+
+def _ids_by_format(out: Path) -> dict[str, set[str]]:
+    """The finding ids each machine-readable format carries, read as its consumer would."""
+    doc = json.loads((out / "initkeys.json").read_text())
+    sarif = json.loads((out / "initkeys.sarif").read_text())
+    with (out / "initkeys.csv").open(newline="") as handle:
+        csv_ids = {row["id"] for row in csv.DictReader(handle)}
+    junit = ElementTree.parse(out / "initkeys.junit.xml")
+    html_text = re.sub(r"</span><span>", "", (out / "initkeys.html").read_text())
+    return {
+        "json": {f["id"] for a in doc["accounts"] for f in a["findings"]},
+        "csv": csv_ids,
+        "sarif": {r["fingerprints"]["initkeysFindingId/v1"] for r in sarif["runs"][0]["results"]},
+        "asff": {f["Id"] for f in json.loads((out / "initkeys.asff.json").read_text())},
+        "ocsf": {
+            e["finding_info"]["uid"] for e in json.loads((out / "initkeys.ocsf.json").read_text())
+        },
+        "junit": {
+            p.get("value", "")
+            for p in junit.iter("property")
+            if p.get("name") in {"id", "finding_id", "initkeys.id"}
+        },
+        "html": set(re.findall(r"initkeys-1\.11-[0-9a-f]{24}", html_text)),
+    }
+
+
+def test_every_format_carries_the_same_ids(tmp_path: Path) -> None:
+    env = no_aws_env(tmp_path)
+    out = tmp_path / "out"
+    names = "json,csv,sarif,asff,ocsf,junit,html"
+    proc = run(
+        [
+            "audit",
+            "--credential-report",
+            str(DATA / "report_normal.csv"),
+            "--format",
+            names,
+            "--output-dir",
+            str(out),
+        ],
+        env,
+    )
+    assert proc.returncode == 1, proc.stderr
+    ids = _ids_by_format(out)
+    every = ids.pop("json")
+    assert every and all(i.startswith("initkeys-1.11-") for i in every)
+    # Formats that list only some verdicts carry a subset, never another id.
+    for name, found in ids.items():
+        assert found, name
+        assert found <= every, name
+    assert ids["csv"] == ids["ocsf"] == ids["junit"] == every
+    # The same ids again on a second run, in another directory.
+    again = tmp_path / "again"
+    run(
+        [
+            "audit",
+            "--credential-report",
+            str(DATA / "report_normal.csv"),
+            "--format",
+            names,
+            "--output-dir",
+            str(again),
+        ],
+        env,
+    )
+    assert _ids_by_format(again) == {"json": every, **ids}
