@@ -184,24 +184,18 @@ def _ids_by_format(out: Path) -> dict[str, set[str]]:
     }
 
 
-def test_every_format_carries_the_same_ids(tmp_path: Path) -> None:
-    env = no_aws_env(tmp_path)
-    out = tmp_path / "out"
+def _all_formats(tmp_path: Path, directory: str) -> dict[str, set[str]]:
+    out = tmp_path / directory
     names = "json,csv,sarif,asff,ocsf,junit,html"
-    proc = run(
-        [
-            "audit",
-            "--credential-report",
-            str(DATA / "report_normal.csv"),
-            "--format",
-            names,
-            "--output-dir",
-            str(out),
-        ],
-        env,
-    )
+    report = str(DATA / "report_normal.csv")
+    args = ["audit", "--credential-report", report, "--format", names, "--output-dir", str(out)]
+    proc = run(args, no_aws_env(tmp_path))
     assert proc.returncode == 1, proc.stderr
-    ids = _ids_by_format(out)
+    return _ids_by_format(out)
+
+
+def test_every_format_carries_the_same_ids(tmp_path: Path) -> None:
+    ids = _all_formats(tmp_path, "out")
     every = ids.pop("json")
     assert every and all(i.startswith("initkeys-1.11-") for i in every)
     # Formats that list only some verdicts carry a subset, never another id.
@@ -210,17 +204,4 @@ def test_every_format_carries_the_same_ids(tmp_path: Path) -> None:
         assert found <= every, name
     assert ids["csv"] == ids["ocsf"] == ids["junit"] == every
     # The same ids again on a second run, in another directory.
-    again = tmp_path / "again"
-    run(
-        [
-            "audit",
-            "--credential-report",
-            str(DATA / "report_normal.csv"),
-            "--format",
-            names,
-            "--output-dir",
-            str(again),
-        ],
-        env,
-    )
-    assert _ids_by_format(again) == {"json": every, **ids}
+    assert _all_formats(tmp_path, "again") == {"json": every, **ids}
