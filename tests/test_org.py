@@ -277,11 +277,19 @@ def test_remediation_across_accounts_journals_each_account(
 ) -> None:
     chosen = f"{org['prod']},{org['dev']},{org['sandbox']}"
     before = {a: key_statuses(aws, a) for a in org.values()}
-    dry = remediate_cli(aws, tmp_path, "--accounts", chosen, "--role-name", ROLE)
+    dry = remediate_cli(
+        aws, tmp_path, "--accounts", chosen, "--role-name", ROLE, "--plan-out", "plan.json"
+    )
     assert dry.returncode == 0, dry.stderr
     assert dry.stdout.count("Account ") >= 3
     assert {a: key_statuses(aws, a) for a in org.values()} == before
-    assert list(tmp_path.iterdir()) == []
+    assert [p.name for p in tmp_path.iterdir()] == ["plan.json"]  # no journal
+    plan = json.loads((tmp_path / "plan.json").read_text())
+    planned = {a["account_id"]: a for a in plan["accounts"]}
+    assert set(planned) == {org["prod"], org["dev"], org["sandbox"]}
+    assert sum(a["action"] == "deactivate" for a in planned[org["prod"]]["actions"]) == 2
+    assert plan["summary"]["deactivate"] == 3
+    (tmp_path / "plan.json").unlink()
 
     args = ["--accounts", chosen, "--role-name", ROLE, "--apply", "--yes", "--journal-dir", "j"]
     ran = remediate_cli(aws, tmp_path, *args)

@@ -130,6 +130,28 @@ def test_dry_runs_change_nothing(aws: Any, account: Account, tmp_path: Path) -> 
     assert list(tmp_path.iterdir()) == []  # not even a journal
 
 
+def test_plan_out_writes_the_plan_as_json_and_changes_nothing(
+    aws: Any, account: Account, tmp_path: Path
+) -> None:
+    before = snapshot(aws)
+    ran = remediate(aws, "--plan-out", "plan.json", cwd=tmp_path)
+    assert ran.code == 0, ran.stderr
+    assert "4 to deactivate" in ran.stdout  # the human plan is still printed
+    assert snapshot(aws) == before
+    plan = json.loads((tmp_path / "plan.json").read_text())
+    assert plan["kind"] == "initkeys-remediation-plan" and plan["schema_version"] == 1
+    assert plan["apply"] is False and plan["delete"] is False and plan["mode"] == "setup"
+    (only,) = plan["accounts"]
+    assert only["error"] is None and only["principal"].startswith("arn:aws:")
+    acting = {a["access_key_id"] for a in only["actions"] if a["action"] == "deactivate"}
+    assert acting == account.ids(account.deactivate)
+    assert plan["summary"]["deactivate"] == 4
+    assert plan["summary"]["left_alone"] == len(only["actions"]) - 4
+    left = [a for a in only["actions"] if a["action"] is None]
+    assert left and all(a["why"] for a in left)
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["plan.json"]  # no journal
+
+
 def test_apply_rerun_then_delete(aws: Any, account: Account, tmp_path: Path) -> None:
     """Deactivate exactly the planned keys; a rerun does nothing twice; then delete them
     from the report approved before step one (the two-step workflow)."""

@@ -501,12 +501,12 @@ def _write_report(
         formatter.render(run, sys.stdout, color=color, tool_version=__version__)
         sys.stdout.flush()
         return
-    with _atomic_file(output) as out:
+    with atomic_file(output) as out:
         formatter.render(run, out, color=False, tool_version=__version__)
 
 
 @contextmanager
-def _atomic_file(path: str) -> Iterator[TextIO]:
+def atomic_file(path: str) -> Iterator[TextIO]:
     """Write to a temporary file beside ``path`` and rename it over ``path`` at the end,
     so a failed run never leaves a half-written report or destroys an older one.
 

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import sys
 from collections.abc import Sequence
+from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
 from typing import TYPE_CHECKING, Any
 
@@ -24,6 +25,7 @@ from initkeys.cli_options import (
 )
 from initkeys.errors import AccessError, InputError
 from initkeys.model import Mode, Status
+from initkeys.remediate.plan import AccountPlan
 
 if TYPE_CHECKING:
     from initkeys.model import Finding
@@ -62,6 +64,12 @@ _QUIET = frozenset({Status.PASS, Status.NOT_APPLICABLE})
     "initkeys-journal-<account>-<UTC time>.jsonl. Rerun with the same journal to finish an "
     "interrupted run.",
 )
+@click.option(
+    "--plan-out",
+    metavar="PATH",
+    help="Also write the plan as JSON to PATH (every key, its action or why it is left "
+    "alone), before anything is changed: for review, or as the record of an --apply.",
+)
 @account_selection_options
 @click.option(
     "--journal-dir",
@@ -82,6 +90,7 @@ def remediate(
     delete: bool,
     yes: bool,
     journal: str | None,
+    plan_out: str | None,
     selection: AccountSelection,
     journal_dir: str | None,
 ) -> None:
@@ -125,6 +134,7 @@ def remediate(
             delete=delete,
             yes=yes,
             journal_dir=journal_dir,
+            plan_out=PlanOutput(plan_out, "a live audit" if report is None else from_audit or ""),
         )
     if journal_dir is not None:
         raise InputError("--journal-dir goes with --org or --accounts; use --journal")
@@ -139,6 +149,9 @@ def remediate(
 
     planned = plan_remediation(findings, mode=plan_mode, delete=delete)
     actions = [p for p in planned if p.acts]
+    PlanOutput(plan_out, source).write(
+        [AccountPlan(identity.account_id, identity.arn, planned)], plan_mode, delete, apply_
+    )
     click.echo(f"Account {identity.account_id}, as {_safe(identity.arn)}")
     click.echo(f"Plan from {_safe(source)}:")
     _print_plan(planned)
@@ -307,6 +320,7 @@ def _remediate_many(
     delete: bool,
     yes: bool,
     journal_dir: str | None,
+    plan_out: PlanOutput,
 ) -> None:
     """Plan every account first, ask once, then act account by account, each with its
     own journal (so rollback and reruns work per account). Exits."""
@@ -323,7 +337,9 @@ def _remediate_many(
     me = own.whoami()
     targets = select_targets(base, selection, endpoint_url=endpoint_url, profile=profile)
     plans: list[tuple[Remediator, str, list[PlannedAction]]] = []
+    documented: list[AccountPlan] = []
     errors: list[str] = []
+    plan_mode = report.mode if report is not None else settings.mode
     for target in targets:
         try:
             if target.account_id == me.account_id:
@@ -338,13 +354,16 @@ def _remediate_many(
         except (AccessError, InputError) as exc:
             errors.append(f"account {target.account_id}: {exc}")
             click.echo(f"Account {target.account_id}: could not be planned: {exc}")
+            documented.append(AccountPlan(target.account_id, None, error=str(exc)))
             continue
         planned = plan_remediation(findings, mode=mode, delete=delete)
+        documented.append(AccountPlan(identity.account_id, identity.arn, planned))
         click.echo(f"Account {identity.account_id}, as {_safe(identity.arn)}")
         _print_plan(planned)
         _print_counts(planned)
         plans.append((remediator, identity.account_id, [p for p in planned if p.acts]))
     total = sum(len(actions) for _, _, actions in plans)
+    plan_out.write(documented, plan_mode, delete, apply_)
     if not plans:
         raise AccessError("no account could be planned: " + "; ".join(errors))
     verb = "delete" if delete else "deactivate"
@@ -372,6 +391,34 @@ def _remediate_many(
             continue
         worst = max(worst, result.exit_code)
     sys.exit(worst)
+
+
+@dataclass(frozen=True)
+class PlanOutput:
+    """Where ``--plan-out`` writes the plan (nowhere without it), and what it came from."""
+
+    path: str | None
+    source: str
+
+    def write(self, plans: Sequence[AccountPlan], mode: Mode, delete: bool, apply_: bool) -> None:
+        if self.path is None:
+            return
+        import json
+
+        from initkeys.cli import atomic_file
+        from initkeys.remediate.plan import plan_document
+
+        document = plan_document(
+            plans,
+            generated_at=datetime.now(timezone.utc).replace(microsecond=0),
+            source=self.source,
+            mode=mode,
+            delete=delete,
+            apply=apply_,
+        )
+        with atomic_file(self.path) as out:
+            json.dump(document, out, indent=2)
+            out.write("\n")
 
 
 def _remediator(profile: str | None, region: str | None, endpoint_url: str | None) -> Remediator:

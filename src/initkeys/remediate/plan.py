@@ -19,6 +19,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
+from initkeys.formats import iso_utc
 from initkeys.model import Finding, Mode, Reason, Status
 
 
@@ -165,3 +166,65 @@ def _short(gap: timedelta) -> str:
     if abs(seconds) < 120:
         return f"{seconds}s"
     return f"{seconds // 60}m{seconds % 60:02d}s"
+
+
+@dataclass(frozen=True)
+class AccountPlan:
+    """The plan for one account, or why there is none."""
+
+    account_id: str
+    principal: str | None
+    planned: tuple[PlannedAction, ...] = ()
+    error: str | None = None
+
+
+def plan_document(
+    plans: Iterable[AccountPlan],
+    *,
+    generated_at: datetime,
+    source: str,
+    mode: Mode,
+    delete: bool,
+    apply: bool,
+) -> dict[str, object]:
+    """The plan as ``--plan-out`` writes it: what a reviewer or a pipeline checks
+    before (or as a record of) ``--apply``. Keys left alone are listed with why."""
+    accounts = []
+    totals: dict[str, int] = {"deactivate": 0, "delete": 0, "left_alone": 0}
+    for plan in plans:
+        actions = []
+        for p in plan.planned:
+            action = p.action.value if p.acts and p.action is not None else None
+            totals[action or "left_alone"] += 1
+            actions.append(
+                {
+                    "user": p.user,
+                    "access_key_id": p.access_key_id,
+                    "key_slot": p.key_slot,
+                    "action": action,
+                    "status": p.status.value if p.status else None,
+                    "reason": p.reason.value if p.reason else None,
+                    "exempt": p.exempt,
+                    "key_created": iso_utc(p.key_created),
+                    "why": p.why,
+                }
+            )
+        accounts.append(
+            {
+                "account_id": plan.account_id,
+                "principal": plan.principal,
+                "error": plan.error,
+                "actions": actions,
+            }
+        )
+    return {
+        "schema_version": 1,
+        "kind": "initkeys-remediation-plan",
+        "generated_at": iso_utc(generated_at),
+        "source": source,
+        "mode": mode.value,
+        "delete": delete,
+        "apply": apply,
+        "accounts": accounts,
+        "summary": totals,
+    }
