@@ -240,3 +240,33 @@ def test_organization_audit_reads_each_members_logs_from_one_bucket(aws: Any) ->
     (finding,) = [f for f in results[0].findings if f.user == "mia"]
     assert (finding.status, finding.reason) == (Status.PASS, Reason.SELF_CREATED)
     assert finding.created_by == f"arn:aws:iam::{prod}:user/mia"
+
+
+def test_an_archived_log_file_is_named_not_fatal(aws: Any, trail: Trail) -> None:
+    """A lifecycle rule may have moved old log files to Glacier: the keys whose events
+    could be in one say so, and the rest of the evidence stands."""
+    s3 = aws.client("s3")
+    s3.create_bucket(Bucket=BUCKET)
+    upload(s3, BUCKET, PREFIX, trail.files)
+    # The file delivered at 08:07 holds the event of pat's key (made at 08:02).
+    (archived,) = [f for f in trail.files if "_20240306T0807Z_" in f.key]
+    s3.copy_object(
+        Bucket=BUCKET,
+        Key=f"{PREFIX}/{archived.key}",
+        CopySource={"Bucket": BUCKET, "Key": f"{PREFIX}/{archived.key}"},
+        StorageClass="GLACIER",
+    )
+    result = initkeys.audit_account(
+        aws.session(),
+        endpoint_url=aws.endpoint_url,
+        trail=trail_readers(
+            TrailSpec("s3", bucket=BUCKET, prefix=PREFIX),
+            session=aws.session(),
+            endpoint_url=aws.endpoint_url,
+        ),
+    )
+    found = {f.user: f for f in result.findings}
+    pat = found["pat.other-admin"]  # its key's event was in the archived file
+    assert pat.created_by is None
+    assert pat.evidence_note is not None and "archived; restore it to read it" in pat.evidence_note
+    assert found["sam.self-made"].reason is Reason.SELF_CREATED

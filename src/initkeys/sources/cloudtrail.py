@@ -443,8 +443,18 @@ class S3Trail:
             yield from paginator.paginate(Bucket=self.bucket, **kwargs)
 
     def _get(self, key: str) -> bytes:
+        from botocore.exceptions import ClientError
+
         with self._errors("s3:GetObject"):
-            answer = with_throttle_retry(lambda: self._s3.get_object(Bucket=self.bucket, Key=key))
+            try:
+                answer = with_throttle_retry(
+                    lambda: self._s3.get_object(Bucket=self.bucket, Key=key)
+                )
+            except ClientError as exc:
+                # A lifecycle rule moved it to Glacier: one unreadable file, not the end.
+                if error_code(exc) == "InvalidObjectState":
+                    raise ValueError("archived; restore it to read it") from None
+                raise
             return bytes(answer["Body"].read())
 
     def _errors(self, action: str) -> AbstractContextManager[None]:
