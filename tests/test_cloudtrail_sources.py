@@ -138,6 +138,7 @@ def test_only_files_delivered_while_a_range_can_be_in_them_are_read() -> None:
     assert may_hold(name.format("20240304T1120Z"), span)  # an hour late
     assert not may_hold(name.format("20240304T1121Z"), span)
     assert may_hold("copied-by-hand.json.gz", span)  # no time in the name: read it
+    assert may_hold(name.format("20241399T2599Z"), span)  # nor a time that is none
     # A range just before midnight is delivered the next day.
     late = [TimeRange(at("2024-03-05T23:50:00"), at("2024-03-05T23:59:00"))]
     assert [d.isoformat() for d in days_of(late)] == ["2024-03-05", "2024-03-06"]
@@ -178,7 +179,7 @@ def test_parse_trail_source(tmp_path: Path) -> None:
     (tmp_path / "file.json.gz").write_bytes(b"")
     for bad, why in (
         ("s3://", "not an S3 bucket name"),
-        ("s3://UPPER/x", "not an S3 bucket name"),
+        ("s3://my bucket/x", "not an S3 bucket name"),
         (str(tmp_path / "file.json.gz"), "not a directory"),
         ("lookups", "expected 'lookup'"),
     ):

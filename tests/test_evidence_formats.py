@@ -1,4 +1,4 @@
-"""CloudTrail evidence in the JSON, CSV and text reports."""
+"""CloudTrail evidence in the JSON, CSV and text reports, and read back for remediation."""
 
 from __future__ import annotations
 
@@ -7,6 +7,7 @@ import io
 import json
 from dataclasses import replace
 from datetime import datetime, timezone
+from pathlib import Path
 
 from initkeys.formats import get_formatter
 from initkeys.formats.csv_format import COLUMNS
@@ -28,7 +29,7 @@ def _finding(user: str, **fields: object) -> Finding:
         reason=Reason.SETUP_KEY_UNUSED,
         message=f"Key 1 of {user} was created with the user.",
         key_slot=1,
-        access_key_id="AKIAEXAMPLE000000001",
+        access_key_id=f"AKIAEXAMPLE{user.upper():0>9.9}",
         active=True,
         user_created=datetime(2024, 3, 4, 10, 0, tzinfo=UTC),
         key_created=datetime(2024, 3, 4, 10, 0, 40, tzinfo=UTC),
@@ -102,3 +103,18 @@ def test_text_shows_who_made_each_listed_key() -> None:
 
 def test_text_has_no_creator_column_without_cloudtrail() -> None:
     assert "Created by" not in _render("text", _run(_finding("dana")))
+
+
+def test_an_evidence_report_read_back_for_remediation_spares_self_created_keys(
+    tmp_path: Path,
+) -> None:
+    from initkeys.remediate.from_audit import read_audit_report
+    from initkeys.remediate.plan import plan_remediation
+
+    path = tmp_path / "approved.json"
+    path.write_text(_render("json", EVIDENCE))
+    report = read_audit_report(str(path))
+    findings = report.account(ACCOUNT).findings
+    actions = {p.user: (p.action, p.why) for p in plan_remediation(findings, mode=report.mode)}
+    assert actions["sam"] == (None, "passes")  # self-created: never touched
+    assert actions["dana"][0] is not None  # made by an admin at setup: deactivated

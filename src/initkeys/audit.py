@@ -269,7 +269,8 @@ def audit_accounts(
     audited (the role cannot be assumed, a call is denied) becomes an ERROR
     result and the others go on. With ``spill``, each account's findings are
     moved to disk as soon as it is done, so memory does not grow with the
-    number of accounts.
+    number of accounts. With ``trail``, each account gets CloudTrail evidence
+    (LookupEvents through its own session, or one shared bucket or directory).
     """
     from initkeys.sources.accounts import session_for
 

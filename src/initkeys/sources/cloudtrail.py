@@ -71,7 +71,8 @@ _FILE_NAME = re.compile(
     r"^(?P<account>\d{12})_CloudTrail_(?P<region>[a-z0-9-]+)_(?P<stamp>\d{8}T\d{4}Z)_[^/]*$"
 )
 _DAY_FOLDER = re.compile(r"(?:^|/)(\d{4})/(\d{2})/(\d{2})$")
-_BUCKET = re.compile(r"^[a-z0-9][a-z0-9.\-_]{1,254}$")
+# Lower case since 2018; older buckets in us-east-1 may have capitals and underscores.
+_BUCKET = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{2,254}$")
 _LOG_SUFFIXES = (".json.gz", ".json")
 
 
@@ -95,13 +96,6 @@ class TrailSpec:
     prefix: str = ""
     """The trail's S3 key prefix (what comes before ``AWSLogs/``), without slashes at its ends."""
     path: str | None = None
-
-    def __str__(self) -> str:
-        if self.kind == "s3":
-            return f"s3://{self.bucket}/{self.prefix}".rstrip("/")
-        if self.kind == "directory":
-            return str(self.path)
-        return "LookupEvents"
 
 
 def parse_trail_source(text: str) -> TrailSpec:
@@ -320,7 +314,11 @@ def delivered_at(name: str) -> datetime | None:
     match = _FILE_NAME.match(os.path.basename(name))
     if match is None:
         return None
-    return datetime.strptime(match["stamp"], "%Y%m%dT%H%MZ").replace(tzinfo=timezone.utc)
+    try:
+        moment = datetime.strptime(match["stamp"], "%Y%m%dT%H%MZ")
+    except ValueError:  # digits that are no time (month 13): a name to read, not to trust
+        return None
+    return moment.replace(tzinfo=timezone.utc)
 
 
 def file_account(name: str) -> str | None:
