@@ -281,6 +281,10 @@ def test_json_finding_values() -> None:
         "message": by_user["alice", 1]["message"],
         "exemption": None,
         "exemption_expired": None,
+        "created_by": None,
+        "created_via": None,
+        "created_from": None,
+        "evidence_note": None,
     }
     assert "alice" in by_user["alice", 1]["message"]
     assert by_user["bob", 2]["last_used"] == "2023-05-01T10:00:00Z"
@@ -380,6 +384,10 @@ def test_csv_values() -> None:
         "exemption_source": "",
         "exemption_expires": "",
         "exemption_expired_on": "",
+        "created_by": "",
+        "created_via": "",
+        "created_from": "",
+        "evidence_note": "",
     }
     error = rows[-1]
     assert error["account_id"] == "210987654321"

@@ -19,6 +19,8 @@ from initkeys.evaluate import (
     judge_deleted_user,
     judge_unreadable_user,
     judge_user,
+    search_ranges,
+    with_evidence,
 )
 from initkeys.model import (
     AccountAudit,
@@ -33,7 +35,11 @@ from initkeys.sources.aws import ApiCallCounter, ListedUser, LiveAccount, descri
 from initkeys.sources.credential_report import open_credential_report
 
 if TYPE_CHECKING:
+    from initkeys.sources.cloudtrail import TrailReader
     from initkeys.spill import FindingSpill
+
+    # The CloudTrail reader for an audited account (None: a report file's account).
+    TrailFor = Callable[[LiveAccount | None], TrailReader]
 
 # Statuses that do not need a fresher look.
 _SETTLED = frozenset({Status.PASS, Status.NOT_APPLICABLE})
@@ -51,20 +57,37 @@ class Progress:
 ProgressCallback = Callable[[Progress], None]
 
 
-def audit_report_file(path: str, settings: Settings | None = None) -> AccountAudit:
+def audit_report_file(
+    path: str, settings: Settings | None = None, trail: TrailReader | None = None
+) -> AccountAudit:
     """Audit a credential report file (CSV or the AWS CLI's JSON); ``-`` is stdin.
 
-    Rows are judged as they are read, so only findings stay in memory.
+    Rows are judged as they are read, so only findings stay in memory. With
+    ``trail``, keys that did not pass get CloudTrail evidence, matched by user and
+    creation time (a report carries no key ids).
     """
+    settings = settings or Settings()
     with open_credential_report(path) as reader:
-        findings = tuple(evaluate_users(reader.users(), settings or Settings()))
-        return AccountAudit(
+        findings = tuple(evaluate_users(reader.users(), settings))
+        result = AccountAudit(
             account_id=reader.account_id,
             partition=reader.partition,
             source=reader.source,
             report_generated_at=reader.generated_at,
             findings=findings,
         )
+    return result if trail is None else add_trail_evidence(result, trail, settings)
+
+
+def add_trail_evidence(audit: AccountAudit, trail: TrailReader, settings: Settings) -> AccountAudit:
+    """``audit`` with CloudTrail evidence on the keys that did not pass; CloudTrail is
+    read only around those keys' creation, and not at all when there are none."""
+    findings = tuple(audit.findings)
+    ranges = search_ranges(findings, settings)
+    if not ranges:
+        return audit
+    evidence = trail.read(audit.account_id, audit.partition, ranges)
+    return replace(audit, findings=tuple(with_evidence(findings, evidence, settings)))
 
 
 def audit_account(
@@ -77,8 +100,10 @@ def audit_account(
     progress: ProgressCallback | None = None,
     counter: ApiCallCounter | None = None,
     profile: str | None = None,
+    trail: TrailFor | None = None,
 ) -> AccountAudit:
-    """Audit the account that ``session`` (a boto3 Session) signs in to.
+    """Audit the account that ``session`` (a boto3 Session) signs in to; with
+    ``trail`` (see ``sources.cloudtrail.trail_readers``), add CloudTrail evidence.
 
     Raises :class:`initkeys.errors.AccessError` when the account cannot be
     audited at all (credentials, permissions, network).
@@ -101,6 +126,7 @@ def audit_account(
         max_workers=max_workers,
         report_timeout=report_timeout,
         progress=progress,
+        trail=trail,
     )
 
 
@@ -111,6 +137,7 @@ def audit_live_account(
     max_workers: int = 8,
     report_timeout: float = 300.0,
     progress: ProgressCallback | None = None,
+    trail: TrailFor | None = None,
 ) -> AccountAudit:
     """Audit through an existing :class:`LiveAccount`; its identity is read once only."""
     notify = progress or (lambda _: None)
@@ -122,7 +149,11 @@ def audit_live_account(
         timeout=report_timeout, on_wait=lambda state: notify(Progress(f"credential report {state}"))
     )
     listed = account.list_users()
-    return refresh_live(account, report, listed, settings, max_workers, notify)
+    result = refresh_live(account, report, listed, settings, max_workers, notify)
+    if trail is None:
+        return result
+    notify(Progress("reading CloudTrail"))
+    return add_trail_evidence(result, trail(account), settings)
 
 
 def refresh_live(
@@ -229,6 +260,7 @@ def audit_accounts(
     counter: ApiCallCounter | None = None,
     profile: str | None = None,
     spill: FindingSpill | None = None,
+    trail: TrailFor | None = None,
 ) -> Iterator[AccountAudit]:
     """Audit several accounts, ``workers`` at a time; results come in ``targets`` order.
 
@@ -237,7 +269,8 @@ def audit_accounts(
     audited (the role cannot be assumed, a call is denied) becomes an ERROR
     result and the others go on. With ``spill``, each account's findings are
     moved to disk as soon as it is done, so memory does not grow with the
-    number of accounts.
+    number of accounts. With ``trail``, each account gets CloudTrail evidence
+    (LookupEvents through its own session, or one shared bucket or directory).
     """
     from initkeys.sources.accounts import session_for
 
@@ -285,6 +318,7 @@ def audit_accounts(
                 settings=settings,
                 max_workers=user_workers,
                 report_timeout=report_timeout,
+                trail=trail,
             )
         except AccessError as exc:
             return failed(target, str(exc))

@@ -32,7 +32,9 @@ from initkeys.model import AccountAudit, AuditRun, Mode, Settings, Status
 from initkeys.partitions import check_region_name
 
 if TYPE_CHECKING:
+    from initkeys.audit import TrailFor
     from initkeys.sources.accounts import AccountSelection, TargetAccount
+    from initkeys.sources.cloudtrail import TrailSpec
     from initkeys.spill import FindingSpill
 
 
@@ -140,6 +142,13 @@ def cli() -> None:
     show_default=True,
     help="How long to wait for AWS to generate the credential report.",
 )
+@click.option(
+    "--cloudtrail",
+    metavar="SOURCE",
+    help="Add CloudTrail evidence (who made each key that did not pass, how, from where): "
+    "'lookup' (LookupEvents, the last 90 days), s3://BUCKET/PREFIX (a trail's log files), "
+    "or a directory of log files.",
+)
 def audit(
     report_paths: tuple[str, ...],
     demo: bool,
@@ -159,6 +168,7 @@ def audit(
     workers: int,
     user_workers: int,
     report_timeout: timedelta,
+    cloudtrail: str | None,
 ) -> None:
     """Audit an AWS account, or credential report files, for CIS AWS 1.11.
 
@@ -172,8 +182,17 @@ def audit(
             "or --send-to"
         )
     check_account_options(report_paths, demo, selection)
+    trail = check_cloudtrail(cloudtrail, report_paths, demo)
     formats = parse_format_list(output_format)
-    check_report_options(report_paths, formats, send_to, profile, region, endpoint_url)
+    check_report_options(
+        report_paths,
+        formats,
+        send_to,
+        profile,
+        region,
+        endpoint_url,
+        trail_bucket=bool(trail and trail.kind == "s3"),
+    )
     targets = report_targets(formats, output, output_dir)
     started = datetime.now(timezone.utc).replace(microsecond=0)
     settings = make_settings(mode, setup_window, fail_on, exempt_users, config_path, started)
@@ -185,7 +204,9 @@ def audit(
         session = make_session(profile, region)
     live = LiveOptions(profile, region, endpoint_url, workers, user_workers, report_timeout)
     with ExitStack() as cleanup:
-        accounts = _audit_selected(cleanup, settings, report_paths, demo, selection, live, session)
+        accounts = _audit_selected(
+            cleanup, settings, report_paths, demo, selection, live, session, trail
+        )
         run = AuditRun(settings=settings, generated_at=started, accounts=tuple(accounts))
         if all(a.error is not None for a in run.accounts):
             raise AccessError("; ".join(a.error or "" for a in run.accounts))
@@ -207,6 +228,7 @@ def _audit_selected(
     selection: AccountSelection,
     live: LiveOptions,
     session: Any,
+    trail: TrailSpec | None = None,
 ) -> list[AccountAudit]:
     """Audit what the options name. Several accounts (or report files) keep their
     findings on disk until the report is written; ``cleanup`` removes them."""
@@ -215,17 +237,18 @@ def _audit_selected(
     if report_paths:
         from initkeys.audit import audit_report_file
 
+        reader = _trail_readers(trail, live)(None) if trail is not None else None
         if len(report_paths) == 1:
-            return [audit_report_file(report_paths[0], settings)]
+            return [audit_report_file(report_paths[0], settings, reader)]
         spill = cleanup.enter_context(FindingSpill())
-        audits = (audit_report_file(path, settings) for path in report_paths)
+        audits = (audit_report_file(path, settings, reader) for path in report_paths)
         return [replace(a, findings=spill.keep(a.findings)) for a in audits]
     if demo:
         return [_audit_demo(settings, live.user_workers)]
     if selection.many:
         spill = cleanup.enter_context(FindingSpill())
-        return _audit_many(settings, selection, live, session, spill)
-    return [_audit_live(settings, live, session)]
+        return _audit_many(settings, selection, live, session, spill, trail)
+    return [_audit_live(settings, live, session, trail)]
 
 
 def check_report_options(
@@ -235,16 +258,20 @@ def check_report_options(
     profile: str | None,
     region: str | None,
     endpoint_url: str | None,
+    *,
+    trail_bucket: bool = False,
 ) -> None:
-    """A report file needs no AWS options, except to send its findings or place them."""
+    """A report file needs no AWS options, except to send its findings, place them,
+    or read a trail's bucket."""
     if region is not None and ("asff" in formats or send_to):
         check_region_name(region)
-    if not report_paths or send_to:
+    if not report_paths or send_to or trail_bucket:
         return
     if profile or endpoint_url or (region and "asff" not in formats):
         raise InputError(
             "--credential-report reads files: --profile and --endpoint-url go with it only "
-            "with --send-to, and --region only with --send-to or --format asff"
+            "with --send-to or --cloudtrail s3://…, and --region only with those or "
+            "--format asff"
         )
 
 
@@ -273,6 +300,33 @@ def _send_to_securityhub(
         print(f"initkeys: securityhub: {line}", file=sys.stderr)
     if not result.ok:
         raise AccessError("not every finding reached Security Hub (see the lines above)")
+
+
+def check_cloudtrail(
+    cloudtrail: str | None, report_paths: tuple[str, ...], demo: bool
+) -> TrailSpec | None:
+    """``--cloudtrail``, parsed and checked against what is audited (exit 2 if it cannot be)."""
+    if cloudtrail is None:
+        return None
+    from initkeys.sources.cloudtrail import LOOKUP_NEEDS_ACCOUNT, parse_trail_source
+
+    if demo:
+        raise InputError("--cloudtrail cannot be combined with --demo: the demo has no trail")
+    trail = parse_trail_source(cloudtrail)
+    if report_paths and trail.kind == "lookup":
+        raise InputError(LOOKUP_NEEDS_ACCOUNT)
+    return trail
+
+
+def _trail_readers(trail: TrailSpec, live: LiveOptions, session: Any = None) -> TrailFor:
+    """The CloudTrail reader for each audited account (an S3 bucket is read with
+    ``session``, the signed-in account's, or the options' own)."""
+    from initkeys.sources.aws import make_session
+    from initkeys.sources.cloudtrail import trail_readers
+
+    if trail.kind == "s3" and session is None:
+        session = make_session(live.profile, live.region)
+    return trail_readers(trail, session=session, endpoint_url=live.endpoint_url)
 
 
 def report_targets(
@@ -316,9 +370,12 @@ def make_settings(
     )
 
 
-def _audit_live(settings: Settings, live: LiveOptions, session: Any) -> AccountAudit:
+def _audit_live(
+    settings: Settings, live: LiveOptions, session: Any, trail: TrailSpec | None
+) -> AccountAudit:
     from initkeys.audit import audit_account
 
+    readers = _trail_readers(trail, live, session) if trail is not None else None
     # An AccessError here ends the run: the one account could not be audited (exit 3).
     with _progress() as progress:
         return audit_account(
@@ -329,6 +386,7 @@ def _audit_live(settings: Settings, live: LiveOptions, session: Any) -> AccountA
             report_timeout=live.report_timeout.total_seconds(),
             progress=progress,
             profile=live.profile,
+            trail=readers,
         )
 
 
@@ -356,10 +414,12 @@ def _audit_many(
     live: LiveOptions,
     session: Any,
     spill: FindingSpill,
+    trail: TrailSpec | None,
 ) -> list[AccountAudit]:
     from initkeys.audit import audit_accounts
     from initkeys.sources.aws import ApiCallCounter
 
+    readers = _trail_readers(trail, live, session) if trail is not None else None
     endpoint_url, profile = live.endpoint_url, live.profile
     targets = select_targets(session, selection, endpoint_url=endpoint_url, profile=profile)
     results: list[AccountAudit] = []
@@ -377,6 +437,7 @@ def _audit_many(
             counter=counter,
             profile=profile,
             spill=spill,
+            trail=readers,
         ):
             results.append(result)
             advance(result)
@@ -544,11 +605,27 @@ def policy() -> None:
 
 
 @policy.command("audit")
-def policy_audit() -> None:
+@click.option(
+    "--cloudtrail",
+    metavar="SOURCE",
+    help="Add what 'audit --cloudtrail SOURCE' needs: LookupEvents, or reading the bucket.",
+)
+@click.option(
+    "--partition",
+    default="aws",
+    show_default=True,
+    help="The partition in S3 ARNs (aws, aws-cn, aws-us-gov…).",
+)
+def policy_audit(cloudtrail: str | None, partition: str) -> None:
     """The IAM policy (JSON) that a live audit needs."""
-    from initkeys.policy import render
+    from initkeys.policy import audit_policy, render
 
-    click.echo(render("audit"), nl=False)
+    trail = None
+    if cloudtrail is not None:
+        from initkeys.sources.cloudtrail import parse_trail_source
+
+        trail = parse_trail_source(cloudtrail)
+    click.echo(render("audit", audit_policy(trail, partition)), nl=False)
 
 
 @policy.command("remediate")

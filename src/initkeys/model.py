@@ -84,6 +84,8 @@ class Reason(str, enum.Enum):
     # Not in the verdict table; live audits only (see README, "Decisions").
     USER_DELETED = "user-deleted"
     LIVE_READ_FAILED = "live-read-failed"
+    # From CloudTrail evidence (--cloudtrail, setup mode): the key's own user made it.
+    SELF_CREATED = "self-created"
 
     def __str__(self) -> str:
         return self.value
@@ -190,6 +192,16 @@ class Finding:
     for the exit code and is never remediated."""
     expired_exemption: Exemption | None = None
     """An exemption that matched but has expired, so no longer applies."""
+    created_by: str | None = None
+    """CloudTrail evidence: the ARN of the principal whose ``CreateAccessKey`` made the key."""
+    created_via: str | None = None
+    """CloudTrail evidence: ``console``, ``cli``, ``sdk``, ``terraform``,
+    ``cloudformation`` or ``other``, from the event's user agent."""
+    created_from: str | None = None
+    """CloudTrail evidence: the event's ``sourceIPAddress`` (an IP, or an AWS service name)."""
+    evidence_note: str | None = None
+    """Why a key that was looked up in CloudTrail has no evidence (None when it has some,
+    or when CloudTrail was not read for it)."""
 
     @property
     def setup_gap(self) -> timedelta | None:
@@ -260,3 +272,82 @@ def count_statuses(findings: Iterable[Finding]) -> dict[Status, int]:
     for f in findings:
         counts[f.status] += 1
     return counts
+
+
+# --------------------------------------------------------------------------- CloudTrail evidence
+
+
+class EventName(str, enum.Enum):
+    """The IAM events that say who set a user up, and who made its keys."""
+
+    CREATE_USER = "CreateUser"
+    CREATE_LOGIN_PROFILE = "CreateLoginProfile"
+    CREATE_ACCESS_KEY = "CreateAccessKey"
+
+    def __str__(self) -> str:
+        return self.value
+
+
+@dataclass(frozen=True, slots=True)
+class CreationEvent:
+    """One successful CloudTrail event that created a user, its console password, or a key."""
+
+    name: EventName
+    time: datetime
+    account_id: str
+    """The account the event happened in (``recipientAccountId``)."""
+    target_user: str
+    """The user created, given a password or given a key (``requestParameters.userName``,
+    or the caller itself when a user called without one)."""
+    principal_arn: str | None
+    """``userIdentity.arn``: a user, an assumed-role session, the root user…"""
+    principal_type: str | None
+    """``userIdentity.type``: ``IAMUser``, ``AssumedRole``, ``Root``, ``FederatedUser``…"""
+    principal_name: str | None = None
+    """``userIdentity.userName`` for an IAM user (and root); for others the session's name."""
+    access_key_id: str | None = None
+    """CreateAccessKey: the new key (``responseElements.accessKey.accessKeyId``)."""
+    source_ip: str | None = None
+    user_agent: str | None = None
+    via: str | None = None
+    """``console``, ``cli``, ``sdk``, ``terraform``, ``cloudformation`` or ``other``."""
+    event_id: str | None = None
+
+    @property
+    def is_self(self) -> bool:
+        """True when an IAM user acted on itself (IAM user names ignore case)."""
+        return (
+            self.principal_type == "IAMUser"
+            and self.principal_name is not None
+            and self.principal_name.casefold() == self.target_user.casefold()
+        )
+
+
+@dataclass(frozen=True, slots=True)
+class TimeRange:
+    """From ``start`` to ``end``, both included."""
+
+    start: datetime
+    end: datetime
+
+    def __contains__(self, moment: object) -> bool:
+        return isinstance(moment, datetime) and self.start <= moment <= self.end
+
+
+@dataclass(frozen=True)
+class TrailEvidence:
+    """What one CloudTrail source found for one account, and where it looked."""
+
+    source: str
+    """Where the events came from, for people: ``LookupEvents``, ``s3://bucket/prefix``…"""
+    events: tuple[CreationEvent, ...] = ()
+    searched: tuple[TimeRange, ...] = ()
+    """The event times that were read; an event outside them was not looked for."""
+    horizon: datetime | None = None
+    """The oldest event the source can hold at all (LookupEvents: 90 days back)."""
+    unlogged: tuple[TimeRange, ...] = ()
+    """Searched ranges that no log file covers at all: the trail was not logging then."""
+    problems: tuple[str, ...] = ()
+    """What got in the way (unreadable log files, no logs for the account): said in
+    the note of every key without evidence, since the event may be where it could
+    not be read."""

@@ -6,7 +6,10 @@
 from __future__ import annotations
 
 import json
-from typing import Any
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from initkeys.sources.cloudtrail import TrailSpec
 
 # Every IAM action a live audit calls, and nothing else. All are read-only.
 # Resource stays "*": the credential report and ListUsers take no other, and the
@@ -23,19 +26,56 @@ AUDIT_ACTIONS = (
 )
 
 
-def audit_policy() -> dict[str, Any]:
-    """The policy a live audit needs; the tests audit holding only this."""
-    return {
-        "Version": "2012-10-17",
-        "Statement": [
+def audit_policy(cloudtrail: TrailSpec | None = None, partition: str = "aws") -> dict[str, Any]:
+    """The policy a live audit needs; the tests audit holding only this.
+
+    With ``cloudtrail`` (the ``--cloudtrail`` source), the statements that reading
+    it needs follow: nothing more is granted to an audit that does not read a trail.
+    """
+    statements: list[dict[str, Any]] = [
+        {
+            "Sid": "InitkeysAudit",
+            "Effect": "Allow",
+            "Action": list(AUDIT_ACTIONS),
+            "Resource": "*",
+        }
+    ]
+    if cloudtrail is not None:
+        statements += cloudtrail_statements(cloudtrail, partition)
+    return {"Version": "2012-10-17", "Statement": statements}
+
+
+def cloudtrail_statements(cloudtrail: TrailSpec, partition: str = "aws") -> list[dict[str, Any]]:
+    """Only for ``--cloudtrail``: ``LookupEvents`` (which takes no resource but "*"), or
+    listing the trail's bucket and reading its log files under the prefix. A
+    directory of log files needs no AWS permission."""
+    if cloudtrail.kind == "lookup":
+        return [
             {
-                "Sid": "InitkeysAudit",
+                "Sid": "InitkeysCloudTrailLookup",
                 "Effect": "Allow",
-                "Action": list(AUDIT_ACTIONS),
+                "Action": ["cloudtrail:LookupEvents"],
                 "Resource": "*",
             }
-        ],
-    }
+        ]
+    if cloudtrail.kind != "s3":
+        return []
+    bucket = f"arn:{partition}:s3:::{cloudtrail.bucket}"
+    logs = f"{cloudtrail.prefix}/AWSLogs/*" if cloudtrail.prefix else "AWSLogs/*"
+    return [
+        {
+            "Sid": "InitkeysCloudTrailListLogs",
+            "Effect": "Allow",
+            "Action": ["s3:ListBucket"],
+            "Resource": bucket,
+        },
+        {
+            "Sid": "InitkeysCloudTrailReadLogs",
+            "Effect": "Allow",
+            "Action": ["s3:GetObject"],
+            "Resource": f"{bucket}/{logs}",
+        },
+    ]
 
 
 # Remediation re-reads every key right before it acts (the audit's reads, plus the
@@ -95,5 +135,5 @@ def policy_document(name: str) -> dict[str, Any]:
     return POLICIES[name]()
 
 
-def render(name: str) -> str:
-    return json.dumps(policy_document(name), indent=2) + "\n"
+def render(name: str, document: dict[str, Any] | None = None) -> str:
+    return json.dumps(document or policy_document(name), indent=2) + "\n"

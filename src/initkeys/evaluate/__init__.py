@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Iterator
 
+from initkeys.evaluate.evidence import needs_evidence, search_ranges, with_evidence
 from initkeys.evaluate.verdicts import (
     is_setup_key,
     judge_deleted_user,
@@ -25,6 +26,9 @@ __all__ = [
     "judge_key",
     "judge_unreadable_user",
     "judge_user",
+    "needs_evidence",
+    "search_ranges",
+    "with_evidence",
 ]
 
 

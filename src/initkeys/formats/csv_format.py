@@ -39,6 +39,11 @@ COLUMNS = (
     "exemption_expires",
     "exemption_expired_on",
     "id",
+    # Added after ``id`` so that every earlier column keeps its place.
+    "created_by",
+    "created_via",
+    "created_from",
+    "evidence_note",
 )
 
 # Tab and carriage return also start formulas in some spreadsheet apps.
@@ -93,6 +98,10 @@ def _finding_row(account: AccountAudit, finding: Finding, finding_id: str) -> tu
         escape_formula(finding.message),
         *_exemption_cells(finding),
         finding_id,
+        escape_formula(finding.created_by or ""),
+        finding.created_via or "",
+        escape_formula(finding.created_from or ""),
+        escape_formula(finding.evidence_note or ""),
     )
 
 

@@ -7,7 +7,9 @@ indent=2)`` would give, so the output stays plain, indented, valid JSON.
 
 Added to the contract (allowed, "fields may be added"): ``control.see_also``,
 ``control.numbering``, a top-level ``result`` (the worst account status),
-``account_name``, and on every finding its stable ``id`` and ``setup_gap_seconds``.
+``account_name``, and on every finding its stable ``id`` and ``setup_gap_seconds``, and
+the CloudTrail evidence (``created_by``, ``created_via``, ``created_from``,
+``evidence_note``; null without ``--cloudtrail`` and for keys not looked up).
 """
 
 from __future__ import annotations
@@ -79,6 +81,10 @@ def finding_document(finding: Finding, finding_id: str) -> dict[str, Any]:
         "message": finding.message,
         "exemption": exemption_document(finding.exemption),
         "exemption_expired": exemption_document(finding.expired_exemption),
+        "created_by": finding.created_by,
+        "created_via": finding.created_via,
+        "created_from": finding.created_from,
+        "evidence_note": finding.evidence_note,
     }
 
 

@@ -20,6 +20,7 @@ is printed, while fixed-width rows are printed in batches as they are made.
 
 from __future__ import annotations
 
+import re
 import textwrap
 from collections.abc import Iterator, Sequence
 from datetime import datetime, timedelta
@@ -299,14 +300,18 @@ _HEADINGS = (
     "Last used",
     "Password created",
 )
+_CREATOR = "Created by"  # the column --cloudtrail adds, last
 _TIME_COLUMNS = frozenset({4, 5, 7, 8})
 _USER = 1
 
 
 def _evidence(printer: _Printer, findings: Sequence[Finding]) -> None:
     """The evidence table: fixed-width columns sized from the data, printed in batches."""
-    wide, widths = _layout(printer.width, findings)
-    header = [_wrap(h, w) for h, w in zip(_HEADINGS, widths, strict=True)]
+    # The creator column only when CloudTrail was read (--cloudtrail).
+    trail = any(f.created_by is not None or f.evidence_note is not None for f in findings)
+    headings = (*_HEADINGS, _CREATOR) if trail else _HEADINGS
+    wide, widths = _layout(printer.width, findings, headings)
+    header = [_wrap(h, w) for h, w in zip(headings, widths, strict=True)]
     batch = Text()
     for line in _lines(header, widths):
         batch.append(line + "\n", style="bold")
@@ -314,7 +319,7 @@ def _evidence(printer: _Printer, findings: Sequence[Finding]) -> None:
         _INDENT + printer.rule * (sum(widths) + len(_GUTTER) * (len(widths) - 1)) + "\n", "dim"
     )
     for index, finding in enumerate(findings, start=1):
-        cells = _cells(finding, wide)
+        cells = _cells(finding, wide, trail)
         cells[_USER] = _wrap(cells[_USER][0], widths[_USER])
         style = _STYLE[finding.status]
         for number, line in enumerate(_lines(cells, widths)):
@@ -332,19 +337,21 @@ def _evidence(printer: _Printer, findings: Sequence[Finding]) -> None:
     printer.print_lines(batch)
 
 
-def _layout(width: int, findings: Sequence[Finding]) -> tuple[bool, list[int]]:
+def _layout(
+    width: int, findings: Sequence[Finding], headings: tuple[str, ...] = _HEADINGS
+) -> tuple[bool, list[int]]:
     """(one-line timestamps?, column widths) for ``findings`` on a console ``width`` wide."""
-    longest = [0] * len(_HEADINGS)  # the longest one-line value of each column
+    longest = [0] * len(headings)  # the longest one-line value of each column
     for f in findings:
-        for column, cell in enumerate(_cells(f, wide=True)):
+        for column, cell in enumerate(_cells(f, True, trail=_CREATOR in headings)):
             longest[column] = max(longest[column], len(cell[0]))
-    gutters = len(_INDENT) + len(_GUTTER) * (len(_HEADINGS) - 1)
-    widths = [max(n, len(h)) for n, h in zip(longest, _HEADINGS, strict=True)]
+    gutters = len(_INDENT) + len(_GUTTER) * (len(headings) - 1)
+    widths = [max(n, len(h)) for n, h in zip(longest, headings, strict=True)]
     if sum(widths) + gutters <= width:
         return True, widths
     # Too wide: timestamps split into date and time lines, headings wrap at
     # spaces, and the user column takes what is left (names fold).
-    for column, heading in enumerate(_HEADINGS):
+    for column, heading in enumerate(headings):
         words = max(len(word) for word in heading.split())
         value = len("2022-01-01") if column in _TIME_COLUMNS else longest[column]
         widths[column] = max(words, value)
@@ -353,9 +360,9 @@ def _layout(width: int, findings: Sequence[Finding]) -> tuple[bool, list[int]]:
     return False, widths
 
 
-def _cells(f: Finding, wide: bool) -> list[list[str]]:
-    """A finding's cells, each a list of lines."""
-    return [
+def _cells(f: Finding, wide: bool, trail: bool = False) -> list[list[str]]:
+    """A finding's cells, each a list of lines; ``trail`` adds who created the key."""
+    cells = [
         [f.status.value],
         [_safe(f.user)],
         [_safe(_key_label(f))],
@@ -368,6 +375,39 @@ def _cells(f: Finding, wide: bool) -> list[list[str]]:
         else _time_cell(f.last_used, wide),
         _time_cell(f.password_created, wide),
     ]
+    if trail:
+        cells.append([_safe(_creator(f))])
+    return cells
+
+
+def _creator(f: Finding) -> str:
+    """Who made the key, short: ``alice (cli)``, ``Admin/ops (console)``, ``not found``.
+    JSON and CSV carry the whole ARN; the table must stay narrow enough to read."""
+    if f.created_by is None:
+        return "not found" if f.evidence_note is not None else "-"
+    # arn:aws:iam::123456789012:user/path/alice, …:assumed-role/Admin/ops, …:root
+    resource = f.created_by.split(":", 5)[-1]
+    kind, _, rest = resource.partition("/")
+    if kind == "user":
+        who = rest.rsplit("/", 1)[-1]
+    elif kind == "assumed-role" and "/" in rest:
+        role, _, session = rest.rpartition("/")
+        who = f"{_short_role(role)}/{session}"
+    else:
+        who = rest or resource
+    return f"{who} ({f.created_via})" if f.created_via else who
+
+
+def _short_role(role: str) -> str:
+    """An IAM Identity Center role by its permission set; other long names cut short."""
+    match = _SSO_ROLE.match(role)
+    if match:
+        role = match[1]
+    return role if len(role) <= 24 else role[:21] + "..."
+
+
+# AWSReservedSSO_<permission set>_<16 hex digits>
+_SSO_ROLE = re.compile(r"^AWSReservedSSO_(.+)_[0-9a-f]{16}$")
 
 
 def _time_cell(moment: datetime | None, wide: bool) -> list[str]:

@@ -114,9 +114,16 @@ def error_code(exc: BaseException) -> str:
 
 
 def describe_access_error(
-    exc: BaseException, action: str, profile: str | None = None, policy: str = "audit"
+    exc: BaseException,
+    action: str,
+    profile: str | None = None,
+    policy: str = "audit",
+    policy_args: str = "",
 ) -> str:
-    """One sentence that says what went wrong with AWS access and what to do."""
+    """One sentence that says what went wrong with AWS access and what to do.
+
+    ``policy_args`` follows ``initkeys policy POLICY`` in the advice (for example
+    `` --cloudtrail s3://bucket``, whose policy has more statements)."""
     from botocore import exceptions as bce
 
     login = f"aws sso login --profile {profile}" if profile else "aws sso login"
@@ -156,8 +163,7 @@ def describe_access_error(
             who = _POLICY_HOLDERS.get(policy, f"the principal you {policy} with")
             return (
                 f"access denied for {action} ({code if code in DENIED_CODES else 'HTTP 403'}): "
-                "attach the policy printed "
-                f"by 'initkeys policy {policy}' to {who}"
+                f"attach the policy printed by 'initkeys policy {policy}{policy_args}' to {who}"
             )
         message = exc.response.get("Error", {}).get("Message", "")
         return f"{action} failed: {code}: {message}".rstrip(": ")
@@ -178,6 +184,7 @@ def access_errors(
     prefix: str = "",
     suffix: str = "",
     policy: str = "audit",
+    policy_args: str = "",
 ) -> Iterator[None]:
     """AWS errors raised in the block become one :class:`AccessError` sentence naming
     ``action`` (exit 3) and, for a denial, the ``initkeys policy`` to attach; anything
@@ -187,7 +194,7 @@ def access_errors(
     except Exception as exc:
         if not is_access_error(exc):
             raise
-        sentence = describe_access_error(exc, action, profile, policy)
+        sentence = describe_access_error(exc, action, profile, policy, policy_args)
         raise AccessError(prefix + sentence + suffix) from None
 
 
@@ -272,6 +279,13 @@ class LiveAccount:
         if self._iam is None:
             self.whoami()
         return self._iam
+
+    def home_client(self, service: str) -> Any:
+        """A client in the partition's home region, where IAM (a global service) is
+        called and its events are recorded (CloudTrail's LookupEvents)."""
+        identity = self.identity or self.whoami()
+        home = PARTITION_HOME_REGION.get(identity.partition, self._session.region_name)
+        return self._client(service, home or "us-east-1")
 
     def credential_report(
         self, *, timeout: float = 300.0, on_wait: Callable[[str], None] | None = None

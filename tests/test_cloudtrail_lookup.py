@@ -1,0 +1,158 @@
+"""CloudTrail evidence from LookupEvents, served by a local endpoint in its JSON protocol.
+
+moto has no LookupEvents; :mod:`lookup_endpoint` answers it over HTTP to the
+real botocore stack (nothing is patched): pages tied to their NextToken, and
+ThrottlingException for requests faster than 2 a second or on demand.
+"""
+
+from __future__ import annotations
+
+import itertools
+import json
+import os
+from datetime import datetime, timedelta, timezone
+from typing import Any
+
+import pytest
+from lookup_endpoint import LookupEndpoint
+from scenario import Scenario, at
+from test_cli import run
+from trail_company import ACCOUNT, ADMIN, Trail, check_evidence, seed_trail
+from trail_records import iam_user, record
+
+import initkeys
+from initkeys.model import Reason, Status, TimeRange
+from initkeys.sources.aws import make_client_config
+from initkeys.sources.cloudtrail import LookupTrail, RateLimiter
+
+FAST = 1000.0  # requests a second, for tests about pages rather than the rate
+S = timedelta(seconds=1)
+
+
+@pytest.fixture
+def trail(aws: Any) -> Trail:
+    return seed_trail(aws)
+
+
+def cloudtrail_client(aws: Any, endpoint: LookupEndpoint) -> Any:
+    session = aws.session()
+    return session.client(
+        "cloudtrail",
+        endpoint_url=endpoint.url,
+        region_name="us-east-1",
+        config=make_client_config(1, session),
+    )
+
+
+def audit(aws: Any, endpoint: LookupEndpoint, now: datetime) -> initkeys.AccountAudit:
+    client = cloudtrail_client(aws, endpoint)
+    return initkeys.audit_account(
+        aws.session(),
+        endpoint_url=aws.endpoint_url,
+        trail=lambda _account: LookupTrail(client, limiter=RateLimiter(FAST), now=lambda: now),
+    )
+
+
+def test_lookup_reads_every_page(aws: Any, trail: Trail) -> None:
+    with LookupEndpoint(trail.records, page_size=2, rate=None) as endpoint:
+        result = audit(aws, endpoint, now=at("2024-04-01T00:00:00"))
+    check_evidence(result, no_trail_note="No CreateAccessKey event for this key was found in")
+    assert any("NextToken" in body for body in endpoint.bodies)
+    names = {b["LookupAttributes"][0]["AttributeValue"] for b in endpoint.bodies}
+    assert names == {"CreateUser", "CreateLoginProfile", "CreateAccessKey"}
+    # Only the minutes around the keys in question are asked for, never the 90 days.
+    assert all(b["EndTime"] - b["StartTime"] < 3600 for b in endpoint.bodies)
+
+
+def test_keys_older_than_the_event_history_say_so(aws: Any, trail: Trail) -> None:
+    now = at("2024-06-01T00:00:00")  # lee's key (2024-02-10) is older than 90 days
+    with LookupEndpoint(trail.records, rate=None) as endpoint:
+        result = audit(aws, endpoint, now=now)
+    lee = next(f for f in result.findings if f.user == "lee.later-self")
+    assert (lee.status, lee.reason) == (Status.WARNING, Reason.UNUSED_KEY)
+    assert lee.created_by is None
+    assert lee.evidence_note is not None
+    assert "before the oldest event LookupEvents keeps (2024-03-03T00:00:00Z)" in lee.evidence_note
+    horizon = (now - timedelta(days=90)).timestamp()
+    assert all(b["StartTime"] >= horizon for b in endpoint.bodies)
+    sam = next(f for f in result.findings if f.user == "sam.self-made")
+    assert sam.reason is Reason.SELF_CREATED  # March is still within reach
+
+
+def test_two_requests_a_second_and_throttling_is_retried(aws: Any) -> None:
+    t = at("2024-03-04T10:00:00")
+    records = [
+        record("CreateUser", ADMIN, t, user="kim"),
+        record("CreateLoginProfile", ADMIN, t + 2 * S, user="kim"),
+        record("CreateAccessKey", ADMIN, t + 9 * S, user="kim", key_id="AKIAKIMSETUPKEY00001"),
+        record(
+            "CreateAccessKey", iam_user("kim"), t + 300 * S, user=None, key_id="AKIAKIMOWNKEY000002"
+        ),
+    ]
+    with LookupEndpoint(records, page_size=1, throttle=(2, 4)) as endpoint:
+        reader = LookupTrail(
+            cloudtrail_client(aws, endpoint), now=lambda: at("2024-04-01T00:00:00")
+        )
+        evidence = reader.read(ACCOUNT, "aws", [TimeRange(t - 600 * S, t + 900 * S)])
+    assert sorted(e.access_key_id or e.name.value for e in evidence.events) == [
+        "AKIAKIMOWNKEY000002",
+        "AKIAKIMSETUPKEY00001",
+        "CreateLoginProfile",
+        "CreateUser",
+    ]
+    # 4 pages (one event each) and the 2 throttled attempts, retried by botocore.
+    assert endpoint.throttled == [2, 4]
+    assert len(endpoint.arrivals) == 6
+    # Never faster than 2 a second, retries included: the endpoint saw no rate breach.
+    assert endpoint.too_fast == 0
+    gaps = [b - a for a, b in itertools.pairwise(endpoint.arrivals)]
+    assert min(gaps) >= 0.45, gaps
+
+
+def test_denied_lookup_is_an_access_error_naming_the_policy(aws: Any, trail: Trail) -> None:
+    with (
+        LookupEndpoint(trail.records, rate=None, deny=True) as endpoint,
+        pytest.raises(initkeys.AccessError) as caught,
+    ):
+        audit(aws, endpoint, now=at("2024-04-01T00:00:00"))
+    message = str(caught.value)
+    assert "access denied for cloudtrail:LookupEvents (AccessDeniedException)" in message
+    assert "'initkeys policy audit --cloudtrail lookup'" in message
+
+
+def test_cli_audit_with_lookup(aws: Any) -> None:
+    """The command line, as a user runs it: IAM and STS at the emulator, CloudTrail at
+    the endpoint (AWS_ENDPOINT_URL_<SERVICE>), the real clock and the real rate."""
+    now = datetime.now(timezone.utc).replace(microsecond=0)
+    t = now - timedelta(days=20)
+    s = Scenario(aws)
+    s.user("kim", t)
+    own = s.key("kim", t + 240 * S)
+    s.user("ola", t + 3600 * S)
+    setup = s.key("ola", t + 3630 * S)
+    s.settle(now)
+    records = [
+        record("CreateUser", ADMIN, t, user="kim"),
+        record(
+            "CreateAccessKey", iam_user("kim"), t + 240 * S, user=None, key_id=own.access_key_id
+        ),
+        record("CreateUser", ADMIN, t + 3600 * S, user="ola"),
+        record("CreateAccessKey", ADMIN, t + 3630 * S, user="ola", key_id=setup.access_key_id),
+    ]
+    with LookupEndpoint(records) as endpoint:
+        env = dict(
+            os.environ,
+            AWS_ENDPOINT_URL_IAM=aws.endpoint_url,
+            AWS_ENDPOINT_URL_STS=aws.endpoint_url,
+            AWS_ENDPOINT_URL_CLOUDTRAIL=endpoint.url,
+        )
+        proc = run(["audit", "--cloudtrail", "lookup", "--format", "json"], env)
+    assert proc.returncode == 1, proc.stderr
+    findings = {f["user"]: f for f in json.loads(proc.stdout)["accounts"][0]["findings"]}
+    assert (findings["kim"]["status"], findings["kim"]["reason"]) == ("PASS", "self-created")
+    assert findings["kim"]["created_via"] == "cli"
+    assert (findings["ola"]["status"], findings["ola"]["created_by"]) == (
+        "FAIL",
+        ADMIN.identity["arn"],
+    )
+    assert endpoint.too_fast == 0
