@@ -80,6 +80,8 @@ class Outcome:
     warnings: int = 0
     # Operations the tool asked for that the emulator does not implement.
     unimplemented: set[str] = field(default_factory=set)
+    # What the tool said of its own timing, per run.
+    notes: list[str] = field(default_factory=list)
 
 
 @dataclass
@@ -260,6 +262,14 @@ def prowler_tool(venv: Path) -> Tool:
             # "User x has never used access key 1": the slot is only in the sentence.
             slot = re.search(r"access key (\d)", finding.get("status_detail", ""))
             outcome.keys.add((user, int(slot.group(1)) if slot else 0))
+        # Its progress bar times the checks, the IAM service's reads included
+        # (the check's first use of iam_client makes them); the rest of the wall
+        # time is start-up and writing the outputs.
+        log = (out / "run.log").read_text(errors="replace")
+        scan = re.search(r"\[100%\] in (?:(\d+):)?(\d+(?:\.\d+)?)", log)
+        if scan:
+            seconds = 60 * int(scan.group(1) or 0) + float(scan.group(2))
+            outcome.notes.append(f"{seconds:.0f} s")
         rows = list(csv.DictReader((out / "prowler.csv").open(), delimiter=";"))
         fails = {r["RESOURCE_NAME"] for r in rows if r.get("STATUS") == "FAIL"}
         if fails != outcome.users:
@@ -437,6 +447,10 @@ def details(outcomes: list[Outcome], kinds: dict[str, str]) -> list[str]:
             f"- per key (user, slot), intent: {key_score(o.keys, kinds, 'setup')}; "
             f"CIS literal: {key_score(o.keys, kinds, 'cis')}"
         )
+        walls = ", ".join(f"{w:.1f}" for w in o.walls)
+        lines.append(f"- wall time of each run: {walls} s")
+        if o.notes:
+            lines.append(f"- of which checks, by its own progress bar: {', '.join(o.notes)}")
         if o.warnings:
             lines.append(f"- WARNING findings (not counted as flagged): {o.warnings}")
         calls = ", ".join(f"{k} {v}" for k, v in sorted(o.calls.items()))
