@@ -5,7 +5,14 @@ BIN := $(VENV)/bin
 STAMP_DEMO := $(VENV)/.installed-demo
 STAMP_TEST := $(VENV)/.installed-test
 
-.PHONY: demo test lint typecheck pytest bench browser clean
+# Peers for `make bench-peers` only, each in its own venv (Prowler's is ~1.4 GB).
+PEERS := .venv-peers
+PROWLER_VERSION ?= 5.46.0
+C7N_VERSION ?= 0.9.53
+STAMP_PROWLER := $(PEERS)/prowler/.installed-$(PROWLER_VERSION)
+STAMP_CUSTODIAN := $(PEERS)/custodian/.installed-$(C7N_VERSION)
+
+.PHONY: demo test lint typecheck pytest bench bench-peers browser clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -54,5 +61,31 @@ bench: $(STAMP_TEST)
 	$(BIN)/python benchmarks/startup.py
 	$(BIN)/python benchmarks/org_audit.py --accounts 10 100
 
+# $(call install-peer,VENV,REQUIREMENT): a fresh venv, then the stamp only on
+# success. A failed install leaves its log beside the venv and no stamp, and
+# benchmarks/peers.py reports that peer as not installed, with the log's end.
+define install-peer
+	rm -rf $(1) $@
+	$(PYTHON) -m venv $(1)
+	$(1)/bin/python -m pip install --quiet --upgrade pip > $(1)-install.log 2>&1
+	$(1)/bin/python -m pip install '$(2)' >> $(1)-install.log 2>&1 \
+		|| { tail -n 5 $(1)-install.log; exit 1; }
+	touch $@
+endef
+
+$(STAMP_PROWLER):
+	$(call install-peer,$(PEERS)/prowler,prowler==$(PROWLER_VERSION))
+
+$(STAMP_CUSTODIAN):
+	$(call install-peer,$(PEERS)/custodian,c7n==$(C7N_VERSION))
+
+# Opt-in, never part of `make test` or CI: installs the peers (minutes, GBs),
+# then runs each tool on the same emulated account. A peer that fails to
+# install is a row in the results, not the end of the run.
+bench-peers: $(STAMP_TEST)
+	-$(MAKE) --no-print-directory $(STAMP_PROWLER)
+	-$(MAKE) --no-print-directory $(STAMP_CUSTODIAN)
+	$(BIN)/python benchmarks/peers.py
+
 clean:
-	rm -rf $(VENV) build dist .pytest_cache .mypy_cache .ruff_cache
+	rm -rf $(VENV) $(PEERS) build dist .pytest_cache .mypy_cache .ruff_cache

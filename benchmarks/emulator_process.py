@@ -7,16 +7,22 @@ import subprocess
 import sys
 import urllib.request
 from datetime import datetime
+from typing import IO
 
 # The emulator is on loopback: never through a proxy.
 _OPENER = urllib.request.build_opener(urllib.request.ProxyHandler({}))
 
 
-def start_emulator() -> tuple[subprocess.Popen[str], str]:
-    """``python -m initkeys.demo.emulator`` on a free port: (process, endpoint URL)."""
+def start_emulator(stderr: IO[bytes] | None = None) -> tuple[subprocess.Popen[str], str]:
+    """``python -m initkeys.demo.emulator`` on a free port: (process, endpoint URL).
+
+    ``stderr``: where the emulator's errors go (a tool's call that moto does not
+    implement prints a traceback there); ours by default.
+    """
     process = subprocess.Popen(
         [sys.executable, "-m", "initkeys.demo.emulator", "--host", "127.0.0.1", "--port", "0"],
         stdout=subprocess.PIPE,
+        stderr=stderr,
         text=True,
     )
     assert process.stdout is not None

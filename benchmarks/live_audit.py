@@ -48,6 +48,11 @@ def kind_of(i: int) -> str:
     raise AssertionError
 
 
+def user_name(i: int) -> str:
+    """The name of the i-th seeded user; its kind is ``kind_of(i)``."""
+    return f"user{i:05d}"
+
+
 def seed(url: str, users: int) -> dict[str, int]:
     """Create the users in batches that share a moment (the clock is global)."""
     iam = boto3.client(
@@ -69,9 +74,9 @@ def seed(url: str, users: int) -> dict[str, int]:
 
             def create(item: tuple[int, str]) -> None:
                 i, kind = item
-                iam.create_user(UserName=f"user{i:05d}", Path="/staff/")
+                iam.create_user(UserName=user_name(i), Path="/staff/")
                 if kind != "programmatic":
-                    iam.create_login_profile(UserName=f"user{i:05d}", Password="Pw-123456789!")
+                    iam.create_login_profile(UserName=user_name(i), Password="Pw-123456789!")
 
             list(pool.map(create, batch))
             keys: dict[int, Any] = {}
@@ -83,7 +88,7 @@ def seed(url: str, users: int) -> dict[str, int]:
                 set_time(url, t + offset)
                 ids = [i for i, k in batch if k in kinds]
                 made = pool.map(
-                    lambda i: iam.create_access_key(UserName=f"user{i:05d}")["AccessKey"], ids
+                    lambda i: iam.create_access_key(UserName=user_name(i))["AccessKey"], ids
                 )
                 keys.update(zip(ids, made, strict=True))
             set_time(url, t + timedelta(days=500))
