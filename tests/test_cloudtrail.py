@@ -19,7 +19,7 @@ from typing import Any
 import pytest
 from scenario import NOW, at
 from test_cli import assert_one_line_error, run
-from test_org import ROLE, member_session
+from test_org import ROLE, new_member
 from trail_company import ADMIN, ADMIN_ARN, Trail, check_evidence, seed_trail
 from trail_records import ORG, iam_user, log_files, record, upload, write_directory
 
@@ -204,11 +204,7 @@ def _policy(args: list[str], aws: Any) -> dict[str, Any]:
 def test_organization_audit_reads_each_members_logs_from_one_bucket(aws: Any) -> None:
     """The organization trail's bucket is read once, with the signed-in account's
     credentials, for every member audited through its role."""
-    organizations = aws.client("organizations")
-    organizations.create_organization(FeatureSet="ALL")
-    status = organizations.create_account(AccountName="prod", Email="prod@example.com")
-    prod = status["CreateAccountStatus"]["AccountId"]
-    iam = member_session(aws, prod).client("iam", endpoint_url=aws.endpoint_url)
+    prod, iam = new_member(aws)
     t = at("2024-05-02T09:00:00")
     aws.set_time(t)
     iam.create_user(UserName="mia")

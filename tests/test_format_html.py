@@ -527,3 +527,27 @@ def test_browser_shows_hostile_names_as_text(browser: Any, tmp_path: Path) -> No
     assert HOSTILE_USER in page and HOSTILE_NAME in page and HOSTILE_SOURCE in page
     assert "zoë" in page
     assert browser.execute_script("return window.pwned") is None
+
+
+def test_browser_shows_cloudtrail_evidence_as_text_and_sorts_it(
+    browser: Any, tmp_path: Path
+) -> None:
+    from selenium.webdriver.common.by import By
+    from test_evidence_formats import EVIDENCE, HOSTILE, HOSTILE_BY, HOSTILE_FROM, SSO_ADMIN
+
+    run_ = replace(EVIDENCE, accounts=(*EVIDENCE.accounts, *HOSTILE.accounts))
+    _open(browser, tmp_path, run_)
+    headings = browser.find_elements(By.CSS_SELECTOR, "#findings-table thead th")
+    names = [h.text for h in headings]
+    column = names.index("CREATED BY")  # headings are shown in capitals
+    creators = _column(browser, column)
+    assert SSO_ADMIN + "console \u00b7 192.0.2.44" in creators
+    assert HOSTILE_BY.replace("\n", "\\x0a") + "other \u00b7 " + HOSTILE_FROM in creators
+    headings[column].find_element(By.TAG_NAME, "button").click()
+    ordered = _column(browser, column)
+    known = [c for c in ordered if c != "-" and not c.startswith("not found")]
+    assert known == sorted(known, key=str.casefold)  # the ARNs, in order; the rest last
+    assert ordered[len(known) :] and all(c not in known for c in ordered[len(known) :])
+    assert browser.execute_script("return window.pwned") is None
+    assert browser.find_elements(By.TAG_NAME, "img") == []
+    assert [e for e in browser.get_log("browser") if e["level"] == "SEVERE"] == []

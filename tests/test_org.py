@@ -36,6 +36,15 @@ def member_session(aws: Any, account_id: str) -> Any:
     )
 
 
+def new_member(aws: Any, name: str = "prod") -> tuple[str, Any]:
+    """A new organization with one member account: its id, and an IAM client in it."""
+    organizations = aws.client("organizations")
+    organizations.create_organization(FeatureSet="ALL")
+    status = organizations.create_account(AccountName=name, Email=f"{name}@example.com")
+    account_id = status["CreateAccountStatus"]["AccountId"]
+    return account_id, member_session(aws, account_id).client("iam", endpoint_url=aws.endpoint_url)
+
+
 def seed_users(aws: Any, iam: Any, failing: int, clean: int) -> None:
     t = at("2023-02-01T09:00:00")
     for i in range(failing):

@@ -25,6 +25,7 @@ from initkeys.cli_options import (
     duration_callback,
     exemption_options,
     judgement_options,
+    trail_policy_options,
 )
 from initkeys.errors import AccessError, InitkeysError, InputError
 from initkeys.formats import FORMAT_NAMES, file_name, parse_format_list
@@ -604,36 +605,31 @@ def policy() -> None:
     """Print the least-privilege IAM policy initkeys needs."""
 
 
+def _policy_trail(cloudtrail: str | None) -> TrailSpec | None:
+    if cloudtrail is None:
+        return None
+    from initkeys.sources.cloudtrail import parse_trail_source
+
+    return parse_trail_source(cloudtrail)
+
+
 @policy.command("audit")
-@click.option(
-    "--cloudtrail",
-    metavar="SOURCE",
-    help="Add what 'audit --cloudtrail SOURCE' needs: LookupEvents, or reading the bucket.",
-)
-@click.option(
-    "--partition",
-    default="aws",
-    show_default=True,
-    help="The partition in S3 ARNs (aws, aws-cn, aws-us-gov…).",
-)
+@trail_policy_options("audit")
 def policy_audit(cloudtrail: str | None, partition: str) -> None:
     """The IAM policy (JSON) that a live audit needs."""
     from initkeys.policy import audit_policy, render
 
-    trail = None
-    if cloudtrail is not None:
-        from initkeys.sources.cloudtrail import parse_trail_source
-
-        trail = parse_trail_source(cloudtrail)
-    click.echo(render("audit", audit_policy(trail, partition)), nl=False)
+    click.echo(render("audit", audit_policy(_policy_trail(cloudtrail), partition)), nl=False)
 
 
 @policy.command("remediate")
-def policy_remediate() -> None:
+@trail_policy_options("remediate")
+def policy_remediate(cloudtrail: str | None, partition: str) -> None:
     """The IAM policy (JSON) that remediation and rollback need."""
-    from initkeys.policy import render
+    from initkeys.policy import remediate_policy, render
 
-    click.echo(render("remediate"), nl=False)
+    document = remediate_policy(_policy_trail(cloudtrail), partition)
+    click.echo(render("remediate", document), nl=False)
 
 
 @policy.command("securityhub")

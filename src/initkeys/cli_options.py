@@ -67,6 +67,32 @@ def aws_options(command: _F) -> _F:
     )
 
 
+def trail_policy_options(command_name: str) -> Callable[[_F], _F]:
+    """``--cloudtrail SOURCE`` and ``--partition`` of ``policy audit`` and ``policy remediate``:
+    the statements that ``COMMAND_NAME --cloudtrail SOURCE`` adds."""
+
+    def decorate(command: _F) -> _F:
+        return _apply(
+            command,
+            [
+                click.option(
+                    "--cloudtrail",
+                    metavar="SOURCE",
+                    help=f"Add what '{command_name} --cloudtrail SOURCE' needs: LookupEvents, "
+                    "or reading the bucket.",
+                ),
+                click.option(
+                    "--partition",
+                    default="aws",
+                    show_default=True,
+                    help="The partition in S3 ARNs (aws, aws-cn, aws-us-gov…).",
+                ),
+            ],
+        )
+
+    return decorate
+
+
 def judgement_options(command: _F) -> _F:
     """--mode and --setup-window: how keys are judged."""
     return _apply(

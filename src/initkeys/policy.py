@@ -32,13 +32,15 @@ def audit_policy(cloudtrail: TrailSpec | None = None, partition: str = "aws") ->
     With ``cloudtrail`` (the ``--cloudtrail`` source), the statements that reading
     it needs follow: nothing more is granted to an audit that does not read a trail.
     """
+    return _with_trail("InitkeysAudit", AUDIT_ACTIONS, cloudtrail, partition)
+
+
+def _with_trail(
+    sid: str, actions: tuple[str, ...], cloudtrail: TrailSpec | None, partition: str
+) -> dict[str, Any]:
+    """A policy of ``actions`` on "*", then what reading ``cloudtrail`` needs, if anything."""
     statements: list[dict[str, Any]] = [
-        {
-            "Sid": "InitkeysAudit",
-            "Effect": "Allow",
-            "Action": list(AUDIT_ACTIONS),
-            "Resource": "*",
-        }
+        {"Sid": sid, "Effect": "Allow", "Action": list(actions), "Resource": "*"}
     ]
     if cloudtrail is not None:
         statements += cloudtrail_statements(cloudtrail, partition)
@@ -88,20 +90,11 @@ REMEDIATE_ACTIONS = tuple(
 )
 
 
-def remediate_policy() -> dict[str, Any]:
+def remediate_policy(cloudtrail: TrailSpec | None = None, partition: str = "aws") -> dict[str, Any]:
     """The policy ``initkeys remediate`` and ``initkeys rollback`` need; the tests remediate
-    holding only this."""
-    return {
-        "Version": "2012-10-17",
-        "Statement": [
-            {
-                "Sid": "InitkeysRemediate",
-                "Effect": "Allow",
-                "Action": list(REMEDIATE_ACTIONS),
-                "Resource": "*",
-            }
-        ],
-    }
+    holding only this. With ``cloudtrail`` (``remediate --cloudtrail SOURCE``), the
+    statements reading it needs follow, as for the audit."""
+    return _with_trail("InitkeysRemediate", REMEDIATE_ACTIONS, cloudtrail, partition)
 
 
 # `audit --send-to securityhub` imports findings and archives the ones a run no

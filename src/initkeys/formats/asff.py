@@ -27,7 +27,11 @@ imports as it is (the API takes up to 100 findings a call; ``initkeys audit
 - ``Resources``: the key (``AwsIamAccessKey``; its id is the key id, or
   ``<user ARN>#access_key_<slot>`` when only a report was read) and its user
   (``AwsIamUser``), or the user alone for findings about a user;
-- an account that could not be audited has no findings.
+- an account that could not be audited has no findings;
+- ``ProductFields`` carry initkeys' own facts (``initkeys/Reason``,
+  ``initkeys/KeyCreated``…) and, with ``--cloudtrail``, the evidence:
+  ``initkeys/CreatedBy`` (the creator's ARN), ``initkeys/CreatedVia``,
+  ``initkeys/CreatedFrom`` and ``initkeys/EvidenceNote`` (why there is none).
 
 Text that is not ours (user names, messages) is JSON-escaped, made one line
 in titles, and clipped to the ASFF limits (Title 256, Description 1024,
@@ -301,6 +305,12 @@ def _product_fields(
         "initkeys/ExemptionExpiredOn": (
             expired.expires.isoformat() if expired and expired.expires else None
         ),
+        # CloudTrail evidence (--cloudtrail): who made the key, how, from where, or why
+        # no event was found. Absent without it, like every other empty field.
+        "initkeys/CreatedBy": finding.created_by,
+        "initkeys/CreatedVia": finding.created_via,
+        "initkeys/CreatedFrom": finding.created_from,
+        "initkeys/EvidenceNote": finding.evidence_note,
     }
     return {k: clip(v, _FIELD_MAX) for k, v in fields.items() if v is not None and v.strip()}
 

@@ -17,6 +17,10 @@ control characters and bidi overrides shown as visible escapes (as in the
 text report), and anything outside ASCII written as a character reference,
 so the file is pure ASCII and survives any output encoding.
 
+With ``--cloudtrail`` (any finding has evidence, or a note on why it has none)
+the table gets a "Created by" column: the creator's ARN, how and from where, or
+"not found" and why. Without it the page is what it always was.
+
 Large runs: every FAIL, ERROR and WARNING finding is listed; PASS and
 NOT_APPLICABLE findings are counted, and listed only up to
 :attr:`HtmlFormatter.passing_limit` (the JSON and CSV reports list them
@@ -258,6 +262,8 @@ _COLUMNS = (
     "Exemption",
     "Message",
 )
+_CREATOR = "Created by"  # a column only when CloudTrail was read (--cloudtrail)
+_CREATOR_AT = _COLUMNS.index("Password created") + 1
 _NUMERIC = frozenset({"Status", "Gap"})  # sorted by their data-sort numbers
 _RIGHT = frozenset({"Gap"})
 
@@ -274,16 +280,17 @@ class HtmlFormatter(PlainFormatter):
     def write(self, run: AuditRun, out: TextIO, tool_version: str) -> None:
         counts = run.counts()
         account_counts = [account.counts() for account in run.accounts]
+        exempt, trail = _scan(run)
         write = out.write
         write(_head(run, tool_version))
         write('<main class="page">\n')
-        _summary(out, run, counts, account_counts, self.chart_limit)
+        _summary(out, run, counts, account_counts, self.chart_limit, exempt)
         write(_control())
         _scope(out, run, account_counts)
-        self._findings(out, run, counts)
+        self._findings(out, run, counts, trail)
         write(_footer(tool_version))
 
-    def _findings(self, out: TextIO, run: AuditRun, counts: dict[Status, int]) -> None:
+    def _findings(self, out: TextIO, run: AuditRun, counts: dict[Status, int], trail: bool) -> None:
         write = out.write
         write('<section id="findings">\n<h2>Findings</h2>\n')
         passing = counts[Status.PASS] + counts[Status.NOT_APPLICABLE]
@@ -306,7 +313,10 @@ class HtmlFormatter(PlainFormatter):
             write(f" {not_audited:,} account(s) that could not be audited have one ERROR row each.")
         write(' <span class="screen-only">Click a column heading to sort.</span></p>\n')
         write('<table id="findings-table" class="findings">\n<thead><tr>')
-        for heading in _COLUMNS:
+        columns = list(_COLUMNS)
+        if trail:
+            columns.insert(_CREATOR_AT, _CREATOR)
+        for heading in columns:
             attributes = (' class="num"' if heading in _RIGHT else "") + (
                 ' data-type="number"' if heading in _NUMERIC else ""
             )
@@ -314,11 +324,11 @@ class HtmlFormatter(PlainFormatter):
         write("</tr></thead>\n<tbody>\n")
         for account in run.accounts:
             if account.error is not None:
-                write(_error_row(account))
+                write(_error_row(account, trail))
                 continue
             for finding_id, finding in identified_findings(account):
                 if finding.status in _LISTED:
-                    write(_finding_row(account, finding, finding_id))
+                    write(_finding_row(account, finding, finding_id, trail))
         left = shown
         for account in run.accounts:
             if left <= 0:
@@ -327,11 +337,23 @@ class HtmlFormatter(PlainFormatter):
                 continue
             for finding_id, finding in identified_findings(account):
                 if finding.status not in _LISTED:
-                    write(_finding_row(account, finding, finding_id))
+                    write(_finding_row(account, finding, finding_id, trail))
                     left -= 1
                     if left <= 0:
                         break
         write("</tbody>\n</table>\n</section>\n")
+
+
+def _scan(run: AuditRun) -> tuple[int, bool]:
+    """(exempt findings, whether any finding has CloudTrail evidence or a note on its
+    absence), in one pass over the findings."""
+    exempt = 0
+    trail = False
+    for account in run.accounts:
+        for f in account.findings:
+            exempt += f.exemption is not None
+            trail = trail or f.created_by is not None or f.evidence_note is not None
+    return exempt, trail
 
 
 # --------------------------------------------------------------------------- escaping
@@ -392,6 +414,7 @@ def _summary(
     counts: dict[Status, int],
     account_counts: list[dict[Status, int]],
     chart_limit: int,
+    exempt: int,
 ) -> None:
     write = out.write
     result = overall_status(run)
@@ -408,7 +431,6 @@ def _summary(
     write("</div>\n")
     accounts = len(run.accounts)
     failed = sum(1 for a in run.accounts if a.error is not None)
-    exempt = sum(1 for a in run.accounts for f in a.findings if f.exemption is not None)
     if not accounts:
         line = "No accounts were audited."
     else:
@@ -638,7 +660,7 @@ def _account_row(account: AccountAudit, counts: dict[Status, int]) -> str:
 # --------------------------------------------------------------------------- findings
 
 
-def _finding_row(account: AccountAudit, f: Finding, finding_id: str) -> str:
+def _finding_row(account: AccountAudit, f: Finding, finding_id: str, trail: bool = False) -> str:
     # Hot path: one call per listed finding.
     status = f.status
     gap = f.setup_gap
@@ -664,7 +686,8 @@ def _finding_row(account: AccountAudit, f: Finding, finding_id: str) -> str:
         f"{_EXEMPT if f.exemption is not None else ''}</td>"
         f'<td class="reason">{f.reason.value}</td>'
         f"{_time_cell(f.user_created)}{_time_cell(f.key_created)}{gap_cell}{last_used}"
-        f"{_time_cell(f.password_created)}{_exemption_cell(f)}"
+        f"{_time_cell(f.password_created)}{_creator_cell(f) if trail else ''}"
+        f"{_exemption_cell(f)}"
         f'<td class="message">{_text(f.message)}</td>'
         "</tr>\n"
     )
@@ -673,14 +696,15 @@ def _finding_row(account: AccountAudit, f: Finding, finding_id: str) -> str:
 _EXEMPT = '<span class="sub">exempt</span>'
 
 
-def _error_row(account: AccountAudit) -> str:
+def _error_row(account: AccountAudit, trail: bool = False) -> str:
     """The one row of an account that could not be audited: it must not drop out of the table."""
     blank = '<td data-sort="">-</td>'
+    empty = 7 if trail else 6  # user created … password created, (created by,) exemption
     return (
         f'<tr class="{_CLASS[Status.ERROR]}"><td class="id" data-sort="">-</td>'
         f"{_account_cell(account)}{blank}{blank}"
         f'<td data-sort="{_SORT[Status.ERROR]}">{_badge(Status.ERROR)}</td>'
-        f"<td>not audited</td>{blank * 6}"
+        f"<td>not audited</td>{blank * empty}"
         f'<td class="message">Could not be audited: {_text(account.error or "")}</td></tr>\n'
     )
 
@@ -712,6 +736,22 @@ def _key_cell(f: Finding) -> str:
         details.append("active" if f.active else "inactive")
     sub = f'<span class="sub">{", ".join(details)}</span>' if details else ""
     return f'<td class="key" data-sort="{label}">{label}{sub}</td>'
+
+
+def _creator_cell(f: Finding) -> str:
+    """Who made the key (the principal's ARN; how and from where below it), or that
+    CloudTrail had no event for it, and why; ``-`` when it was not looked up."""
+    if f.created_by is not None:
+        by = _text(f.created_by)
+        details = " \u00b7 ".join(x for x in (f.created_via, f.created_from) if x)
+        sub = f'<span class="sub">{_text(details)}</span>' if details else ""
+        return f'<td class="creator" data-sort="{by}">{by}{sub}</td>'
+    if f.evidence_note is not None:
+        return (
+            '<td class="creator" data-sort="">not found'
+            f'<span class="sub">{_text(f.evidence_note)}</span></td>'
+        )
+    return '<td data-sort="">-</td>'
 
 
 def _exemption_cell(f: Finding) -> str:

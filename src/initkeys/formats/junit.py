@@ -16,8 +16,10 @@ case fails the way the exit code does:
   an ``<error>``.
 
 Each test case carries the finding's stable id (and its status and reason) as
-``<properties>``. Counts on every suite and on ``<testsuites>`` are those of
-the test cases. ``timestamp`` is the run's time in UTC, without a zone suffix
+``<properties>``, and with ``--cloudtrail`` the evidence it has (``created_by``,
+``created_via``, ``created_from``, ``evidence_note``), also in a failure's body.
+Counts on every suite and on ``<testsuites>`` are those of the test cases.
+``timestamp`` is the run's time in UTC, without a zone suffix
 as the JUnit schema has it.
 
 All text is data: it is escaped for XML, characters XML 1.0 cannot hold
@@ -191,8 +193,10 @@ def _write_case(
         f'        <property name="id" value="{finding_id}"/>\n'
         f'        <property name="status" value="{finding.status.value}"/>\n'
         f'        <property name="reason" value="{finding.reason.value}"/>\n'
-        "      </properties>\n"
     )
+    for name, value in _trail_properties(finding):
+        write(f"        <property name={xml_attr(name)} value={xml_attr(value)}/>\n")
+    write("      </properties>\n")
     outcome = _outcome(finding, settings)
     if outcome in ("failure", "error"):
         write(
@@ -234,8 +238,21 @@ def _evidence(finding: Finding, finding_id: str) -> str:
         ("setup gap seconds", _number(seconds(finding.setup_gap))),
         ("last used", iso_utc(finding.last_used) or ("never" if finding.key_slot else None)),
         ("password created", iso_utc(finding.password_created)),
+        *((name.replace("_", " "), value) for name, value in _trail_properties(finding)),
     ]
     return "".join(f"{label}: {value}\n" for label, value in lines if value is not None)
+
+
+def _trail_properties(finding: Finding) -> list[tuple[str, str]]:
+    """The CloudTrail evidence (--cloudtrail) the finding has: who made the key, how,
+    from where, or why no event was found. None without --cloudtrail."""
+    evidence = (
+        ("created_by", finding.created_by),
+        ("created_via", finding.created_via),
+        ("created_from", finding.created_from),
+        ("evidence_note", finding.evidence_note),
+    )
+    return [(name, value) for name, value in evidence if value is not None]
 
 
 def _number(value: int | None) -> str | None:

@@ -2,8 +2,9 @@
 
 GitHub-flavoured Markdown: a title with the result, the counts as a table, a
 table of FAIL, ERROR and WARNING findings (at most :data:`MAX_ROWS`, then
-"…and N more"), the accounts that could not be audited, and a note on exempt
-findings. PASS and NOT_APPLICABLE findings are only counted.
+"…and N more"; with ``--cloudtrail``, who created each key), the accounts that
+could not be audited, and a note on exempt findings. PASS and NOT_APPLICABLE
+findings are only counted.
 
 User names, account ids, file names and error sentences are data, not
 Markdown: each is written as a code span (:func:`code`), where no emphasis,
@@ -124,8 +125,10 @@ def _findings_table(
         out.write("No FAIL, ERROR or WARNING findings.\n")
         return
     several = len(run.accounts) > 1
+    # Who made each key, only when CloudTrail was read (--cloudtrail) for a listed key.
+    trail = any(f.created_by is not None or f.evidence_note is not None for _, f in rows)
     columns = ["status", *(["account"] if several else []), "user", "key"]
-    columns += ["created after user", "last used", "reason"]
+    columns += ["created after user", "last used", "reason", *(["created by"] if trail else [])]
     out.write("### Findings\n\n")
     out.write("| " + " | ".join(columns) + " |\n")
     out.write("|" + "---|" * len(columns) + "\n")
@@ -140,6 +143,8 @@ def _findings_table(
             _last_used(finding),
             _reason_cell(finding),
         ]
+        if trail:
+            cells.append(_creator_cell(finding))
         out.write("| " + " | ".join(cells) + " |\n")
     shown = len(rows)
     if listed > shown:
@@ -201,6 +206,18 @@ def _last_used(finding: Finding) -> str:
     if finding.key_slot is None:
         return "-"
     return "never" if finding.last_used is None else (iso_utc(finding.last_used) or "")[:10]
+
+
+def _creator_cell(finding: Finding) -> str:
+    """``arn`` (how, ``from where``); ``not found`` when CloudTrail has no event for the key
+    (the JSON report's ``evidence_note`` says why); ``-`` when it was not looked up."""
+    if finding.created_by is None:
+        return "not found" if finding.evidence_note is not None else "-"
+    cell = code(finding.created_by, table=True)
+    details = [escape_inline(finding.created_via)] if finding.created_via else []
+    if finding.created_from:
+        details.append("from " + code(finding.created_from, table=True))
+    return cell + (f" ({', '.join(details)})" if details else "")
 
 
 def _reason_cell(finding: Finding) -> str:

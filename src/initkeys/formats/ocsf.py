@@ -23,6 +23,11 @@ Where things go:
   requirements, control, status) is in ``unmapped.compliance``, shaped like
   OCSF's compliance object. So are the other initkeys fields OCSF has no place
   for (mode, setup window, setup gap, source, exemptions).
+- CloudTrail evidence (``--cloudtrail``): a key whose ``CreateAccessKey`` event
+  was found has one ``evidences`` artifact (``api.operation``
+  ``CreateAccessKey``; ``data`` holds ``created_by``, the creator's ARN,
+  ``created_via`` and ``created_from``); a key looked up without success has
+  ``unmapped.evidence_note``, saying why. Without ``--cloudtrail`` neither is there.
 - An account that could not be audited gets one event of its own
   (``metadata.event_code`` ``account-error``, ``status_code`` ``ERROR``,
   compliance status Unknown, the account as the resource), so that it cannot
@@ -232,6 +237,8 @@ def _finding_event(
         context,
     )
     event["resources"] = _resources(account, finding)
+    if finding.created_by is not None:
+        event["evidences"] = [_creation_evidence(finding)]
     event["unmapped"] = {
         **context["unmapped"],
         "compliance": _COMPLIANCE[finding.status],
@@ -239,7 +246,24 @@ def _finding_event(
         "exemption": exemption_document(finding.exemption),
         "exemption_expired": exemption_document(finding.expired_exemption),
     }
+    if finding.evidence_note is not None:
+        event["unmapped"]["evidence_note"] = finding.evidence_note
     return event
+
+
+def _creation_evidence(finding: Finding) -> dict[str, Any]:
+    """The key's ``CreateAccessKey`` event as an evidence artifact: the API call, and
+    who made it, how and from where in ``data`` (the evidence object's ``actor`` and
+    ``src_endpoint`` are not in the py-ocsf-models release the tests validate with)."""
+    return {
+        "name": "CloudTrail CreateAccessKey",
+        "api": {"operation": "CreateAccessKey"},
+        "data": {
+            "created_by": finding.created_by,
+            "created_via": finding.created_via,
+            "created_from": finding.created_from,
+        },
+    }
 
 
 def _resources(account: AccountAudit, finding: Finding) -> list[dict[str, Any]]:

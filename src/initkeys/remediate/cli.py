@@ -24,15 +24,17 @@ from initkeys.cli_options import (
     role_options,
 )
 from initkeys.errors import AccessError, InputError
-from initkeys.model import Mode, Status
+from initkeys.model import Mode, Reason, Status
 from initkeys.remediate.plan import AccountPlan
 
 if TYPE_CHECKING:
+    from initkeys.audit import TrailFor
     from initkeys.model import Finding
     from initkeys.remediate.execute import Outcome, RemediationResult, Remediator
     from initkeys.remediate.journal import JournalEntry
     from initkeys.remediate.plan import PlannedAction
     from initkeys.sources.accounts import AccountSelection
+    from initkeys.sources.cloudtrail import TrailSpec
 
 # Findings that need nothing and say nothing worth a line in the plan.
 _QUIET = frozenset({Status.PASS, Status.NOT_APPLICABLE})
@@ -48,6 +50,13 @@ _QUIET = frozenset({Status.PASS, Status.NOT_APPLICABLE})
     help="Act on a report written earlier by 'initkeys audit --format json' (reviewed and "
     "approved) instead of a fresh audit, with its mode and setup window. Only its keys are "
     "candidates; each is re-verified live.",
+)
+@click.option(
+    "--cloudtrail",
+    metavar="SOURCE",
+    help="Judge the live audit with CloudTrail evidence, as 'audit --cloudtrail SOURCE' does: "
+    "a key its own user made (as a separate step) is PASS self-created and left alone. "
+    "'lookup', s3://BUCKET/PREFIX, or a directory of log files.",
 )
 @exemption_options
 @click.option("--apply", "apply_", is_flag=True, help="Change AWS (default: a dry run).")
@@ -84,6 +93,7 @@ def remediate(
     mode: str,
     setup_window: timedelta,
     from_audit: str | None,
+    cloudtrail: str | None,
     exempt_users: tuple[str, ...],
     config_path: str | None,
     apply_: bool,
@@ -109,6 +119,7 @@ def remediate(
     settings = make_settings(
         mode, setup_window, "FAIL", exempt_users, config_path, datetime.now(timezone.utc)
     )
+    trail = _check_cloudtrail(cloudtrail, from_audit)
     report = None
     if from_audit is not None:
         from initkeys.remediate.from_audit import read_audit_report
@@ -134,18 +145,25 @@ def remediate(
             delete=delete,
             yes=yes,
             journal_dir=journal_dir,
-            plan_out=PlanOutput(plan_out, "a live audit" if report is None else from_audit or ""),
+            plan_out=PlanOutput(plan_out, from_audit or "a live audit" + _with_trail(cloudtrail)),
+            trail=trail,
         )
     if journal_dir is not None:
         raise InputError("--journal-dir goes with --org or --accounts; use --journal")
     remediator = _remediator(profile, region, endpoint_url)
     identity = remediator.whoami()
-    findings, plan_mode = _findings_to_plan(remediator, identity.account_id, report, settings)
+    readers = _trail_readers(trail, remediator.session, endpoint_url)
+    findings, plan_mode = _findings_to_plan(
+        remediator, identity.account_id, report, settings, readers
+    )
     if report is not None:
         when = f", generated {_iso(report.generated_at)}" if report.generated_at else ""
         source = f"the audit report {from_audit}{when} (mode {report.mode.value})"
     else:
-        source = f"a live audit (mode {mode}, setup window {_short(setup_window)})"
+        source = (
+            f"a live audit (mode {mode}, setup window {_short(setup_window)}"
+            f"{_with_trail(cloudtrail)})"
+        )
 
     planned = plan_remediation(findings, mode=plan_mode, delete=delete)
     actions = [p for p in planned if p.acts]
@@ -295,17 +313,54 @@ def _same_settings(
         )
 
 
+def _check_cloudtrail(cloudtrail: str | None, from_audit: str | None) -> TrailSpec | None:
+    """``--cloudtrail``, parsed before any AWS call; it judges a live audit only."""
+    if cloudtrail is None:
+        return None
+    if from_audit is not None:
+        raise InputError(
+            "--cloudtrail goes with a live audit; with --from-audit the report's verdicts are "
+            "used (make the report with 'initkeys audit --cloudtrail SOURCE' to have them "
+            "judged with the evidence)"
+        )
+    from initkeys.cli import check_cloudtrail
+
+    return check_cloudtrail(cloudtrail, (), False)
+
+
+def _trail_readers(
+    trail: TrailSpec | None, session: Any, endpoint_url: str | None
+) -> TrailFor | None:
+    """The CloudTrail reader of each account, as the audit makes them: LookupEvents in the
+    account itself, or one bucket read with ``session`` (the signed-in account's), listed
+    now so that a wrong or denied bucket stops the run before anything is planned."""
+    if trail is None:
+        return None
+    from initkeys.sources.cloudtrail import trail_readers
+
+    return trail_readers(trail, session=session, endpoint_url=endpoint_url, policy="remediate")
+
+
+def _with_trail(cloudtrail: str | None) -> str:
+    return "" if cloudtrail is None else f", CloudTrail {cloudtrail}"
+
+
 def _findings_to_plan(
-    remediator: Remediator, account_id: str, report: Any, settings: Any
+    remediator: Remediator,
+    account_id: str,
+    report: Any,
+    settings: Any,
+    trail: TrailFor | None = None,
 ) -> tuple[tuple[Finding, ...], Mode]:
     """The approved report's findings for the account (with today's exemption rules),
-    or a fresh live audit's; and the mode they were judged in."""
+    or a fresh live audit's (with CloudTrail evidence when ``trail``); and the mode
+    they were judged in."""
     if report is not None:
         from initkeys.evaluate.verdicts import with_exemption_rules
 
         audited = report.account(account_id)
         return with_exemption_rules(audited.findings, settings), report.mode
-    return tuple(remediator.audit(settings).findings), settings.mode
+    return tuple(remediator.audit(settings, trail).findings), settings.mode
 
 
 def _remediate_many(
@@ -321,6 +376,7 @@ def _remediate_many(
     yes: bool,
     journal_dir: str | None,
     plan_out: PlanOutput,
+    trail: TrailSpec | None = None,
 ) -> None:
     """Plan every account first, ask once, then act account by account, each with its
     own journal (so rollback and reruns work per account). Exits."""
@@ -335,6 +391,7 @@ def _remediate_many(
     base = make_session(profile, region)
     own = Remediator(base, endpoint_url=endpoint_url, profile=profile)
     me = own.whoami()
+    readers = _trail_readers(trail, base, endpoint_url)
     targets = select_targets(base, selection, endpoint_url=endpoint_url, profile=profile)
     plans: list[tuple[Remediator, str, list[PlannedAction]]] = []
     documented: list[AccountPlan] = []
@@ -350,7 +407,9 @@ def _remediate_many(
                 )
                 remediator = Remediator(session, endpoint_url=endpoint_url, profile=profile)
             identity = remediator.whoami()
-            findings, mode = _findings_to_plan(remediator, identity.account_id, report, settings)
+            findings, mode = _findings_to_plan(
+                remediator, identity.account_id, report, settings, readers
+            )
         except (AccessError, InputError) as exc:
             errors.append(f"account {target.account_id}: {exc}")
             click.echo(f"Account {target.account_id}: could not be planned: {exc}")
@@ -444,7 +503,12 @@ def _execute(
 
 
 def _print_plan(planned: Sequence[PlannedAction]) -> None:
-    shown = [p for p in planned if p.acts or p.exempt or p.status not in _QUIET]
+    # Keys CloudTrail spared are shown too: the reviewer sees why they are left alone.
+    shown = [
+        p
+        for p in planned
+        if p.acts or p.exempt or p.status not in _QUIET or p.reason is Reason.SELF_CREATED
+    ]
     if not shown:
         return
     rows = [("USER", "ACCESS KEY ID", "VERDICT", "ACTION", "WHY")]

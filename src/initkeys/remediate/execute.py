@@ -22,7 +22,7 @@ import uuid
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timezone
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from initkeys.errors import InputError
 from initkeys.model import AccountAudit, Settings
@@ -49,6 +49,9 @@ from initkeys.sources.aws import (
     error_code,
     with_throttle_retry,
 )
+
+if TYPE_CHECKING:
+    from initkeys.audit import TrailFor
 
 OutcomeCallback = Callable[["Outcome"], None]
 
@@ -134,11 +137,15 @@ class Remediator:
             self._identity = self._account.whoami()
         return self._identity
 
-    def audit(self, settings: Settings | None = None) -> AccountAudit:
-        """A fresh live audit of the account, to plan from (same clients and identity)."""
+    def audit(
+        self, settings: Settings | None = None, trail: TrailFor | None = None
+    ) -> AccountAudit:
+        """A fresh live audit of the account, to plan from (same clients and identity);
+        with ``trail`` (``sources.cloudtrail.trail_readers``), with CloudTrail evidence,
+        so that a key its own user made is PASS ``self-created`` and left alone."""
         from initkeys.audit import audit_live_account
 
-        return audit_live_account(self._account, settings=settings or Settings())
+        return audit_live_account(self._account, settings=settings or Settings(), trail=trail)
 
     def execute(
         self,

@@ -123,14 +123,16 @@ def parse_trail_source(text: str) -> TrailSpec:
 
 
 def trail_readers(
-    spec: TrailSpec, *, session: Any = None, endpoint_url: str | None = None
+    spec: TrailSpec, *, session: Any = None, endpoint_url: str | None = None, policy: str = "audit"
 ) -> Callable[[LiveAccount | None], TrailReader]:
     """Which reader serves an audited account: LookupEvents in that account (through its
     own session), or the one bucket or directory every account's logs are in (an
     organization's trail bucket is read with ``session``, the signed-in account's).
 
     A bucket is listed once here (``AWSLogs/``), so that a wrong name (InputError)
-    or a denied list (AccessError) ends the run before the audit, not after it."""
+    or a denied list (AccessError) ends the run before the audit, not after it.
+    A denial names ``initkeys policy POLICY --cloudtrail SOURCE`` (``audit``, or
+    ``remediate`` for a remediation's own audit)."""
     if spec.kind == "directory":
         assert spec.path is not None
         directory = DirectoryTrail(spec.path)
@@ -145,14 +147,14 @@ def trail_readers(
             kwargs["endpoint_url"] = endpoint_url
         with CLIENT_LOCK:
             client = session.client("s3", **kwargs)
-        bucket = S3Trail(client, spec.bucket, spec.prefix)
+        bucket = S3Trail(client, spec.bucket, spec.prefix, policy=policy)
         bucket.owners()  # fail now, not after the audit, on a wrong bucket or a denied list
         return lambda _account: bucket
 
     def lookup(account: LiveAccount | None) -> TrailReader:
         if account is None:
             raise InputError(LOOKUP_NEEDS_ACCOUNT)
-        return LookupTrail(account.home_client("cloudtrail"))
+        return LookupTrail(account.home_client("cloudtrail"), policy=policy)
 
     return lookup
 
@@ -386,8 +388,11 @@ class DirectoryTrail:
 class S3Trail:
     """A trail's log files in S3, read only for the days and delivery times that matter."""
 
-    def __init__(self, client: Any, bucket: str, prefix: str = "") -> None:
+    def __init__(
+        self, client: Any, bucket: str, prefix: str = "", *, policy: str = "audit"
+    ) -> None:
         self._s3 = client
+        self._policy = policy
         self.bucket = bucket
         self.prefix = prefix
         self.source = f"s3://{bucket}/{prefix}".rstrip("/")
@@ -456,14 +461,16 @@ class S3Trail:
             return bytes(answer["Body"].read())
 
     def _errors(self, action: str) -> AbstractContextManager[None]:
-        return _s3_errors(self.source, action)
+        return _s3_errors(self.source, action, self._policy)
 
 
 @contextmanager
-def _s3_errors(source: str, action: str) -> Iterator[None]:
+def _s3_errors(source: str, action: str, policy: str = "audit") -> Iterator[None]:
     """A missing bucket is a bad ``--cloudtrail`` (exit 2); other AWS errors are access
     errors (exit 3) that name the call and the bucket."""
-    with access_errors(f"{action} on {source}", policy_args=f" --cloudtrail {source}"):
+    with access_errors(
+        f"{action} on {source}", policy=policy, policy_args=f" --cloudtrail {source}"
+    ):
         try:
             yield
         except Exception as exc:
@@ -518,8 +525,10 @@ class LookupTrail:
         *,
         limiter: RateLimiter | None = None,
         now: Callable[[], datetime] = lambda: datetime.now(timezone.utc),
+        policy: str = "audit",
     ) -> None:
         self._client = client
+        self._policy = policy
         self._limiter = limiter or RateLimiter()
         self._now = now
         client.meta.events.register(
@@ -549,7 +558,9 @@ class LookupTrail:
             "MaxResults": _LOOKUP_PAGE,
         }
         while True:
-            with access_errors("cloudtrail:LookupEvents", policy_args=" --cloudtrail lookup"):
+            with access_errors(
+                "cloudtrail:LookupEvents", policy=self._policy, policy_args=" --cloudtrail lookup"
+            ):
                 page = with_throttle_retry(lambda: self._client.lookup_events(**request))
             for event in page.get("Events", []):
                 try:
