@@ -22,4 +22,3 @@ Nothing here but ``cli`` imports click or rich: the Lambda runtime has neither.
 Import from the modules (``from initkeys.guard.runner import Guard``): this file
 imports nothing, so the command line's ``initkeys guard`` loads only what it runs.
 """
-

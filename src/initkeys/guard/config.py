@@ -43,6 +43,7 @@ class GuardAction(str, enum.Enum):
     NOTIFY = "notify"
     DEACTIVATE = "deactivate"
 
+
 @dataclass(frozen=True)
 class GuardConfig:
     action: GuardAction = GuardAction.NOTIFY

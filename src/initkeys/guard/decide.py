@@ -43,6 +43,7 @@ class Verdict(str, enum.Enum):
     USER_GONE = "user-gone"
     KEY_GONE = "key-gone"
 
+
 @dataclass(frozen=True)
 class GuardDecision:
     event: GuardEvent
