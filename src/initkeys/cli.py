@@ -57,6 +57,7 @@ class LazyGroup(click.Group):
     lazy: ClassVar[dict[str, str]] = {
         "remediate": "initkeys.remediate.cli:remediate",
         "rollback": "initkeys.remediate.cli:rollback",
+        "guard": "initkeys.guard.cli:guard",
     }
 
     def list_commands(self, ctx: click.Context) -> list[str]:
@@ -638,6 +639,21 @@ def policy_securityhub() -> None:
     from initkeys.policy import render
 
     click.echo(render("securityhub"), nl=False)
+
+
+@policy.command("guard")
+@click.option(
+    "--action",
+    type=click.Choice(["notify", "deactivate"]),
+    default="deactivate",
+    show_default=True,
+    help="notify: leave out iam:UpdateAccessKey (the guard then only notifies).",
+)
+def policy_guard(action: str) -> None:
+    """The IAM policy (JSON) that the event guard (its Lambda role, or guard simulate) needs."""
+    from initkeys.policy import guard_policy, render_document
+
+    click.echo(render_document(guard_policy(deactivate=action == "deactivate")), nl=False)
 
 
 def main(argv: list[str] | None = None) -> None:

@@ -1,37 +1,23 @@
-"""Command-line options shared by ``audit``, ``remediate`` and ``rollback``.
+"""Command-line options shared by ``audit``, ``remediate``, ``rollback`` and ``guard``.
 
 Each group is one decorator, so the commands spell an option the same way and
-parse it with the same code. Only click and the model are imported here: this
-module is on the start-up path.
+parse it with the same code. Only click, the model and the duration parser are
+imported here: this module is on the start-up path.
 """
 
 from __future__ import annotations
 
 import functools
-import re
 from collections.abc import Callable
 from datetime import timedelta
 from typing import Any, TypeVar
 
 import click
 
+from initkeys.durations import parse_duration
 from initkeys.model import Mode
 
 _F = TypeVar("_F", bound=Callable[..., Any])
-
-_DURATION = re.compile(r"(\d+(?:\.\d+)?)\s*(d|h|m|s)", re.IGNORECASE)
-_UNIT_SECONDS = {"d": 86400, "h": 3600, "m": 60, "s": 1}
-
-
-def parse_duration(text: str) -> timedelta:
-    """``90s``, ``10m``, ``1h``, ``1h30m``, or plain seconds (``600``)."""
-    cleaned = text.strip().lower().replace(" ", "")
-    if re.fullmatch(r"\d+(\.\d+)?", cleaned):
-        return timedelta(seconds=float(cleaned))
-    if not cleaned or not re.fullmatch(r"(\d+(\.\d+)?(d|h|m|s))+", cleaned):
-        raise ValueError(f"{text!r} is not a duration (examples: 90s, 10m, 1h)")
-    seconds = sum(float(n) * _UNIT_SECONDS[u] for n, u in _DURATION.findall(cleaned))
-    return timedelta(seconds=seconds)
 
 
 def duration_callback(ctx: click.Context, param: click.Parameter, value: str) -> timedelta:
@@ -93,6 +79,17 @@ def trail_policy_options(command_name: str) -> Callable[[_F], _F]:
     return decorate
 
 
+def setup_window_option(command: _F) -> _F:
+    """--setup-window alone (the event guard judges in setup mode only)."""
+    return click.option(
+        "--setup-window",
+        default="10m",
+        callback=duration_callback,
+        show_default=True,
+        help="A key made this soon after its user is a setup key (90s, 10m, 1h).",
+    )(command)
+
+
 def judgement_options(command: _F) -> _F:
     """--mode and --setup-window: how keys are judged."""
     return _apply(
@@ -106,13 +103,7 @@ def judgement_options(command: _F) -> _F:
                 help="setup: keys created with the user; cis: the benchmark's literal "
                 "audit procedure.",
             ),
-            click.option(
-                "--setup-window",
-                default="10m",
-                callback=duration_callback,
-                show_default=True,
-                help="A key made this soon after its user is a setup key (90s, 10m, 1h).",
-            ),
+            setup_window_option,
         ],
     )
 

@@ -120,13 +120,68 @@ def securityhub_policy() -> dict[str, Any]:
     }
 
 
-POLICIES = {"audit": audit_policy, "remediate": remediate_policy, "securityhub": securityhub_policy}
+# The event guard reads the one user an event names (GetUser for its creation
+# time, then what a live audit re-reads), deactivates a setup key (UpdateAccessKey,
+# only with the deactivate action; never DeleteAccessKey) and publishes to its SNS
+# topic. deploy/guard.yaml grants the same actions, narrowed to the account's users
+# and the one topic; here Resource stays "*" for the reason above.
+GUARD_READ_ACTIONS = (
+    "iam:GetUser",
+    "iam:ListAccessKeys",
+    "iam:GetLoginProfile",
+    "iam:GetAccessKeyLastUsed",
+    "iam:ListUserTags",
+)
+GUARD_DEACTIVATE_ACTIONS = ("iam:UpdateAccessKey",)
+GUARD_NOTIFY_ACTIONS = ("sns:Publish",)
+
+
+def guard_policy(*, deactivate: bool = True) -> dict[str, Any]:
+    """The policy of the event guard; ``deactivate`` False for a guard that only notifies."""
+    statements: list[dict[str, Any]] = [
+        {
+            "Sid": "InitkeysGuardRead",
+            "Effect": "Allow",
+            "Action": list(GUARD_READ_ACTIONS),
+            "Resource": "*",
+        }
+    ]
+    if deactivate:
+        statements.append(
+            {
+                "Sid": "InitkeysGuardDeactivate",
+                "Effect": "Allow",
+                "Action": list(GUARD_DEACTIVATE_ACTIONS),
+                "Resource": "*",
+            }
+        )
+    statements.append(
+        {
+            "Sid": "InitkeysGuardNotify",
+            "Effect": "Allow",
+            "Action": list(GUARD_NOTIFY_ACTIONS),
+            "Resource": "*",
+        }
+    )
+    return {"Version": "2012-10-17", "Statement": statements}
+
+
+POLICIES = {
+    "audit": audit_policy,
+    "remediate": remediate_policy,
+    "securityhub": securityhub_policy,
+    "guard": guard_policy,
+}
 
 
 def policy_document(name: str) -> dict[str, Any]:
-    """The IAM policy document for ``audit``, ``remediate`` or ``securityhub``."""
+    """The IAM policy document for ``audit``, ``remediate``, ``securityhub`` or ``guard``."""
     return POLICIES[name]()
 
 
 def render(name: str, document: dict[str, Any] | None = None) -> str:
-    return json.dumps(document or policy_document(name), indent=2) + "\n"
+    return render_document(document or policy_document(name))
+
+
+def render_document(document: dict[str, Any]) -> str:
+    return json.dumps(document, indent=2) + "\n"

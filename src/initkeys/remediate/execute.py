@@ -112,7 +112,9 @@ class Remediator:
         endpoint_url: str | None = None,
         profile: str | None = None,
         counter: ApiCallCounter | None = None,
+        policy: str = "remediate",
     ) -> None:
+        """``policy``: the ``initkeys policy`` a denial names (the event guard has its own)."""
         if session is None:
             from initkeys.sources.aws import make_session
 
@@ -125,11 +127,18 @@ class Remediator:
             session, endpoint_url=endpoint_url, max_workers=1, counter=counter, profile=profile
         )
         self._identity: Identity | None = None
+        self._policy = policy
 
     @property
     def session(self) -> Any:
         """The boto3 session this remediator signs with."""
         return self._session
+
+    @property
+    def account(self) -> LiveAccount:
+        """The account's reader, with the remediator's clients (the event guard reads
+        the user an event names through it, then acts through :meth:`execute`)."""
+        return self._account
 
     def whoami(self) -> Identity:
         """The account and acting principal (STS); raises AccessError when AWS says no."""
@@ -162,7 +171,7 @@ class Remediator:
         """
         identity = self.whoami()
         path = journal or default_journal_path(identity.account_id)
-        run = _Run(self._account, identity, uuid.uuid4().hex, self._profile)
+        run = _Run(self._account, identity, uuid.uuid4().hex, self._profile, self._policy)
         outcomes: list[Outcome] = []
         with JournalWriter(path) as writer:
             # Read under the writer's lock: no other run is appending now.
@@ -206,9 +215,15 @@ class _Run:
     """One execution: the IAM client, the journal, and what was decided so far."""
 
     def __init__(
-        self, account: LiveAccount, identity: Identity, run_id: str, profile: str | None
+        self,
+        account: LiveAccount,
+        identity: Identity,
+        run_id: str,
+        profile: str | None,
+        policy: str = "remediate",
     ) -> None:
         self.account = account
+        self.policy = policy
         self.iam = account.iam
         self.identity = identity
         self.run_id = run_id
@@ -432,7 +447,7 @@ class _Run:
     # -- errors --------------------------------------------------------------------
 
     def describe(self, exc: BaseException, call: str) -> str:
-        return describe_access_error(exc, call, self.profile, policy="remediate")
+        return describe_access_error(exc, call, self.profile, policy=self.policy)
 
     def stop_if_fatal(self, exc: BaseException, problem: str) -> None:
         """Stop the run after credential and network failures (botocore has already

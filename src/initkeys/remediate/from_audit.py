@@ -9,12 +9,12 @@ action (see :mod:`initkeys.remediate.execute`).
 from __future__ import annotations
 
 import json
-import sys
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from typing import Any
 
 from initkeys.errors import InputError
+from initkeys.inputs import read_text
 from initkeys.model import AccountAudit, Exemption, Finding, Mode, Reason, Status
 from initkeys.remediate.journal import parse_iso
 
@@ -54,16 +54,7 @@ class _Bad(ValueError):
 
 def read_audit_report(path: str) -> AuditReport:
     """Parse an audit JSON file (``-`` is stdin); InputError for anything else."""
-    try:
-        if path == "-":
-            text = sys.stdin.read()
-        else:
-            with open(path, encoding="utf-8-sig") as f:
-                text = f.read()
-    except FileNotFoundError:
-        raise InputError(f"{path}: no such file") from None
-    except (OSError, UnicodeDecodeError) as e:
-        raise InputError(f"{path}: cannot read the audit report: {e}") from None
+    text = read_text(path, "audit report")
     try:
         document = json.loads(text)
     except ValueError as e:

@@ -19,6 +19,7 @@ from types import TracebackType
 from typing import Any
 
 from initkeys.errors import InputError
+from initkeys.inputs import read_text
 from initkeys.remediate.plan import Action
 
 try:  # POSIX only; elsewhere two runs on one journal are not prevented
@@ -214,13 +215,7 @@ def read_journal(path: str) -> tuple[JournalEntry, ...]:
     A last line without its newline that does not parse is ignored: it is what
     a kill -9 in the middle of a write leaves. Any other bad line is an error.
     """
-    try:
-        with open(path, encoding="utf-8") as f:
-            text = f.read()
-    except FileNotFoundError:
-        raise InputError(f"{path}: no such journal") from None
-    except (OSError, UnicodeDecodeError) as e:
-        raise InputError(f"{path}: cannot read the journal: {e}") from None
+    text = read_text(path, "journal", stdin=False, encoding="utf-8")
     lines = text.split("\n")
     torn = lines[-1] != ""
     entries: list[JournalEntry] = []

@@ -173,7 +173,10 @@ def describe_access_error(
 
 
 # Who needs a policy, for the policies whose name is not a verb ("you audit with").
-_POLICY_HOLDERS = {"securityhub": "the principal that sends findings to Security Hub"}
+_POLICY_HOLDERS = {
+    "securityhub": "the principal that sends findings to Security Hub",
+    "guard": "the event guard's role (or the principal that runs 'initkeys guard simulate')",
+}
 
 
 @contextmanager
@@ -357,6 +360,21 @@ class LiveAccount:
                         name=u["UserName"], arn=u["Arn"], created=as_utc(u["CreateDate"])
                     )
         return users
+
+    def get_user(self, name: str) -> ListedUser | None:
+        """One user by name (``GetUser``), or None when there is no such user: the
+        event guard reads the one user an event names, not the whole account."""
+        from botocore.exceptions import ClientError
+
+        try:
+            user = with_throttle_retry(lambda: self.iam.get_user(UserName=name)["User"])
+        except ClientError as exc:
+            if error_code(exc) == "NoSuchEntity":
+                return None
+            raise
+        return ListedUser(
+            name=user["UserName"], arn=user["Arn"], created=as_utc(user["CreateDate"])
+        )
 
     def read_user(self, listed: ListedUser, known: IamUser | None = None) -> IamUser | None:
         """Read one user live: keys, their last use, and the login profile.
