@@ -315,12 +315,19 @@ class CreationEvent:
 
     @property
     def is_self(self) -> bool:
-        """True when an IAM user acted on itself (IAM user names ignore case)."""
-        return (
-            self.principal_type == "IAMUser"
-            and self.principal_name is not None
-            and self.principal_name.casefold() == self.target_user.casefold()
-        )
+        """True when an IAM user acted on itself."""
+        return acted_on_itself(self.principal_type, self.principal_name, self.target_user)
+
+
+def acted_on_itself(principal_type: str | None, principal_name: str | None, user: str) -> bool:
+    """True when the caller of an IAM event is the IAM user it acted on: the one
+    rule for "the user made its own key", shared by the audit's CloudTrail
+    evidence and the event guard. IAM user names are unique regardless of case."""
+    return (
+        principal_type == "IAMUser"
+        and principal_name is not None
+        and principal_name.casefold() == user.casefold()
+    )
 
 
 @dataclass(frozen=True, slots=True)

@@ -25,6 +25,7 @@ from datetime import datetime, timezone
 from typing import Any
 
 from initkeys.errors import InputError
+from initkeys.model import acted_on_itself
 
 DETAIL_TYPE = "AWS API Call via CloudTrail"
 EVENT_SOURCE = "iam.amazonaws.com"
@@ -79,9 +80,7 @@ class GuardEvent:
         IAM user names are unique regardless of case, so they are compared so."""
         return (
             self.event_name == CREATE_ACCESS_KEY
-            and self.actor.type == "IAMUser"
-            and self.actor.name is not None
-            and self.actor.name.casefold() == self.user_name.casefold()
+            and acted_on_itself(self.actor.type, self.actor.name, self.user_name)
             and self.actor.account_id in (None, self.account_id)
         )
 
