@@ -198,8 +198,9 @@ def test_accounts_and_exclusions(aws: Any, org: dict[str, str], tmp_path: Path) 
         (["--accounts", "@/no/such/file", "--role-name", "R"], "cannot read"),
     ],
 )
-def test_bad_account_options(aws: Any, args: list[str], message: str) -> None:
-    proc = cli(aws, *args)
+@pytest.mark.parametrize("command", ["audit", "remediate"])
+def test_bad_account_options(aws: Any, command: str, args: list[str], message: str) -> None:
+    proc = initkeys_cli(aws, command, *args)
     assert proc.returncode == 2
     assert message in proc.stderr
     assert len(proc.stderr.strip().splitlines()) == 1

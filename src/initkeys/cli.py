@@ -400,14 +400,6 @@ def check_account_options(
             "--org and --accounts audit live accounts; they cannot be combined "
             "with --credential-report or --demo"
         )
-    if selection.org and selection.account_list is not None:
-        raise InputError("use --org or --accounts, not both")
-    if selection.many and not selection.role_name:
-        raise InputError(
-            "--org and --accounts need --role-name: the role to assume in each account"
-        )
-    if selection.exclude_list is not None and not selection.many:
-        raise InputError("--exclude-accounts goes with --org or --accounts")
 
 
 def _audit_many(

@@ -10,7 +10,7 @@ from __future__ import annotations
 import functools
 from collections.abc import Callable
 from datetime import timedelta
-from typing import Any, TypeVar
+from typing import Any, TypeVar, cast
 
 import click
 
@@ -185,8 +185,29 @@ def _as_selection(command: _F) -> _F:
 
 
 def account_selection_options(command: _F) -> _F:
-    """--org, --accounts, --exclude-accounts and the role options, as ``selection``."""
-    return _apply(_as_selection(command), [*_SELECTION_OPTIONS, *_ROLE_OPTIONS])
+    """--org, --accounts, --exclude-accounts and the role options, as ``selection``,
+    checked for consistency before the command runs."""
+
+    @functools.wraps(command)
+    def checked(*args: Any, **kwargs: Any) -> Any:
+        check_selection(kwargs["selection"])
+        return command(*args, **kwargs)
+
+    return _apply(_as_selection(cast(_F, checked)), [*_SELECTION_OPTIONS, *_ROLE_OPTIONS])
+
+
+def check_selection(selection: Any) -> None:
+    """The rules among the account-selection options themselves (exit 2 when broken)."""
+    from initkeys.errors import InputError
+
+    if selection.org and selection.account_list is not None:
+        raise InputError("use --org or --accounts, not both")
+    if selection.many and not selection.role_name:
+        raise InputError(
+            "--org and --accounts need --role-name: the role to assume in each account"
+        )
+    if selection.exclude_list is not None and not selection.many:
+        raise InputError("--exclude-accounts goes with --org or --accounts")
 
 
 def role_options(command: _F) -> _F:

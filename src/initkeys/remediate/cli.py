@@ -131,9 +131,6 @@ def remediate(
     if selection.many:
         if journal is not None:
             raise InputError("with --org or --accounts, use --journal-dir (one journal an account)")
-        from initkeys.cli import check_account_options
-
-        check_account_options((), False, selection)
         _remediate_many(
             settings,
             report,
