@@ -128,6 +128,14 @@ def remediate(
         report = read_audit_report(from_audit)
         _same_settings(report.mode, report.setup_window, mode, setup_window)
 
+    if report is not None:
+        when = f", generated {_iso(report.generated_at)}" if report.generated_at else ""
+        source = f"the audit report {from_audit}{when} (mode {report.mode.value})"
+    else:
+        source = (
+            f"a live audit (mode {mode}, setup window {_short(setup_window)}"
+            f"{_with_trail(cloudtrail)})"
+        )
     if selection.many:
         if journal is not None:
             raise InputError("with --org or --accounts, use --journal-dir (one journal an account)")
@@ -142,7 +150,7 @@ def remediate(
             delete=delete,
             yes=yes,
             journal_dir=journal_dir,
-            plan_out=PlanOutput(plan_out, from_audit or "a live audit" + _with_trail(cloudtrail)),
+            plan_out=PlanOutput(plan_out, source),
             trail=trail,
         )
     if journal_dir is not None:
@@ -153,14 +161,6 @@ def remediate(
     findings, plan_mode = _findings_to_plan(
         remediator, identity.account_id, report, settings, readers
     )
-    if report is not None:
-        when = f", generated {_iso(report.generated_at)}" if report.generated_at else ""
-        source = f"the audit report {from_audit}{when} (mode {report.mode.value})"
-    else:
-        source = (
-            f"a live audit (mode {mode}, setup window {_short(setup_window)}"
-            f"{_with_trail(cloudtrail)})"
-        )
 
     planned = plan_remediation(findings, mode=plan_mode, delete=delete)
     actions = [p for p in planned if p.acts]
@@ -227,18 +227,7 @@ def rollback(
         and selection.role_name
     ):
         # A journal of an --org or --accounts run: reach its account through the role.
-        from initkeys.remediate.execute import Remediator
-        from initkeys.sources.accounts import session_for
-
-        session = session_for(
-            remediator.session,
-            identity.account_id,
-            identity.partition,
-            plan.account_id,
-            selection,
-            endpoint_url,
-        )
-        remediator = Remediator(session, endpoint_url=endpoint_url, profile=profile)
+        remediator = _remediator_for(remediator, plan.account_id, selection, endpoint_url, profile)
         identity = remediator.whoami()
     if plan.account_id is not None and plan.account_id != identity.account_id:
         raise InputError(
@@ -382,12 +371,10 @@ def _remediate_many(
     from initkeys.cli import select_targets
     from initkeys.remediate.execute import Remediator
     from initkeys.remediate.plan import plan_remediation
-    from initkeys.sources.accounts import session_for
     from initkeys.sources.aws import make_session
 
     base = make_session(profile, region)
     own = Remediator(base, endpoint_url=endpoint_url, profile=profile)
-    me = own.whoami()
     readers = _trail_readers(trail, base, endpoint_url)
     targets = select_targets(base, selection, endpoint_url=endpoint_url, profile=profile)
     plans: list[tuple[Remediator, str, list[PlannedAction]]] = []
@@ -396,13 +383,7 @@ def _remediate_many(
     plan_mode = report.mode if report is not None else settings.mode
     for target in targets:
         try:
-            if target.account_id == me.account_id:
-                remediator = own  # already signed in: no second identity call
-            else:
-                session = session_for(
-                    base, me.account_id, me.partition, target.account_id, selection, endpoint_url
-                )
-                remediator = Remediator(session, endpoint_url=endpoint_url, profile=profile)
+            remediator = _remediator_for(own, target.account_id, selection, endpoint_url, profile)
             identity = remediator.whoami()
             findings, mode = _findings_to_plan(
                 remediator, identity.account_id, report, settings, readers
@@ -475,6 +456,31 @@ class PlanOutput:
         with atomic_file(self.path) as out:
             json.dump(document, out, indent=2)
             out.write("\n")
+
+
+def _remediator_for(
+    own: Remediator,
+    account_id: str,
+    selection: AccountSelection,
+    endpoint_url: str | None,
+    profile: str | None,
+) -> Remediator:
+    """``own`` for its own account; for any other, a Remediator through the selection's
+    role, which must sign in to that account (a misconfigured role must not act elsewhere)."""
+    from initkeys.remediate.execute import Remediator
+    from initkeys.sources.accounts import session_for
+
+    me = own.whoami()
+    if account_id == me.account_id:
+        return own
+    session = session_for(
+        own.session, me.account_id, me.partition, account_id, selection, endpoint_url
+    )
+    remediator = Remediator(session, endpoint_url=endpoint_url, profile=profile)
+    reached = remediator.whoami().account_id
+    if reached != account_id:
+        raise AccessError(f"the role's credentials sign in to account {reached}, not {account_id}")
+    return remediator
 
 
 def _remediator(profile: str | None, region: str | None, endpoint_url: str | None) -> Remediator:
