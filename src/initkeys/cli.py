@@ -612,7 +612,7 @@ def policy_audit(cloudtrail: str | None, partition: str) -> None:
     """The IAM policy (JSON) that a live audit needs."""
     from initkeys.policy import audit_policy, render
 
-    click.echo(render("audit", audit_policy(_policy_trail(cloudtrail), partition)), nl=False)
+    click.echo(render(audit_policy(_policy_trail(cloudtrail), partition)), nl=False)
 
 
 @policy.command("remediate")
@@ -622,15 +622,15 @@ def policy_remediate(cloudtrail: str | None, partition: str) -> None:
     from initkeys.policy import remediate_policy, render
 
     document = remediate_policy(_policy_trail(cloudtrail), partition)
-    click.echo(render("remediate", document), nl=False)
+    click.echo(render(document), nl=False)
 
 
 @policy.command("securityhub")
 def policy_securityhub() -> None:
     """The IAM policy (JSON) that --send-to securityhub adds to the audit's."""
-    from initkeys.policy import render
+    from initkeys.policy import render, securityhub_policy
 
-    click.echo(render("securityhub"), nl=False)
+    click.echo(render(securityhub_policy()), nl=False)
 
 
 @policy.command("guard")
@@ -643,9 +643,9 @@ def policy_securityhub() -> None:
 )
 def policy_guard(action: str) -> None:
     """The IAM policy (JSON) that the event guard (its Lambda role, or guard simulate) needs."""
-    from initkeys.policy import guard_policy, render_document
+    from initkeys.policy import guard_policy, render
 
-    click.echo(render_document(guard_policy(deactivate=action == "deactivate")), nl=False)
+    click.echo(render(guard_policy(deactivate=action == "deactivate")), nl=False)
 
 
 def main(argv: list[str] | None = None) -> None:

@@ -35,16 +35,21 @@ def audit_policy(cloudtrail: TrailSpec | None = None, partition: str = "aws") ->
     return _with_trail("InitkeysAudit", AUDIT_ACTIONS, cloudtrail, partition)
 
 
+def _allow(sid: str, actions: tuple[str, ...], resource: str = "*") -> dict[str, Any]:
+    """One statement allowing ``actions`` on ``resource``."""
+    return {"Sid": sid, "Effect": "Allow", "Action": list(actions), "Resource": resource}
+
+
+def _policy(*statements: dict[str, Any]) -> dict[str, Any]:
+    return {"Version": "2012-10-17", "Statement": list(statements)}
+
+
 def _with_trail(
     sid: str, actions: tuple[str, ...], cloudtrail: TrailSpec | None, partition: str
 ) -> dict[str, Any]:
     """A policy of ``actions`` on "*", then what reading ``cloudtrail`` needs, if anything."""
-    statements: list[dict[str, Any]] = [
-        {"Sid": sid, "Effect": "Allow", "Action": list(actions), "Resource": "*"}
-    ]
-    if cloudtrail is not None:
-        statements += cloudtrail_statements(cloudtrail, partition)
-    return {"Version": "2012-10-17", "Statement": statements}
+    trail = cloudtrail_statements(cloudtrail, partition) if cloudtrail is not None else []
+    return _policy(_allow(sid, actions), *trail)
 
 
 def cloudtrail_statements(cloudtrail: TrailSpec, partition: str = "aws") -> list[dict[str, Any]]:
@@ -52,42 +57,21 @@ def cloudtrail_statements(cloudtrail: TrailSpec, partition: str = "aws") -> list
     listing the trail's bucket and reading its log files under the prefix. A
     directory of log files needs no AWS permission."""
     if cloudtrail.kind == "lookup":
-        return [
-            {
-                "Sid": "InitkeysCloudTrailLookup",
-                "Effect": "Allow",
-                "Action": ["cloudtrail:LookupEvents"],
-                "Resource": "*",
-            }
-        ]
+        return [_allow("InitkeysCloudTrailLookup", ("cloudtrail:LookupEvents",))]
     if cloudtrail.kind != "s3":
         return []
     bucket = f"arn:{partition}:s3:::{cloudtrail.bucket}"
     logs = f"{cloudtrail.prefix}/AWSLogs/*" if cloudtrail.prefix else "AWSLogs/*"
     return [
-        {
-            "Sid": "InitkeysCloudTrailListLogs",
-            "Effect": "Allow",
-            "Action": ["s3:ListBucket"],
-            "Resource": bucket,
-        },
-        {
-            "Sid": "InitkeysCloudTrailReadLogs",
-            "Effect": "Allow",
-            "Action": ["s3:GetObject"],
-            "Resource": f"{bucket}/{logs}",
-        },
+        _allow("InitkeysCloudTrailListLogs", ("s3:ListBucket",), bucket),
+        _allow("InitkeysCloudTrailReadLogs", ("s3:GetObject",), f"{bucket}/{logs}"),
     ]
 
 
 # Remediation re-reads every key right before it acts (the audit's reads, plus the
 # user's tags for the initkeys:exempt tag), then deactivates or deletes it; rollback
 # reactivates with the same UpdateAccessKey. Nothing else is ever changed.
-REMEDIATE_ACTIONS = tuple(
-    dict.fromkeys(
-        (*AUDIT_ACTIONS, "iam:ListUserTags", "iam:UpdateAccessKey", "iam:DeleteAccessKey")
-    )
-)
+REMEDIATE_ACTIONS = (*AUDIT_ACTIONS, "iam:UpdateAccessKey", "iam:DeleteAccessKey")
 
 
 def remediate_policy(cloudtrail: TrailSpec | None = None, partition: str = "aws") -> dict[str, Any]:
@@ -107,17 +91,7 @@ SECURITYHUB_ACTIONS = ("securityhub:BatchImportFindings", "securityhub:GetFindin
 def securityhub_policy() -> dict[str, Any]:
     """The policy ``--send-to securityhub`` adds; the tests send holding only it (and
     the audit's)."""
-    return {
-        "Version": "2012-10-17",
-        "Statement": [
-            {
-                "Sid": "InitkeysSendToSecurityHub",
-                "Effect": "Allow",
-                "Action": list(SECURITYHUB_ACTIONS),
-                "Resource": "*",
-            }
-        ],
-    }
+    return _policy(_allow("InitkeysSendToSecurityHub", SECURITYHUB_ACTIONS))
 
 
 # The event guard reads the one user an event names (GetUser for its creation
@@ -138,32 +112,11 @@ GUARD_NOTIFY_ACTIONS = ("sns:Publish",)
 
 def guard_policy(*, deactivate: bool = True) -> dict[str, Any]:
     """The policy of the event guard; ``deactivate`` False for a guard that only notifies."""
-    statements: list[dict[str, Any]] = [
-        {
-            "Sid": "InitkeysGuardRead",
-            "Effect": "Allow",
-            "Action": list(GUARD_READ_ACTIONS),
-            "Resource": "*",
-        }
-    ]
-    if deactivate:
-        statements.append(
-            {
-                "Sid": "InitkeysGuardDeactivate",
-                "Effect": "Allow",
-                "Action": list(GUARD_DEACTIVATE_ACTIONS),
-                "Resource": "*",
-            }
-        )
-    statements.append(
-        {
-            "Sid": "InitkeysGuardNotify",
-            "Effect": "Allow",
-            "Action": list(GUARD_NOTIFY_ACTIONS),
-            "Resource": "*",
-        }
-    )
-    return {"Version": "2012-10-17", "Statement": statements}
+    read = _allow("InitkeysGuardRead", GUARD_READ_ACTIONS)
+    notify = _allow("InitkeysGuardNotify", GUARD_NOTIFY_ACTIONS)
+    if not deactivate:
+        return _policy(read, notify)
+    return _policy(read, _allow("InitkeysGuardDeactivate", GUARD_DEACTIVATE_ACTIONS), notify)
 
 
 POLICIES = {
@@ -179,9 +132,6 @@ def policy_document(name: str) -> dict[str, Any]:
     return POLICIES[name]()
 
 
-def render(name: str, document: dict[str, Any] | None = None) -> str:
-    return render_document(document or policy_document(name))
-
-
-def render_document(document: dict[str, Any]) -> str:
+def render(document: dict[str, Any]) -> str:
+    """A policy document as ``initkeys policy`` prints it."""
     return json.dumps(document, indent=2) + "\n"
