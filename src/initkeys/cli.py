@@ -9,7 +9,6 @@ from __future__ import annotations
 import os
 import stat
 import sys
-import tempfile
 from collections.abc import Iterator
 from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass, replace
@@ -361,8 +360,6 @@ def make_settings(
     """Settings from the command line; exemptions from --exempt-user and the config file."""
     from initkeys.config import exemption_rules
 
-    if setup_window < timedelta(0):
-        raise InputError("--setup-window cannot be negative")
     return Settings(
         mode=Mode(mode),
         setup_window=setup_window,
@@ -578,6 +575,8 @@ def atomic_file(path: str) -> Iterator[TextIO]:
         with open(path, "w", encoding="utf-8", newline="") as out:
             yield out
         return
+    import tempfile  # only when a report goes to a file: kept off the start-up path
+
     directory = os.path.dirname(os.path.abspath(path))
     try:
         fd, tmp = tempfile.mkstemp(prefix=".initkeys-", dir=directory)
