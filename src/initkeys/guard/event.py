@@ -13,8 +13,11 @@ Besides the EventBridge envelope, a bare CloudTrail record (what the CloudTrail
 console shows, or ``CloudTrailEvent`` from ``LookupEvents``) is accepted, so an
 event from the trail can be replayed with ``initkeys guard simulate``.
 
-Only the fields below are read. The rest of the event is never copied anywhere:
-a crafted event cannot smuggle text (or a secret) into a notification.
+The fields are read as the audit reads a trail's records
+(:func:`initkeys.sources.cloudtrail.creation_event`), after checks that say in
+one sentence what is wrong. Only the fields of :class:`GuardEvent` are kept; the
+rest of the event is never copied anywhere: a crafted event cannot smuggle text
+(or a secret) into a notification.
 """
 
 from __future__ import annotations
@@ -49,7 +52,7 @@ class Actor:
     """``IAMUser``, ``AssumedRole``, ``Root``, ``FederatedUser``, ``AWSService``…"""
     arn: str | None = None
     name: str | None = None
-    """``userName`` (IAM users and root); for a role session, the session's name."""
+    """``userName`` (IAM users and root); for a role or federated session, the session's name."""
     account_id: str | None = None
 
     def describe(self) -> str:
