@@ -16,6 +16,7 @@ from initkeys.guard.decide import Verdict, decide
 from initkeys.guard.event import GuardEvent, IrrelevantEvent, MalformedEvent, parse_event
 from initkeys.guard.message import guard_document, subject
 from initkeys.model import AccessKey, ExemptionRule, IamUser, Settings
+from initkeys.sources.cloudtrail import creation_event
 
 GUARD_DATA = Path(__file__).parent / "data" / "guard"
 EXAMPLE_KEY = "AKIAIOSFODNN7EXAMPLE"
@@ -85,6 +86,48 @@ def test_a_bare_cloudtrail_record_is_read_too() -> None:
     assert event.event_id == record["eventID"]
     assert event.account_id == "123456789012"
     assert event.user_name == "alice"
+
+
+def test_the_guard_reads_an_event_as_the_audit_does() -> None:
+    """One reading of a CloudTrail record: the guard's fields are creation_event's."""
+    federated = load("create_access_key_admin.json")
+    federated["detail"]["userIdentity"] = {
+        "type": "FederatedUser",
+        "arn": "arn:aws:sts::123456789012:federated-user/dana",
+        "accountId": "123456789012",
+    }
+    other_account = load("create_access_key_self.json")
+    other_account["detail"]["userIdentity"]["arn"] = "arn:aws:iam::999988887777:user/bob"
+    other_account["detail"]["userIdentity"]["accountId"] = "999988887777"
+    for document in (
+        federated,
+        other_account,
+        load("create_access_key_admin.json"),
+        load("create_access_key_self.json"),
+        load("create_login_profile.json"),
+    ):
+        guard = parse_event(document)
+        audit = creation_event(document["detail"])
+        assert audit is not None
+        assert (guard.event_name, guard.event_time, guard.user_name) == (
+            audit.name,
+            audit.time,
+            audit.target_user,
+        )
+        assert (guard.actor.type, guard.actor.arn, guard.actor.name) == (
+            audit.principal_type,
+            audit.principal_arn,
+            audit.principal_name,
+        )
+        assert guard.access_key_id == audit.access_key_id
+        assert guard.self_created == audit.is_self
+    assert parse_event(federated).actor.name == "dana"
+    assert not parse_event(other_account).self_created
+    date_only = load("create_access_key_admin.json")
+    date_only["detail"]["eventTime"] = "2026-11-27"
+    assert creation_event(date_only["detail"]) is None
+    with pytest.raises(MalformedEvent, match="not a time"):
+        parse_event(date_only)
 
 
 def _broken(change: Any) -> dict[str, Any]:

@@ -315,18 +315,38 @@ class CreationEvent:
 
     @property
     def is_self(self) -> bool:
-        """True when an IAM user acted on itself."""
-        return acted_on_itself(self.principal_type, self.principal_name, self.target_user)
+        """True when an IAM user acted on itself (in its own account)."""
+        principal_account = None
+        if self.principal_arn is not None and self.principal_arn.count(":") >= 5:
+            principal_account = self.principal_arn.split(":")[4] or None
+        return acted_on_itself(
+            self.principal_type,
+            self.principal_name,
+            self.target_user,
+            principal_account=principal_account,
+            account=self.account_id or None,
+        )
 
 
-def acted_on_itself(principal_type: str | None, principal_name: str | None, user: str) -> bool:
+def acted_on_itself(
+    principal_type: str | None,
+    principal_name: str | None,
+    user: str,
+    *,
+    principal_account: str | None = None,
+    account: str | None = None,
+) -> bool:
     """True when the caller of an IAM event is the IAM user it acted on: the one
     rule for "the user made its own key", shared by the audit's CloudTrail
-    evidence and the event guard. IAM user names are unique regardless of case."""
+    evidence and the event guard. IAM user names are unique regardless of case.
+
+    A user of another account is never the user acted on, whatever its name
+    (when both accounts are known)."""
     return (
         principal_type == "IAMUser"
         and principal_name is not None
         and principal_name.casefold() == user.casefold()
+        and (principal_account is None or account is None or principal_account == account)
     )
 
 

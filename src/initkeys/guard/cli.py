@@ -79,9 +79,10 @@ def simulate(
     not be read, the notification not sent, or the deactivation failed.
     """
     from initkeys.config import exemption_rules
-    from initkeys.guard.config import GuardConfig, check_topic_arn, guard_settings
+    from initkeys.guard.config import GuardConfig, check_topic_arn
     from initkeys.guard.event import parse_event
     from initkeys.guard.runner import Guard
+    from initkeys.model import Settings
     from initkeys.remediate.cli import _confirm_or_exit, _refuse_unasked
     from initkeys.remediate.execute import default_journal_path
     from initkeys.sources.aws import make_session
@@ -96,7 +97,9 @@ def simulate(
         raise InputError("--journal goes with --action deactivate")
     # The event is read before any AWS call: a bad file is a usage error.
     event = parse_event(read_event(event_path))
-    settings = guard_settings(setup_window, exemption_rules(config_path, exempt_users))
+    settings = Settings(
+        setup_window=setup_window, exemptions=exemption_rules(config_path, exempt_users)
+    )
     config = GuardConfig(action=chosen, topic_arn=topic_arn, settings=settings)
     runner = Guard(
         make_session(profile, region), config, endpoint_url=endpoint_url, profile=profile

@@ -21,12 +21,11 @@ import enum
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from datetime import timedelta
 
 from initkeys.config import exemption_rules
 from initkeys.durations import parse_duration
 from initkeys.errors import InputError
-from initkeys.model import ExemptionRule, Mode, Settings
+from initkeys.model import DEFAULT_SETUP_WINDOW, ExemptionRule, Settings
 
 ACTION_VARIABLE = "INITKEYS_GUARD_ACTION"
 TOPIC_VARIABLE = "INITKEYS_GUARD_TOPIC_ARN"
@@ -65,13 +64,6 @@ def topic_region(arn: str) -> str:
     return arn.split(":")[3]
 
 
-def guard_settings(setup_window: timedelta, exemptions: tuple[ExemptionRule, ...]) -> Settings:
-    """The guard's judgement settings: always ``setup`` mode (see :mod:`initkeys.guard.decide`)."""
-    if setup_window < timedelta(0):
-        raise InputError("the setup window cannot be negative")
-    return Settings(mode=Mode.SETUP, setup_window=setup_window, exemptions=exemptions)
-
-
 def config_from_env(environ: Mapping[str, str], search_dir: str = ".") -> GuardConfig:
     """The Lambda function's configuration, from its environment variables."""
     raw_action = environ.get(ACTION_VARIABLE, GuardAction.NOTIFY.value).strip().lower()
@@ -85,8 +77,9 @@ def config_from_env(environ: Mapping[str, str], search_dir: str = ".") -> GuardC
     if not topic:
         raise InputError(f"{TOPIC_VARIABLE} is not set: the guard has nowhere to notify")
     check_topic_arn(topic, TOPIC_VARIABLE)
+    raw_window = environ.get(WINDOW_VARIABLE, "").strip()
     try:
-        window = parse_duration(environ.get(WINDOW_VARIABLE, "").strip() or "10m")
+        window = parse_duration(raw_window) if raw_window else DEFAULT_SETUP_WINDOW
     except ValueError as exc:
         raise InputError(f"{WINDOW_VARIABLE}: {exc}") from None
     rules = exemption_rules(None, (), search_dir=search_dir) + tuple(
@@ -94,4 +87,6 @@ def config_from_env(environ: Mapping[str, str], search_dir: str = ".") -> GuardC
         for p in environ.get(EXEMPT_VARIABLE, "").split(",")
         if p.strip()
     )
-    return GuardConfig(action=action, topic_arn=topic, settings=guard_settings(window, rules))
+    return GuardConfig(
+        action=action, topic_arn=topic, settings=Settings(setup_window=window, exemptions=rules)
+    )

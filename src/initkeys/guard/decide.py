@@ -27,8 +27,8 @@ from dataclasses import dataclass, replace
 from datetime import datetime
 
 from initkeys.evaluate.verdicts import judge_user
-from initkeys.guard.event import CREATE_ACCESS_KEY, GuardEvent
-from initkeys.model import Finding, IamUser, Mode, Settings, Status
+from initkeys.guard.event import GuardEvent
+from initkeys.model import EventName, Finding, IamUser, Mode, Settings, Status
 from initkeys.remediate.plan import PlannedAction, describe_exemption, plan_remediation
 
 
@@ -105,7 +105,7 @@ def _judge(
     if user is None:
         return Verdict.USER_GONE, f"The user {event.user_name} no longer exists.", ()
     findings = judge_user(user, settings)
-    if event.event_name == CREATE_ACCESS_KEY:
+    if event.event_name == EventName.CREATE_ACCESS_KEY:
         if not any(k.access_key_id == event.access_key_id for k in user.keys):
             return (
                 Verdict.KEY_GONE,
@@ -119,7 +119,11 @@ def _judge(
     failing = [f for f in findings if f.status is Status.FAIL]
     exempt = [f for f in failing if f.exemption is not None]
     if len(exempt) < len(failing):
-        made = "made a key for" if event.event_name == CREATE_ACCESS_KEY else "gave a password to"
+        made = (
+            "made a key for"
+            if event.event_name == EventName.CREATE_ACCESS_KEY
+            else "gave a password to"
+        )
         return (
             Verdict.SETUP_KEY,
             f"{event.actor.describe()} {made} {user.name}: a setup key of a console user. "

@@ -13,25 +13,27 @@ Besides the EventBridge envelope, a bare CloudTrail record (what the CloudTrail
 console shows, or ``CloudTrailEvent`` from ``LookupEvents``) is accepted, so an
 event from the trail can be replayed with ``initkeys guard simulate``.
 
-Only the fields below are read. The rest of the event is never copied anywhere:
-a crafted event cannot smuggle text (or a secret) into a notification.
+The fields are read as the audit reads a trail's records
+(:func:`initkeys.sources.cloudtrail.creation_event`), after checks that say in
+one sentence what is wrong. Only the fields of :class:`GuardEvent` are kept; the
+rest of the event is never copied anywhere: a crafted event cannot smuggle text
+(or a secret) into a notification.
 """
 
 from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass
-from datetime import datetime, timezone
+from datetime import datetime
 from typing import Any
 
 from initkeys.errors import InputError
-from initkeys.model import acted_on_itself
+from initkeys.model import EventName, acted_on_itself
+from initkeys.sources.cloudtrail import IAM_SOURCE, creation_event
+from initkeys.sources.credential_report import parse_timestamp
 
 DETAIL_TYPE = "AWS API Call via CloudTrail"
-EVENT_SOURCE = "iam.amazonaws.com"
-CREATE_ACCESS_KEY = "CreateAccessKey"
-CREATE_LOGIN_PROFILE = "CreateLoginProfile"
-EVENT_NAMES = (CREATE_ACCESS_KEY, CREATE_LOGIN_PROFILE)
+EVENT_NAMES = (EventName.CREATE_ACCESS_KEY, EventName.CREATE_LOGIN_PROFILE)
 
 
 class MalformedEvent(InputError):
@@ -50,7 +52,7 @@ class Actor:
     """``IAMUser``, ``AssumedRole``, ``Root``, ``FederatedUser``, ``AWSService``…"""
     arn: str | None = None
     name: str | None = None
-    """``userName`` (IAM users and root); for a role session, the session's name."""
+    """``userName`` (IAM users and root); for a role or federated session, the session's name."""
     account_id: str | None = None
 
     def describe(self) -> str:
@@ -62,7 +64,7 @@ class GuardEvent:
     """One successful ``CreateAccessKey`` or ``CreateLoginProfile`` call, as the guard needs it."""
 
     event_id: str
-    event_name: str
+    event_name: EventName
     """``CreateAccessKey`` or ``CreateLoginProfile``."""
     event_time: datetime
     account_id: str
@@ -77,11 +79,13 @@ class GuardEvent:
     def self_created(self) -> bool:
         """True when an IAM user made a key for itself, in its own account: the
         separate step the control asks for (``verdicts.md``: PASS ``self-created``).
-        IAM user names are unique regardless of case, so they are compared so."""
-        return (
-            self.event_name == CREATE_ACCESS_KEY
-            and acted_on_itself(self.actor.type, self.actor.name, self.user_name)
-            and self.actor.account_id in (None, self.account_id)
+        The rule is the audit's (:func:`~initkeys.model.acted_on_itself`)."""
+        return self.event_name == EventName.CREATE_ACCESS_KEY and acted_on_itself(
+            self.actor.type,
+            self.actor.name,
+            self.user_name,
+            principal_account=self.actor.account_id,
+            account=self.account_id,
         )
 
 
@@ -107,43 +111,44 @@ def parse_event(document: Any) -> GuardEvent:
         )
     source = _text(detail, "eventSource", "detail")
     name = _text(detail, "eventName", "detail")
-    if source != EVENT_SOURCE or name not in EVENT_NAMES:
+    if source != IAM_SOURCE or name not in EVENT_NAMES:
         raise IrrelevantEvent(
-            f"the event is {source} {name}; the guard acts on iam.amazonaws.com "
+            f"the event is {source} {name}; the guard acts on {IAM_SOURCE} "
             f"{' and '.join(EVENT_NAMES)} only"
         )
     if detail.get("errorCode"):
         raise IrrelevantEvent(
             f"the {name} call failed ({_clip(str(detail['errorCode']))}): nothing was created"
         )
-    when = _time(_text(detail, "eventTime", "detail"))
-    actor = _actor(detail.get("userIdentity"))
-    request = _object(detail.get("requestParameters"), "detail.requestParameters")
+    # Validated here, to say what is wrong in one sentence; the fields are then
+    # read as the audit reads them (sources.cloudtrail.creation_event).
+    when = _text(detail, "eventTime", "detail")
+    if parse_timestamp(when) is None:
+        raise MalformedEvent(f"detail.eventTime {_clip(when)!r} is not a time")
+    identity = _identity(detail.get("userIdentity"))
+    _object(detail.get("requestParameters"), "detail.requestParameters")
     response = _object(detail.get("responseElements"), "detail.responseElements")
-    key_id: str | None = None
-    made_for: Any = None
-    if name == CREATE_ACCESS_KEY:
+    if name == EventName.CREATE_ACCESS_KEY:
         key = _object(response.get("accessKey"), "detail.responseElements.accessKey")
-        key_id = _text(key, "accessKeyId", "detail.responseElements.accessKey")
-        made_for = key.get("userName")
-    else:
-        profile = _object(response.get("loginProfile"), "detail.responseElements.loginProfile")
-        made_for = profile.get("userName")
-    # The user is named in the request; without a name, a user called for itself.
-    user = made_for or request.get("userName")
-    if user is None and actor.type == "IAMUser":
-        user = actor.name
-    if not isinstance(user, str) or not user:
+        _text(key, "accessKeyId", "detail.responseElements.accessKey")
+    created = creation_event(detail)
+    if created is None:
         raise MalformedEvent(f"the {name} event names no user (requestParameters.userName)")
+    account_of_caller = identity.get("accountId")
     return GuardEvent(
         event_id=event_id,
-        event_name=name,
-        event_time=when,
+        event_name=created.name,
+        event_time=created.time,
         account_id=account,
         region=region,
-        user_name=user,
-        actor=actor,
-        access_key_id=key_id,
+        user_name=created.target_user,
+        actor=Actor(
+            type=identity["type"],
+            arn=created.principal_arn,
+            name=created.principal_name,
+            account_id=account_of_caller if isinstance(account_of_caller, str) else None,
+        ),
+        access_key_id=created.access_key_id,
     )
 
 
@@ -169,24 +174,11 @@ def _envelope(document: Mapping[str, Any]) -> tuple[Mapping[str, Any], str, str,
     return detail, account, region, event_id
 
 
-def _actor(identity: Any) -> Actor:
+def _identity(identity: Any) -> Mapping[str, Any]:
     if not isinstance(identity, Mapping):
         raise MalformedEvent("detail.userIdentity is missing: who made the call is unknown")
-    kind = identity.get("type")
-    if not isinstance(kind, str) or not kind:
-        raise MalformedEvent("detail.userIdentity has no 'type'")
-    name = identity.get("userName")
-    if name is None and kind == "AssumedRole":
-        # arn:aws:sts::123456789012:assumed-role/Role/session → the session's name.
-        arn = identity.get("arn")
-        if isinstance(arn, str) and arn.count("/") >= 2:
-            name = arn.rsplit("/", 1)[1]
-    return Actor(
-        type=kind,
-        arn=_optional_text(identity.get("arn")),
-        name=_optional_text(name),
-        account_id=_optional_text(identity.get("accountId")),
-    )
+    _text(identity, "type", "detail.userIdentity")
+    return identity
 
 
 def _object(value: Any, where: str) -> Mapping[str, Any]:
@@ -203,23 +195,6 @@ def _text(document: Mapping[str, Any], field: str, where: str) -> str:
     if not isinstance(value, str) or not value:
         raise MalformedEvent(f"{where} has no {field!r}")
     return value
-
-
-def _optional_text(value: Any) -> str | None:
-    return value if isinstance(value, str) and value else None
-
-
-def _time(text: str) -> datetime:
-    value = text.strip()
-    if value.endswith(("Z", "z")):
-        value = value[:-1] + "+00:00"  # fromisoformat takes "Z" only from Python 3.11
-    try:
-        moment = datetime.fromisoformat(value)
-    except ValueError:
-        raise MalformedEvent(f"detail.eventTime {_clip(text)!r} is not a time") from None
-    if moment.tzinfo is None:
-        return moment.replace(tzinfo=timezone.utc)
-    return moment.astimezone(timezone.utc)
 
 
 def _json_type(value: Any) -> str:

@@ -9,9 +9,9 @@ nothing of the event is copied but the fields :mod:`initkeys.guard.event` reads.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from datetime import datetime, timezone
 from typing import Any
 
+from initkeys.formats import iso_utc
 from initkeys.guard.config import GuardAction
 from initkeys.guard.decide import GuardDecision
 from initkeys.model import Finding
@@ -21,12 +21,6 @@ SCHEMA_VERSION = 1
 
 # SNS takes a subject of up to 100 printable ASCII characters.
 _SUBJECT_LIMIT = 100
-
-
-def iso(moment: datetime | None) -> str | None:
-    if moment is None:
-        return None
-    return moment.astimezone(timezone.utc).isoformat().replace("+00:00", "Z")
 
 
 def guard_document(
@@ -50,13 +44,13 @@ def guard_document(
         "schema_version": SCHEMA_VERSION,
         "tool": {"name": "initkeys", "version": tool_version},
         "control": "CIS AWS Foundations 1.11",
-        "decided_at": iso(decision.decided_at),
+        "decided_at": iso_utc(decision.decided_at),
         "account_id": event.account_id,
         "region": event.region,
         "event": {
             "id": event.event_id,
-            "name": event.event_name,
-            "time": iso(event.event_time),
+            "name": str(event.event_name),
+            "time": iso_utc(event.event_time),
         },
         "created_by": {
             "type": event.actor.type,
@@ -92,9 +86,9 @@ def _key(finding: Finding, acts: bool, outcome: Outcome | None, applied: bool) -
         "status": finding.status.value,
         "reason": finding.reason.value,
         "active": finding.active,
-        "user_created": iso(finding.user_created),
-        "key_created": iso(finding.key_created),
-        "last_used": iso(finding.last_used),
+        "user_created": iso_utc(finding.user_created),
+        "key_created": iso_utc(finding.key_created),
+        "last_used": iso_utc(finding.last_used),
         "setup_gap_seconds": int(gap.total_seconds()) if gap is not None else None,
         "exemption": finding.exemption.reason if finding.exemption is not None else None,
         "message": finding.message,
