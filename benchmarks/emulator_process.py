@@ -3,43 +3,67 @@
 from __future__ import annotations
 
 import json
+import os
 import subprocess
 import sys
 import urllib.request
-from datetime import datetime
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from datetime import datetime, timezone
 from typing import IO
+
+from initkeys.demo.emulator import CLOCK_PATH, format_instant
 
 # The emulator is on loopback: never through a proxy.
 _OPENER = urllib.request.build_opener(urllib.request.ProxyHandler({}))
 
 
-def start_emulator(stderr: IO[bytes] | None = None) -> tuple[subprocess.Popen[str], str]:
-    """``python -m initkeys.demo.emulator`` on a free port: (process, endpoint URL).
+@dataclass(frozen=True)
+class Emulator:
+    """A running emulator: its endpoint URL and its clock."""
+
+    url: str
+
+    def set_time(self, when: datetime) -> None:
+        """Freeze the emulator's clock at ``when`` (an aware datetime, or naive UTC)."""
+        if when.tzinfo is not None:
+            when = when.astimezone(timezone.utc)
+        body = json.dumps({"now": format_instant(when)}).encode()
+        request = urllib.request.Request(
+            self.url + CLOCK_PATH,
+            data=body,
+            method="POST",
+            headers={"Content-Type": "application/json"},
+        )
+        _OPENER.open(request, timeout=30).read()
+
+
+@contextmanager
+def start_emulator(stderr: IO[bytes] | None = None) -> Iterator[Emulator]:
+    """``python -m initkeys.demo.emulator`` on a free port, stopped on leaving.
 
     ``stderr``: where the emulator's errors go (a tool's call that moto does not
-    implement prints a traceback there); ours by default.
+    implement prints a traceback there); ours by default. Loopback is kept out of
+    any proxy (NO_PROXY) for this process and its children.
     """
+    os.environ.setdefault("NO_PROXY", "127.0.0.1,localhost")
     process = subprocess.Popen(
         [sys.executable, "-m", "initkeys.demo.emulator", "--host", "127.0.0.1", "--port", "0"],
         stdout=subprocess.PIPE,
         stderr=stderr,
         text=True,
     )
-    assert process.stdout is not None
-    line = process.stdout.readline()
-    if not line.startswith("ready "):
-        process.kill()
-        sys.exit(f"the emulator did not start: {line!r}")
-    return process, line.split(None, 1)[1].strip()
-
-
-def set_time(url: str, when: datetime) -> None:
-    """Freeze the emulator's clock at ``when`` (UTC)."""
-    body = json.dumps({"now": when.strftime("%Y-%m-%dT%H:%M:%SZ")}).encode()
-    request = urllib.request.Request(
-        url + "/_initkeys/clock",
-        data=body,
-        method="POST",
-        headers={"Content-Type": "application/json"},
-    )
-    _OPENER.open(request, timeout=30).read()
+    try:
+        assert process.stdout is not None
+        line = process.stdout.readline()
+        if not line.startswith("ready "):
+            sys.exit(f"the emulator did not start: {line!r}")
+        yield Emulator(line.split(None, 1)[1].strip())
+    finally:
+        process.terminate()
+        try:
+            process.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait()

@@ -15,7 +15,6 @@ without keys (PASS), 20 % programmatic users with a key (NOT_APPLICABLE).
 from __future__ import annotations
 
 import argparse
-import os
 import sys
 import time
 from concurrent.futures import ThreadPoolExecutor
@@ -23,7 +22,7 @@ from datetime import datetime, timedelta, timezone
 from typing import Any
 
 import boto3
-from emulator_process import set_time, start_emulator
+from emulator_process import Emulator, start_emulator
 
 import initkeys
 from initkeys.sources.aws import ApiCallCounter
@@ -53,8 +52,9 @@ def user_name(i: int) -> str:
     return f"user{i:05d}"
 
 
-def seed(url: str, users: int) -> dict[str, int]:
+def seed(emulator: Emulator, users: int) -> dict[str, int]:
     """Create the users in batches that share a moment (the clock is global)."""
+    url = emulator.url
     iam = boto3.client(
         "iam",
         endpoint_url=url,
@@ -70,7 +70,7 @@ def seed(url: str, users: int) -> dict[str, int]:
             for _, kind in batch:
                 expected[kind] += 1
             t = base + timedelta(hours=start)
-            set_time(url, t)
+            emulator.set_time(t)
 
             def create(item: tuple[int, str]) -> None:
                 i, kind = item
@@ -85,13 +85,13 @@ def seed(url: str, users: int) -> dict[str, int]:
                 (timedelta(seconds=20), {"setup-used", "setup-unused", "programmatic"}),
                 (timedelta(days=400), {"later-unused", "later-used"}),
             ):
-                set_time(url, t + offset)
+                emulator.set_time(t + offset)
                 ids = [i for i, k in batch if k in kinds]
                 made = pool.map(
                     lambda i: iam.create_access_key(UserName=user_name(i))["AccessKey"], ids
                 )
                 keys.update(zip(ids, made, strict=True))
-            set_time(url, t + timedelta(days=500))
+            emulator.set_time(t + timedelta(days=500))
             used = [keys[i] for i, k in batch if k in {"setup-used", "later-used"}]
 
             def use(meta: Any) -> None:
@@ -104,15 +104,14 @@ def seed(url: str, users: int) -> dict[str, int]:
                 ).get_caller_identity()
 
             list(pool.map(use, used))
-    set_time(url, datetime(2026, 11, 27, 12, tzinfo=timezone.utc))
+    emulator.set_time(datetime(2026, 11, 27, 12, tzinfo=timezone.utc))
     return expected
 
 
 def measure(users: int, workers: int) -> None:
-    process, url = start_emulator()
-    try:
+    with start_emulator() as emulator:
         seed_start = time.perf_counter()
-        expected = seed(url, users)
+        expected = seed(emulator, users)
         seeded = time.perf_counter() - seed_start
         session = boto3.Session(
             aws_access_key_id="audit", aws_secret_access_key="audit", region_name="us-east-1"
@@ -121,13 +120,10 @@ def measure(users: int, workers: int) -> None:
         start = time.perf_counter()
         cpu_start = time.process_time()
         result = initkeys.audit_account(
-            session, endpoint_url=url, max_workers=workers, counter=counter
+            session, endpoint_url=emulator.url, max_workers=workers, counter=counter
         )
         elapsed = time.perf_counter() - start
         cpu = time.process_time() - cpu_start
-    finally:
-        process.terminate()
-        process.wait(timeout=10)
     counts = result.counts()
     not_pass = expected["setup-unused"] + expected["later-unused"]
     print(f"users: {users:,} (seeded in {seeded:.0f} s), workers: {workers}")
@@ -151,7 +147,6 @@ def main() -> None:
     parser.add_argument("--users", type=int, nargs="+", default=[200, 5000])
     parser.add_argument("--workers", type=int, default=8)
     args = parser.parse_args()
-    os.environ.setdefault("NO_PROXY", "127.0.0.1,localhost")
     for users in args.users:
         measure(users, args.workers)
 

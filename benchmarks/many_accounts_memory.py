@@ -17,11 +17,10 @@ from __future__ import annotations
 
 import argparse
 import os
-import subprocess
 import sys
 import tempfile
-import time
 
+from child_process import run_child
 from offline_report import write_report
 
 # The same audit with every account's findings in memory: what the run would
@@ -42,19 +41,13 @@ with open(out, "w") as handle:
 
 
 def measure(command: list[str]) -> tuple[float, float]:
-    """(wall seconds, peak RSS MiB) of one child process."""
-    start = time.perf_counter()
-    with tempfile.TemporaryFile() as errors:
-        proc = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=errors)
-        # wait4 gives this child's own peak, not the largest child's so far.
-        _, status, usage = os.wait4(proc.pid, 0)
-        elapsed = time.perf_counter() - start
-        code = os.waitstatus_to_exitcode(status)
-        proc.returncode = code  # reaped here; keep Popen from waiting again
-        if code not in (0, 1):
-            errors.seek(0)
-            sys.exit(f"failed ({code}): {errors.read().decode().strip()}")
-    return elapsed, usage.ru_maxrss / 1024
+    """(wall seconds, peak RSS MiB) of one child process: its own peak."""
+    with tempfile.TemporaryFile() as output:
+        run = run_child(command, output)
+        if run.returncode not in (0, 1):
+            output.seek(0)
+            sys.exit(f"failed ({run.returncode}): {output.read().decode().strip()}")
+    return run.wall, run.peak_mib
 
 
 def main() -> None:

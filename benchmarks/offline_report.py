@@ -13,12 +13,11 @@ from __future__ import annotations
 import argparse
 import os
 import random
-import resource
-import subprocess
 import sys
 import tempfile
-import time
 from datetime import datetime, timedelta, timezone
+
+from child_process import run_child
 
 HEADER = (
     "user,arn,user_creation_time,password_enabled,password_last_used,password_last_changed,"
@@ -90,16 +89,15 @@ def main() -> None:
             "--output",
             out,
         ]
-        start = time.perf_counter()
-        proc = subprocess.run(command, capture_output=True, text=True)
-        elapsed = time.perf_counter() - start
-        peak_kib = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
-        if proc.returncode not in (0, 1):
-            sys.exit(f"initkeys failed ({proc.returncode}): {proc.stderr.strip()}")
+        with tempfile.TemporaryFile() as output:
+            run = run_child(command, output)
+            if run.returncode not in (0, 1):
+                output.seek(0)
+                sys.exit(f"initkeys failed ({run.returncode}): {output.read().decode().strip()}")
         print(f"rows: {args.rows:,} ({size / 1e6:.0f} MB CSV), format: {args.format}")
-        print(f"wall time: {elapsed:.2f} s")
-        print(f"peak memory (max RSS): {peak_kib / 1024:.0f} MiB")
-        print(f"output: {os.path.getsize(out) / 1e6:.0f} MB, exit code {proc.returncode}")
+        print(f"wall time: {run.wall:.2f} s")
+        print(f"peak memory (max RSS of the child): {run.peak_mib:.0f} MiB")
+        print(f"output: {os.path.getsize(out) / 1e6:.0f} MB, exit code {run.returncode}")
 
 
 if __name__ == "__main__":

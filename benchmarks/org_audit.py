@@ -14,8 +14,6 @@ from __future__ import annotations
 
 import argparse
 import os
-import resource
-import subprocess
 import sys
 import time
 from concurrent.futures import ThreadPoolExecutor
@@ -23,7 +21,8 @@ from datetime import datetime, timezone
 from typing import Any
 
 import boto3
-from emulator_process import set_time, start_emulator
+from child_process import run_child
+from emulator_process import Emulator, start_emulator
 
 import initkeys
 from initkeys.sources.accounts import AccountSelection, TargetAccount, role_arn
@@ -41,7 +40,8 @@ def session(**creds: str) -> Any:
     )
 
 
-def seed(url: str, accounts: int, users: int) -> list[TargetAccount]:
+def seed(emulator: Emulator, accounts: int, users: int) -> list[TargetAccount]:
+    url = emulator.url
     org = session().client("organizations", endpoint_url=url)
     org.create_organization(FeatureSet="ALL")
     ids = [
@@ -50,7 +50,7 @@ def seed(url: str, accounts: int, users: int) -> list[TargetAccount]:
         ]["AccountId"]
         for n in range(accounts)
     ]
-    set_time(url, datetime(2023, 3, 1, 9, tzinfo=timezone.utc))
+    emulator.set_time(datetime(2023, 3, 1, 9, tzinfo=timezone.utc))
     sts = session().client("sts", endpoint_url=url)
 
     def fill(account_id: str) -> None:
@@ -68,7 +68,7 @@ def seed(url: str, accounts: int, users: int) -> list[TargetAccount]:
 
     with ThreadPoolExecutor(8) as pool:
         list(pool.map(fill, ids))
-    set_time(url, datetime(2026, 11, 27, 12, tzinfo=timezone.utc))
+    emulator.set_time(datetime(2026, 11, 27, 12, tzinfo=timezone.utc))
     return [TargetAccount(i, f"team-{n:03d}") for n, i in enumerate(ids)]
 
 
@@ -95,35 +95,20 @@ def audit(
     return elapsed, counter, fails
 
 
-def cli_peak_memory(url: str) -> int:
+def cli_peak_memory(url: str) -> float:
+    """The CLI's own peak RSS in MiB, auditing the organization in a child process."""
     env = dict(
         os.environ,
         AWS_ACCESS_KEY_ID="testing",
         AWS_SECRET_ACCESS_KEY="testing",
         AWS_DEFAULT_REGION="us-east-1",
     )
-    before = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
-    subprocess.run(
-        [
-            sys.executable,
-            "-m",
-            "initkeys",
-            "audit",
-            "--org",
-            "--role-name",
-            ROLE,
-            "--endpoint-url",
-            url,
-            "--format",
-            "json",
-            "--output",
-            os.devnull,
-        ],
-        env=env,
-        capture_output=True,
-        check=False,
-    )
-    return max(before, resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss)
+    argv = [sys.executable, "-m", "initkeys", "audit", "--org", "--role-name", ROLE]
+    argv += ["--endpoint-url", url, "--format", "json", "--output", os.devnull]
+    run = run_child(argv, env=env)
+    if run.returncode not in (0, 1):
+        sys.exit(f"the CLI's organization audit failed (exit code {run.returncode})")
+    return run.peak_mib
 
 
 def main() -> None:
@@ -131,27 +116,23 @@ def main() -> None:
     parser.add_argument("--accounts", type=int, nargs="+", default=[10, 100])
     parser.add_argument("--users", type=int, default=20)
     args = parser.parse_args()
-    os.environ.setdefault("NO_PROXY", "127.0.0.1,localhost")
     for accounts in args.accounts:
-        process, url = start_emulator()
-        try:
+        with start_emulator() as emulator:
+            url = emulator.url
             start = time.perf_counter()
-            targets = seed(url, accounts, args.users)
+            targets = seed(emulator, accounts, args.users)
             seeded = time.perf_counter() - start
             audit(url, targets[:1], 1)  # warm-up: botocore loads its service models once
             fast, counter, fails = audit(url, targets, 8)
             slow, _, _ = audit(url, targets, 1)
             peak = cli_peak_memory(url)
-        finally:
-            process.terminate()
-            process.wait(timeout=10)
         per_account = counter.total / accounts
         print(f"accounts: {accounts} x {args.users} users (seeded in {seeded:.0f} s)")
         print(
             f"  --workers 8: {fast:.1f} s; --workers 1: {slow:.1f} s; speed-up {slow / fast:.1f}x"
         )
         print(f"  API calls: {counter.total} ({per_account:.1f} per account); FAIL keys: {fails}")
-        print(f"  CLI peak memory (max RSS of the child): {peak / 1024:.0f} MiB")
+        print(f"  CLI peak memory (max RSS of the child): {peak:.0f} MiB")
 
 
 if __name__ == "__main__":

@@ -32,7 +32,6 @@ import statistics
 import subprocess
 import sys
 import tempfile
-import time
 from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -40,6 +39,7 @@ from datetime import datetime, timezone
 from importlib.metadata import version
 from pathlib import Path
 
+from child_process import run_child
 from counting_proxy import CountingProxy
 from emulator_process import start_emulator
 from live_audit import KINDS, kind_of, seed, user_name
@@ -129,36 +129,6 @@ def child_env(endpoint: str, home: Path) -> dict[str, str]:
     return env
 
 
-def run_child(
-    argv: list[str], env: dict[str, str], log: Path, timeout: float
-) -> tuple[int | None, float, float]:
-    """Run argv to completion: (exit code or None on time-out, wall seconds, peak RSS in MiB).
-
-    The peak is the child's VmHWM, polled: ``wait4``'s ru_maxrss would not do, as
-    Linux starts a forked child's maxrss at its parent's size (100 MiB here). The
-    tools run in one process (threads), so the child's own peak is the tool's.
-    """
-    peak_kib = 0
-    with log.open("wb") as out:
-        start = time.perf_counter()
-        process = subprocess.Popen(argv, env=env, stdout=out, stderr=subprocess.STDOUT, cwd=ROOT)
-        status = Path(f"/proc/{process.pid}/status")
-        while process.poll() is None:
-            if time.perf_counter() - start > timeout:
-                process.kill()
-                process.wait()
-                return None, time.perf_counter() - start, peak_kib / 1024
-            try:
-                for line in status.read_text().splitlines():
-                    if line.startswith("VmHWM:"):
-                        peak_kib = max(peak_kib, int(line.split()[1]))
-            except (OSError, ValueError):
-                pass  # exiting, or no /proc: the peak stays what was seen
-            time.sleep(0.02)
-        wall = time.perf_counter() - start
-    return process.returncode, wall, peak_kib / 1024
-
-
 def last_lines(path: Path, n: int = 3) -> str:
     try:
         lines = [ln.strip() for ln in path.read_text(errors="replace").splitlines() if ln.strip()]
@@ -186,17 +156,14 @@ def measure(tool: Tool, users: int, work: Path, timeout: float, runs: int) -> Ou
 def run_once(tool: Tool, users: int, out_dir: Path, timeout: float, outcome: Outcome) -> str | None:
     """One run into ``outcome``; returns why it failed, or None."""
     emulator_log = out_dir / "emulator.log"
-    with emulator_log.open("wb") as errors:
-        process, url = start_emulator(stderr=errors)
-        try:
-            seed(url, users)
-            with CountingProxy(url) as proxy:
-                env = child_env(proxy.url, out_dir)
-                log = out_dir / "run.log"
-                code, wall, peak = run_child(tool.argv(out_dir), env, log, timeout)
-        finally:
-            process.terminate()
-            process.wait(timeout=10)
+    with emulator_log.open("wb") as errors, start_emulator(stderr=errors) as emulator:
+        seed(emulator, users)
+        with CountingProxy(emulator.url) as proxy:
+            env = child_env(proxy.url, out_dir)
+            log = out_dir / "run.log"
+            with log.open("wb") as output:
+                run = run_child(tool.argv(out_dir), output, env=env, cwd=ROOT, timeout=timeout)
+    code, wall, peak = run.returncode, run.wall, run.peak_mib
     # moto answers an operation it lacks with an error (and a traceback in its log).
     outcome.unimplemented = set(UNIMPLEMENTED.findall(emulator_log.read_text(errors="replace")))
     outcome.walls.append(wall)
@@ -494,7 +461,6 @@ def main() -> None:
     parser.add_argument("--keep", action="store_true", help="keep the tools' outputs")
     parser.add_argument("--no-write", action="store_true", help="print only; leave RESULTS.md")
     args = parser.parse_args()
-    os.environ.setdefault("NO_PROXY", "127.0.0.1,localhost")
     peers = args.peers_dir.resolve()
     kinds = truth(args.users)
     tools = [
