@@ -7,6 +7,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from initkeys.errors import AccessError, InputError
+from initkeys.inputs import read_text
 from initkeys.sources.aws import (
     CLIENT_LOCK,
     Identity,
@@ -46,12 +47,11 @@ def parse_account_ids(value: str, option: str) -> tuple[str, ...]:
     """``ID,ID`` or ``@FILE`` (ids separated by commas, blanks or new lines; # comments)."""
     text = value
     if value.startswith("@"):
-        path = value[1:]
         try:
-            with open(path, encoding="utf-8") as f:
-                text = "\n".join(line.split("#", 1)[0] for line in f)
-        except OSError as e:
-            raise InputError(f"{option} {value}: cannot read {path}: {e.strerror}") from None
+            lines = read_text(value[1:], "account list", stdin=False).splitlines()
+        except InputError as e:
+            raise InputError(f"{option} {value}: cannot read {e}") from None
+        text = "\n".join(line.split("#", 1)[0] for line in lines)
     ids = [part for part in re.split(r"[\s,]+", text) if part]
     bad = [i for i in ids if not _ACCOUNT_ID.match(i)]
     if bad:
