@@ -141,9 +141,8 @@ def audit_live_account(
 ) -> AccountAudit:
     """Audit through an existing :class:`LiveAccount`; its identity is read once only."""
     notify = progress or (lambda _: None)
-    if account.identity is None:
-        notify(Progress("identity"))
-        account.whoami()
+    notify(Progress("identity"))
+    account.whoami()  # no call when the identity is known already
     notify(Progress("credential report"))
     report = account.credential_report(
         timeout=report_timeout, on_wait=lambda state: notify(Progress(f"credential report {state}"))
@@ -272,7 +271,7 @@ def audit_accounts(
     number of accounts. With ``trail``, each account gets CloudTrail evidence
     (LookupEvents through its own session, or one shared bucket or directory).
     """
-    from initkeys.sources.accounts import session_for
+    from initkeys.sources.accounts import session_for, session_identity
 
     settings = settings or Settings()
     own = LiveAccount(
@@ -299,19 +298,22 @@ def audit_accounts(
             if target.account_id == me.account_id:
                 account = own  # already signed in: no second identity call
             else:
+                target_session = session_for(
+                    session,
+                    me.account_id,
+                    me.partition,
+                    target.account_id,
+                    selection,
+                    endpoint_url,
+                )
                 account = LiveAccount(
-                    session_for(
-                        session,
-                        me.account_id,
-                        me.partition,
-                        target.account_id,
-                        selection,
-                        endpoint_url,
-                    ),
+                    target_session,
                     endpoint_url=endpoint_url,
                     max_workers=user_workers,
                     counter=counter,
                     profile=profile,
+                    # The assumed role's identity, from AssumeRole: no GetCallerIdentity.
+                    identity=session_identity(target_session),
                 )
             result = audit_live_account(
                 account,

@@ -20,6 +20,7 @@ from datetime import date
 from typing import Any
 
 from initkeys.errors import InputError
+from initkeys.inputs import read_text
 from initkeys.model import ExemptionRule
 
 CONFIG_FILE = "initkeys.toml"
@@ -52,17 +53,11 @@ def read_config(path: str) -> tuple[ExemptionRule, ...]:
         import tomli as tomllib
 
     name = os.path.basename(path)
+    text = read_text(path, "config file", stdin=False)
     try:
-        with open(path, "rb") as f:
-            document = tomllib.load(f)
-    except FileNotFoundError:
-        raise InputError(f"{path}: no such config file") from None
-    except (IsADirectoryError, PermissionError) as e:
-        raise InputError(f"{path}: cannot read the config file ({e.strerror})") from None
+        document = tomllib.loads(text)
     except tomllib.TOMLDecodeError as e:
         raise InputError(f"{name}: not valid TOML: {e}") from None
-    except UnicodeDecodeError:
-        raise InputError(f"{name}: not valid TOML: not UTF-8 text") from None
     unknown = set(document) - {"exempt"}
     if unknown:
         raise InputError(f"{name}: unknown setting(s) {', '.join(sorted(unknown))}")

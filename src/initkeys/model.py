@@ -308,7 +308,6 @@ class CreationEvent:
     access_key_id: str | None = None
     """CreateAccessKey: the new key (``responseElements.accessKey.accessKeyId``)."""
     source_ip: str | None = None
-    user_agent: str | None = None
     via: str | None = None
     """``console``, ``cli``, ``sdk``, ``terraform``, ``cloudformation`` or ``other``."""
     event_id: str | None = None

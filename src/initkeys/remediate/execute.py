@@ -37,6 +37,7 @@ from initkeys.remediate.journal import (
     read_journal,
 )
 from initkeys.remediate.plan import Action, PlannedAction
+from initkeys.sources.accounts import session_identity
 from initkeys.sources.aws import (
     BAD_CREDENTIAL_CODES,
     EXEMPT_TAG,
@@ -124,9 +125,14 @@ class Remediator:
         self._profile = profile
         self._counter = counter
         self._account = LiveAccount(
-            session, endpoint_url=endpoint_url, max_workers=1, counter=counter, profile=profile
+            session,
+            endpoint_url=endpoint_url,
+            max_workers=1,
+            counter=counter,
+            profile=profile,
+            # An assumed role's session knows its identity: no GetCallerIdentity.
+            identity=session_identity(session),
         )
-        self._identity: Identity | None = None
         self._policy = policy
 
     @property
@@ -141,10 +147,8 @@ class Remediator:
         return self._account
 
     def whoami(self) -> Identity:
-        """The account and acting principal (STS); raises AccessError when AWS says no."""
-        if self._identity is None:
-            self._identity = self._account.whoami()
-        return self._identity
+        """The account and acting principal (STS, once); raises AccessError when AWS says no."""
+        return self._account.whoami()
 
     def audit(
         self, settings: Settings | None = None, trail: TrailFor | None = None

@@ -7,7 +7,14 @@ from dataclasses import dataclass
 from typing import Any
 
 from initkeys.errors import AccessError, InputError
-from initkeys.sources.aws import CLIENT_LOCK, access_errors, make_client_config
+from initkeys.inputs import read_text
+from initkeys.sources.aws import (
+    CLIENT_LOCK,
+    Identity,
+    access_errors,
+    identity_from_arn,
+    make_client_config,
+)
 
 _ACCOUNT_ID = re.compile(r"^\d{12}$")
 
@@ -40,12 +47,11 @@ def parse_account_ids(value: str, option: str) -> tuple[str, ...]:
     """``ID,ID`` or ``@FILE`` (ids separated by commas, blanks or new lines; # comments)."""
     text = value
     if value.startswith("@"):
-        path = value[1:]
         try:
-            with open(path, encoding="utf-8") as f:
-                text = "\n".join(line.split("#", 1)[0] for line in f)
-        except OSError as e:
-            raise InputError(f"{option} {value}: cannot read {path}: {e.strerror}") from None
+            lines = read_text(value[1:], "account list", stdin=False).splitlines()
+        except InputError as e:
+            raise InputError(f"{option} {value}: cannot read {e}") from None
+        text = "\n".join(line.split("#", 1)[0] for line in lines)
     ids = [part for part in re.split(r"[\s,]+", text) if part]
     bad = [i for i in ids if not _ACCOUNT_ID.match(i)]
     if bad:
@@ -53,6 +59,13 @@ def parse_account_ids(value: str, option: str) -> tuple[str, ...]:
     if not ids:
         raise InputError(f"{option}: no account ids given")
     return tuple(dict.fromkeys(ids))  # keep order, drop repeats
+
+
+def session_identity(session: Any) -> Identity | None:
+    """The identity a session from :func:`session_for` is known to sign in as
+    (an assumed role's), or None (read it with GetCallerIdentity)."""
+    identity = getattr(session, "identity", None)
+    return identity if isinstance(identity, Identity) else None
 
 
 def organization_accounts(
@@ -98,7 +111,9 @@ def assume_role_session(
     session_name: str = "initkeys",
     endpoint_url: str | None = None,
 ) -> Any:
-    """A boto3 Session signed in to ``account_id`` through ``role_name``.
+    """A boto3 Session signed in to ``account_id`` through ``role_name``; its
+    ``identity`` is the assumed role's, read from the AssumeRole answer (no
+    GetCallerIdentity needed).
 
     Raises :class:`AccessError` when the role cannot be assumed.
     """
@@ -116,7 +131,8 @@ def assume_role_session(
                 endpoint_url=endpoint_url,
                 config=make_client_config(4, session),
             )
-        credentials = sts.assume_role(**kwargs)["Credentials"]
+        answer = sts.assume_role(**kwargs)
+    credentials = answer["Credentials"]
     return AssumedSession(
         session,
         {
@@ -125,6 +141,7 @@ def assume_role_session(
             "aws_session_token": credentials["SessionToken"],
         },
         region,
+        identity_from_arn(str(answer.get("AssumedRoleUser", {}).get("Arn", ""))),
     )
 
 
@@ -135,10 +152,20 @@ class AssumedSession:
     (about 80 ms of CPU each); clients made from the one base session share its
     loaded models (about 5 ms). boto3 Sessions are not thread-safe, so client
     creation is serialised; the clients themselves are.
+
+    ``identity`` is the principal the credentials sign in as (None when AWS's
+    answer did not say).
     """
 
-    def __init__(self, base: Any, credentials: dict[str, str], region: str) -> None:
+    def __init__(
+        self,
+        base: Any,
+        credentials: dict[str, str],
+        region: str,
+        identity: Identity | None = None,
+    ) -> None:
         self._base = base
+        self.identity = identity
         self._credentials = credentials
         self.region_name = region
         self._session = base._session  # botocore session: config such as max_attempts

@@ -58,6 +58,15 @@ class Identity:
     arn: str
 
 
+def identity_from_arn(arn: str) -> Identity | None:
+    """The identity an STS ARN names (``arn:PARTITION:sts::ACCOUNT:assumed-role/...``),
+    or None when it is not such an ARN."""
+    parts = arn.split(":", 5)
+    if len(parts) < 6 or parts[0] != "arn" or not parts[1] or not parts[4].isdigit():
+        return None
+    return Identity(account_id=parts[4], partition=parts[1], arn=arn)
+
+
 @dataclass(frozen=True)
 class ListedUser:
     """A user as ``ListUsers`` shows it."""
@@ -244,14 +253,17 @@ class LiveAccount:
         max_workers: int = 8,
         counter: ApiCallCounter | None = None,
         profile: str | None = None,
+        identity: Identity | None = None,
     ) -> None:
+        """``identity``: the account signed in to, when already known (an assumed
+        role's, from the AssumeRole answer); :meth:`whoami` then calls nothing."""
         self._session = session
         self._endpoint_url = endpoint_url
         self._max_workers = max_workers
         self._counter = counter
         self._profile = profile
         self._iam: Any = None
-        self.identity: Identity | None = None
+        self.identity = identity
 
     def _client(self, service: str, region: str) -> Any:
         config = make_client_config(self._max_workers, self._session)
@@ -265,29 +277,29 @@ class LiveAccount:
         return client
 
     def whoami(self) -> Identity:
-        """Account id and partition from ``sts get-caller-identity``."""
-        region = self._session.region_name or "us-east-1"
-        with access_errors("sts:GetCallerIdentity", self._profile):
-            answer = self._client("sts", region).get_caller_identity()
-        arn = str(answer["Arn"])
-        partition = arn.split(":")[1] if arn.count(":") >= 5 else "aws"
-        self.identity = Identity(account_id=str(answer["Account"]), partition=partition, arn=arn)
-        # IAM is a global service, called in its partition's home region.
-        home = PARTITION_HOME_REGION.get(partition, region)
-        self._iam = self._client("iam", home)
+        """Account id and partition, from ``sts get-caller-identity`` the first time
+        only (none when the identity was given)."""
+        if self.identity is None:
+            region = self._session.region_name or "us-east-1"
+            with access_errors("sts:GetCallerIdentity", self._profile):
+                answer = self._client("sts", region).get_caller_identity()
+            arn = str(answer["Arn"])
+            partition = arn.split(":")[1] if arn.count(":") >= 5 else "aws"
+            self.identity = Identity(
+                account_id=str(answer["Account"]), partition=partition, arn=arn
+            )
         return self.identity
 
     @property
     def iam(self) -> Any:
         if self._iam is None:
-            self.whoami()
+            self._iam = self.home_client("iam")
         return self._iam
 
     def home_client(self, service: str) -> Any:
         """A client in the partition's home region, where IAM (a global service) is
         called and its events are recorded (CloudTrail's LookupEvents)."""
-        identity = self.identity or self.whoami()
-        home = PARTITION_HOME_REGION.get(identity.partition, self._session.region_name)
+        home = PARTITION_HOME_REGION.get(self.whoami().partition, self._session.region_name)
         return self._client(service, home or "us-east-1")
 
     def credential_report(

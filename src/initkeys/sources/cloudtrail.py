@@ -42,6 +42,7 @@ from initkeys.sources.aws import (
     CLIENT_LOCK,
     LiveAccount,
     access_errors,
+    as_utc,
     error_code,
     make_client_config,
     with_throttle_retry,
@@ -201,7 +202,6 @@ def creation_event(record: Mapping[str, Any]) -> CreationEvent | None:
         principal_name=principal_name,
         access_key_id=key_id if name is EventName.CREATE_ACCESS_KEY else None,
         source_ip=_text(record.get("sourceIPAddress")),
-        user_agent=agent,
         via=created_via(agent, console=console, invoked_by=_text(identity.get("invokedBy"))),
         event_id=_text(record.get("eventID")),
     )
@@ -342,8 +342,8 @@ def days_of(ranges: Sequence[TimeRange]) -> list[date]:
     """The UTC days whose folders can hold files delivered for ``ranges``, in order."""
     days: set[date] = set()
     for r in ranges:
-        day = _utc(r.start).date()
-        last = _utc(r.end + DELIVERY_LAG).date()
+        day = as_utc(r.start).date()
+        last = as_utc(r.end + DELIVERY_LAG).date()
         while day <= last:
             days.add(day)
             day += timedelta(days=1)
@@ -537,7 +537,7 @@ class LookupTrail:
 
     def read(self, account_id: str, partition: str, ranges: Sequence[TimeRange]) -> TrailEvidence:
         del partition  # the client is already in the partition's home region
-        now = _utc(self._now())
+        now = as_utc(self._now())
         horizon = now - timedelta(days=LOOKUP_DAYS)
         reachable = [
             TimeRange(max(r.start, horizon), min(r.end, now))
@@ -580,12 +580,6 @@ class LookupTrail:
 
 def _event_time(value: Any) -> datetime | None:
     return parse_timestamp(value) if isinstance(value, str) else None
-
-
-def _utc(moment: datetime) -> datetime:
-    if moment.tzinfo is None:
-        return moment.replace(tzinfo=timezone.utc)
-    return moment.astimezone(timezone.utc)
 
 
 def _day_in_path(relative: str) -> date | None:

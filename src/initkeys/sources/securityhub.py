@@ -33,7 +33,13 @@ from typing import Any, Protocol
 
 from initkeys.errors import AccessError
 from initkeys.sources.accounts import AccountSelection, session_for
-from initkeys.sources.aws import CLIENT_LOCK, LiveAccount, access_errors, make_client_config
+from initkeys.sources.aws import (
+    CLIENT_LOCK,
+    Identity,
+    LiveAccount,
+    access_errors,
+    make_client_config,
+)
 
 BATCH_SIZE = 100  # BatchImportFindings takes at most 100 findings a call
 BATCH_BYTES = 5_000_000  # and at most 6 MB
@@ -125,15 +131,18 @@ def send_findings(
     selection: AccountSelection | None = None,
     endpoint_url: str | None = None,
     profile: str | None = None,
+    identity: Identity | None = None,
 ) -> SendResult:
     """Import each account's findings into its own Security Hub; archive the stale ones.
 
+    ``identity`` is whom ``session`` signs in as, when the caller knows it already
+    (from its audit's :class:`LiveAccount`); otherwise it is read once (STS).
     Raises :class:`AccessError` when the signed-in identity cannot be read
     (credentials, network); an account that cannot be reached or denies a call
     is recorded in the result and the others go on.
     """
     selection = selection or AccountSelection()
-    me = LiveAccount(session, endpoint_url=endpoint_url, profile=profile).whoami()
+    me = identity or LiveAccount(session, endpoint_url=endpoint_url, profile=profile).whoami()
     result = SendResult()
     for account in accounts:
         result.accounts += 1
