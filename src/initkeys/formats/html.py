@@ -41,7 +41,6 @@ from typing import TextIO
 from initkeys.control import CONTROL
 from initkeys.evaluate.verdicts import describe_duration
 from initkeys.formats import PlainFormatter, identified_findings, iso_utc
-from initkeys.formats.json_format import overall_status
 from initkeys.model import STATUS_ORDER, AccountAudit, AuditRun, Finding, Mode, Status
 
 _LISTED = frozenset({Status.FAIL, Status.ERROR, Status.WARNING})
@@ -279,14 +278,13 @@ class HtmlFormatter(PlainFormatter):
 
     def write(self, run: AuditRun, out: TextIO, tool_version: str) -> None:
         counts = run.counts()
-        account_counts = [account.counts() for account in run.accounts]
-        exempt, trail = _scan(run)
+        trail = _has_trail(run)
         write = out.write
         write(_head(run, tool_version))
         write('<main class="page">\n')
-        _summary(out, run, counts, account_counts, self.chart_limit, exempt)
+        _summary(out, run, counts, self.chart_limit)
         write(_control())
-        _scope(out, run, account_counts)
+        _scope(out, run)
         self._findings(out, run, counts, trail)
         write(_footer(tool_version))
 
@@ -344,16 +342,14 @@ class HtmlFormatter(PlainFormatter):
         write("</tbody>\n</table>\n</section>\n")
 
 
-def _scan(run: AuditRun) -> tuple[int, bool]:
-    """(exempt findings, whether any finding has CloudTrail evidence or a note on its
-    absence), in one pass over the findings."""
-    exempt = 0
-    trail = False
-    for account in run.accounts:
-        for f in account.findings:
-            exempt += f.exemption is not None
-            trail = trail or f.created_by is not None or f.evidence_note is not None
-    return exempt, trail
+def _has_trail(run: AuditRun) -> bool:
+    """Whether any finding has CloudTrail evidence or a note on its absence (--cloudtrail):
+    the table then gets its "Created by" column. Stops at the first such finding."""
+    return any(
+        f.created_by is not None or f.evidence_note is not None
+        for account in run.accounts
+        for f in account.findings
+    )
 
 
 # --------------------------------------------------------------------------- escaping
@@ -378,7 +374,7 @@ def _text(value: str) -> str:
 
 
 def _head(run: AuditRun, tool_version: str) -> str:
-    result = overall_status(run)
+    result = run.status
     generated = iso_utc(run.generated_at) or "-"
     title = f"CIS AWS {CONTROL.id} audit: {result.value} ({generated})"
     return (
@@ -412,12 +408,11 @@ def _summary(
     out: TextIO,
     run: AuditRun,
     counts: dict[Status, int],
-    account_counts: list[dict[Status, int]],
     chart_limit: int,
-    exempt: int,
 ) -> None:
     write = out.write
-    result = overall_status(run)
+    result = run.status
+    exempt = run.exempt
     write('<section id="summary">\n<h2>Summary</h2>\n<div class="cards">\n')
     write(
         f'<div class="card result {_CLASS[result]}"><span class="label">RESULT</span>'
@@ -444,14 +439,14 @@ def _summary(
         )
     write(f'<p id="accounts-line">{line}</p>\n')
     if accounts:
-        write(_chart(run, account_counts, chart_limit))
+        write(_chart(run, chart_limit))
     write("</section>\n")
 
 
-def _chart(run: AuditRun, account_counts: list[dict[Status, int]], limit: int) -> str:
+def _chart(run: AuditRun, limit: int) -> str:
     """Stacked bars of each account's findings per status, the worst accounts first."""
     ranked = sorted(
-        zip(run.accounts, account_counts, strict=True),
+        ((account, account.counts()) for account in run.accounts),
         key=lambda pair: (
             -pair[0].status.rank,
             *(-pair[1][s] for s in (Status.FAIL, Status.ERROR, Status.WARNING)),
@@ -592,7 +587,7 @@ def _references(references: Iterable[str]) -> list[str]:
 # --------------------------------------------------------------------------- scope
 
 
-def _scope(out: TextIO, run: AuditRun, account_counts: list[dict[Status, int]]) -> None:
+def _scope(out: TextIO, run: AuditRun) -> None:
     write = out.write
     settings = run.settings
     generated = iso_utc(run.generated_at) or "-"
@@ -628,8 +623,8 @@ def _scope(out: TextIO, run: AuditRun, account_counts: list[dict[Status, int]]) 
     for status in STATUS_ORDER:
         write(f'<th scope="col" class="num">{_LABEL.get(status, status.value)}</th>')
     write('<th scope="col">Note</th></tr></thead>\n<tbody>\n')
-    for account, counts in zip(run.accounts, account_counts, strict=True):
-        write(_account_row(account, counts))
+    for account in run.accounts:
+        write(_account_row(account))
     write("</tbody>\n</table>\n")
     errors = [a for a in run.accounts if a.error is not None]
     if errors:
@@ -641,20 +636,22 @@ def _scope(out: TextIO, run: AuditRun, account_counts: list[dict[Status, int]]) 
     write("</section>\n")
 
 
-def _account_row(account: AccountAudit, counts: dict[Status, int]) -> str:
+def _account_row(account: AccountAudit) -> str:
+    counts = account.counts()
+    status = account.status
     cells = [
         _account_cell(account),
         f"<td>{_text(account.partition)}</td>",
         f"<td>{_text(account.source)}</td>",
         _time_cell(account.report_generated_at),
-        f"<td>{_badge(account.status)}</td>",
+        f"<td>{_badge(status)}</td>",
     ]
     for status in STATUS_ORDER:
         n = counts[status]
         cells.append(f'<td class="num{"" if n else " zero"}">{n:,}</td>')
     note = "could not be audited: " + account.error if account.error is not None else ""
     cells.append(f"<td>{_text(note)}</td>")
-    return f'<tr class="{_CLASS[account.status]}">{"".join(cells)}</tr>\n'
+    return f'<tr class="{_CLASS[status]}">{"".join(cells)}</tr>\n'
 
 
 # --------------------------------------------------------------------------- findings

@@ -22,7 +22,6 @@ from typing import TextIO
 from initkeys.control import CONTROL
 from initkeys.evaluate.verdicts import describe_duration
 from initkeys.formats import PlainFormatter, iso_utc
-from initkeys.formats.json_format import overall_status
 from initkeys.model import STATUS_ORDER, AccountAudit, AuditRun, Finding, Status
 
 MAX_ROWS = 50
@@ -75,7 +74,7 @@ class MarkdownFormatter(PlainFormatter):
 
     def write(self, run: AuditRun, out: TextIO, tool_version: str) -> None:
         write = out.write
-        result = overall_status(run)
+        result = run.status
         not_audited = [a for a in run.accounts if a.error is not None]
         write(
             f"## {_ICON[result]} initkeys: {result.value} · "

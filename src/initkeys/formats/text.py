@@ -34,7 +34,7 @@ from initkeys._version import __version__
 from initkeys.control import CONTROL
 from initkeys.evaluate.verdicts import describe_duration
 from initkeys.formats import iso_utc
-from initkeys.model import STATUS_ORDER, AccountAudit, AuditRun, Finding, Mode, Status, worst
+from initkeys.model import STATUS_ORDER, AccountAudit, AuditRun, Finding, Mode, Status
 
 # Width when ``out`` is not a terminal (a file, a pipe, a CI log).
 DEFAULT_WIDTH = 180  # files and pipes do not wrap; fits one-line timestamps
@@ -201,12 +201,13 @@ def _account_table(printer: _Printer, run: AuditRun) -> None:
     printer.print(Text(_INDENT + heading, style="bold"))
     for account, name in zip(run.accounts, names, strict=True):
         counts = account.counts()
+        status = account.status
         printer.print(
             Text.assemble(
                 _INDENT,
                 f"{_safe(account.account_id):<12}  {name:<{name_width}}  ",
-                _status_text(account.status),
-                " " * (14 - len(account.status.value)),
+                _status_text(status),
+                " " * (14 - len(status.value)),
                 f"  {counts[Status.FAIL]:>5}  {counts[Status.WARNING]:>7}",
                 f"  {_safe(account.error)}" if account.error else "",
             )
@@ -443,7 +444,7 @@ def _wrap(text: str, width: int) -> list[str]:
 
 def _totals(printer: _Printer, run: AuditRun) -> None:
     summary = _counts_text(run.counts(), printer.dot)
-    exempt = sum(1 for a in run.accounts for f in a.findings if f.exemption is not None)
+    exempt = run.exempt
     if exempt:
         summary.append(f"{printer.dot}exempt {exempt} (not counted for the exit code)")
     printer.print(Text.assemble(("Summary   ", "bold"), summary))
@@ -456,8 +457,7 @@ def _totals(printer: _Printer, run: AuditRun) -> None:
     else:
         note = f"{accounts} audited"
     printer.print(Text.assemble(("Accounts  ", "bold"), note))
-    result = worst(a.status for a in run.accounts) or Status.NOT_APPLICABLE
-    printer.print(Text.assemble(("Result    ", "bold"), _status_text(result)))
+    printer.print(Text.assemble(("Result    ", "bold"), _status_text(run.status)))
 
 
 def _counts_text(counts: dict[Status, int], dot: str) -> Text:
