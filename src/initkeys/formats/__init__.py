@@ -15,6 +15,7 @@ rather than in memory, so nothing may index or slice them.
 from __future__ import annotations
 
 import hashlib
+import re
 from collections.abc import Iterator
 from datetime import datetime, timezone
 from typing import TYPE_CHECKING, Protocol, TextIO
@@ -37,6 +38,9 @@ __all__ = [
     "iso_utc",
     "parse_format_list",
     "seconds",
+    "unsafe_pattern",
+    "visible",
+    "visible_escape",
 ]
 
 # name → (module, class, file name in --output-dir). Modules load on demand.
@@ -160,6 +164,37 @@ def identified_findings(account: AccountAudit) -> Iterator[tuple[str, Finding]]:
         count = seen.get(base, 0) + 1
         seen[base] = count
         yield (base if count == 1 else f"{base}-{count}"), finding
+
+
+# Characters no format writes as they are, but as visible escapes (``\\x1b``,
+# ``\\u202e``): control characters (C0, DEL, C1), the line and paragraph
+# separators, and the bidi embedding/override/isolate controls. A crafted name
+# must neither drive a terminal, break a line or a table row, nor reorder what
+# a reader sees. A format adds its own extras (see :func:`unsafe_pattern`).
+_UNSAFE_RANGES = ((0x00, 0x1F), (0x7F, 0x9F), (0x2028, 0x202E), (0x2066, 0x2069))
+
+
+def _escape(code: int) -> str:
+    return f"\\x{code:02x}" if code < 0x100 else f"\\u{code:04x}"
+
+
+_VISIBLE = {c: _escape(c) for low, high in _UNSAFE_RANGES for c in range(low, high + 1)}
+
+
+def visible(text: str) -> str:
+    """``text`` with every unsafe character written as a visible escape."""
+    return text.translate(_VISIBLE)
+
+
+def visible_escape(match: re.Match[str]) -> str:
+    """The visible escape of the one character ``match`` found (for ``re.sub``)."""
+    return _escape(ord(match.group()))
+
+
+def unsafe_pattern(extra: str = "") -> re.Pattern[str]:
+    """One unsafe character, or one of ``extra`` (the inside of a regex character class)."""
+    ranges = "".join(f"{chr(low)}-{chr(high)}" for low, high in _UNSAFE_RANGES)
+    return re.compile(f"[{ranges}{extra}]")
 
 
 def iso_utc(moment: datetime | None) -> str | None:

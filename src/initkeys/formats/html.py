@@ -33,14 +33,19 @@ from __future__ import annotations
 import base64
 import hashlib
 import html
-import re
 from collections.abc import Iterable, Iterator
 from datetime import datetime, timedelta
 from typing import TextIO
 
 from initkeys.control import CONTROL
 from initkeys.evaluate.verdicts import describe_duration
-from initkeys.formats import PlainFormatter, identified_findings, iso_utc
+from initkeys.formats import (
+    PlainFormatter,
+    identified_findings,
+    iso_utc,
+    unsafe_pattern,
+    visible_escape,
+)
 from initkeys.model import STATUS_ORDER, AccountAudit, AuditRun, Finding, Mode, Status
 
 _LISTED = frozenset({Status.FAIL, Status.ERROR, Status.WARNING})
@@ -61,12 +66,11 @@ _REFERENCE_NAMES = {
     "CSCv8": "CIS Controls v8",
 }
 
-# Characters shown as escapes rather than written: C0 and C1 controls, DEL,
-# bidi embeddings/overrides/isolates, lone surrogates, noncharacters.
-_UNSAFE = re.compile(
-    "[\x00-\x1f\x7f-\x9f\u202a-\u202e\u2066-\u2069\ud800-\udfff\ufdd0-\ufdef\ufffe\uffff"
+# Characters shown as escapes rather than written: those of every format
+# (controls, separators, bidi), and lone surrogates and noncharacters.
+_UNSAFE = unsafe_pattern(
+    "\ud800-\udfff\ufdd0-\ufdef\ufffe\uffff"
     + "".join(f"{chr(plane << 16 | 0xFFFE)}{chr(plane << 16 | 0xFFFF)}" for plane in range(1, 17))
-    + "]"
 )
 
 _CHART_WIDTH = 940
@@ -355,15 +359,10 @@ def _has_trail(run: AuditRun) -> bool:
 # --------------------------------------------------------------------------- escaping
 
 
-def _escape_unsafe(match: re.Match[str]) -> str:
-    code = ord(match.group())
-    return f"\\x{code:02x}" if code < 0x100 else f"\\u{code:04x}"
-
-
 def _text(value: str) -> str:
     """``value`` as inert HTML text, also safe inside a quoted attribute."""
     if _UNSAFE.search(value):
-        value = _UNSAFE.sub(_escape_unsafe, value)
+        value = _UNSAFE.sub(visible_escape, value)
     value = html.escape(value, quote=True)
     if value.isascii():
         return value

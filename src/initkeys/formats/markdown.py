@@ -21,7 +21,7 @@ from typing import TextIO
 
 from initkeys.control import CONTROL
 from initkeys.evaluate.verdicts import describe_duration
-from initkeys.formats import PlainFormatter, iso_utc
+from initkeys.formats import PlainFormatter, iso_utc, visible
 from initkeys.model import STATUS_ORDER, AccountAudit, AuditRun, Finding, Status
 
 MAX_ROWS = 50
@@ -37,19 +37,13 @@ _ICON = {
 }
 _SHORT = {Status.NOT_APPLICABLE: "N/A"}
 
-# Control characters (C0, DEL, C1), the line and paragraph separators, and the
-# bidi embedding/override/isolate controls, mapped to visible escapes.
-_VISIBLE = {c: f"\\x{c:02x}" for c in (*range(0x20), *range(0x7F, 0xA0))}
-_VISIBLE.update(
-    {c: f"\\u{c:04x}" for c in (0x2028, 0x2029, *range(0x202A, 0x202F), *range(0x2066, 0x206A))}
-)
 _INLINE_SPECIAL = re.compile(r"([\\`*_\[\]<>&|~])")
 _BACKTICKS = re.compile(r"`+")
 
 
 def code(text: str, *, table: bool = False) -> str:
     """``text`` as a code span, inert whatever it holds; ``table`` also escapes ``|``."""
-    text = text.translate(_VISIBLE)
+    text = visible(text)
     if not text:
         return ""
     if table:
@@ -66,7 +60,7 @@ def code(text: str, *, table: bool = False) -> str:
 def escape_inline(text: str) -> str:
     """Our own prose inside a line of Markdown: characters that would start markup are
     escaped. (Not for the start of a line, where ``#``, ``-`` or ``1.`` start blocks.)"""
-    return _INLINE_SPECIAL.sub(r"\\\1", text.translate(_VISIBLE))
+    return _INLINE_SPECIAL.sub(r"\\\1", visible(text))
 
 
 class MarkdownFormatter(PlainFormatter):

@@ -33,7 +33,7 @@ from rich.text import Text
 from initkeys._version import __version__
 from initkeys.control import CONTROL
 from initkeys.evaluate.verdicts import describe_duration
-from initkeys.formats import iso_utc
+from initkeys.formats import iso_utc, visible
 from initkeys.model import STATUS_ORDER, AccountAudit, AuditRun, Finding, Mode, Status
 
 # Width when ``out`` is not a terminal (a file, a pipe, a CI log).
@@ -55,11 +55,6 @@ _MODE_TEXT = {
     Mode.SETUP: "setup (the control's intent: keys created with the user fail)",
     Mode.CIS: "cis (the benchmark's literal audit: any active, never-used key fails)",
 }
-
-# Control characters (C0, DEL, C1) and the bidi embedding/override/isolate
-# controls, mapped to visible escapes.
-_UNSAFE = {c: f"\\x{c:02x}" for c in (*range(0x20), *range(0x7F, 0xA0))}
-_UNSAFE.update({c: f"\\u{c:04x}" for c in (*range(0x202A, 0x202F), *range(0x2066, 0x206A))})
 
 _INDENT = "  "
 _GUTTER = "  "
@@ -491,7 +486,7 @@ def _gap(gap: timedelta | None) -> str:
 
 def _safe(text: str) -> str:
     """``text`` with nothing a terminal would act on: control characters become escapes."""
-    return text.translate(_UNSAFE)
+    return visible(text)
 
 
 def _when(moment: datetime | None) -> str:
