@@ -34,11 +34,11 @@ import base64
 import hashlib
 import html
 from collections.abc import Iterable, Iterator
-from datetime import datetime, timedelta
+from datetime import datetime
 from typing import TextIO
 
 from initkeys.control import CONTROL
-from initkeys.evaluate.verdicts import describe_duration
+from initkeys.evaluate.verdicts import describe_duration, describe_gap
 from initkeys.formats import (
     PlainFormatter,
     identified_findings,
@@ -663,10 +663,8 @@ def _finding_row(account: AccountAudit, f: Finding, finding_id: str, trail: bool
     if gap is None:
         gap_cell = '<td class="num" data-sort="">-</td>'
     else:
-        side = "before" if gap < timedelta(0) else "after"
         gap_cell = (
-            f'<td class="num" data-sort="{int(gap.total_seconds())}">'
-            f"{describe_duration(abs(gap))} {side}</td>"
+            f'<td class="num" data-sort="{int(gap.total_seconds())}">{describe_gap(gap)}</td>'
         )
     if f.last_used is None and f.key_slot is not None:
         last_used = '<td class="time" data-sort="">never</td>'

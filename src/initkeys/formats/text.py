@@ -32,7 +32,7 @@ from rich.text import Text
 
 from initkeys._version import __version__
 from initkeys.control import CONTROL
-from initkeys.evaluate.verdicts import describe_duration
+from initkeys.evaluate.verdicts import describe_duration, describe_gap
 from initkeys.formats import iso_utc, visible
 from initkeys.model import STATUS_ORDER, AccountAudit, AuditRun, Finding, Mode, Status
 
@@ -478,10 +478,7 @@ def _key_label(f: Finding) -> str:
 
 
 def _gap(gap: timedelta | None) -> str:
-    if gap is None:
-        return "-"
-    side = "before" if gap < timedelta(0) else "after"
-    return f"{describe_duration(abs(gap))} {side}"
+    return "-" if gap is None else describe_gap(gap)
 
 
 def _safe(text: str) -> str:
