@@ -171,6 +171,18 @@ class Exemption:
     pattern: str | None = None
     """The user-name pattern that matched (cli and config exemptions)."""
 
+    @property
+    def scope(self) -> str:
+        """Where it comes from, and until when: ``config:initkeys.toml, until 2027-01-31``."""
+        if self.expires is None:
+            return self.source
+        return f"{self.source}, until {self.expires.isoformat()}"
+
+    def describe(self, note: str = "") -> str:
+        """``reason (source, until 2027-01-31)``, the way every report words it;
+        ``note`` goes inside the brackets, after a semicolon."""
+        return f"{self.reason} ({self.scope}{'; ' + note if note else ''})"
+
 
 @dataclass(frozen=True, slots=True)
 class Finding:

@@ -751,9 +751,8 @@ def _creator_cell(f: Finding) -> str:
 def _exemption_cell(f: Finding) -> str:
     if f.exemption is not None:
         e = f.exemption
-        until = f", until {e.expires.isoformat()}" if e.expires else ""
         return (
-            f'<td>exempt: {_text(e.reason)}<span class="sub">{_text(e.source)}{until}; '
+            f'<td>exempt: {_text(e.reason)}<span class="sub">{_text(e.scope)}; '
             "not counted, never remediated</span></td>"
         )
     if f.expired_exemption is not None:

@@ -218,10 +218,9 @@ def _write_case(
 def _skip_message(finding: Finding) -> str:
     if finding.exemption is not None and finding.status is not Status.NOT_APPLICABLE:
         exemption = finding.exemption
-        until = f", until {exemption.expires.isoformat()}" if exemption.expires else ""
         return (
             f"exempt ({finding.status.value} {finding.reason.value}): {exemption.reason} "
-            f"[{exemption.source}{until}]"
+            f"[{exemption.scope}]"
         )
     return f"not applicable ({finding.reason.value}): {finding.message}"
 

@@ -250,17 +250,9 @@ def _exemption_notes(printer: _Printer, listed: list[Finding]) -> None:
             continue
         seen.add(f.user)
         if f.exemption is not None:
-            e = f.exemption
-            until = f", until {e.expires.isoformat()}" if e.expires else ""
+            described = f.exemption.describe("not counted, never remediated")
             printer.print(
-                Text.assemble(
-                    _INDENT,
-                    ("exempt ", "bold"),
-                    _safe(f.user),
-                    ": ",
-                    _safe(e.reason),
-                    f" ({_safe(e.source)}{until}; not counted, never remediated)",
-                )
+                Text.assemble(_INDENT, ("exempt ", "bold"), _safe(f.user), ": ", _safe(described))
             )
         elif f.expired_exemption is not None:
             e = f.expired_exemption

@@ -152,13 +152,7 @@ def _why_not(finding: Finding) -> str:
 
 
 def describe_exemption(finding: Finding) -> str:
-    exemption = finding.exemption
-    if exemption is None:
-        return ""
-    text = f"{exemption.reason} ({exemption.source}"
-    if exemption.expires is not None:
-        text += f", until {exemption.expires.isoformat()}"
-    return text + ")"
+    return "" if finding.exemption is None else finding.exemption.describe()
 
 
 @dataclass(frozen=True)
