@@ -324,6 +324,9 @@ class HtmlFormatter(PlainFormatter):
             )
             write(f'<th scope="col"{attributes}>{heading}</th>')
         write("</tr></thead>\n<tbody>\n")
+        # One pass: FAIL, ERROR and WARNING rows are written as they come; the
+        # first passing ones are kept (at most ``shown``) and written after them.
+        passing_rows: list[tuple[AccountAudit, Finding, str]] = []
         for account in run.accounts:
             if account.error is not None:
                 write(_error_row(account, trail))
@@ -331,18 +334,10 @@ class HtmlFormatter(PlainFormatter):
             for finding_id, finding in identified_findings(account):
                 if finding.status in _LISTED:
                     write(_finding_row(account, finding, finding_id, trail))
-        left = shown
-        for account in run.accounts:
-            if left <= 0:
-                break
-            if account.error is not None:
-                continue
-            for finding_id, finding in identified_findings(account):
-                if finding.status not in _LISTED:
-                    write(_finding_row(account, finding, finding_id, trail))
-                    left -= 1
-                    if left <= 0:
-                        break
+                elif len(passing_rows) < shown:
+                    passing_rows.append((account, finding, finding_id))
+        for account, finding, finding_id in passing_rows:
+            write(_finding_row(account, finding, finding_id, trail))
         write("</tbody>\n</table>\n</section>\n")
 
 
