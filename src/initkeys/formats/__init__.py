@@ -146,8 +146,12 @@ def finding_id(account: AccountAudit, finding: Finding) -> str:
         subject = "user"
     else:
         subject = f"key{finding.key_slot}@{iso_utc(finding.key_created) or '?'}"
-    who = finding.arn or finding.user
-    material = "\x1f".join(("cis-aws-1.11", account.partition, account.account_id, who, subject))
+    return _stable_id(account, finding.arn or finding.user, subject)
+
+
+def _stable_id(account: AccountAudit, *subject: str) -> str:
+    """The id recipe of every report: the control, the account, then what is named."""
+    material = "\x1f".join(("cis-aws-1.11", account.partition, account.account_id, *subject))
     return "initkeys-1.11-" + hashlib.sha256(material.encode("utf-8")).hexdigest()[:24]
 
 
