@@ -22,6 +22,7 @@ from typing import TYPE_CHECKING, Protocol, TextIO
 
 from initkeys._version import __version__
 from initkeys.errors import InputError
+from initkeys.model import Status
 
 if TYPE_CHECKING:
     from datetime import timedelta
@@ -36,8 +37,10 @@ __all__ = [
     "get_formatter",
     "identified_findings",
     "iso_utc",
+    "key_label",
     "parse_format_list",
     "seconds",
+    "status_label",
     "unsafe_pattern",
     "visible",
     "visible_escape",
@@ -153,6 +156,20 @@ def _stable_id(account: AccountAudit, *subject: str) -> str:
     """The id recipe of every report: the control, the account, then what is named."""
     material = "\x1f".join(("cis-aws-1.11", account.partition, account.account_id, *subject))
     return "initkeys-1.11-" + hashlib.sha256(material.encode("utf-8")).hexdigest()[:24]
+
+
+def status_label(status: Status) -> str:
+    """A status as a column heading or a count's label: ``N/A`` for NOT_APPLICABLE."""
+    return "N/A" if status is Status.NOT_APPLICABLE else status.value
+
+
+def key_label(finding: Finding) -> str:
+    """The key a finding is about: its id when known, else ``key 2``; ``-`` for a user."""
+    if finding.access_key_id:
+        return finding.access_key_id
+    if finding.key_slot is not None:
+        return f"key {finding.key_slot}"
+    return "-"
 
 
 def identified_findings(account: AccountAudit) -> Iterator[tuple[str, Finding]]:

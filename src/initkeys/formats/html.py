@@ -43,13 +43,14 @@ from initkeys.formats import (
     PlainFormatter,
     identified_findings,
     iso_utc,
+    key_label,
+    status_label,
     unsafe_pattern,
     visible_escape,
 )
 from initkeys.model import STATUS_ORDER, AccountAudit, AuditRun, Finding, Mode, Status
 
 _LISTED = frozenset({Status.FAIL, Status.ERROR, Status.WARNING})
-_LABEL = {Status.NOT_APPLICABLE: "N/A"}
 _CLASS = {status: status.value.lower().replace("_", "-") for status in Status}
 # Status sort keys: ascending puts the worst first.
 _SORT = {status: index for index, status in enumerate(STATUS_ORDER)}
@@ -459,7 +460,7 @@ def _chart(run: AuditRun, limit: int) -> str:
     ]
     x = _CHART_LABEL
     for status in STATUS_ORDER:
-        label = _LABEL.get(status, status.value)
+        label = status_label(status)
         parts.append(
             f'<rect x="{x}" y="{legend_y - 10}" width="11" height="11" rx="2" '
             f'fill="{_FILL[status]}"/><text x="{x + 16}" y="{legend_y}" fill="#5b6578">'
@@ -524,9 +525,7 @@ def _chart_row(account: AccountAudit, counts: dict[Status, int], y: int) -> str:
             f"{counts[status]:,} of {total:,}</title></rect>"
         )
         x += width
-    summary = " \u00b7 ".join(
-        f"{_LABEL.get(s, s.value)} {counts[s]:,}" for s in STATUS_ORDER if counts[s]
-    )
+    summary = " \u00b7 ".join(f"{status_label(s)} {counts[s]:,}" for s in STATUS_ORDER if counts[s])
     parts.append(f'<text x="{note_x}" y="{y + 14}" fill="#5b6578">{_text(summary)}</text>')
     return "".join(parts)
 
@@ -615,7 +614,7 @@ def _scope(out: TextIO, run: AuditRun) -> None:
         '<th scope="col">Credential report</th><th scope="col">Status</th>'
     )
     for status in STATUS_ORDER:
-        write(f'<th scope="col" class="num">{_LABEL.get(status, status.value)}</th>')
+        write(f'<th scope="col" class="num">{status_label(status)}</th>')
     write('<th scope="col">Note</th></tr></thead>\n<tbody>\n')
     for account in run.accounts:
         write(_account_row(account))
@@ -719,7 +718,7 @@ def _account_cell(account: AccountAudit) -> str:
 def _key_cell(f: Finding) -> str:
     if f.key_slot is None:
         return '<td data-sort="">-</td>'
-    label = _text(f.access_key_id) if f.access_key_id else f"key {f.key_slot}"
+    label = _text(key_label(f))
     details = [f"slot {f.key_slot}"] if f.access_key_id else []
     if f.active is not None:
         details.append("active" if f.active else "inactive")

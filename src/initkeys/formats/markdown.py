@@ -21,7 +21,7 @@ from typing import TextIO
 
 from initkeys.control import CONTROL
 from initkeys.evaluate.verdicts import describe_duration
-from initkeys.formats import PlainFormatter, iso_utc, visible
+from initkeys.formats import PlainFormatter, iso_utc, status_label, visible
 from initkeys.model import STATUS_ORDER, AccountAudit, AuditRun, Finding, Status
 
 MAX_ROWS = 50
@@ -35,7 +35,6 @@ _ICON = {
     Status.PASS: "✅",
     Status.NOT_APPLICABLE: "➖",
 }
-_SHORT = {Status.NOT_APPLICABLE: "N/A"}
 
 _INLINE_SPECIAL = re.compile(r"([\\`*_\[\]<>&|~])")
 _BACKTICKS = re.compile(r"`+")
@@ -80,7 +79,7 @@ class MarkdownFormatter(PlainFormatter):
             write("No accounts audited.\n")
             return
         counts = run.counts()
-        write("| " + " | ".join(_SHORT.get(s, s.value) for s in STATUS_ORDER) + " |\n")
+        write("| " + " | ".join(status_label(s) for s in STATUS_ORDER) + " |\n")
         write("|" + "---:|" * len(STATUS_ORDER) + "\n")
         write("| " + " | ".join(str(counts[s]) for s in STATUS_ORDER) + " |\n\n")
         rows, exempt = _first_rows(run)

@@ -33,7 +33,7 @@ from rich.text import Text
 from initkeys._version import __version__
 from initkeys.control import CONTROL
 from initkeys.evaluate.verdicts import describe_duration, describe_gap
-from initkeys.formats import iso_utc, visible
+from initkeys.formats import iso_utc, key_label, status_label, visible
 from initkeys.model import STATUS_ORDER, AccountAudit, AuditRun, Finding, Mode, Status
 
 # Width when ``out`` is not a terminal (a file, a pipe, a CI log).
@@ -48,8 +48,6 @@ _STYLE = {
     Status.PASS: "green",
     Status.NOT_APPLICABLE: "dim",
 }
-
-_SHORT = {Status.NOT_APPLICABLE: "N/A"}
 
 _MODE_TEXT = {
     Mode.SETUP: "setup (the control's intent: keys created with the user fail)",
@@ -353,7 +351,7 @@ def _cells(f: Finding, wide: bool, trail: bool = False) -> list[list[str]]:
     cells = [
         [f.status.value],
         [_safe(f.user)],
-        [_safe(_key_label(f))],
+        [_safe(key_label(f))],
         [f.reason.value + (" (exempt)" if f.exemption is not None else "")],
         _time_cell(f.user_created, wide),
         _time_cell(f.key_created, wide),
@@ -453,20 +451,12 @@ def _counts_text(counts: dict[Status, int], dot: str) -> Text:
         if index:
             text.append(dot)
         n = counts.get(status, 0)
-        text.append(f"{_SHORT.get(status, status.value)} {n}", style=_STYLE[status] if n else "")
+        text.append(f"{status_label(status)} {n}", style=_STYLE[status] if n else "")
     return text
 
 
 def _status_text(status: Status) -> Text:
     return Text(status.value, style=_STYLE[status])
-
-
-def _key_label(f: Finding) -> str:
-    if f.access_key_id:
-        return f.access_key_id
-    if f.key_slot is not None:
-        return f"key {f.key_slot}"
-    return "-"
 
 
 def _gap(gap: timedelta | None) -> str:
