@@ -10,6 +10,7 @@ import enum
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta, timezone
+from functools import cached_property
 
 # AWS records access-key last use only since this instant; a never-used key
 # created before it has an unknown usage history.
@@ -170,6 +171,18 @@ class Exemption:
     pattern: str | None = None
     """The user-name pattern that matched (cli and config exemptions)."""
 
+    @property
+    def scope(self) -> str:
+        """Where it comes from, and until when: ``config:initkeys.toml, until 2027-01-31``."""
+        if self.expires is None:
+            return self.source
+        return f"{self.source}, until {self.expires.isoformat()}"
+
+    def describe(self, note: str = "") -> str:
+        """``reason (source, until 2027-01-31)``, the way every report words it;
+        ``note`` goes inside the brackets, after a semicolon."""
+        return f"{self.reason} ({self.scope}{'; ' + note if note else ''})"
+
 
 @dataclass(frozen=True, slots=True)
 class Finding:
@@ -230,10 +243,27 @@ class AccountAudit:
     def status(self) -> Status:
         if self.error is not None:
             return Status.ERROR
-        return worst(s for s, n in self.counts().items() if n) or Status.NOT_APPLICABLE
+        counts = self._tally[0]
+        return worst(s for s in STATUS_ORDER if counts[s]) or Status.NOT_APPLICABLE
 
     def counts(self) -> dict[Status, int]:
-        return count_statuses(self.findings)
+        """Findings per status (a copy: the caller may change it)."""
+        return dict(self._tally[0])
+
+    def open_counts(self) -> dict[Status, int]:
+        """Findings per status that no exemption covers (a copy)."""
+        return dict(self._tally[1])
+
+    @property
+    def exempt(self) -> int:
+        """How many findings an exemption covers."""
+        return sum(self._tally[0].values()) - sum(self._tally[1].values())
+
+    @cached_property
+    def _tally(self) -> tuple[dict[Status, int], dict[Status, int]]:
+        # Counted once, on first use: the findings never change (a frozen
+        # dataclass without slots keeps a cached_property in its __dict__).
+        return tally_statuses(self.findings)
 
 
 @dataclass(frozen=True)
@@ -251,27 +281,45 @@ class AuditRun:
                 total[status] += n
         return total
 
+    @property
+    def exempt(self) -> int:
+        """How many findings of all accounts an exemption covers."""
+        return sum(account.exempt for account in self.accounts)
+
+    @property
+    def status(self) -> Status:
+        """The worst account status; an account that could not be audited counts as ERROR."""
+        return worst(a.status for a in self.accounts) or Status.NOT_APPLICABLE
+
     def fails(self) -> bool:
         """True when a finding that is not exempt is at or above ``settings.fail_on``."""
         bar = self.settings.fail_on.rank
-        for account in self.accounts:
-            known: dict[Status, int] | None = getattr(account.findings, "open_counts", None)
-            if known is not None:  # spilled findings were counted when written
-                if any(n and status.rank >= bar for status, n in known.items()):
-                    return True
-            elif any(f.status.rank >= bar and f.exemption is None for f in account.findings):
-                return True
-        return False
+        return any(
+            n and status.rank >= bar
+            for account in self.accounts
+            for status, n in account.open_counts().items()
+        )
 
 
 def count_statuses(findings: Iterable[Finding]) -> dict[Status, int]:
-    known = getattr(findings, "status_counts", None)  # spilled findings are counted already
-    if known is not None:
-        return dict(known)
+    """Findings per status, every status present."""
+    return tally_statuses(findings)[0]
+
+
+def tally_statuses(findings: Iterable[Finding]) -> tuple[dict[Status, int], dict[Status, int]]:
+    """(findings per status, findings per status without an exemption), in one pass."""
+    # Spilled findings (spill.SpilledFindings) were counted when written.
+    known = getattr(findings, "status_counts", None)
+    known_open = getattr(findings, "open_counts", None)
+    if known is not None and known_open is not None:
+        return dict(known), dict(known_open)
     counts = dict.fromkeys(STATUS_ORDER, 0)
+    open_counts = dict.fromkeys(STATUS_ORDER, 0)
     for f in findings:
         counts[f.status] += 1
-    return counts
+        if f.exemption is None:
+            open_counts[f.status] += 1
+    return counts, open_counts
 
 
 # --------------------------------------------------------------------------- CloudTrail evidence

@@ -52,7 +52,7 @@ class SpilledFindings(Sequence[Finding]):
         self._path = path
         self._length = length
         self.status_counts = status_counts
-        """Findings per status, counted when written (see ``model.count_statuses``)."""
+        """Findings per status, counted when written (see ``model.tally_statuses``)."""
         self.open_counts = open_counts
         """The same for findings without an exemption (see ``AuditRun.fails``)."""
 

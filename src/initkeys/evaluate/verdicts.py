@@ -178,7 +178,7 @@ def _verdict(
 
     if key.last_used is not None:
         if setup_key:
-            gap = _describe_gap(key.created - user_created)
+            gap = describe_gap(key.created - user_created) + " the user"
             return (
                 Status.PASS,
                 Reason.SETUP_KEY_USED,
@@ -196,7 +196,7 @@ def _verdict(
             return Status.WARNING, Reason.USAGE_UNKNOWN, text
         return (Status.FAIL if key.active else Status.PASS), Reason.USAGE_UNKNOWN, text
 
-    gap = _describe_gap(key.created - user_created)
+    gap = describe_gap(key.created - user_created) + " the user"
     if setup_key:
         if key.active:
             return (
@@ -257,9 +257,9 @@ def _user_finding(user: IamUser, status: Status, reason: Reason, message: str) -
     )
 
 
-def _describe_gap(gap: timedelta) -> str:
-    """'42s after the user', '3 days after the user', '5s before the user'."""
-    return f"{describe_duration(abs(gap))} {'before' if gap < timedelta(0) else 'after'} the user"
+def describe_gap(gap: timedelta) -> str:
+    """A key's creation against its user's: '42s after', '3 days after', '5s before'."""
+    return f"{describe_duration(abs(gap))} {'before' if gap < timedelta(0) else 'after'}"
 
 
 def describe_duration(delta: timedelta) -> str:

@@ -15,12 +15,14 @@ rather than in memory, so nothing may index or slice them.
 from __future__ import annotations
 
 import hashlib
+import re
 from collections.abc import Iterator
 from datetime import datetime, timezone
 from typing import TYPE_CHECKING, Protocol, TextIO
 
 from initkeys._version import __version__
 from initkeys.errors import InputError
+from initkeys.model import Status
 
 if TYPE_CHECKING:
     from datetime import timedelta
@@ -35,8 +37,13 @@ __all__ = [
     "get_formatter",
     "identified_findings",
     "iso_utc",
+    "key_label",
     "parse_format_list",
     "seconds",
+    "status_label",
+    "unsafe_pattern",
+    "visible",
+    "visible_escape",
 ]
 
 # name → (module, class, file name in --output-dir). Modules load on demand.
@@ -142,9 +149,27 @@ def finding_id(account: AccountAudit, finding: Finding) -> str:
         subject = "user"
     else:
         subject = f"key{finding.key_slot}@{iso_utc(finding.key_created) or '?'}"
-    who = finding.arn or finding.user
-    material = "\x1f".join(("cis-aws-1.11", account.partition, account.account_id, who, subject))
+    return _stable_id(account, finding.arn or finding.user, subject)
+
+
+def _stable_id(account: AccountAudit, *subject: str) -> str:
+    """The id recipe of every report: the control, the account, then what is named."""
+    material = "\x1f".join(("cis-aws-1.11", account.partition, account.account_id, *subject))
     return "initkeys-1.11-" + hashlib.sha256(material.encode("utf-8")).hexdigest()[:24]
+
+
+def status_label(status: Status) -> str:
+    """A status as a column heading or a count's label: ``N/A`` for NOT_APPLICABLE."""
+    return "N/A" if status is Status.NOT_APPLICABLE else status.value
+
+
+def key_label(finding: Finding) -> str:
+    """The key a finding is about: its id when known, else ``key 2``; ``-`` for a user."""
+    if finding.access_key_id:
+        return finding.access_key_id
+    if finding.key_slot is not None:
+        return f"key {finding.key_slot}"
+    return "-"
 
 
 def identified_findings(account: AccountAudit) -> Iterator[tuple[str, Finding]]:
@@ -160,6 +185,37 @@ def identified_findings(account: AccountAudit) -> Iterator[tuple[str, Finding]]:
         count = seen.get(base, 0) + 1
         seen[base] = count
         yield (base if count == 1 else f"{base}-{count}"), finding
+
+
+# Characters no format writes as they are, but as visible escapes (``\\x1b``,
+# ``\\u202e``): control characters (C0, DEL, C1), the line and paragraph
+# separators, and the bidi embedding/override/isolate controls. A crafted name
+# must neither drive a terminal, break a line or a table row, nor reorder what
+# a reader sees. A format adds its own extras (see :func:`unsafe_pattern`).
+_UNSAFE_RANGES = ((0x00, 0x1F), (0x7F, 0x9F), (0x2028, 0x202E), (0x2066, 0x2069))
+
+
+def _escape(code: int) -> str:
+    return f"\\x{code:02x}" if code < 0x100 else f"\\u{code:04x}"
+
+
+_VISIBLE = {c: _escape(c) for low, high in _UNSAFE_RANGES for c in range(low, high + 1)}
+
+
+def visible(text: str) -> str:
+    """``text`` with every unsafe character written as a visible escape."""
+    return text.translate(_VISIBLE)
+
+
+def visible_escape(match: re.Match[str]) -> str:
+    """The visible escape of the one character ``match`` found (for ``re.sub``)."""
+    return _escape(ord(match.group()))
+
+
+def unsafe_pattern(extra: str = "") -> re.Pattern[str]:
+    """One unsafe character, or one of ``extra`` (the inside of a regex character class)."""
+    ranges = "".join(f"{chr(low)}-{chr(high)}" for low, high in _UNSAFE_RANGES)
+    return re.compile(f"[{ranges}{extra}]")
 
 
 def iso_utc(moment: datetime | None) -> str | None:

@@ -51,7 +51,7 @@ from typing import Any, TextIO
 from initkeys._version import __version__
 from initkeys.control import CONTROL
 from initkeys.formats import PlainFormatter, identified_findings, iso_utc, seconds
-from initkeys.model import AccountAudit, AuditRun, Exemption, Finding, Reason, Status
+from initkeys.model import AccountAudit, AuditRun, Finding, Reason, Status
 from initkeys.partitions import region_in
 
 SCHEMA_VERSION = "2018-10-08"
@@ -269,17 +269,12 @@ def _title(finding: Finding) -> str:
 def _description(finding: Finding, mode: str) -> str:
     parts = [finding.message.strip()]
     if finding.exemption is not None:
-        parts.append("Exempt: " + _exemption_text(finding.exemption) + ".")
+        parts.append("Exempt: " + finding.exemption.describe() + ".")
     expired = finding.expired_exemption
     if expired is not None and expired.expires is not None:
         parts.append(f"An exemption ({expired.reason}) expired on {expired.expires.isoformat()}.")
     parts.append(f"CIS AWS Foundations 1.11 ({mode} mode): {CONTROL.title}.")
     return " ".join(p for p in parts if p)
-
-
-def _exemption_text(exemption: Exemption) -> str:
-    until = f", until {exemption.expires.isoformat()}" if exemption.expires else ""
-    return f"{exemption.reason} ({exemption.source}{until})"
 
 
 def _product_fields(
@@ -301,7 +296,7 @@ def _product_fields(
         "initkeys/SetupGapSeconds": None if gap is None else str(gap),
         "initkeys/LastUsed": iso_utc(finding.last_used),
         "initkeys/PasswordCreated": iso_utc(finding.password_created),
-        "initkeys/Exemption": _exemption_text(exemption) if exemption else None,
+        "initkeys/Exemption": exemption.describe() if exemption else None,
         "initkeys/ExemptionExpiredOn": (
             expired.expires.isoformat() if expired and expired.expires else None
         ),

@@ -33,19 +33,24 @@ from __future__ import annotations
 import base64
 import hashlib
 import html
-import re
 from collections.abc import Iterable, Iterator
-from datetime import datetime, timedelta
+from datetime import datetime
 from typing import TextIO
 
 from initkeys.control import CONTROL
-from initkeys.evaluate.verdicts import describe_duration
-from initkeys.formats import PlainFormatter, identified_findings, iso_utc
-from initkeys.formats.json_format import overall_status
+from initkeys.evaluate.verdicts import describe_duration, describe_gap
+from initkeys.formats import (
+    PlainFormatter,
+    identified_findings,
+    iso_utc,
+    key_label,
+    status_label,
+    unsafe_pattern,
+    visible_escape,
+)
 from initkeys.model import STATUS_ORDER, AccountAudit, AuditRun, Finding, Mode, Status
 
 _LISTED = frozenset({Status.FAIL, Status.ERROR, Status.WARNING})
-_LABEL = {Status.NOT_APPLICABLE: "N/A"}
 _CLASS = {status: status.value.lower().replace("_", "-") for status in Status}
 # Status sort keys: ascending puts the worst first.
 _SORT = {status: index for index, status in enumerate(STATUS_ORDER)}
@@ -62,12 +67,11 @@ _REFERENCE_NAMES = {
     "CSCv8": "CIS Controls v8",
 }
 
-# Characters shown as escapes rather than written: C0 and C1 controls, DEL,
-# bidi embeddings/overrides/isolates, lone surrogates, noncharacters.
-_UNSAFE = re.compile(
-    "[\x00-\x1f\x7f-\x9f\u202a-\u202e\u2066-\u2069\ud800-\udfff\ufdd0-\ufdef\ufffe\uffff"
+# Characters shown as escapes rather than written: those of every format
+# (controls, separators, bidi), and lone surrogates and noncharacters.
+_UNSAFE = unsafe_pattern(
+    "\ud800-\udfff\ufdd0-\ufdef\ufffe\uffff"
     + "".join(f"{chr(plane << 16 | 0xFFFE)}{chr(plane << 16 | 0xFFFF)}" for plane in range(1, 17))
-    + "]"
 )
 
 _CHART_WIDTH = 940
@@ -279,14 +283,13 @@ class HtmlFormatter(PlainFormatter):
 
     def write(self, run: AuditRun, out: TextIO, tool_version: str) -> None:
         counts = run.counts()
-        account_counts = [account.counts() for account in run.accounts]
-        exempt, trail = _scan(run)
+        trail = _has_trail(run)
         write = out.write
         write(_head(run, tool_version))
         write('<main class="page">\n')
-        _summary(out, run, counts, account_counts, self.chart_limit, exempt)
+        _summary(out, run, counts, self.chart_limit)
         write(_control())
-        _scope(out, run, account_counts)
+        _scope(out, run)
         self._findings(out, run, counts, trail)
         write(_footer(tool_version))
 
@@ -322,6 +325,9 @@ class HtmlFormatter(PlainFormatter):
             )
             write(f'<th scope="col"{attributes}>{heading}</th>')
         write("</tr></thead>\n<tbody>\n")
+        # One pass: FAIL, ERROR and WARNING rows are written as they come; the
+        # first passing ones are kept (at most ``shown``) and written after them.
+        passing_rows: list[tuple[AccountAudit, Finding, str]] = []
         for account in run.accounts:
             if account.error is not None:
                 write(_error_row(account, trail))
@@ -329,45 +335,30 @@ class HtmlFormatter(PlainFormatter):
             for finding_id, finding in identified_findings(account):
                 if finding.status in _LISTED:
                     write(_finding_row(account, finding, finding_id, trail))
-        left = shown
-        for account in run.accounts:
-            if left <= 0:
-                break
-            if account.error is not None:
-                continue
-            for finding_id, finding in identified_findings(account):
-                if finding.status not in _LISTED:
-                    write(_finding_row(account, finding, finding_id, trail))
-                    left -= 1
-                    if left <= 0:
-                        break
+                elif len(passing_rows) < shown:
+                    passing_rows.append((account, finding, finding_id))
+        for account, finding, finding_id in passing_rows:
+            write(_finding_row(account, finding, finding_id, trail))
         write("</tbody>\n</table>\n</section>\n")
 
 
-def _scan(run: AuditRun) -> tuple[int, bool]:
-    """(exempt findings, whether any finding has CloudTrail evidence or a note on its
-    absence), in one pass over the findings."""
-    exempt = 0
-    trail = False
-    for account in run.accounts:
-        for f in account.findings:
-            exempt += f.exemption is not None
-            trail = trail or f.created_by is not None or f.evidence_note is not None
-    return exempt, trail
+def _has_trail(run: AuditRun) -> bool:
+    """Whether any finding has CloudTrail evidence or a note on its absence (--cloudtrail):
+    the table then gets its "Created by" column. Stops at the first such finding."""
+    return any(
+        f.created_by is not None or f.evidence_note is not None
+        for account in run.accounts
+        for f in account.findings
+    )
 
 
 # --------------------------------------------------------------------------- escaping
 
 
-def _escape_unsafe(match: re.Match[str]) -> str:
-    code = ord(match.group())
-    return f"\\x{code:02x}" if code < 0x100 else f"\\u{code:04x}"
-
-
 def _text(value: str) -> str:
     """``value`` as inert HTML text, also safe inside a quoted attribute."""
     if _UNSAFE.search(value):
-        value = _UNSAFE.sub(_escape_unsafe, value)
+        value = _UNSAFE.sub(visible_escape, value)
     value = html.escape(value, quote=True)
     if value.isascii():
         return value
@@ -378,7 +369,7 @@ def _text(value: str) -> str:
 
 
 def _head(run: AuditRun, tool_version: str) -> str:
-    result = overall_status(run)
+    result = run.status
     generated = iso_utc(run.generated_at) or "-"
     title = f"CIS AWS {CONTROL.id} audit: {result.value} ({generated})"
     return (
@@ -412,12 +403,11 @@ def _summary(
     out: TextIO,
     run: AuditRun,
     counts: dict[Status, int],
-    account_counts: list[dict[Status, int]],
     chart_limit: int,
-    exempt: int,
 ) -> None:
     write = out.write
-    result = overall_status(run)
+    result = run.status
+    exempt = run.exempt
     write('<section id="summary">\n<h2>Summary</h2>\n<div class="cards">\n')
     write(
         f'<div class="card result {_CLASS[result]}"><span class="label">RESULT</span>'
@@ -444,14 +434,14 @@ def _summary(
         )
     write(f'<p id="accounts-line">{line}</p>\n')
     if accounts:
-        write(_chart(run, account_counts, chart_limit))
+        write(_chart(run, chart_limit))
     write("</section>\n")
 
 
-def _chart(run: AuditRun, account_counts: list[dict[Status, int]], limit: int) -> str:
+def _chart(run: AuditRun, limit: int) -> str:
     """Stacked bars of each account's findings per status, the worst accounts first."""
     ranked = sorted(
-        zip(run.accounts, account_counts, strict=True),
+        ((account, account.counts()) for account in run.accounts),
         key=lambda pair: (
             -pair[0].status.rank,
             *(-pair[1][s] for s in (Status.FAIL, Status.ERROR, Status.WARNING)),
@@ -470,7 +460,7 @@ def _chart(run: AuditRun, account_counts: list[dict[Status, int]], limit: int) -
     ]
     x = _CHART_LABEL
     for status in STATUS_ORDER:
-        label = _LABEL.get(status, status.value)
+        label = status_label(status)
         parts.append(
             f'<rect x="{x}" y="{legend_y - 10}" width="11" height="11" rx="2" '
             f'fill="{_FILL[status]}"/><text x="{x + 16}" y="{legend_y}" fill="#5b6578">'
@@ -535,9 +525,7 @@ def _chart_row(account: AccountAudit, counts: dict[Status, int], y: int) -> str:
             f"{counts[status]:,} of {total:,}</title></rect>"
         )
         x += width
-    summary = " \u00b7 ".join(
-        f"{_LABEL.get(s, s.value)} {counts[s]:,}" for s in STATUS_ORDER if counts[s]
-    )
+    summary = " \u00b7 ".join(f"{status_label(s)} {counts[s]:,}" for s in STATUS_ORDER if counts[s])
     parts.append(f'<text x="{note_x}" y="{y + 14}" fill="#5b6578">{_text(summary)}</text>')
     return "".join(parts)
 
@@ -592,7 +580,7 @@ def _references(references: Iterable[str]) -> list[str]:
 # --------------------------------------------------------------------------- scope
 
 
-def _scope(out: TextIO, run: AuditRun, account_counts: list[dict[Status, int]]) -> None:
+def _scope(out: TextIO, run: AuditRun) -> None:
     write = out.write
     settings = run.settings
     generated = iso_utc(run.generated_at) or "-"
@@ -626,10 +614,10 @@ def _scope(out: TextIO, run: AuditRun, account_counts: list[dict[Status, int]]) 
         '<th scope="col">Credential report</th><th scope="col">Status</th>'
     )
     for status in STATUS_ORDER:
-        write(f'<th scope="col" class="num">{_LABEL.get(status, status.value)}</th>')
+        write(f'<th scope="col" class="num">{status_label(status)}</th>')
     write('<th scope="col">Note</th></tr></thead>\n<tbody>\n')
-    for account, counts in zip(run.accounts, account_counts, strict=True):
-        write(_account_row(account, counts))
+    for account in run.accounts:
+        write(_account_row(account))
     write("</tbody>\n</table>\n")
     errors = [a for a in run.accounts if a.error is not None]
     if errors:
@@ -641,20 +629,22 @@ def _scope(out: TextIO, run: AuditRun, account_counts: list[dict[Status, int]]) 
     write("</section>\n")
 
 
-def _account_row(account: AccountAudit, counts: dict[Status, int]) -> str:
+def _account_row(account: AccountAudit) -> str:
+    counts = account.counts()
+    status = account.status
     cells = [
         _account_cell(account),
         f"<td>{_text(account.partition)}</td>",
         f"<td>{_text(account.source)}</td>",
         _time_cell(account.report_generated_at),
-        f"<td>{_badge(account.status)}</td>",
+        f"<td>{_badge(status)}</td>",
     ]
     for status in STATUS_ORDER:
         n = counts[status]
         cells.append(f'<td class="num{"" if n else " zero"}">{n:,}</td>')
     note = "could not be audited: " + account.error if account.error is not None else ""
     cells.append(f"<td>{_text(note)}</td>")
-    return f'<tr class="{_CLASS[account.status]}">{"".join(cells)}</tr>\n'
+    return f'<tr class="{_CLASS[status]}">{"".join(cells)}</tr>\n'
 
 
 # --------------------------------------------------------------------------- findings
@@ -667,10 +657,8 @@ def _finding_row(account: AccountAudit, f: Finding, finding_id: str, trail: bool
     if gap is None:
         gap_cell = '<td class="num" data-sort="">-</td>'
     else:
-        side = "before" if gap < timedelta(0) else "after"
         gap_cell = (
-            f'<td class="num" data-sort="{int(gap.total_seconds())}">'
-            f"{describe_duration(abs(gap))} {side}</td>"
+            f'<td class="num" data-sort="{int(gap.total_seconds())}">{describe_gap(gap)}</td>'
         )
     if f.last_used is None and f.key_slot is not None:
         last_used = '<td class="time" data-sort="">never</td>'
@@ -730,7 +718,7 @@ def _account_cell(account: AccountAudit) -> str:
 def _key_cell(f: Finding) -> str:
     if f.key_slot is None:
         return '<td data-sort="">-</td>'
-    label = _text(f.access_key_id) if f.access_key_id else f"key {f.key_slot}"
+    label = _text(key_label(f))
     details = [f"slot {f.key_slot}"] if f.access_key_id else []
     if f.active is not None:
         details.append("active" if f.active else "inactive")
@@ -757,9 +745,8 @@ def _creator_cell(f: Finding) -> str:
 def _exemption_cell(f: Finding) -> str:
     if f.exemption is not None:
         e = f.exemption
-        until = f", until {e.expires.isoformat()}" if e.expires else ""
         return (
-            f'<td>exempt: {_text(e.reason)}<span class="sub">{_text(e.source)}{until}; '
+            f'<td>exempt: {_text(e.reason)}<span class="sub">{_text(e.scope)}; '
             "not counted, never remediated</span></td>"
         )
     if f.expired_exemption is not None:

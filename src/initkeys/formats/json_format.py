@@ -19,7 +19,7 @@ from typing import Any, TextIO
 
 from initkeys.control import CONTROL
 from initkeys.formats import PlainFormatter, identified_findings, iso_utc, seconds
-from initkeys.model import STATUS_ORDER, AccountAudit, AuditRun, Exemption, Finding, Status, worst
+from initkeys.model import STATUS_ORDER, AccountAudit, AuditRun, Exemption, Finding
 
 SCHEMA_VERSION = 1
 _INDENT = 2
@@ -106,11 +106,6 @@ def summary(run: AuditRun) -> dict[str, int]:
     return {status.value: counts[status] for status in STATUS_ORDER}
 
 
-def overall_status(run: AuditRun) -> Status:
-    """The worst account status; an account that could not be audited counts as ERROR."""
-    return worst(a.status for a in run.accounts) or Status.NOT_APPLICABLE
-
-
 def _head(run: AuditRun, tool_version: str) -> dict[str, Any]:
     return {
         "schema_version": SCHEMA_VERSION,
@@ -119,7 +114,7 @@ def _head(run: AuditRun, tool_version: str) -> dict[str, Any]:
         "mode": run.settings.mode.value,
         "setup_window_seconds": seconds(run.settings.setup_window),
         "generated_at": iso_utc(run.generated_at),
-        "result": overall_status(run).value,
+        "result": run.status.value,
     }
 
 

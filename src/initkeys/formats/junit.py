@@ -36,9 +36,17 @@ from dataclasses import dataclass
 from typing import TextIO
 
 from initkeys.control import CONTROL
-from initkeys.formats import PlainFormatter, identified_findings, iso_utc, seconds
+from initkeys.formats import (
+    PlainFormatter,
+    identified_findings,
+    iso_utc,
+    seconds,
+    visible_escape,
+)
 from initkeys.model import AccountAudit, AuditRun, Finding, Settings, Status
 
+# Escaped as in every format (formats.visible_escape), but only what XML cannot
+# hold: the document is data for CI tools, not text shown on a terminal.
 # XML 1.0 Char: #x9 | #xA | #xD | [#x20-#xD7FF] | [#xE000-#xFFFD] | [#x10000-#x10FFFF].
 _NOT_XML = re.compile("[^\t\n\r\x20-\ud7ff\ue000-\ufffd\U00010000-\U0010ffff]")
 # The common case, which needs no escaping: printable ASCII without & < > (and
@@ -120,19 +128,14 @@ def xml_text(value: str) -> str:
     """``value`` as XML character data."""
     if _PLAIN_TEXT.fullmatch(value):
         return value
-    return _ascii(_NOT_XML.sub(_visible, value).translate(_TEXT))
+    return _ascii(_NOT_XML.sub(visible_escape, value).translate(_TEXT))
 
 
 def xml_attr(value: str) -> str:
     """``value`` as a quoted XML attribute value."""
     if _PLAIN_ATTR.fullmatch(value):
         return f'"{value}"'
-    return '"' + _ascii(_NOT_XML.sub(_visible, value).translate(_ATTR)) + '"'
-
-
-def _visible(match: re.Match[str]) -> str:
-    code = ord(match.group())
-    return f"\\x{code:02x}" if code < 0x100 else f"\\u{code:04x}"
+    return '"' + _ascii(_NOT_XML.sub(visible_escape, value).translate(_ATTR)) + '"'
 
 
 def _ascii(value: str) -> str:
@@ -215,10 +218,9 @@ def _write_case(
 def _skip_message(finding: Finding) -> str:
     if finding.exemption is not None and finding.status is not Status.NOT_APPLICABLE:
         exemption = finding.exemption
-        until = f", until {exemption.expires.isoformat()}" if exemption.expires else ""
         return (
             f"exempt ({finding.status.value} {finding.reason.value}): {exemption.reason} "
-            f"[{exemption.source}{until}]"
+            f"[{exemption.scope}]"
         )
     return f"not applicable ({finding.reason.value}): {finding.message}"
 

@@ -21,8 +21,7 @@ from typing import TextIO
 
 from initkeys.control import CONTROL
 from initkeys.evaluate.verdicts import describe_duration
-from initkeys.formats import PlainFormatter, iso_utc
-from initkeys.formats.json_format import overall_status
+from initkeys.formats import PlainFormatter, iso_utc, status_label, visible
 from initkeys.model import STATUS_ORDER, AccountAudit, AuditRun, Finding, Status
 
 MAX_ROWS = 50
@@ -36,21 +35,14 @@ _ICON = {
     Status.PASS: "✅",
     Status.NOT_APPLICABLE: "➖",
 }
-_SHORT = {Status.NOT_APPLICABLE: "N/A"}
 
-# Control characters (C0, DEL, C1), the line and paragraph separators, and the
-# bidi embedding/override/isolate controls, mapped to visible escapes.
-_VISIBLE = {c: f"\\x{c:02x}" for c in (*range(0x20), *range(0x7F, 0xA0))}
-_VISIBLE.update(
-    {c: f"\\u{c:04x}" for c in (0x2028, 0x2029, *range(0x202A, 0x202F), *range(0x2066, 0x206A))}
-)
 _INLINE_SPECIAL = re.compile(r"([\\`*_\[\]<>&|~])")
 _BACKTICKS = re.compile(r"`+")
 
 
 def code(text: str, *, table: bool = False) -> str:
     """``text`` as a code span, inert whatever it holds; ``table`` also escapes ``|``."""
-    text = text.translate(_VISIBLE)
+    text = visible(text)
     if not text:
         return ""
     if table:
@@ -67,7 +59,7 @@ def code(text: str, *, table: bool = False) -> str:
 def escape_inline(text: str) -> str:
     """Our own prose inside a line of Markdown: characters that would start markup are
     escaped. (Not for the start of a line, where ``#``, ``-`` or ``1.`` start blocks.)"""
-    return _INLINE_SPECIAL.sub(r"\\\1", text.translate(_VISIBLE))
+    return _INLINE_SPECIAL.sub(r"\\\1", visible(text))
 
 
 class MarkdownFormatter(PlainFormatter):
@@ -75,7 +67,7 @@ class MarkdownFormatter(PlainFormatter):
 
     def write(self, run: AuditRun, out: TextIO, tool_version: str) -> None:
         write = out.write
-        result = overall_status(run)
+        result = run.status
         not_audited = [a for a in run.accounts if a.error is not None]
         write(
             f"## {_ICON[result]} initkeys: {result.value} · "
@@ -87,7 +79,7 @@ class MarkdownFormatter(PlainFormatter):
             write("No accounts audited.\n")
             return
         counts = run.counts()
-        write("| " + " | ".join(_SHORT.get(s, s.value) for s in STATUS_ORDER) + " |\n")
+        write("| " + " | ".join(status_label(s) for s in STATUS_ORDER) + " |\n")
         write("|" + "---:|" * len(STATUS_ORDER) + "\n")
         write("| " + " | ".join(str(counts[s]) for s in STATUS_ORDER) + " |\n\n")
         rows, exempt = _first_rows(run)

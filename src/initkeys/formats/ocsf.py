@@ -38,13 +38,12 @@ The formatter writes plain dicts; it needs no OCSF library at run time.
 
 from __future__ import annotations
 
-import hashlib
 import json
 from datetime import datetime, timezone
 from typing import Any, TextIO
 
 from initkeys.control import CONTROL
-from initkeys.formats import PlainFormatter, identified_findings, iso_utc, seconds
+from initkeys.formats import PlainFormatter, _stable_id, identified_findings, iso_utc, seconds
 from initkeys.formats.json_format import exemption_document
 from initkeys.model import AccountAudit, AuditRun, Finding, Status
 
@@ -112,8 +111,7 @@ def account_error_id(account: AccountAudit) -> str:
     Shaped like a finding id, but made from material no finding can have, so
     it never names a user's finding of the same account in another run.
     """
-    material = "\x1f".join(("cis-aws-1.11", account.partition, account.account_id, "account-error"))
-    return "initkeys-1.11-" + hashlib.sha256(material.encode("utf-8")).hexdigest()[:24]
+    return _stable_id(account, "account-error")
 
 
 def _common(run: AuditRun, tool_version: str) -> dict[str, Any]:

@@ -49,7 +49,6 @@ from initkeys.formats.json_format import (
     control_document,
     exemption_document,
     finding_document,
-    overall_status,
     summary,
 )
 from initkeys.formats.markdown import escape_inline
@@ -197,7 +196,7 @@ def _skeleton(run: AuditRun, tool_version: str, accounts: list[dict[str, Any]]) 
                     "mode": run.settings.mode.value,
                     "setup_window_seconds": seconds(run.settings.setup_window),
                     "fail_on": run.settings.fail_on.value,
-                    "result": overall_status(run).value,
+                    "result": run.status.value,
                     "summary": summary(run),
                 },
                 "results": _RESULTS,

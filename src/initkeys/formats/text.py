@@ -32,9 +32,9 @@ from rich.text import Text
 
 from initkeys._version import __version__
 from initkeys.control import CONTROL
-from initkeys.evaluate.verdicts import describe_duration
-from initkeys.formats import iso_utc
-from initkeys.model import STATUS_ORDER, AccountAudit, AuditRun, Finding, Mode, Status, worst
+from initkeys.evaluate.verdicts import describe_duration, describe_gap
+from initkeys.formats import iso_utc, key_label, status_label, visible
+from initkeys.model import STATUS_ORDER, AccountAudit, AuditRun, Finding, Mode, Status
 
 # Width when ``out`` is not a terminal (a file, a pipe, a CI log).
 DEFAULT_WIDTH = 180  # files and pipes do not wrap; fits one-line timestamps
@@ -49,17 +49,10 @@ _STYLE = {
     Status.NOT_APPLICABLE: "dim",
 }
 
-_SHORT = {Status.NOT_APPLICABLE: "N/A"}
-
 _MODE_TEXT = {
     Mode.SETUP: "setup (the control's intent: keys created with the user fail)",
     Mode.CIS: "cis (the benchmark's literal audit: any active, never-used key fails)",
 }
-
-# Control characters (C0, DEL, C1) and the bidi embedding/override/isolate
-# controls, mapped to visible escapes.
-_UNSAFE = {c: f"\\x{c:02x}" for c in (*range(0x20), *range(0x7F, 0xA0))}
-_UNSAFE.update({c: f"\\u{c:04x}" for c in (*range(0x202A, 0x202F), *range(0x2066, 0x206A))})
 
 _INDENT = "  "
 _GUTTER = "  "
@@ -201,12 +194,13 @@ def _account_table(printer: _Printer, run: AuditRun) -> None:
     printer.print(Text(_INDENT + heading, style="bold"))
     for account, name in zip(run.accounts, names, strict=True):
         counts = account.counts()
+        status = account.status
         printer.print(
             Text.assemble(
                 _INDENT,
                 f"{_safe(account.account_id):<12}  {name:<{name_width}}  ",
-                _status_text(account.status),
-                " " * (14 - len(account.status.value)),
+                _status_text(status),
+                " " * (14 - len(status.value)),
                 f"  {counts[Status.FAIL]:>5}  {counts[Status.WARNING]:>7}",
                 f"  {_safe(account.error)}" if account.error else "",
             )
@@ -254,17 +248,9 @@ def _exemption_notes(printer: _Printer, listed: list[Finding]) -> None:
             continue
         seen.add(f.user)
         if f.exemption is not None:
-            e = f.exemption
-            until = f", until {e.expires.isoformat()}" if e.expires else ""
+            described = f.exemption.describe("not counted, never remediated")
             printer.print(
-                Text.assemble(
-                    _INDENT,
-                    ("exempt ", "bold"),
-                    _safe(f.user),
-                    ": ",
-                    _safe(e.reason),
-                    f" ({_safe(e.source)}{until}; not counted, never remediated)",
-                )
+                Text.assemble(_INDENT, ("exempt ", "bold"), _safe(f.user), ": ", _safe(described))
             )
         elif f.expired_exemption is not None:
             e = f.expired_exemption
@@ -365,7 +351,7 @@ def _cells(f: Finding, wide: bool, trail: bool = False) -> list[list[str]]:
     cells = [
         [f.status.value],
         [_safe(f.user)],
-        [_safe(_key_label(f))],
+        [_safe(key_label(f))],
         [f.reason.value + (" (exempt)" if f.exemption is not None else "")],
         _time_cell(f.user_created, wide),
         _time_cell(f.key_created, wide),
@@ -443,7 +429,7 @@ def _wrap(text: str, width: int) -> list[str]:
 
 def _totals(printer: _Printer, run: AuditRun) -> None:
     summary = _counts_text(run.counts(), printer.dot)
-    exempt = sum(1 for a in run.accounts for f in a.findings if f.exemption is not None)
+    exempt = run.exempt
     if exempt:
         summary.append(f"{printer.dot}exempt {exempt} (not counted for the exit code)")
     printer.print(Text.assemble(("Summary   ", "bold"), summary))
@@ -456,8 +442,7 @@ def _totals(printer: _Printer, run: AuditRun) -> None:
     else:
         note = f"{accounts} audited"
     printer.print(Text.assemble(("Accounts  ", "bold"), note))
-    result = worst(a.status for a in run.accounts) or Status.NOT_APPLICABLE
-    printer.print(Text.assemble(("Result    ", "bold"), _status_text(result)))
+    printer.print(Text.assemble(("Result    ", "bold"), _status_text(run.status)))
 
 
 def _counts_text(counts: dict[Status, int], dot: str) -> Text:
@@ -466,7 +451,7 @@ def _counts_text(counts: dict[Status, int], dot: str) -> Text:
         if index:
             text.append(dot)
         n = counts.get(status, 0)
-        text.append(f"{_SHORT.get(status, status.value)} {n}", style=_STYLE[status] if n else "")
+        text.append(f"{status_label(status)} {n}", style=_STYLE[status] if n else "")
     return text
 
 
@@ -474,24 +459,13 @@ def _status_text(status: Status) -> Text:
     return Text(status.value, style=_STYLE[status])
 
 
-def _key_label(f: Finding) -> str:
-    if f.access_key_id:
-        return f.access_key_id
-    if f.key_slot is not None:
-        return f"key {f.key_slot}"
-    return "-"
-
-
 def _gap(gap: timedelta | None) -> str:
-    if gap is None:
-        return "-"
-    side = "before" if gap < timedelta(0) else "after"
-    return f"{describe_duration(abs(gap))} {side}"
+    return "-" if gap is None else describe_gap(gap)
 
 
 def _safe(text: str) -> str:
     """``text`` with nothing a terminal would act on: control characters become escapes."""
-    return text.translate(_UNSAFE)
+    return visible(text)
 
 
 def _when(moment: datetime | None) -> str:

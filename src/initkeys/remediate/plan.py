@@ -17,8 +17,9 @@ from __future__ import annotations
 import enum
 from collections.abc import Iterable
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import datetime
 
+from initkeys.evaluate.verdicts import describe_gap
 from initkeys.formats import iso_utc
 from initkeys.model import Finding, Mode, Reason, Status
 
@@ -127,10 +128,7 @@ def _evidence(finding: Finding) -> str:
     state = "inactive" if finding.active is False else "active"
     if finding.reason in (Reason.SETUP_KEY_UNUSED, Reason.SETUP_KEY_INACTIVE):
         gap = finding.setup_gap
-        when = ""
-        if gap is not None:
-            side = "before" if gap < timedelta(0) else "after"
-            when = f" ({_short(abs(gap))} {side} the user)"
+        when = "" if gap is None else f" ({describe_gap(gap)} the user)"
         return f"{state} setup key{when}, never used"
     if finding.reason is Reason.USAGE_UNKNOWN:
         return f"{state}, created before AWS tracked key use, no recorded use (cis mode)"
@@ -154,20 +152,7 @@ def _why_not(finding: Finding) -> str:
 
 
 def describe_exemption(finding: Finding) -> str:
-    exemption = finding.exemption
-    if exemption is None:
-        return ""
-    text = f"{exemption.reason} ({exemption.source}"
-    if exemption.expires is not None:
-        text += f", until {exemption.expires.isoformat()}"
-    return text + ")"
-
-
-def _short(gap: timedelta) -> str:
-    seconds = int(gap.total_seconds())
-    if abs(seconds) < 120:
-        return f"{seconds}s"
-    return f"{seconds // 60}m{seconds % 60:02d}s"
+    return "" if finding.exemption is None else finding.exemption.describe()
 
 
 @dataclass(frozen=True)
