@@ -6,13 +6,14 @@ import json
 import os
 import stat
 import subprocess
-import sys
 import threading
 from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
+import cli_kit
 import pytest
+from cli_kit import assert_one_line_error
 from scenario import NOW, Scenario, at
 
 DATA = Path(__file__).parent / "data"
@@ -85,29 +86,13 @@ def no_aws_env(tmp_path: Path) -> dict[str, str]:
 def run(
     args: list[str], env: dict[str, str], stdin: str | None = None
 ) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [sys.executable, "-m", "initkeys", *args],
-        env=env,
-        input=stdin,
-        capture_output=True,
-        text=True,
-        timeout=120,
-    )
+    return cli_kit.run(args, env=env, stdin=stdin)
 
 
 def write(tmp_path: Path, name: str, text: str) -> str:
     path = tmp_path / name
     path.write_text(text)
     return str(path)
-
-
-def assert_one_line_error(proc: subprocess.CompletedProcess[str], code: int) -> str:
-    assert proc.returncode == code, proc.stderr
-    assert "Traceback" not in proc.stderr
-    lines = proc.stderr.strip().splitlines()
-    assert len(lines) == 1, proc.stderr
-    assert lines[0].startswith("initkeys: error: ")
-    return lines[0]
 
 
 def test_version(tmp_path: Path) -> None:
