@@ -10,8 +10,7 @@ from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
-from remediation_kit import FastScenario
-from scenario import Key, at
+from scenario import Key, Scenario, at
 
 GUARD_DATA = Path(__file__).parent / "data" / "guard"
 EXAMPLE_KEY = "AKIAIOSFODNN7EXAMPLE"
@@ -27,7 +26,7 @@ NOW = T + timedelta(minutes=2)
 
 def setup_key(aws: Any, user: str = "alice") -> Key:
     """A console user made at T with a key 5 s later, never used: what the guard catches."""
-    s = FastScenario(aws)
+    s = Scenario(aws)
     s.user(user, T)
     key = s.key(user, T + timedelta(seconds=5))
     s.settle(NOW)

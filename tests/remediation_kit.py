@@ -18,42 +18,6 @@ from scenario import NOW, Key, Scenario, at
 from initkeys.errors import InitkeysError
 
 S = timedelta(seconds=1)
-SRC = Path(__file__).resolve().parent.parent / "src"
-
-
-_SESSIONS: dict[str, Any] = {}
-
-
-def session(aws: Any) -> Any:
-    """One boto3 Session for the whole test run: its clients share loaded service models,
-    so making one costs milliseconds, not a tenth of a second."""
-    if "s" not in _SESSIONS:
-        _SESSIONS["s"] = aws.session()
-    return _SESSIONS["s"]
-
-
-def iam(aws: Any) -> Any:
-    key = "iam " + aws.endpoint_url
-    if key not in _SESSIONS:
-        _SESSIONS[key] = session(aws).client("iam", endpoint_url=aws.endpoint_url)
-    return _SESSIONS[key]
-
-
-class FastScenario(Scenario):
-    """The Scenario DSL on the shared session's clients."""
-
-    def __init__(self, aws: Any) -> None:
-        self.aws = aws
-        self.iam = iam(aws)
-
-    def use(self, key: Key, when: Any) -> None:
-        self.aws.set_time(when)
-        session(self.aws).client(
-            "sts",
-            endpoint_url=self.aws.endpoint_url,
-            aws_access_key_id=key.access_key_id,
-            aws_secret_access_key=key.secret,
-        ).get_caller_identity()
 
 
 @dataclass(frozen=True)
@@ -73,7 +37,7 @@ class Account:
 def seed(aws: Any, *, small: bool = False) -> Account:
     """One user per kind of finding remediation must tell apart (``small``: just
     three failing keys and an inactive setup key, for the fault tests)."""
-    s = FastScenario(aws)
+    s = Scenario(aws)
     keys: dict[str, Key] = {}
     t = at("2023-04-01T14:00:00")
     failing = ("fail-a", "fail-b", "fail-c") if small else ("fail-a", "fail-b")
@@ -107,7 +71,7 @@ def snapshot(aws: Any, *, but: str = "") -> dict[str, tuple[str, str, str, str |
 
     ``but`` leaves out a user: the one a test acts as (signing with a key uses it).
     """
-    client = iam(aws)
+    client = aws.client("iam")
     keys: dict[str, tuple[str, str, str, str | None]] = {}
     for page in client.get_paginator("list_users").paginate():
         for user in page["Users"]:
@@ -128,14 +92,6 @@ def snapshot(aws: Any, *, but: str = "") -> dict[str, tuple[str, str, str, str |
 
 def aws_cli_keys(aws: Any, user: str) -> dict[str, str]:
     """A user's keys as the AWS CLI shows them: id → status (a second, independent reader)."""
-    env = {k: v for k, v in os.environ.items() if not k.startswith("AWS_")}
-    env.update(
-        AWS_ACCESS_KEY_ID="testing",
-        AWS_SECRET_ACCESS_KEY="testing",
-        AWS_DEFAULT_REGION="us-east-1",
-        AWS_CONFIG_FILE=os.devnull,
-        AWS_SHARED_CREDENTIALS_FILE=os.devnull,
-    )
     proc = subprocess.run(
         [
             sys.executable,
@@ -150,7 +106,6 @@ def aws_cli_keys(aws: Any, user: str) -> dict[str, str]:
             "--output",
             "json",
         ],
-        env=env,
         capture_output=True,
         text=True,
         timeout=60,
@@ -183,33 +138,6 @@ def invoke(args: list[str], cwd: Path | None = None) -> Ran:
     if result.exception is not None and not isinstance(result.exception, SystemExit):
         raise result.exception
     return Ran(result.exit_code, result.stdout, result.stderr)
-
-
-def subprocess_env(**extra: str) -> dict[str, str]:
-    env = dict(os.environ)
-    env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(SRC), env.get("PYTHONPATH", "")]))
-    env["NO_COLOR"] = "1"
-    env.update(extra)
-    return env
-
-
-def run(
-    args: list[str],
-    *,
-    cwd: Path | None = None,
-    stdin: str | None = None,
-    env: dict[str, str] | None = None,
-) -> subprocess.CompletedProcess[str]:
-    """``python -m initkeys ARGS`` in a subprocess, as a user runs it."""
-    return subprocess.run(
-        [sys.executable, "-m", "initkeys", *args],
-        cwd=cwd,
-        env=env or subprocess_env(),
-        input=stdin if stdin is not None else "",
-        capture_output=True,
-        text=True,
-        timeout=120,
-    )
 
 
 def audit_json(aws: Any, path: Path, *extra: str, endpoint_url: str | None = None) -> Path:

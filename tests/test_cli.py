@@ -6,13 +6,14 @@ import json
 import os
 import stat
 import subprocess
-import sys
 import threading
 from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
+import cli_kit
 import pytest
+from cli_kit import assert_one_line_error
 from scenario import NOW, Scenario, at
 
 DATA = Path(__file__).parent / "data"
@@ -27,10 +28,18 @@ HEADER = (
 )
 
 
-def row(user: str, created: str, password: str, k1: tuple[str, str, str] | None) -> str:
+def row(
+    user: str,
+    created: str,
+    password: str,
+    k1: tuple[str, str, str] | None,
+    *,
+    account: str = "111122223333",
+) -> str:
+    """A credential report row: ``k1`` is key 1's (active, last rotated, last used)."""
     active, rotated, used = k1 or ("false", "N/A", "N/A")
     return (
-        f"{user},arn:aws:iam::111122223333:user/{user},{created},{password},N/A,N/A,N/A,false,"
+        f"{user},arn:aws:iam::{account}:user/{user},{created},{password},N/A,N/A,N/A,false,"
         f"{active},{rotated},{used},N/A,N/A,false,N/A,N/A,N/A,N/A,false,N/A,false,N/A"
     )
 
@@ -85,29 +94,13 @@ def no_aws_env(tmp_path: Path) -> dict[str, str]:
 def run(
     args: list[str], env: dict[str, str], stdin: str | None = None
 ) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [sys.executable, "-m", "initkeys", *args],
-        env=env,
-        input=stdin,
-        capture_output=True,
-        text=True,
-        timeout=120,
-    )
+    return cli_kit.run(args, env=env, stdin=stdin)
 
 
 def write(tmp_path: Path, name: str, text: str) -> str:
     path = tmp_path / name
     path.write_text(text)
     return str(path)
-
-
-def assert_one_line_error(proc: subprocess.CompletedProcess[str], code: int) -> str:
-    assert proc.returncode == code, proc.stderr
-    assert "Traceback" not in proc.stderr
-    lines = proc.stderr.strip().splitlines()
-    assert len(lines) == 1, proc.stderr
-    assert lines[0].startswith("initkeys: error: ")
-    return lines[0]
 
 
 def test_version(tmp_path: Path) -> None:
@@ -250,7 +243,7 @@ def test_unreachable_endpoint_exits_3(tmp_path: Path) -> None:
     assert "could not reach AWS" in line
 
 
-def live_env(tmp_path: Path, aws: Any) -> dict[str, str]:
+def live_env(tmp_path: Path) -> dict[str, str]:
     env = no_aws_env(tmp_path)
     env.update(
         AWS_ACCESS_KEY_ID="testing",
@@ -270,7 +263,7 @@ def seed_one_failing_user(aws: Any) -> None:
 
 def test_live_with_endpoint_url_flag(tmp_path: Path, aws: Any) -> None:
     seed_one_failing_user(aws)
-    env = live_env(tmp_path, aws)
+    env = live_env(tmp_path)
     proc = run(["audit", "--endpoint-url", aws.endpoint_url, "--format", "json"], env)
     assert proc.returncode == 1, proc.stderr
     doc = json.loads(proc.stdout)
@@ -282,7 +275,7 @@ def test_live_with_endpoint_url_flag(tmp_path: Path, aws: Any) -> None:
 
 def test_live_with_aws_endpoint_url_variable(tmp_path: Path, aws: Any) -> None:
     seed_one_failing_user(aws)
-    env = live_env(tmp_path, aws)
+    env = live_env(tmp_path)
     env["AWS_ENDPOINT_URL"] = aws.endpoint_url
     proc = run(["audit", "--format", "csv"], env)
     assert proc.returncode == 1, proc.stderr

@@ -10,18 +10,17 @@ from __future__ import annotations
 import csv
 import io
 import json
-import os
 import subprocess
 from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
 import pytest
+from cli_kit import assert_one_line_error, run, subprocess_env
 from scenario import NOW, at
-from test_cli import assert_one_line_error, run
 from test_org import ROLE, new_member
-from trail_company import ADMIN, ADMIN_ARN, Trail, check_evidence, seed_trail
-from trail_records import ORG, iam_user, log_files, record, upload, write_directory
+from trail_company import ADMIN, ADMIN_ARN, BUCKET, PREFIX, Trail, check_evidence, trail_bucket
+from trail_records import ORG, iam_user, log_files, record, write_directory
 
 import initkeys
 from initkeys.audit import audit_report_file
@@ -31,20 +30,11 @@ from initkeys.sources.aws import ApiCallCounter
 from initkeys.sources.cloudtrail import DirectoryTrail, S3Trail, TrailSpec, trail_readers
 
 S = timedelta(seconds=1)
-BUCKET = "example-org-trail-logs"
-PREFIX = "cloudtrail/security"
-
-
-@pytest.fixture
-def trail(aws: Any) -> Trail:
-    return seed_trail(aws)
 
 
 @pytest.mark.parametrize("mode", [Mode.SETUP, Mode.CIS])
 def test_live_audit_with_the_trail_bucket(aws: Any, trail: Trail, mode: Mode) -> None:
-    s3 = aws.client("s3")
-    s3.create_bucket(Bucket=BUCKET)
-    upload(s3, BUCKET, PREFIX, trail.files)
+    trail_bucket(aws, trail.files)
     readers = trail_readers(
         TrailSpec("s3", bucket=BUCKET, prefix=PREFIX),
         session=aws.session(),
@@ -57,9 +47,7 @@ def test_live_audit_with_the_trail_bucket(aws: Any, trail: Trail, mode: Mode) ->
 
 
 def test_the_bucket_is_read_only_for_the_days_that_matter(aws: Any, trail: Trail) -> None:
-    s3 = aws.client("s3")
-    s3.create_bucket(Bucket=BUCKET)
-    upload(s3, BUCKET, PREFIX, trail.files)
+    trail_bucket(aws, trail.files)
     counter = ApiCallCounter()
     client = aws.client("s3")
     counter.attach(client)
@@ -105,13 +93,11 @@ def report_file(aws: Any, tmp_path: Path) -> Path:
 
 def _cli(args: list[str], aws: Any, **env: str) -> subprocess.CompletedProcess[str]:
     """``initkeys ARGS`` against the emulator, with the test's AWS settings and ``env``."""
-    return run(args, {**os.environ, "AWS_ENDPOINT_URL": aws.endpoint_url, **env})
+    return run(args, env=subprocess_env(AWS_ENDPOINT_URL=aws.endpoint_url, **env))
 
 
 def test_cli_audit_with_cloudtrail_s3(aws: Any, trail: Trail) -> None:
-    s3 = aws.client("s3")
-    s3.create_bucket(Bucket=BUCKET)
-    upload(s3, BUCKET, PREFIX, trail.files)
+    trail_bucket(aws, trail.files)
     proc = _cli(["audit", "--format", "json", "--cloudtrail", f"s3://{BUCKET}/{PREFIX}/"], aws)
     assert proc.returncode == 1, proc.stderr
     findings = {f["user"]: f for f in json.loads(proc.stdout)["accounts"][0]["findings"]}
@@ -161,9 +147,7 @@ def test_cli_bad_cloudtrail_source(aws: Any, args: list[str], code: int, words: 
 def test_reading_the_bucket_needs_the_printed_policy(aws: Any, trail: Trail) -> None:
     """With IAM enforced: the audit policy alone is denied the bucket (exit 3, naming the
     policy to print); with 'initkeys policy audit --cloudtrail s3://…' it is enough."""
-    s3 = aws.client("s3")
-    s3.create_bucket(Bucket=BUCKET)
-    upload(s3, BUCKET, PREFIX, trail.files)
+    trail_bucket(aws, trail.files)
     iam = aws.client("iam")
     source = f"s3://{BUCKET}/{PREFIX}"
     for name, document in (
@@ -217,9 +201,7 @@ def test_organization_audit_reads_each_members_logs_from_one_bucket(aws: Any) ->
         record("CreateUser", ADMIN, t, user="mia", account=prod),
         record("CreateAccessKey", mia, t + 180 * S, user=None, key_id=key, account=prod),
     ]
-    s3 = aws.client("s3")
-    s3.create_bucket(Bucket=BUCKET)
-    upload(s3, BUCKET, "", log_files(records, account=prod, org=ORG))
+    trail_bucket(aws, log_files(records, account=prod, org=ORG), prefix="")
 
     readers = trail_readers(
         TrailSpec("s3", bucket=BUCKET), session=aws.session(), endpoint_url=aws.endpoint_url
@@ -241,9 +223,7 @@ def test_organization_audit_reads_each_members_logs_from_one_bucket(aws: Any) ->
 def test_an_archived_log_file_is_named_not_fatal(aws: Any, trail: Trail) -> None:
     """A lifecycle rule may have moved old log files to Glacier: the keys whose events
     could be in one say so, and the rest of the evidence stands."""
-    s3 = aws.client("s3")
-    s3.create_bucket(Bucket=BUCKET)
-    upload(s3, BUCKET, PREFIX, trail.files)
+    s3 = trail_bucket(aws, trail.files)
     # The file delivered at 08:07 holds the event of pat's key (made at 08:02).
     (archived,) = [f for f in trail.files if "_20240306T0807Z_" in f.key]
     s3.copy_object(

@@ -17,7 +17,7 @@ import pytest
 from lookup_endpoint import LookupEndpoint
 from scenario import Scenario, at
 from test_cli import run
-from trail_company import ACCOUNT, ADMIN, Trail, check_evidence, seed_trail
+from trail_company import ACCOUNT, ADMIN, Trail, check_evidence
 from trail_records import iam_user, record
 
 import initkeys
@@ -27,11 +27,6 @@ from initkeys.sources.cloudtrail import LookupTrail, RateLimiter
 
 FAST = 1000.0  # requests a second, for tests about pages rather than the rate
 S = timedelta(seconds=1)
-
-
-@pytest.fixture
-def trail(aws: Any) -> Trail:
-    return seed_trail(aws)
 
 
 def cloudtrail_client(aws: Any, endpoint: LookupEndpoint) -> Any:

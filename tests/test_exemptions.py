@@ -4,12 +4,12 @@ from __future__ import annotations
 
 import json
 import subprocess
-import sys
 from datetime import date, datetime, timedelta, timezone
 from pathlib import Path
 from typing import Any
 
 import pytest
+from cli_kit import run
 from scenario import NOW, Scenario, at
 
 import initkeys
@@ -148,13 +148,7 @@ REPORT = (
 
 
 def cli(args: list[str], cwd: Path) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [sys.executable, "-m", "initkeys", *args],
-        cwd=cwd,
-        capture_output=True,
-        text=True,
-        timeout=60,
-    )
+    return run(args, cwd=cwd, timeout=60)
 
 
 def test_cli_exemptions(tmp_path: Path) -> None:

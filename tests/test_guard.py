@@ -4,14 +4,13 @@ through the Python API, the Lambda handler's entry and ``initkeys guard simulate
 from __future__ import annotations
 
 import json
-import subprocess
-import sys
 from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
 import boto3
 import pytest
+from cli_kit import run, subprocess_env
 from guard_kit import (
     ADMIN_KEY_EVENT,
     LOGIN_PROFILE_EVENT,
@@ -24,8 +23,8 @@ from guard_kit import (
     make_inbox,
     setup_key,
 )
-from remediation_kit import FastScenario, iam, invoke, journal_lines, run, session
-from scenario import at
+from remediation_kit import invoke, journal_lines
+from scenario import Scenario, at
 
 from initkeys.errors import AccessError
 from initkeys.guard.config import GuardAction, GuardConfig
@@ -41,12 +40,12 @@ ACTIONS = [GuardAction.NOTIFY, GuardAction.DEACTIVATE]
 
 @pytest.fixture
 def inbox(aws: Any) -> Inbox:
-    return make_inbox(session(aws), aws.endpoint_url)
+    return make_inbox(aws.session(), aws.endpoint_url)
 
 
 def guard(aws: Any, action: GuardAction, topic: str | None, **settings: Any) -> Guard:
     config = GuardConfig(action=action, topic_arn=topic, settings=Settings(**settings))
-    return Guard(session(aws), config, endpoint_url=aws.endpoint_url)
+    return Guard(aws.session(), config, endpoint_url=aws.endpoint_url)
 
 
 def run_guard(
@@ -71,7 +70,7 @@ def test_admin_creates_a_user_with_a_password_and_a_key(
 
     assert result.decision.verdict is Verdict.SETUP_KEY
     expected = "Inactive" if action is GuardAction.DEACTIVATE else "Active"
-    assert key_status(iam(aws), "alice", key.access_key_id) == expected
+    assert key_status(aws.client("iam"), "alice", key.access_key_id) == expected
     ((subject, message),) = inbox.messages()
     assert message == result.document
     assert message["decision"] == "setup-key"
@@ -102,7 +101,7 @@ def test_a_user_creates_their_own_key(
     aws: Any, inbox: Inbox, action: GuardAction, made_after: timedelta, tmp_path: Path
 ) -> None:
     """Later, or even inside the setup window: a key its user made is never acted on."""
-    s = FastScenario(aws)
+    s = Scenario(aws)
     created = T - made_after
     s.user("bob", created)
     key = s.key("bob", T)
@@ -112,7 +111,7 @@ def test_a_user_creates_their_own_key(
     )
     assert result.decision.verdict is Verdict.SELF_CREATED
     assert result.document["keys"] == []
-    assert key_status(iam(aws), "bob", key.access_key_id) == "Active"
+    assert key_status(aws.client("iam"), "bob", key.access_key_id) == "Active"
     assert inbox.messages() == []
 
 
@@ -120,7 +119,7 @@ def test_a_user_creates_their_own_key(
 def test_a_password_added_to_a_programmatic_user(
     aws: Any, inbox: Inbox, action: GuardAction, tmp_path: Path
 ) -> None:
-    s = FastScenario(aws)
+    s = Scenario(aws)
     made = at("2025-06-01T09:00:00")
     s.user("svc-report", made, password=False)
     key = s.key("svc-report", made + 5 * S)
@@ -137,7 +136,7 @@ def test_a_password_added_to_a_programmatic_user(
     result = run_guard(aws, inbox, action, event(LOGIN_PROFILE_EVENT), tmp_path)
     assert result.decision.verdict is Verdict.SETUP_KEY
     expected = "Inactive" if action is GuardAction.DEACTIVATE else "Active"
-    assert key_status(iam(aws), "svc-report", key.access_key_id) == expected
+    assert key_status(aws.client("iam"), "svc-report", key.access_key_id) == expected
     ((_, message),) = inbox.messages()
     assert message["event"]["name"] == "CreateLoginProfile"
     assert message["access_key_id"] is None  # the event made a password, not a key
@@ -156,9 +155,9 @@ def test_a_key_used_after_the_decision_is_not_deactivated(
     g = guard(aws, GuardAction.DEACTIVATE, inbox.topic_arn)
     decision = g.decide(parse_event(event(ADMIN_KEY_EVENT, key_id=key.access_key_id)), NOW)
     assert decision.alert
-    FastScenario(aws).use(key, NOW + S)
+    Scenario(aws).use(key, NOW + S)
     result = g.act(decision, journal=str(tmp_path / "j.jsonl"))
-    assert key_status(iam(aws), "alice", key.access_key_id) == "Active"
+    assert key_status(aws.client("iam"), "alice", key.access_key_id) == "Active"
     ((subject, message),) = inbox.messages()
     assert subject.endswith("alice NOT deactivated")
     (k,) = message["keys"]
@@ -170,18 +169,20 @@ def test_a_key_used_before_the_guard_runs_is_not_a_setup_key(
     aws: Any, inbox: Inbox, tmp_path: Path
 ) -> None:
     key = setup_key(aws)
-    FastScenario(aws).use(key, T + 30 * S)
+    Scenario(aws).use(key, T + 30 * S)
     document = event(ADMIN_KEY_EVENT, key_id=key.access_key_id)
     result = run_guard(aws, inbox, GuardAction.DEACTIVATE, document, tmp_path)
     assert result.decision.verdict is Verdict.NO_SETUP_KEY
     assert result.decision.findings[0].reason.value == "setup-key-used"
-    assert key_status(iam(aws), "alice", key.access_key_id) == "Active"
+    assert key_status(aws.client("iam"), "alice", key.access_key_id) == "Active"
     assert inbox.messages() == []
 
 
 def test_exempt_users_keep_their_keys(aws: Any, inbox: Inbox, tmp_path: Path) -> None:
     key = setup_key(aws)
-    iam(aws).tag_user(UserName="alice", Tags=[{"Key": "initkeys:exempt", "Value": "break-glass"}])
+    aws.client("iam").tag_user(
+        UserName="alice", Tags=[{"Key": "initkeys:exempt", "Value": "break-glass"}]
+    )
     vendor_key = setup_key(aws, "svc-vendor")
     g = guard(aws, GuardAction.DEACTIVATE, inbox.topic_arn, exemptions=(_rule("svc-*"),))
     for user, k in (("alice", key), ("svc-vendor", vendor_key)):
@@ -189,7 +190,7 @@ def test_exempt_users_keep_their_keys(aws: Any, inbox: Inbox, tmp_path: Path) ->
         decision = g.decide(parse_event(document), NOW)
         assert decision.verdict is Verdict.EXEMPT, decision.message
         g.act(decision, journal=str(tmp_path / "j.jsonl"))
-        assert key_status(iam(aws), user, k.access_key_id) == "Active"
+        assert key_status(aws.client("iam"), user, k.access_key_id) == "Active"
     assert inbox.messages() == []
 
 
@@ -202,7 +203,7 @@ def _rule(pattern: str) -> Any:
 def test_gone_users_and_keys_and_other_accounts(aws: Any, inbox: Inbox) -> None:
     key = setup_key(aws)
     g = guard(aws, GuardAction.DEACTIVATE, inbox.topic_arn)
-    FastScenario(aws).delete_key(key)
+    Scenario(aws).delete_key(key)
     document = event(ADMIN_KEY_EVENT, key_id=key.access_key_id)
     assert g.decide(parse_event(document), NOW).verdict is Verdict.KEY_GONE
     gone = event(ADMIN_KEY_EVENT, user="nobody", key_id=key.access_key_id)
@@ -283,7 +284,7 @@ def test_simulate_is_a_dry_run_by_default(aws: Any, inbox: Inbox, tmp_path: Path
     )
     assert "-> deactivate: dry-run" in ran.stdout
     assert "Dry run: nothing was changed or sent" in ran.stdout
-    assert key_status(iam(aws), "alice", key.access_key_id) == "Active"
+    assert key_status(aws.client("iam"), "alice", key.access_key_id) == "Active"
     assert inbox.messages() == []
     as_json = simulate(aws, path, "--format", "json")
     assert as_json.code == 1
@@ -305,14 +306,14 @@ def test_simulate_apply_deactivates_notifies_and_rollback_undoes_it(
     assert ran.code == 1, ran.stderr
     assert "-> deactivate: applied" in ran.stdout
     assert f"Notified: {inbox.topic_arn} (message id " in ran.stdout
-    assert key_status(iam(aws), "alice", key.access_key_id) == "Inactive"
+    assert key_status(aws.client("iam"), "alice", key.access_key_id) == "Inactive"
     ((_, message),) = inbox.messages()
     assert message["keys"][0]["outcome"] == "applied"
     back = invoke(
         ["rollback", "--endpoint-url", aws.endpoint_url, "--journal", journal, "--apply", "--yes"]
     )
     assert back.code == 0, back.stdout + back.stderr
-    assert key_status(iam(aws), "alice", key.access_key_id) == "Active"
+    assert key_status(aws.client("iam"), "alice", key.access_key_id) == "Active"
 
 
 def test_simulate_notify_sends_and_changes_nothing(aws: Any, inbox: Inbox, tmp_path: Path) -> None:
@@ -320,12 +321,12 @@ def test_simulate_notify_sends_and_changes_nothing(aws: Any, inbox: Inbox, tmp_p
     path = write_event(tmp_path, event(ADMIN_KEY_EVENT, key_id=key.access_key_id))
     ran = simulate(aws, path, "--topic-arn", inbox.topic_arn, "--apply", "--yes")
     assert ran.code == 1, ran.stderr
-    assert key_status(iam(aws), "alice", key.access_key_id) == "Active"
+    assert key_status(aws.client("iam"), "alice", key.access_key_id) == "Active"
     assert [m["action"] for _, m in inbox.messages()] == ["notify"]
 
 
 def test_simulate_a_self_created_key_exits_0(aws: Any, tmp_path: Path) -> None:
-    s = FastScenario(aws)
+    s = Scenario(aws)
     s.user("bob", at("2024-01-01T00:00:00"))
     key = s.key("bob", T)
     path = write_event(tmp_path, event(SELF_KEY_EVENT, key_id=key.access_key_id))
@@ -383,7 +384,7 @@ def test_simulate_reads_an_event_from_stdin(aws: Any) -> None:
 
 
 def as_user_with_policy(aws: Any, name: str, policy: str | None) -> Any:
-    client = iam(aws)
+    client = aws.client("iam")
     client.create_user(UserName=name)
     if policy is not None:
         client.put_user_policy(UserName=name, PolicyName="initkeys-guard", PolicyDocument=policy)
@@ -434,8 +435,8 @@ def test_least_privilege_policy_is_enough(aws: Any, inbox: Inbox, tmp_path: Path
         denied = limited.act(
             limited.decide(parse_event(document), NOW), journal=str(tmp_path / "b.jsonl")
         )
-    assert key_status(iam(aws), "alice", key.access_key_id) == "Inactive"
-    assert key_status(iam(aws), "carol", carol_key.access_key_id) == "Active"
+    assert key_status(aws.client("iam"), "alice", key.access_key_id) == "Inactive"
+    assert key_status(aws.client("iam"), "carol", carol_key.access_key_id) == "Active"
     (outcome,) = denied.outcomes
     assert outcome.phase.value == "failed" and "initkeys policy guard" in outcome.reason
     assert denied.failed
@@ -449,28 +450,12 @@ def test_a_guard_without_permissions_says_which_policy(aws: Any, tmp_path: Path)
     path = write_event(tmp_path, event(ADMIN_KEY_EVENT, key_id=key.access_key_id))
     env_keys = nothing.get_credentials()
     with aws.enforcing_iam():
-        proc = subprocess.run(
-            [
-                sys.executable,
-                "-m",
-                "initkeys",
-                "guard",
-                "simulate",
-                path,
-                "--endpoint-url",
-                aws.endpoint_url,
-            ],
-            env=_env(env_keys.access_key, env_keys.secret_key),
-            capture_output=True,
-            text=True,
-            timeout=120,
+        proc = run(
+            ["guard", "simulate", path, "--endpoint-url", aws.endpoint_url],
+            env=subprocess_env(
+                AWS_ACCESS_KEY_ID=env_keys.access_key, AWS_SECRET_ACCESS_KEY=env_keys.secret_key
+            ),
         )
     assert proc.returncode == 3, proc.stderr
     (line,) = proc.stderr.strip().splitlines()
     assert "access denied" in line and "initkeys policy guard" in line
-
-
-def _env(access_key: str, secret_key: str) -> dict[str, str]:
-    from remediation_kit import subprocess_env
-
-    return subprocess_env(AWS_ACCESS_KEY_ID=access_key, AWS_SECRET_ACCESS_KEY=secret_key)

@@ -16,7 +16,7 @@ from typing import Any
 import pytest
 import yaml
 from guard_kit import ADMIN_KEY_EVENT, event, key_status, make_inbox, setup_key
-from remediation_kit import iam, invoke, session
+from remediation_kit import invoke
 
 from initkeys.guard.config import (
     ACTION_VARIABLE,
@@ -219,7 +219,7 @@ def test_the_zip_runs_the_handler_against_the_emulator(aws: Any, tmp_path: Path)
     AWS_ENDPOINT_URL; the packaged initkeys.toml exempts svc-*."""
     key = setup_key(aws)
     vendor_key = setup_key(aws, "svc-vendor")
-    inbox = make_inbox(session(aws), aws.endpoint_url)
+    inbox = make_inbox(aws.session(), aws.endpoint_url)
     task = lambda_task(tmp_path, '[[exempt]]\nuser = "svc-*"\nreason = "vendor integration"\n')
     events = [
         event(ADMIN_KEY_EVENT, key_id=key.access_key_id),
@@ -252,8 +252,8 @@ def test_the_zip_runs_the_handler_against_the_emulator(aws: Any, tmp_path: Path)
         ("decided", "exempt"),
         ("ignored", None),
     ]
-    assert key_status(iam(aws), "alice", key.access_key_id) == "Inactive"
-    assert key_status(iam(aws), "svc-vendor", vendor_key.access_key_id) == "Active"
+    assert key_status(aws.client("iam"), "alice", key.access_key_id) == "Inactive"
+    assert key_status(aws.client("iam"), "svc-vendor", vendor_key.access_key_id) == "Active"
     ((subject, message),) = inbox.messages()
     assert subject == "initkeys guard: setup key of console user alice deactivated"
     assert message["keys"][0]["outcome"] == "applied"
@@ -273,12 +273,12 @@ def test_the_handler_refuses_a_bad_configuration_loudly(tmp_path: Path) -> None:
 
 def deploy(aws: Any, tmp_path: Path, name: str, **parameters: str) -> dict[str, str]:
     """Create the stack from the template and the built zip; its outputs."""
-    s3 = session(aws).client("s3", endpoint_url=aws.endpoint_url, region_name="us-east-1")
+    s3 = aws.session().client("s3", endpoint_url=aws.endpoint_url, region_name="us-east-1")
     s3.create_bucket(Bucket=f"{name}-code")
     digest = build_package(str(tmp_path / f"{name}.zip"))
     code_key = f"initkeys-guard-{digest[:12]}.zip"
     s3.upload_file(str(tmp_path / f"{name}.zip"), f"{name}-code", code_key)
-    cfn = session(aws).client(
+    cfn = aws.session().client(
         "cloudformation", endpoint_url=aws.endpoint_url, region_name="us-east-1"
     )
     given = {"CodeBucket": f"{name}-code", "CodeKey": code_key, **parameters}
@@ -295,7 +295,7 @@ def deploy(aws: Any, tmp_path: Path, name: str, **parameters: str) -> dict[str, 
 
 
 def role_actions(aws: Any, role_arn: str) -> list[str]:
-    client = iam(aws)
+    client = aws.client("iam")
     name = role_arn.rsplit("/", 1)[1]
     (policy_name,) = client.list_role_policies(RoleName=name)["PolicyNames"]
     document = client.get_role_policy(RoleName=name, PolicyName=policy_name)["PolicyDocument"]
@@ -309,7 +309,7 @@ def role_actions(aws: Any, role_arn: str) -> list[str]:
 @pytest.mark.parametrize("action", ["notify", "deactivate"])
 def test_the_template_deploys(aws: Any, tmp_path: Path, action: str) -> None:
     outputs = deploy(aws, tmp_path, f"guard-{action}", GuardAction=action, SetupWindow="90s")
-    lam = session(aws).client("lambda", endpoint_url=aws.endpoint_url, region_name="us-east-1")
+    lam = aws.session().client("lambda", endpoint_url=aws.endpoint_url, region_name="us-east-1")
     function = lam.get_function(FunctionName=outputs["FunctionArn"])["Configuration"]
     assert (function["Runtime"], function["Handler"]) == ("python3.12", HANDLER)
     assert function["Role"] == outputs["RoleArn"]
@@ -319,7 +319,7 @@ def test_the_template_deploys(aws: Any, tmp_path: Path, action: str) -> None:
         WINDOW_VARIABLE: "90s",
         EXEMPT_VARIABLE: "",
     }
-    events = session(aws).client("events", endpoint_url=aws.endpoint_url, region_name="us-east-1")
+    events = aws.session().client("events", endpoint_url=aws.endpoint_url, region_name="us-east-1")
     rule_name = outputs["RuleArn"].rsplit("/", 1)[1]
     rule = events.describe_rule(Name=rule_name)
     assert rule["State"] == "ENABLED"
@@ -344,13 +344,13 @@ def test_the_template_deploys(aws: Any, tmp_path: Path, action: str) -> None:
     if action == "deactivate":
         expected += GUARD_DEACTIVATE_ACTIONS
     assert sorted(actions) == sorted(expected)
-    sns = session(aws).client("sns", endpoint_url=aws.endpoint_url, region_name="us-east-1")
+    sns = aws.session().client("sns", endpoint_url=aws.endpoint_url, region_name="us-east-1")
     assert sns.get_topic_attributes(TopicArn=outputs["TopicArn"])["Attributes"]
 
 
 def test_the_template_can_notify_an_existing_topic(aws: Any, tmp_path: Path) -> None:
-    inbox = make_inbox(session(aws), aws.endpoint_url, "security-alerts")
+    inbox = make_inbox(aws.session(), aws.endpoint_url, "security-alerts")
     outputs = deploy(aws, tmp_path, "guard-existing", TopicArn=inbox.topic_arn)
     assert outputs["TopicArn"] == inbox.topic_arn
-    sns = session(aws).client("sns", endpoint_url=aws.endpoint_url, region_name="us-east-1")
+    sns = aws.session().client("sns", endpoint_url=aws.endpoint_url, region_name="us-east-1")
     assert [t["TopicArn"] for t in sns.list_topics()["Topics"]] == [inbox.topic_arn]

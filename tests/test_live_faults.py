@@ -54,7 +54,7 @@ def test_throttling_is_retried_and_never_aborts(account: Any) -> None:
 
 
 def test_throttling_beyond_botocores_retries_is_still_retried(account: Any) -> None:
-    session = account.session()
+    session = account.fresh_session()  # its own: the config change must not leak
     session._session.set_config_variable("max_attempts", 2)  # botocore gives up early
 
     def throttle(action: str, count: int) -> tuple[int, str] | None:

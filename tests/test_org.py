@@ -3,15 +3,14 @@
 from __future__ import annotations
 
 import json
-import os
 import subprocess
-import sys
 from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
 import boto3
 import pytest
+from cli_kit import run, subprocess_env
 from scenario import NOW, at
 
 import initkeys
@@ -115,25 +114,8 @@ def test_audit_accounts_api(aws: Any, org: dict[str, str]) -> None:
 def initkeys_cli(
     aws: Any, command: str, *args: str, cwd: Path | None = None, tmpdir: Path | None = None
 ) -> subprocess.CompletedProcess[str]:
-    env = {k: v for k, v in os.environ.items() if not k.startswith("AWS_")}
-    if tmpdir is not None:
-        env["TMPDIR"] = str(tmpdir)
-    env.update(
-        AWS_ACCESS_KEY_ID="testing",
-        AWS_SECRET_ACCESS_KEY="testing",
-        AWS_DEFAULT_REGION="us-east-1",
-        AWS_CONFIG_FILE=os.devnull,
-        AWS_SHARED_CREDENTIALS_FILE=os.devnull,
-        AWS_EC2_METADATA_DISABLED="true",
-    )
-    return subprocess.run(
-        [sys.executable, "-m", "initkeys", command, "--endpoint-url", aws.endpoint_url, *args],
-        env=env,
-        cwd=cwd,
-        capture_output=True,
-        text=True,
-        timeout=180,
-    )
+    env = subprocess_env(TMPDIR=str(tmpdir)) if tmpdir is not None else None
+    return run([command, "--endpoint-url", aws.endpoint_url, *args], cwd=cwd, env=env, timeout=180)
 
 
 def cli(aws: Any, *args: str) -> subprocess.CompletedProcess[str]:

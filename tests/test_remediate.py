@@ -13,25 +13,21 @@ from typing import Any
 
 import boto3
 import pytest
+from cli_kit import assert_one_line_error, run, subprocess_env
 from remediation_kit import (
     Account,
-    FastScenario,
     applied,
     assert_journal_true,
     audit_json,
     aws_cli_keys,
     changed,
-    iam,
     invoke,
     journal_lines,
     phases,
-    run,
     seed,
-    session,
     snapshot,
-    subprocess_env,
 )
-from scenario import NOW, at
+from scenario import NOW, Scenario, at
 
 import initkeys
 from initkeys.model import Exemption, Finding, Mode, Reason, Status
@@ -177,7 +173,7 @@ def test_apply_rerun_then_delete(aws: Any, account: Account, tmp_path: Path) -> 
     # A rerun from the report: every key already done, and not one UpdateAccessKey.
     counter = ApiCallCounter()
     findings = read_audit_report(str(report)).account("123456789012").findings
-    result = Remediator(session(aws), endpoint_url=aws.endpoint_url, counter=counter).execute(
+    result = Remediator(aws.session(), endpoint_url=aws.endpoint_url, counter=counter).execute(
         plan_remediation(findings), journal=str(journal)
     )
     assert result.exit_code == 0
@@ -216,7 +212,7 @@ def test_changes_between_audit_and_apply_are_skipped(
     report.write_text(json.dumps(doc))
     # After the audit: fail-a is used, fail-b deleted, one twin used, and the inactive
     # key reactivated (someone needs it). The other twin is as the audit saw it.
-    s = FastScenario(aws)
+    s = Scenario(aws)
     s.use(account.keys["fail-a"], at("2026-11-27T13:00:00"))
     s.delete_key(account.keys["fail-b"])
     s.use(account.keys["twin-1"], at("2026-11-27T13:00:00"))
@@ -253,7 +249,9 @@ def test_exempt_users_are_never_touched(aws: Any, account: Account, tmp_path: Pa
     )
     report = audit_json(aws, tmp_path / "audit.json", "--exempt-user", "twins")
     # A tag added after the audit still protects the user: it is read again live.
-    iam(aws).tag_user(UserName="fail-a", Tags=[{"Key": "initkeys:exempt", "Value": "SEC-9"}])
+    aws.client("iam").tag_user(
+        UserName="fail-a", Tags=[{"Key": "initkeys:exempt", "Value": "SEC-9"}]
+    )
     before = snapshot(aws)
     journal = tmp_path / "j.jsonl"
     ran = remediate(
@@ -270,15 +268,6 @@ def test_exempt_users_are_never_touched(aws: Any, account: Account, tmp_path: Pa
 
 
 # -- confirmation, usage errors, exit codes (subprocess) -------------------------------------
-
-
-def assert_one_line_error(proc: subprocess.CompletedProcess[str], code: int) -> str:
-    assert proc.returncode == code, (proc.stdout, proc.stderr)
-    assert "Traceback" not in proc.stderr
-    lines = proc.stderr.strip().splitlines()
-    assert len(lines) == 1, proc.stderr
-    assert lines[0].startswith("initkeys: error: ")
-    return lines[0]
 
 
 def test_apply_without_a_terminal_or_yes_is_refused(
@@ -338,7 +327,7 @@ def test_exit_codes_and_default_journal(aws: Any, account: Account, tmp_path: Pa
     assert journal.name.endswith("Z.jsonl")
     assert applied(journal_lines(journal), "deactivate") == account.ids(account.deactivate)
     # A skip is exit 1: an inactive key reactivated after the report that plans its deletion.
-    iam(aws).update_access_key(
+    aws.client("iam").update_access_key(
         UserName="inactive", AccessKeyId=account.keys["inactive"].access_key_id, Status="Active"
     )
     proc = run(
@@ -455,7 +444,7 @@ def test_denied_everything_is_exit_3_and_says_which_policy(
 ) -> None:
     """An auditor's policy can plan but not change: every action fails → exit 3."""
     report = audit_json(aws, tmp_path / "audit.json")
-    client = iam(aws)
+    client = aws.client("iam")
     client.create_user(UserName="auditor")
     client.put_user_policy(
         UserName="auditor",
@@ -489,7 +478,7 @@ def test_denied_everything_is_exit_3_and_says_which_policy(
 
 def test_least_privilege_policy_is_enough(aws: Any, account: Account, tmp_path: Path) -> None:
     """Remediate, roll back and delete as a user holding only the printed policy."""
-    client = iam(aws)
+    client = aws.client("iam")
     client.create_user(UserName="remediator")
     client.put_user_policy(
         UserName="remediator",

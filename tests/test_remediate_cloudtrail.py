@@ -9,29 +9,21 @@ from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
-import pytest
-from remediation_kit import changed, invoke, journal_lines, snapshot, subprocess_env
-from remediation_kit import run as run_subprocess
+from cli_kit import assert_one_line_error, subprocess_env
+from cli_kit import run as run_subprocess
+from remediation_kit import changed, invoke, journal_lines, snapshot
 from scenario import NOW, at
-from test_cli import assert_one_line_error
 from test_org import ROLE, new_member, remediate_cli
-from trail_company import ADMIN, Trail, seed_trail
-from trail_records import ORG, iam_user, log_files, record, upload, write_directory
+from trail_company import ADMIN, BUCKET, PREFIX, Trail, trail_bucket
+from trail_records import ORG, iam_user, log_files, record, write_directory
 
 import initkeys
 
-BUCKET = "example-org-trail-logs"
-PREFIX = "cloudtrail/security"
 S = timedelta(seconds=1)
 # Keys the trail's evidence leaves FAIL setup-key-unused (made by an admin, Terraform,
 # CloudFormation, a helpdesk script, or with no event at all): deactivated either way.
 MADE_BY_OTHERS = ("dana.admin-made", "tf-console-user", "cfn-console-user", "pat.other-admin")
 FAILING = (*MADE_BY_OTHERS, "no-trail")
-
-
-@pytest.fixture
-def trail(aws: Any) -> Trail:
-    return seed_trail(aws)
 
 
 def _remediate(aws: Any, cwd: Path, *args: str) -> Any:
@@ -120,9 +112,7 @@ def test_across_accounts_the_bucket_spares_self_created_keys(aws: Any, tmp_path:
         )
         t += 3600 * S
     aws.set_time(NOW)
-    s3 = aws.client("s3")
-    s3.create_bucket(Bucket=BUCKET)
-    upload(s3, BUCKET, "", log_files(records, account=prod, org=ORG))
+    trail_bucket(aws, log_files(records, account=prod, org=ORG), prefix="")
 
     args = ["--accounts", prod, "--role-name", ROLE, "--cloudtrail", f"s3://{BUCKET}"]
     ran = remediate_cli(aws, tmp_path, *args, "--apply", "--yes", "--journal-dir", "j")
@@ -140,9 +130,7 @@ def test_reading_the_bucket_needs_the_printed_remediate_policy(
 ) -> None:
     """With IAM enforced: 'policy remediate' alone is denied the bucket (exit 3, naming the
     policy to print, nothing changed); 'policy remediate --cloudtrail s3://…' is enough."""
-    s3 = aws.client("s3")
-    s3.create_bucket(Bucket=BUCKET)
-    upload(s3, BUCKET, PREFIX, trail.files)
+    trail_bucket(aws, trail.files)
     source = f"s3://{BUCKET}/{PREFIX}"
     client = aws.client("iam")
     envs = {}

@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from cli_kit import run, subprocess_env
 from faults import DROP, DROP_AFTER_FORWARD, Delay, FaultProxy, error_xml
 from remediation_kit import (
     Account,
@@ -22,9 +23,7 @@ from remediation_kit import (
     journal_lines,
     phases,
     seed,
-    session,
     snapshot,
-    subprocess_env,
 )
 
 from initkeys.remediate import (
@@ -52,10 +51,10 @@ def execute(
     aws: Any, report: Path, journal: Path, url: str, *, delete: bool = False, attempts: int = 0
 ) -> RemediationResult:
     if attempts:
-        boto = aws.session()
+        boto = aws.fresh_session()  # its own: the config change must not leak
         boto._session.set_config_variable("max_attempts", attempts)
     else:
-        boto = session(aws)
+        boto = aws.session()
     findings = read_audit_report(str(report)).account("123456789012").findings
     return Remediator(boto, endpoint_url=url).execute(
         plan_remediation(findings, delete=delete), journal=str(journal)
@@ -216,12 +215,12 @@ def kill_then_rerun(aws: Any, report: Path, journal: Path, delete: bool) -> Faul
         return Delay(0.5) if action == mutation and count == 2 else None
 
     args = [
-        sys.executable, "-m", "initkeys", "remediate", "--from-audit", str(report),
+        "remediate", "--from-audit", str(report),
         "--apply", "--yes", "--journal", str(journal), *(["--delete"] if delete else []),
     ]  # fmt: skip
     with FaultProxy(aws.endpoint_url, hold) as proxy:
         proc = subprocess.Popen(
-            [*args, "--endpoint-url", proxy.url],
+            [sys.executable, "-m", "initkeys", *args, "--endpoint-url", proxy.url],
             env=subprocess_env(),
             stdin=subprocess.DEVNULL,
             stdout=subprocess.PIPE,
@@ -240,13 +239,7 @@ def kill_then_rerun(aws: Any, report: Path, journal: Path, delete: bool) -> Faul
         proxy.wait_idle()  # the held change reaches AWS after the kill
         assert journal_lines(journal)[-1]["phase"] == "planned"
 
-        rerun = subprocess.run(
-            [*args, "--endpoint-url", proxy.url],
-            env=subprocess_env(),
-            capture_output=True,
-            text=True,
-            timeout=120,
-        )
+        rerun = run([*args, "--endpoint-url", proxy.url])
         assert rerun.returncode == 0, rerun.stdout + rerun.stderr
     return proxy
 

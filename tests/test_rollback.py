@@ -9,16 +9,15 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from cli_kit import run
 from remediation_kit import (
     Account,
     applied,
     assert_journal_true,
     changed,
-    iam,
     invoke,
     journal_lines,
     phases,
-    run,
     seed,
     snapshot,
 )
@@ -54,7 +53,7 @@ def test_rollback_restores_every_status_remediation_changed(
     remediated(aws, journal)
     # Someone else deactivates a key: not ours to reactivate.
     later = account.keys["later"].access_key_id
-    iam(aws).update_access_key(UserName="later", AccessKeyId=later, Status="Inactive")
+    aws.client("iam").update_access_key(UserName="later", AccessKeyId=later, Status="Inactive")
     remediated_state = snapshot(aws)
 
     dry = cli(aws, "rollback", "--journal", str(journal))
@@ -84,8 +83,8 @@ def test_keys_changed_since_remediation(aws: Any, account: Account, tmp_path: Pa
     remediated(aws, journal)
     gone = account.keys["fail-a"].access_key_id
     back = account.keys["fail-b"].access_key_id
-    iam(aws).delete_access_key(UserName="fail-a", AccessKeyId=gone)
-    iam(aws).update_access_key(UserName="fail-b", AccessKeyId=back, Status="Active")
+    aws.client("iam").delete_access_key(UserName="fail-a", AccessKeyId=gone)
+    aws.client("iam").update_access_key(UserName="fail-b", AccessKeyId=back, Status="Active")
     ran = cli(aws, "rollback", "--journal", str(journal), "--apply", "--yes")
     assert ran.code == 1
     lines = journal_lines(journal)

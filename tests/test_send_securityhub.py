@@ -9,7 +9,7 @@ from typing import Any
 
 import boto3
 from faults import FaultProxy
-from test_cli import HEADER, live_env, no_aws_env, run, seed_one_failing_user, write
+from test_cli import HEADER, live_env, no_aws_env, row, run, seed_one_failing_user, write
 from test_org import MANAGEMENT, ROLE, cli, member_session, org  # noqa: F401 (org: a fixture)
 
 import initkeys
@@ -20,14 +20,12 @@ IMPORT = "/findings/import"
 
 def report(users: int, *, keys: bool = True, account: str = MANAGEMENT) -> str:
     """A credential report: ``users`` console users, each with a setup key never used."""
-    rows = [HEADER]
-    for i in range(users):
-        key = "true,2022-01-01T00:00:20+00:00,N/A" if keys else "false,N/A,N/A"
-        rows.append(
-            f"user-{i:03},arn:aws:iam::{account}:user/user-{i:03},2022-01-01T00:00:00+00:00,"
-            f"true,N/A,N/A,N/A,false,{key},N/A,N/A,false,N/A,N/A,N/A,N/A,false,N/A,false,N/A"
-        )
-    return "\n".join(rows) + "\n"
+    key = ("true", "2022-01-01T00:00:20+00:00", "N/A") if keys else None
+    rows = [
+        row(f"user-{i:03}", "2022-01-01T00:00:00+00:00", "true", key, account=account)
+        for i in range(users)
+    ]
+    return "\n".join([HEADER, *rows]) + "\n"
 
 
 def hub(client: Any) -> dict[str, dict[str, Any]]:
@@ -53,7 +51,7 @@ def summary(stderr: str) -> str:
 def test_offline_report_goes_in_batches_and_a_rerun_updates_and_archives(
     tmp_path: Path, aws: Any
 ) -> None:
-    env = live_env(tmp_path, aws)
+    env = live_env(tmp_path)
     first = write(tmp_path, "first.csv", report(250))
     with FaultProxy(aws.endpoint_url, lambda action, count: None) as proxy:
         proc = send(env, proxy.url, "--credential-report", first, "--format", "json")
@@ -83,7 +81,7 @@ def test_offline_report_goes_in_batches_and_a_rerun_updates_and_archives(
 
 def test_live_audit_sends_key_ids_to_the_sessions_region(tmp_path: Path, aws: Any) -> None:
     seed_one_failing_user(aws)
-    env = live_env(tmp_path, aws)
+    env = live_env(tmp_path)
     env["AWS_DEFAULT_REGION"] = "eu-west-1"
     proc = send(env, aws.endpoint_url, "--format", "asff")
     assert proc.returncode == 1, proc.stderr
@@ -100,7 +98,7 @@ def test_live_audit_sends_key_ids_to_the_sessions_region(tmp_path: Path, aws: An
 
 def test_rejected_findings_are_listed_and_exit_3(tmp_path: Path, aws: Any) -> None:
     path = write(tmp_path, "r.csv", report(3))
-    env = live_env(tmp_path, aws)
+    env = live_env(tmp_path)
     rejection = {
         "FailedCount": 1,
         "SuccessCount": 2,
@@ -127,7 +125,7 @@ def test_rejected_findings_are_listed_and_exit_3(tmp_path: Path, aws: Any) -> No
 
 def test_another_accounts_report_is_refused(tmp_path: Path, aws: Any) -> None:
     path = write(tmp_path, "client.csv", report(2, account="111122223333"))
-    proc = send(live_env(tmp_path, aws), aws.endpoint_url, "--credential-report", path)
+    proc = send(live_env(tmp_path), aws.endpoint_url, "--credential-report", path)
     assert proc.returncode == 3, proc.stderr
     assert "account 111122223333: Security Hub takes its findings only from that account" in (
         proc.stderr
@@ -179,8 +177,8 @@ def test_least_privilege_audit_and_securityhub_policies_are_enough(
     tmp_path: Path, aws: Any
 ) -> None:
     seed_one_failing_user(aws)
-    enough = live_env(tmp_path, aws) | user_with_policies(aws, "sender", "audit", "securityhub")
-    short = live_env(tmp_path, aws) | user_with_policies(aws, "auditor", "audit")
+    enough = live_env(tmp_path) | user_with_policies(aws, "sender", "audit", "securityhub")
+    short = live_env(tmp_path) | user_with_policies(aws, "auditor", "audit")
     with aws.enforcing_iam():
         sent = send(enough, aws.endpoint_url, "--format", "json")
         denied = send(short, aws.endpoint_url, "--format", "json")
@@ -220,7 +218,7 @@ def test_org_findings_go_to_each_accounts_own_hub(aws: Any, org: dict[str, str])
 
 def test_offline_send_honours_region(tmp_path: Path, aws: Any) -> None:
     path = write(tmp_path, "r.csv", report(2))
-    env = live_env(tmp_path, aws)
+    env = live_env(tmp_path)
     proc = send(env, aws.endpoint_url, "--credential-report", path, "--region", "eu-west-1")
     assert proc.returncode == 1, proc.stderr
     client = boto3.Session("testing", "testing", region_name="eu-west-1").client(

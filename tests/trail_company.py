@@ -7,6 +7,7 @@ CloudFormation, and by a second admin; a key with no event, and a used key.
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any
@@ -25,6 +26,7 @@ from trail_records import (
     noise,
     record,
     terraform,
+    upload,
 )
 
 import initkeys
@@ -44,6 +46,15 @@ class Trail:
     keys: dict[str, Key]
     files: list[LogFile]
     records: list[dict[str, Any]]
+
+
+def trail_bucket(aws: Any, files: Iterable[LogFile], prefix: str = PREFIX) -> Any:
+    """The trail's bucket, BUCKET, in the emulator with ``files`` delivered under
+    ``prefix`` (``""``: at the top); returns the S3 client."""
+    s3 = aws.client("s3")
+    s3.create_bucket(Bucket=BUCKET)
+    upload(s3, BUCKET, prefix, files)
+    return s3
 
 
 def seed_trail(aws: Any) -> Trail:
