@@ -83,11 +83,11 @@ def simulate(
     from initkeys.guard.event import parse_event
     from initkeys.guard.runner import Guard
     from initkeys.model import Settings
-    from initkeys.remediate.cli import _confirm_or_exit, _refuse_unasked
+    from initkeys.remediate.cli import confirm_or_exit, refuse_unasked
     from initkeys.remediate.execute import default_journal_path
     from initkeys.sources.aws import make_session
 
-    _refuse_unasked(apply_, yes)
+    refuse_unasked(apply_, yes)
     chosen = GuardAction(action)
     if topic_arn is not None:
         check_topic_arn(topic_arn)
@@ -108,7 +108,7 @@ def simulate(
     if apply_ and decision.alert:
         deactivating = chosen is GuardAction.DEACTIVATE and decision.actions
         what = "Deactivate the setup key(s), then notify" if deactivating else "Notify"
-        _confirm_or_exit(yes, f"{what} ({_safe(event.user_name)})?")
+        confirm_or_exit(yes, f"{what} ({_safe(event.user_name)})?")
         path = journal or default_journal_path(event.account_id)
         result = runner.act(decision, journal=path)
     else:
@@ -209,6 +209,6 @@ def _print_text(
 
 
 def _safe(text: str) -> str:
-    from initkeys.remediate.cli import _safe as escape
+    from initkeys.remediate.cli import terminal_safe  # one escaping for every command
 
-    return escape(text)
+    return terminal_safe(text)

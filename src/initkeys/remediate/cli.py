@@ -114,7 +114,7 @@ def remediate(
     from initkeys.cli import make_settings
     from initkeys.remediate.plan import plan_remediation
 
-    _refuse_unasked(apply_, yes)
+    refuse_unasked(apply_, yes)
     # The same exemptions as the audit's: initkeys.toml, --config, --exempt-user.
     settings = make_settings(
         mode, setup_window, "FAIL", exempt_users, config_path, datetime.now(timezone.utc)
@@ -167,8 +167,8 @@ def remediate(
     PlanOutput(plan_out, source).write(
         [AccountPlan(identity.account_id, identity.arn, planned)], plan_mode, delete, apply_
     )
-    click.echo(f"Account {identity.account_id}, as {_safe(identity.arn)}")
-    click.echo(f"Plan from {_safe(source)}:")
+    click.echo(f"Account {identity.account_id}, as {terminal_safe(identity.arn)}")
+    click.echo(f"Plan from {terminal_safe(source)}:")
     _print_plan(planned)
     _print_counts(planned)
     if not actions:
@@ -181,7 +181,7 @@ def remediate(
         flags = "--apply --delete" if delete else "--apply"
         click.echo(f"Dry run: nothing was changed. Run again with {flags} to {verb} them.")
         sys.exit(0)
-    _confirm_or_exit(
+    confirm_or_exit(
         yes, f"{verb.capitalize()} {len(actions)} key(s) in account {identity.account_id}?"
     )
     result = _execute(remediator, actions, journal)
@@ -217,7 +217,7 @@ def rollback(
     from initkeys.remediate.journal import read_journal
     from initkeys.remediate.rollback import plan_rollback
 
-    _refuse_unasked(apply_, yes)
+    refuse_unasked(apply_, yes)
     plan = plan_rollback(read_journal(journal))
     remediator = _remediator(profile, region, endpoint_url)
     identity = remediator.whoami()
@@ -234,8 +234,8 @@ def rollback(
             f"the journal {journal} is about account {plan.account_id}, but the credentials "
             f"sign in to account {identity.account_id} (pass --role-name to reach it)"
         )
-    click.echo(f"Account {identity.account_id}, as {_safe(identity.arn)}")
-    click.echo(f"Rollback of {_safe(journal)}:")
+    click.echo(f"Account {identity.account_id}, as {terminal_safe(identity.arn)}")
+    click.echo(f"Rollback of {terminal_safe(journal)}:")
     _print_plan(plan.reactivate)
     _print_undoable(plan.deleted, plan.maybe_deleted)
     lost = 1 if plan.undoable else 0
@@ -245,7 +245,7 @@ def rollback(
     if not apply_:
         click.echo("Dry run: nothing was changed. Run again with --apply to reactivate them.")
         sys.exit(0)
-    _confirm_or_exit(
+    confirm_or_exit(
         yes, f"Reactivate {len(plan.reactivate)} key(s) in account {identity.account_id}?"
     )
     result = _execute(remediator, plan.reactivate, journal)
@@ -255,14 +255,14 @@ def rollback(
 # -- helpers ---------------------------------------------------------------------------
 
 
-def _confirm_or_exit(yes: bool, question: str) -> None:
+def confirm_or_exit(yes: bool, question: str) -> None:
     """Ask before changing AWS, unless --yes; a no ends the run (exit 1), nothing changed."""
     if not yes and not click.confirm(question, default=False, err=True):
         click.echo("Not confirmed: nothing was changed.", err=True)
         sys.exit(1)
 
 
-def _refuse_unasked(apply_: bool, yes: bool) -> None:
+def refuse_unasked(apply_: bool, yes: bool) -> None:
     """Never change AWS unasked: without a terminal to ask on, --yes is required."""
     if apply_ and not yes and not _stdin_is_terminal():
         raise InputError(
@@ -395,7 +395,7 @@ def _remediate_many(
             continue
         planned = plan_remediation(findings, mode=mode, delete=delete)
         documented.append(AccountPlan(identity.account_id, identity.arn, planned))
-        click.echo(f"Account {identity.account_id}, as {_safe(identity.arn)}")
+        click.echo(f"Account {identity.account_id}, as {terminal_safe(identity.arn)}")
         _print_plan(planned)
         _print_counts(planned)
         plans.append((remediator, identity.account_id, [p for p in planned if p.acts]))
@@ -411,7 +411,7 @@ def _remediate_many(
         flags = "--apply --delete" if delete else "--apply"
         click.echo(f"Dry run: nothing was changed. Run again with {flags} to {verb} them.")
         sys.exit(1 if errors else 0)
-    _confirm_or_exit(yes, f"{verb.capitalize()} {total} key(s) in {len(plans)} account(s)?")
+    confirm_or_exit(yes, f"{verb.capitalize()} {total} key(s) in {len(plans)} account(s)?")
     directory = journal_dir or f"initkeys-journals-{datetime.now(timezone.utc):%Y%m%dT%H%M%SZ}"
     os.makedirs(directory, mode=0o700, exist_ok=True)
     worst = 1 if errors else 0
@@ -496,7 +496,7 @@ def _execute(
     from initkeys.remediate.execute import default_journal_path
 
     path = journal or default_journal_path(remediator.whoami().account_id)
-    click.echo(f"Journal: {_safe(path)}")
+    click.echo(f"Journal: {terminal_safe(path)}")
     result = remediator.execute(actions, journal=path, on_outcome=_print_outcome)
     _print_result(result)
     if result.exit_code == 3:
@@ -518,7 +518,15 @@ def _print_plan(planned: Sequence[PlannedAction]) -> None:
     for p in shown:
         key = p.access_key_id or (f"slot {p.key_slot}" if p.key_slot else "-")
         action = p.action.value if p.acts and p.action is not None else "nothing"
-        rows.append((_safe(p.user), _safe(key), p.verdict or "-", action, _safe(p.why)))
+        rows.append(
+            (
+                terminal_safe(p.user),
+                terminal_safe(key),
+                p.verdict or "-",
+                action,
+                terminal_safe(p.why),
+            )
+        )
     _print_table(rows)
 
 
@@ -537,17 +545,19 @@ def _print_undoable(deleted: Sequence[JournalEntry], maybe: Sequence[JournalEntr
     click.echo("Deleted keys cannot be restored (AWS never shows a secret again); their users")
     click.echo("must create new keys if they need them:")
     rows = [("USER", "ACCESS KEY ID", "DELETED")]
-    rows += [(_safe(e.user), e.access_key_id, _iso(e.time) or "") for e in deleted]
-    rows += [(_safe(e.user), e.access_key_id, "maybe (the run was interrupted)") for e in maybe]
+    rows += [(terminal_safe(e.user), e.access_key_id, _iso(e.time) or "") for e in deleted]
+    rows += [
+        (terminal_safe(e.user), e.access_key_id, "maybe (the run was interrupted)") for e in maybe
+    ]
     _print_table(rows)
 
 
 def _print_outcome(outcome: Outcome) -> None:
     p = outcome.planned
     action = p.action.value if p.action is not None else "-"
-    line = f"  {outcome.phase.value:<13} {action:<10} {_safe(p.user)} {p.access_key_id}"
+    line = f"  {outcome.phase.value:<13} {action:<10} {terminal_safe(p.user)} {p.access_key_id}"
     if outcome.reason != p.why:  # an applied action's why is in the plan above
-        line += f": {_safe(outcome.reason)}"
+        line += f": {terminal_safe(outcome.reason)}"
     click.echo(line)
 
 
@@ -560,9 +570,9 @@ def _print_result(result: RemediationResult) -> None:
     )
     click.echo(f"Done: {counts}.")
     if result.stopped is not None:
-        click.echo(f"The run stopped early: {_safe(result.stopped)}", err=True)
+        click.echo(f"The run stopped early: {terminal_safe(result.stopped)}", err=True)
     if result.exit_code != 0:
-        path = _safe(result.journal_path)
+        path = terminal_safe(result.journal_path)
         click.echo(f"Not everything was done: see the lines above and the journal {path}.")
 
 
@@ -573,7 +583,7 @@ def _print_table(rows: Sequence[tuple[str, ...]]) -> None:
         click.echo(("  " + "  ".join(cells)).rstrip())
 
 
-def _safe(text: str) -> str:
+def terminal_safe(text: str) -> str:
     """Control characters escaped: a crafted user name must not drive the terminal."""
     return "".join(
         ch if ch.isprintable() or ch == " " else ch.encode("unicode_escape").decode("ascii")
