@@ -14,7 +14,7 @@ from typing import Any, TypeVar, cast
 
 import click
 
-from initkeys.durations import parse_duration
+from initkeys.durations import parse_duration, parse_setup_window
 from initkeys.model import Mode
 
 _F = TypeVar("_F", bound=Callable[..., Any])
@@ -23,6 +23,13 @@ _F = TypeVar("_F", bound=Callable[..., Any])
 def duration_callback(ctx: click.Context, param: click.Parameter, value: str) -> timedelta:
     try:
         return parse_duration(value)
+    except ValueError as e:
+        raise click.BadParameter(str(e), ctx, param) from None
+
+
+def setup_window_callback(ctx: click.Context, param: click.Parameter, value: str) -> timedelta:
+    try:
+        return parse_setup_window(value)
     except ValueError as e:
         raise click.BadParameter(str(e), ctx, param) from None
 
@@ -84,7 +91,7 @@ def setup_window_option(command: _F) -> _F:
     return click.option(
         "--setup-window",
         default="10m",
-        callback=duration_callback,
+        callback=setup_window_callback,
         show_default=True,
         help="A key made this soon after its user is a setup key (90s, 10m, 1h).",
     )(command)

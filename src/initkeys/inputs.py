@@ -2,7 +2,11 @@
 
 from __future__ import annotations
 
+import json
+import math
+import re
 import sys
+from typing import Any
 
 from initkeys.errors import InputError
 
@@ -22,3 +26,83 @@ def read_text(path: str, noun: str, *, stdin: bool = True, encoding: str = "utf-
         raise InputError(f"{path}: no such {noun}") from None
     except (OSError, UnicodeDecodeError) as e:
         raise InputError(f"{path}: cannot read the {noun}: {e}") from None
+
+
+class BadJson(ValueError):
+    """JSON initkeys will not read; ``str(error)`` says why, in a few words."""
+
+
+MAX_JSON_DEPTH = 200
+"""Deeper than any document AWS or initkeys writes (CloudTrail records nest about 10)."""
+
+_MAX_NUMBER_DIGITS = 40
+_SURROGATE_ESCAPE = re.compile(r"\\u[dD][89a-fA-F]")
+_LONE_SURROGATE = re.compile("[\ud800-\udfff]")
+
+
+def load_json(text: str | bytes) -> Any:
+    """A JSON document from input initkeys did not write, or :class:`BadJson`.
+
+    Beyond syntax, refused: nesting deeper than :data:`MAX_JSON_DEPTH`, numbers
+    of more than 40 digits (Python's int parsing is quadratic, and no field
+    initkeys reads is that large), ``NaN``/``Infinity`` and floats that overflow
+    to them, and strings holding a lone UTF-16 surrogate (they cannot be written
+    back out as UTF-8). Each would otherwise surface later as an internal error.
+    """
+    if isinstance(text, bytes):
+        try:
+            text = text.decode("utf-8-sig")
+        except UnicodeDecodeError:
+            raise BadJson("not UTF-8 text") from None
+    try:
+        document = json.loads(
+            text,
+            parse_int=_parse_int,
+            parse_float=_parse_float,
+            parse_constant=_parse_constant,
+        )
+    except json.JSONDecodeError as e:
+        raise BadJson(f"invalid JSON at line {e.lineno} column {e.colno}: {e.msg}") from None
+    except RecursionError:
+        raise BadJson(f"JSON nested deeper than {MAX_JSON_DEPTH} levels") from None
+    _check_shape(document, _SURROGATE_ESCAPE.search(text) is not None)
+    return document
+
+
+def _parse_int(text: str) -> int:
+    if len(text.lstrip("-")) > _MAX_NUMBER_DIGITS:
+        raise BadJson(f"a number of {len(text)} digits")
+    return int(text)
+
+
+def _parse_float(text: str) -> float:
+    if len(text) > _MAX_NUMBER_DIGITS + 10:
+        raise BadJson(f"a number of {len(text)} characters")
+    value = float(text)
+    if not math.isfinite(value):
+        raise BadJson(f"a number out of range ({text[:20]})")
+    return value
+
+
+def _parse_constant(text: str) -> float:
+    raise BadJson(f"{text} is not a JSON number")
+
+
+def _check_shape(document: Any, surrogates: bool) -> None:
+    """Depth, and (when the text escapes any surrogate) lone surrogates in strings and keys."""
+    stack: list[tuple[Any, int]] = [(document, 1)]
+    while stack:
+        value, depth = stack.pop()
+        if isinstance(value, dict):
+            if depth > MAX_JSON_DEPTH:
+                raise BadJson(f"JSON nested deeper than {MAX_JSON_DEPTH} levels")
+            for key, item in value.items():
+                if surrogates and _LONE_SURROGATE.search(key):
+                    raise BadJson("a string holds a lone UTF-16 surrogate")
+                stack.append((item, depth + 1))
+        elif isinstance(value, list):
+            if depth > MAX_JSON_DEPTH:
+                raise BadJson(f"JSON nested deeper than {MAX_JSON_DEPTH} levels")
+            stack.extend((item, depth + 1) for item in value)
+        elif surrogates and isinstance(value, str) and _LONE_SURROGATE.search(value):
+            raise BadJson("a string holds a lone UTF-16 surrogate")

@@ -23,7 +23,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 
 from initkeys.config import exemption_rules
-from initkeys.durations import parse_duration
+from initkeys.durations import parse_setup_window
 from initkeys.errors import InputError
 from initkeys.model import DEFAULT_SETUP_WINDOW, ExemptionRule, Settings
 
@@ -79,7 +79,7 @@ def config_from_env(environ: Mapping[str, str], search_dir: str = ".") -> GuardC
     check_topic_arn(topic, TOPIC_VARIABLE)
     raw_window = environ.get(WINDOW_VARIABLE, "").strip()
     try:
-        window = parse_duration(raw_window) if raw_window else DEFAULT_SETUP_WINDOW
+        window = parse_setup_window(raw_window) if raw_window else DEFAULT_SETUP_WINDOW
     except ValueError as exc:
         raise InputError(f"{WINDOW_VARIABLE}: {exc}") from None
     rules = exemption_rules(None, (), search_dir=search_dir) + tuple(

@@ -25,11 +25,12 @@ import os
 import sys
 from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
-from datetime import datetime, timezone
+from datetime import datetime
 from typing import IO, Protocol
 
 from initkeys.errors import InputError
 from initkeys.model import AccessKey, CredentialReport, IamUser
+from initkeys.timeutil import EARLIEST, LATEST, parse_utc
 
 ROOT_USER = "<root_account>"
 
@@ -354,10 +355,11 @@ def _fast_timestamp(text: str) -> datetime | None:
     """AWS's own form, ``2014-09-01T22:28:48+00:00``, straight to an aware UTC datetime."""
     if len(text) == 25 and text[10] == "T" and text.endswith("+00:00"):
         try:
-            return datetime.fromisoformat(text)  # its tzinfo is timezone.utc
+            value = datetime.fromisoformat(text)  # its tzinfo is timezone.utc
         except ValueError:
             return None
-    return parse_timestamp(text)
+        return value if EARLIEST <= value < LATEST else None
+    return parse_utc(text)
 
 
 def _user(
@@ -442,21 +444,6 @@ def _optional_timestamp(text: str) -> datetime | None:
 
 
 def parse_timestamp(text: str) -> datetime | None:
-    """An ISO 8601 date and time as an aware UTC datetime; None when it is not one.
-
-    AWS writes ``2014-09-01T22:28:48+00:00``; ``Z``, other offsets and fractions
-    are accepted, and a timestamp without an offset is taken as UTC. A date
-    without a time is not a timestamp.
-    """
-    text = text.strip()
-    if len(text) < 16 or not text[:4].isdigit() or text[4] != "-" or text[10] not in "Tt ":
-        return None
-    if text.endswith(("Z", "z")):
-        text = text[:-1] + "+00:00"
-    try:
-        value = datetime.fromisoformat(text)
-    except ValueError:
-        return None
-    if value.tzinfo is None:
-        return value.replace(tzinfo=timezone.utc)
-    return value.astimezone(timezone.utc)
+    """An ISO 8601 date and time as an aware UTC datetime; None when it is not one
+    (see :func:`initkeys.timeutil.parse_utc`, which this is)."""
+    return parse_utc(text)

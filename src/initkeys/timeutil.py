@@ -1,0 +1,46 @@
+"""Timestamps from input initkeys did not write: one bounded, aware-UTC parser.
+
+A timestamp in a credential report, journal, approved audit report, CloudTrail
+record or guard event is hostile until parsed. Python's ``datetime`` overflows
+near years 1 and 9999 (``0001-01-01T00:00:00+05:00`` has no UTC value), and
+every later step adds or subtracts windows and horizons of days, so only
+instants between :data:`EARLIEST` and :data:`LATEST` are accepted: anything
+outside is "not a timestamp", the same as text that is not one.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime, timezone
+
+# Far wider than any real AWS timestamp (AWS began in 2006) and far enough from
+# datetime's own limits that adding a setup window, clock skew or a CloudTrail
+# horizon can never overflow.
+EARLIEST = datetime(1970, 1, 1, tzinfo=timezone.utc)
+LATEST = datetime(9000, 1, 1, tzinfo=timezone.utc)
+
+
+def parse_utc(text: str) -> datetime | None:
+    """An ISO 8601 date and time as an aware UTC datetime; None when it is not one.
+
+    AWS writes ``2014-09-01T22:28:48+00:00``; ``Z``, other offsets and fractions
+    are accepted, and a timestamp without an offset is taken as UTC. A date
+    without a time is not a timestamp, and neither is an instant outside
+    1970..9000 (see the module's note).
+    """
+    text = text.strip()
+    if len(text) < 16 or not text[:4].isdigit() or text[4] != "-" or text[10] not in "Tt ":
+        return None
+    if text.endswith(("Z", "z")):
+        text = text[:-1] + "+00:00"
+    try:
+        value = datetime.fromisoformat(text)
+        value = (
+            value.replace(tzinfo=timezone.utc)
+            if value.tzinfo is None
+            else value.astimezone(timezone.utc)
+        )
+    except (ValueError, OverflowError):
+        return None
+    if not EARLIEST <= value < LATEST:
+        return None
+    return value
