@@ -202,3 +202,15 @@ def trail(aws: EmulatorProcess) -> Any:
     from trail_company import seed_trail
 
     return seed_trail(aws)
+
+
+def pytest_terminal_summary(terminalreporter: Any) -> None:
+    """How many inputs each fuzzer tried in this run (see fuzz_kit)."""
+    import sys as _sys
+
+    kit = _sys.modules.get("fuzz_kit")
+    counts = getattr(kit, "FUZZ_INPUTS", None)
+    if counts:
+        total = sum(counts.values())
+        parts = ", ".join(f"{name} {n}" for name, n in sorted(counts.items()))
+        terminalreporter.write_line(f"fuzz inputs tried: {total} ({parts})")
