@@ -101,6 +101,12 @@ def cli() -> None:
     help="Exit 1 when a finding is at or above this status.",
 )
 @click.option(
+    "--allow-errors",
+    is_flag=True,
+    help="Do not fail the run (exit 1) for ERROR findings or accounts that could not be "
+    "audited; the report still lists each of them. Without it the audit fails closed.",
+)
+@click.option(
     "--format",
     "output_format",
     default="text",
@@ -159,6 +165,7 @@ def audit(
     mode: str,
     setup_window: timedelta,
     fail_on: str,
+    allow_errors: bool,
     output_format: str,
     output: str | None,
     output_dir: str | None,
@@ -173,9 +180,10 @@ def audit(
 ) -> None:
     """Audit an AWS account, or credential report files, for CIS AWS 1.11.
 
-    Exit codes: 0 nothing at or above --fail-on, 1 findings at or above it,
-    2 bad usage or unreadable input, 3 no account could be audited, or
-    --send-to could not import every finding.
+    Exit codes: 0 nothing at or above --fail-on and nothing unseen, 1 findings at or
+    above it, or any ERROR finding or account (unless --allow-errors), 2 bad usage
+    or unreadable input, 3 no account could be audited, or --send-to could not
+    import every finding.
     """
     if demo and (report_paths or profile or endpoint_url or send_to):
         raise InputError(
@@ -196,7 +204,9 @@ def audit(
     )
     targets = report_targets(formats, output, output_dir)
     started = datetime.now(timezone.utc).replace(microsecond=0)
-    settings = make_settings(mode, setup_window, fail_on, exempt_users, config_path, started)
+    settings = make_settings(
+        mode, setup_window, fail_on, exempt_users, config_path, started, allow_errors=allow_errors
+    )
 
     session = None
     if send_to or not (report_paths or demo):
@@ -356,6 +366,8 @@ def make_settings(
     exempt_users: tuple[str, ...],
     config_path: str | None,
     now: datetime,
+    *,
+    allow_errors: bool = False,
 ) -> Settings:
     """Settings from the command line; exemptions from --exempt-user and the config file."""
     from initkeys.config import exemption_rules
@@ -364,6 +376,7 @@ def make_settings(
         mode=Mode(mode),
         setup_window=setup_window,
         fail_on=Status(fail_on.upper()),
+        allow_errors=allow_errors,
         exemptions=exemption_rules(config_path, exempt_users),
         today=now.date(),
     )

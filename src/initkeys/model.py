@@ -153,6 +153,9 @@ class Settings:
     mode: Mode = Mode.SETUP
     setup_window: timedelta = DEFAULT_SETUP_WINDOW
     fail_on: Status = Status.FAIL
+    allow_errors: bool = False
+    """False (the default): the audit fails closed, and any ERROR finding or account that
+    could not be audited fails the run whatever ``fail_on`` says."""
     exemptions: tuple[ExemptionRule, ...] = ()
     today: date | None = None
     """The day exemption expiry is judged against (passed in: the evaluator
@@ -291,9 +294,20 @@ class AuditRun:
         """The worst account status; an account that could not be audited counts as ERROR."""
         return worst(a.status for a in self.accounts) or Status.NOT_APPLICABLE
 
+    def incomplete(self) -> bool:
+        """True when something was not seen: an account that could not be audited, or an
+        ERROR finding (an unreadable row, a user whose re-read failed) that is not exempt."""
+        return any(
+            account.error is not None or account.open_counts()[Status.ERROR]
+            for account in self.accounts
+        )
+
     def fails(self) -> bool:
-        """True when a finding that is not exempt is at or above ``settings.fail_on``."""
+        """True when a finding that is not exempt is at or above ``settings.fail_on``, or
+        (unless ``settings.allow_errors``) when the run is :meth:`incomplete`."""
         bar = self.settings.fail_on.rank
+        if not self.settings.allow_errors and self.incomplete():
+            return True
         return any(
             n and status.rank >= bar
             for account in self.accounts
