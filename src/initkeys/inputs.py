@@ -10,22 +10,44 @@ from typing import Any
 
 from initkeys.errors import InputError
 
+DEFAULT_READ_LIMIT = 256 * 1024 * 1024
+"""Past any config, account list, event, journal or approved report a person keeps: a
+larger file (or ``/dev/zero``) is refused instead of filling memory."""
 
-def read_text(path: str, noun: str, *, stdin: bool = True, encoding: str = "utf-8-sig") -> str:
-    """The text of ``path`` ('-' reads standard input, when ``stdin``).
 
-    A missing or unreadable file is an InputError naming the file as ``noun``
-    (``no such journal``). ``utf-8-sig`` drops the BOM some editors write.
+def read_text(
+    path: str,
+    noun: str,
+    *,
+    stdin: bool = True,
+    encoding: str = "utf-8-sig",
+    limit: int = DEFAULT_READ_LIMIT,
+) -> str:
+    """The text of ``path`` ('-' reads standard input, when ``stdin``), at most ``limit`` bytes.
+
+    A missing, unreadable, undecodable or over-long file is an InputError naming
+    the file as ``noun`` (``no such journal``). ``utf-8-sig`` drops the BOM some
+    editors write.
     """
     try:
         if stdin and path == "-":
-            return sys.stdin.read()
-        with open(path, encoding=encoding) as f:
-            return f.read()
+            data = sys.stdin.buffer.read(limit + 1)
+        else:
+            with open(path, "rb") as f:
+                data = f.read(limit + 1)
+        if len(data) > limit:
+            raise InputError(f"{path}: larger than {_size(limit)}: not a {noun}")
+        return data.decode(encoding)
     except FileNotFoundError:
         raise InputError(f"{path}: no such {noun}") from None
-    except (OSError, UnicodeDecodeError) as e:
-        raise InputError(f"{path}: cannot read the {noun}: {e}") from None
+    except UnicodeDecodeError:
+        raise InputError(f"{path}: cannot read the {noun}: it is not UTF-8 text") from None
+    except OSError as e:
+        raise InputError(f"{path}: cannot read the {noun}: {e.strerror or e}") from None
+
+
+def _size(limit: int) -> str:
+    return f"{limit // (1024 * 1024)} MiB" if limit >= 1024 * 1024 else f"{limit} bytes"
 
 
 class BadJson(ValueError):
