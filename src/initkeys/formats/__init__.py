@@ -36,6 +36,7 @@ __all__ = [
     "finding_id",
     "get_formatter",
     "identified_findings",
+    "incomplete_note",
     "iso_utc",
     "key_label",
     "parse_format_list",
@@ -185,6 +186,30 @@ def identified_findings(account: AccountAudit) -> Iterator[tuple[str, Finding]]:
         count = seen.get(base, 0) + 1
         seen[base] = count
         yield (base if count == 1 else f"{base}-{count}"), finding
+
+
+def incomplete_note(run: AuditRun) -> str | None:
+    """The sentence every format shows when the run is incomplete (``run.incomplete()``):
+    what was not seen, and that it is not a pass; None for a complete run.
+
+    ``--allow-errors`` changes only the exit code, so the sentence stays and says so."""
+    if not run.incomplete():
+        return None
+    accounts = sum(1 for a in run.accounts if a.error is not None)
+    errors = sum(a.open_counts()[Status.ERROR] for a in run.accounts if a.error is None)
+    parts = []
+    if accounts:
+        parts.append(f"{accounts} account{_s(accounts)} could not be audited")
+    if errors:
+        parts.append(f"{errors} finding{_s(errors)} {'is' if errors == 1 else 'are'} ERROR")
+    note = f"INCOMPLETE: {' and '.join(parts)}: what was not seen is not a pass"
+    if run.settings.allow_errors:
+        note += " (--allow-errors: the exit code ignores it)"
+    return note
+
+
+def _s(n: int) -> str:
+    return "" if n == 1 else "s"
 
 
 # Characters no format writes as they are, but as visible escapes (``\\x1b``,
