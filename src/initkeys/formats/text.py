@@ -4,7 +4,10 @@ Layout: the control header (what is checked and why, the way a scanner shows
 an audit item), then one block per account (verdict line, counts, and the
 evidence for each FAIL, WARNING and ERROR finding), then the totals and the
 overall result. PASS and NOT_APPLICABLE findings are counted but not listed;
-JSON and CSV list them.
+JSON and CSV list them. A run that did not see everything (an account not
+audited, an ERROR finding) says so on its own line at the top and at the
+bottom, also with ``--allow-errors``, and an account whose only findings are
+ERROR is never summed up as "No setup keys found."
 
 All text goes through :class:`rich.text.Text`, never console markup: user
 names, file names and error sentences are data, and must not be read as
