@@ -18,23 +18,13 @@ from pathlib import Path
 from fuzz_kit import assert_clean_end, run_main, tried
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
-from test_cli import HEADER, row
+from test_cli import FAILING, row
 
 from initkeys.formats import FORMAT_NAMES, get_formatter, unsafe_pattern
 from initkeys.model import AccountAudit, AuditRun, Finding, Reason, Settings, Status
 
-REPORT = "\n".join(
-    [
-        HEADER,
-        row(
-            "dave",
-            "2022-01-01T00:00:00+00:00",
-            "true",
-            ("true", "2022-01-01T00:00:30+00:00", "N/A"),
-        ),
-        row("alice", "not-a-date", "true", None),
-    ]
-)
+# dave: a FAIL setup key; alice: an unreadable row (ERROR).
+REPORT = FAILING + "\n" + row("alice", "not-a-date", "true", None)
 DURATION = st.one_of(
     st.text(max_size=12),
     st.from_regex(
