@@ -199,7 +199,8 @@ def audit(
     Exit codes: 0 nothing at or above --fail-on and nothing unseen, 1 findings at or
     above it, or any ERROR finding or account (unless --allow-errors), 2 bad usage
     or unreadable input, 3 no account could be audited, or --send-to could not
-    import every finding.
+    import every finding. A reader that stops reading (| head) or a closed stdout
+    does not change the code.
     """
     if demo and (report_paths or profile or endpoint_url or send_to):
         raise InputError(
