@@ -125,8 +125,9 @@ def test_exempt_findings_are_noted_and_listed_last() -> None:
 def test_hostile_text_cannot_break_tables_or_inject_markup() -> None:
     run = hostile_run()
     text = _render("markdown", run)
-    # Our own markup: the title's emphasis and the note's *exempt* (twice).
-    assert _markup_from_data(text, allowed=3) == []
+    # Our own markup: the title's emphasis, the **INCOMPLETE:** banner (the run has an
+    # ERROR row and an account not audited) and the note's *exempt* (twice).
+    assert _markup_from_data(text, allowed=4) == []
     html = MARKDOWN.render(text)
     assert "<script" not in html and "<a " not in html and "<img" not in html
     _, *rows = _findings_table(text)
@@ -171,7 +172,8 @@ def test_any_text_stays_in_its_cell(user: str, reason: str) -> None:
     text = _render("markdown", one_finding(user, Status.ERROR, reason))
     header, row = _findings_table(text)
     assert len(row) == len(header)
-    assert _markup_from_data(text, allowed=1) == []
+    # The title's emphasis and the **INCOMPLETE:** banner (an ERROR finding) are ours.
+    assert _markup_from_data(text, allowed=2) == []
 
 
 def test_cli_markdown(tmp_path: Path) -> None:

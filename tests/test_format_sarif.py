@@ -171,9 +171,15 @@ def test_physical_location_only_for_report_files() -> None:
 def test_invocation_and_accounts_not_audited() -> None:
     doc = _sarif(_run())
     (invocation,) = doc["runs"][0]["invocations"]
-    assert invocation["executionSuccessful"] is True  # one account was audited
+    # Fail closed: an account not audited (and an ERROR row) make the run incomplete,
+    # which is not a successful execution, although one account was audited.
+    assert invocation["executionSuccessful"] is False
     assert invocation["startTimeUtc"] == "2026-11-28T01:00:00Z"
-    (note,) = invocation["toolExecutionNotifications"]
+    note, incomplete = invocation["toolExecutionNotifications"]
+    assert incomplete["descriptor"] == {"id": "RUN-INCOMPLETE", "index": 1}
+    assert incomplete["message"]["text"].startswith(
+        "INCOMPLETE: 1 account could not be audited and 1 finding is ERROR"
+    )
     assert note["level"] == "error"
     assert "210987654321" in note["message"]["text"]
     assert "AccessDenied" in note["message"]["text"]

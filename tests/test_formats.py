@@ -19,7 +19,7 @@ from initkeys._version import __version__
 from initkeys.control import CONTROL
 from initkeys.errors import InputError
 from initkeys.evaluate import evaluate_report
-from initkeys.formats import FORMAT_NAMES, get_formatter, iso_utc
+from initkeys.formats import FORMAT_NAMES, get_formatter, iso_utc, unsafe_pattern, visible
 from initkeys.formats.csv_format import COLUMNS, escape_formula
 from initkeys.formats.text import DEFAULT_WIDTH
 from initkeys.model import (
@@ -416,7 +416,7 @@ def test_csv_formula_injection_is_escaped() -> None:
         ("+SUM(A1)", "'+SUM(A1)"),
         ("-2", "'-2"),
         ("@cmd", "'@cmd"),
-        ("\tx", "'\tx"),
+        ("\tx", "\\x09x"),  # control characters are shown as escapes first: inert
         ("a=b", "a=b"),  # IAM allows these characters inside a name
         ("john.doe@example.com", "john.doe@example.com"),
         ("", ""),
@@ -593,7 +593,8 @@ def test_any_text_stays_valid_json_and_inert_csv(user: str, message: str) -> Non
     (row,) = _csv_rows(_render("csv", run))
     for column in ("user", "source", "message"):
         assert not row[column].startswith(("=", "+", "-", "@", "\t", "\r"))
-    assert row["user"] in (user, "'" + user)
+    assert row["user"] in (visible(user), "'" + visible(user))  # terminal-safe, then inert
+    assert not unsafe_pattern().search("".join(row.values()))
 
     plain = _render("text", run)
     assert "\x1b" not in plain
@@ -609,8 +610,11 @@ def test_csv_line_breaks_inside_cells_stay_inside_one_row() -> None:
     )
     account = AccountAudit(ACCOUNT, "aws", "x.csv", None, findings=(finding,))
     run = AuditRun(settings=Settings(), generated_at=GENERATED, accounts=(account,))
-    (row,) = _csv_rows(_render("csv", run))
-    assert row["message"] == "one\rtwo\nthree\r\n-four"
+    text = _render("csv", run)
+    assert len(text.splitlines()) == 2  # the header and the one record
+    (row,) = _csv_rows(text)
+    # Line breaks are control characters: shown as escapes, like in every format.
+    assert row["message"] == "one\\x0dtwo\\x0athree\\x0d\\x0a-four"
 
 
 def test_text_neutralises_terminal_escapes_in_data() -> None:

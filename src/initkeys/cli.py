@@ -21,18 +21,19 @@ from initkeys._version import __version__
 from initkeys.cli_options import (
     account_selection_options,
     aws_options,
-    duration_callback,
     exemption_options,
     judgement_options,
+    report_timeout_callback,
     trail_policy_options,
 )
 from initkeys.errors import AccessError, InitkeysError, InputError
-from initkeys.formats import FORMAT_NAMES, file_name, parse_format_list
+from initkeys.formats import FORMAT_NAMES, file_name, parse_format_list, visible
 from initkeys.model import AccountAudit, AuditRun, Mode, Settings, Status
 from initkeys.partitions import check_region_name
 
 if TYPE_CHECKING:
     from initkeys.audit import TrailFor
+    from initkeys.formats import Formatter
     from initkeys.sources.accounts import AccountSelection, TargetAccount
     from initkeys.sources.cloudtrail import TrailSpec
     from initkeys.spill import FindingSpill
@@ -50,8 +51,21 @@ class LiveOptions:
     report_timeout: timedelta
 
 
+class ReaderGone(Exception):
+    """Standard output's reader went away (``| head``) while a command wrote to it.
+
+    Not an OSError on purpose: click turns a broken pipe into exit 1, which reads as
+    "FAIL found"; :func:`main` gives it its own exit code instead."""
+
+
 class LazyGroup(click.Group):
     """A group whose heavier subcommands are imported only when they run."""
+
+    def invoke(self, ctx: click.Context) -> Any:
+        try:
+            return super().invoke(ctx)
+        except BrokenPipeError as e:
+            raise ReaderGone() from e
 
     lazy: ClassVar[dict[str, str]] = {
         "remediate": "initkeys.remediate.cli:remediate",
@@ -114,7 +128,9 @@ def cli() -> None:
     metavar="NAME[,NAME…]",
     help=f"Output format: {', '.join(FORMAT_NAMES)}. Several, comma-separated, need --output-dir.",
 )
-@click.option("--output", "-o", metavar="PATH", help="Write the report to PATH, not stdout.")
+@click.option(
+    "--output", "-o", metavar="PATH", help="Write the report to PATH, not stdout ('-': stdout)."
+)
 @click.option(
     "--output-dir",
     metavar="DIR",
@@ -145,9 +161,9 @@ def cli() -> None:
 @click.option(
     "--report-timeout",
     default="5m",
-    callback=duration_callback,
+    callback=report_timeout_callback,
     show_default=True,
-    help="How long to wait for AWS to generate the credential report.",
+    help="How long to wait for AWS to generate the credential report (at most 1d).",
 )
 @click.option(
     "--cloudtrail",
@@ -183,7 +199,8 @@ def audit(
     Exit codes: 0 nothing at or above --fail-on and nothing unseen, 1 findings at or
     above it, or any ERROR finding or account (unless --allow-errors), 2 bad usage
     or unreadable input, 3 no account could be audited, or --send-to could not
-    import every finding.
+    import every finding. A reader that stops reading (| head) or a closed stdout
+    does not change the code.
     """
     if demo and (report_paths or profile or endpoint_url or send_to):
         raise InputError(
@@ -344,6 +361,8 @@ def report_targets(
     formats: list[str], output: str | None, output_dir: str | None
 ) -> list[tuple[str, str | None]]:
     """(format, path or None for stdout) per report; checked before any AWS call."""
+    if output == "-":  # as for most Unix tools: standard output, not a file named "-"
+        output = None
     if output is not None and output_dir is not None:
         raise InputError("--output and --output-dir cannot be combined")
     if output_dir is None:
@@ -552,7 +571,7 @@ def _progress() -> Iterator[Any]:
 def _write_report(
     run: AuditRun, output_format: str, output: str | None, region: str | None = None
 ) -> None:
-    from initkeys.formats import Formatter, get_formatter
+    from initkeys.formats import get_formatter
 
     formatter: Formatter
     if output_format == "asff":  # the one format that needs to know a region
@@ -562,12 +581,29 @@ def _write_report(
     else:
         formatter = get_formatter(output_format)
     if output is None:
-        color = output_format == "text" and sys.stdout.isatty() and "NO_COLOR" not in os.environ
-        formatter.render(run, sys.stdout, color=color, tool_version=__version__)
-        sys.stdout.flush()
+        _write_to_stdout(run, formatter, output_format)
         return
-    with atomic_file(output) as out:
-        formatter.render(run, out, color=False, tool_version=__version__)
+    try:
+        with atomic_file(output) as out:
+            formatter.render(run, out, color=False, tool_version=__version__)
+    except BrokenPipeError:
+        pass  # a FIFO whose reader went away: as for stdout, the audit's verdict stands
+
+
+def _write_to_stdout(run: AuditRun, formatter: Formatter, output_format: str) -> None:
+    """The report on stdout. A reader that goes away (``| head``) or a closed stdout
+    (``>&-``) does not change the audit: it ends quietly with the audit's own exit code
+    (0/1), which is what a caller that reads only the code asked for."""
+    stdout = sys.stdout
+    if stdout is None:  # started with fd 1 closed
+        _note("standard output is closed: the report was not written")
+        return
+    try:
+        color = output_format == "text" and stdout.isatty() and "NO_COLOR" not in os.environ
+        formatter.render(run, stdout, color=color, tool_version=__version__)
+        stdout.flush()
+    except BrokenPipeError:
+        _discard_stdout()
 
 
 @contextmanager
@@ -577,7 +613,12 @@ def atomic_file(path: str) -> Iterator[TextIO]:
 
     Anything but a regular file (``/dev/null``, a FIFO, ``/dev/stdout``) is
     written in place: renaming over it would replace the device itself, and
-    as root that replaces ``/dev/null`` for the whole machine."""
+    as root that replaces ``/dev/null`` for the whole machine. ``-`` is standard output
+    (``--plan-out -``), as for most Unix tools."""
+    if path == "-" and sys.stdout is not None:
+        yield sys.stdout
+        sys.stdout.flush()
+        return
     try:
         special = not stat.S_ISREG(os.stat(path).st_mode)
     except FileNotFoundError:
@@ -675,14 +716,24 @@ def main(argv: list[str] | None = None) -> None:
         _die("aborted", 130)
     except KeyboardInterrupt:
         _die("interrupted", 130)
+    except (ReaderGone, BrokenPipeError):
+        # Outside the audit's report (which handles it): the command's output was cut
+        # short, so its result is unknown; no traceback, no further writes to stdout.
+        _discard_stdout()
+        _die("the reader of the output went away (broken pipe) before the command ended", 2)
     except OSError as e:
-        if isinstance(e, BrokenPipeError):
-            _quiet_broken_pipe()
         where = f"{e.filename}: " if e.filename else ""
         _die(f"{where}{e.strerror or e}", 2)
     except Exception as e:  # a bug: one line by default, the traceback on request
+        if _stray_aws_error(e):  # no command caught it: exit 3, and never its raw text
+            from initkeys.sources.aws import describe_access_error
+
+            _die(describe_access_error(e, "an AWS call"), 3)
         if os.environ.get("INITKEYS_DEBUG"):
-            raise
+            import traceback
+
+            traceback.print_exc()
+            sys.exit(4)  # still "internal error": exit 1 would read as "FAIL found"
         _die(
             f"internal error: {type(e).__name__}: {e} "
             "(set INITKEYS_DEBUG=1 for the traceback, and please report it)",
@@ -691,14 +742,39 @@ def main(argv: list[str] | None = None) -> None:
     sys.exit(code if isinstance(code, int) else 0)
 
 
-def _quiet_broken_pipe() -> None:
-    """The reader went away (`| head`): no traceback, no further writes."""
+def _stray_aws_error(e: Exception) -> bool:
+    """An error of AWS (access, network, an unreadable answer), not of how we called it."""
+    if "botocore" not in sys.modules:
+        return False
+    from botocore.exceptions import ParamValidationError
+
+    from initkeys.sources.aws import is_access_error
+
+    return is_access_error(e) and not isinstance(e, ParamValidationError)
+
+
+def _discard_stdout() -> None:
+    """The reader went away (``| head``): what is still buffered, and anything written
+    later (the interpreter flushes at exit), goes to /dev/null instead of raising."""
+    if sys.stdout is None:
+        return
+    try:
+        fileno = sys.stdout.fileno()
+    except (OSError, ValueError):  # not a real file (tests capture it in memory)
+        return
     devnull = os.open(os.devnull, os.O_WRONLY)
-    os.dup2(devnull, sys.stdout.fileno())
-    sys.exit(1)
+    os.dup2(devnull, fileno)
+    os.close(devnull)
+
+
+def _note(message: str) -> None:
+    if sys.stderr is not None:
+        print(f"initkeys: note: {message}", file=sys.stderr)
 
 
 def _die(message: str, code: int) -> None:
-    first_line = " ".join(message.split())
-    print(f"initkeys: error: {first_line}", file=sys.stderr)
+    # One line, and nothing in it (a file name, an AWS message) may drive the terminal.
+    first_line = visible(" ".join(message.split()))
+    if sys.stderr is not None:  # started with fd 2 closed: print() would pick stdout
+        print(f"initkeys: error: {first_line}", file=sys.stderr)
     sys.exit(code)

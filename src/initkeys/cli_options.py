@@ -27,6 +27,21 @@ def duration_callback(ctx: click.Context, param: click.Parameter, value: str) ->
         raise click.BadParameter(str(e), ctx, param) from None
 
 
+MAX_REPORT_TIMEOUT = timedelta(days=1)
+"""AWS makes a credential report in seconds to minutes: a longer wait is a typo, and an
+absurd one (years) would hold a CI job forever."""
+
+
+def report_timeout_callback(ctx: click.Context, param: click.Parameter, value: str) -> timedelta:
+    """``--report-timeout``: a duration, more than 0 s and at most a day (else exit 2)."""
+    timeout = duration_callback(ctx, param, value)
+    if not timedelta(0) < timeout <= MAX_REPORT_TIMEOUT:
+        raise click.BadParameter(
+            f"must be more than 0s and at most 1d, not {timeout.total_seconds():g}s", ctx, param
+        )
+    return timeout
+
+
 def setup_window_callback(ctx: click.Context, param: click.Parameter, value: str) -> timedelta:
     try:
         return parse_setup_window(value)

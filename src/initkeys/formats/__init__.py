@@ -36,6 +36,7 @@ __all__ = [
     "finding_id",
     "get_formatter",
     "identified_findings",
+    "incomplete_note",
     "iso_utc",
     "key_label",
     "parse_format_list",
@@ -187,16 +188,68 @@ def identified_findings(account: AccountAudit) -> Iterator[tuple[str, Finding]]:
         yield (base if count == 1 else f"{base}-{count}"), finding
 
 
+def incomplete_note(run: AuditRun) -> str | None:
+    """The sentence every format shows when the run is incomplete (``run.incomplete()``):
+    what was not seen, and that it is not a pass; None for a complete run.
+
+    ``--allow-errors`` changes only the exit code, so the sentence stays and says so."""
+    if not run.incomplete():
+        return None
+    accounts = sum(1 for a in run.accounts if a.error is not None)
+    errors = sum(a.open_counts()[Status.ERROR] for a in run.accounts if a.error is None)
+    parts = []
+    if accounts:
+        parts.append(f"{accounts} account{_s(accounts)} could not be audited")
+    if errors:
+        parts.append(f"{errors} finding{_s(errors)} {'is' if errors == 1 else 'are'} ERROR")
+    note = f"INCOMPLETE: {' and '.join(parts)}: what was not seen is not a pass"
+    if run.settings.allow_errors:
+        note += " (--allow-errors: the exit code ignores it)"
+    return note
+
+
+def _s(n: int) -> str:
+    return "" if n == 1 else "s"
+
+
 # Characters no format writes as they are, but as visible escapes (``\\x1b``,
 # ``\\u202e``): control characters (C0, DEL, C1), the line and paragraph
-# separators, and the bidi embedding/override/isolate controls. A crafted name
-# must neither drive a terminal, break a line or a table row, nor reorder what
-# a reader sees. A format adds its own extras (see :func:`unsafe_pattern`).
-_UNSAFE_RANGES = ((0x00, 0x1F), (0x7F, 0x9F), (0x2028, 0x202E), (0x2066, 0x2069))
+# separators, and every format character (Unicode category Cf: the bidi
+# embedding/override/isolate controls, zero-width spaces and joiners, the
+# byte-order mark, invisible tag characters). A crafted name must neither drive
+# a terminal, break a line or a table row, reorder what a reader sees, nor hide
+# text in a name that looks like another. A format adds its own extras (see
+# :func:`unsafe_pattern`).
+_UNSAFE_RANGES = (
+    (0x00, 0x1F),
+    (0x7F, 0x9F),
+    (0xAD, 0xAD),
+    (0x600, 0x605),
+    (0x61C, 0x61C),
+    (0x6DD, 0x6DD),
+    (0x70F, 0x70F),
+    (0x890, 0x891),
+    (0x8E2, 0x8E2),
+    (0x180E, 0x180E),
+    (0x200B, 0x200F),
+    (0x2028, 0x202E),
+    (0x2060, 0x206F),
+    (0xFEFF, 0xFEFF),
+    (0xFFF9, 0xFFFB),
+    (0x110BD, 0x110BD),
+    (0x110CD, 0x110CD),
+    (0x13430, 0x13438),
+    (0x1BCA0, 0x1BCA3),
+    (0x1D173, 0x1D17A),
+    (0xE0001, 0xE0001),
+    (0xE0020, 0xE007F),
+)
 
 
 def _escape(code: int) -> str:
-    return f"\\x{code:02x}" if code < 0x100 else f"\\u{code:04x}"
+    if code < 0x100:
+        return f"\\x{code:02x}"
+    return f"\\u{code:04x}" if code < 0x10000 else f"\\U{code:08x}"
 
 
 _VISIBLE = {c: _escape(c) for low, high in _UNSAFE_RANGES for c in range(low, high + 1)}

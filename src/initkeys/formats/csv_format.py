@@ -7,6 +7,12 @@ User names, file names and messages are attacker-influenced (IAM user names may
 contain ``+ = , . @ - _``), and spreadsheet apps run a cell that starts with
 ``= + - @`` as a formula. Such text cells get a leading ``'``, the OWASP
 advice for CSV injection. Numbers this module writes itself are left alone.
+
+Before that, the characters no format writes as they are (control characters,
+C1, line breaks, bidi overrides and other format characters: see
+:func:`initkeys.formats.visible`) become visible escapes (``\\x1b``), so that
+``cat`` or ``less`` on the file cannot drive the terminal, and every record
+stays on one line.
 """
 
 from __future__ import annotations
@@ -14,7 +20,7 @@ from __future__ import annotations
 import csv
 from typing import TextIO
 
-from initkeys.formats import PlainFormatter, identified_findings, iso_utc, seconds
+from initkeys.formats import PlainFormatter, identified_findings, iso_utc, seconds, visible
 from initkeys.model import AccountAudit, AuditRun, Finding, Status
 
 COLUMNS = (
@@ -72,7 +78,10 @@ class CsvFormatter(PlainFormatter):
 
 
 def escape_formula(text: str) -> str:
-    """``text`` made inert for spreadsheet apps: a leading ``'`` if it could start a formula."""
+    """``text`` made inert for terminals (:func:`~initkeys.formats.visible`) and for
+    spreadsheet apps: a leading ``'`` if it could start a formula."""
+    if not text.isascii() or not text.isprintable():  # the rare case: escapes to write
+        text = visible(text)
     return "'" + text if text.startswith(_FORMULA_START) else text
 
 

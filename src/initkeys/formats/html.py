@@ -3,7 +3,9 @@
 The page holds the control's metadata, a summary with an inline SVG chart of
 verdicts per account, the scope and time of the audit, and a findings table
 with the evidence that a small inline script makes sortable. The table is
-plain HTML: it reads and prints the same without the script.
+plain HTML: it reads and prints the same without the script. A run that is
+incomplete (an account not audited, a finding ERROR) says so in the title,
+the masthead and a banner above the counts.
 
 Self-contained means the page loads nothing: no fonts, images, styles or
 scripts from anywhere. Its Content-Security-Policy (``default-src 'none'``,
@@ -42,6 +44,7 @@ from initkeys.evaluate.verdicts import describe_duration, describe_gap
 from initkeys.formats import (
     PlainFormatter,
     identified_findings,
+    incomplete_note,
     iso_utc,
     key_label,
     status_label,
@@ -121,6 +124,10 @@ code, .mono, .id {
 }
 .card .label { font-size: .86rem; font-weight: 600; letter-spacing: .04em; color: var(--muted); }
 .card.result { flex: 1.4 1 170px; background: var(--band); }
+.incomplete {
+  margin: 14px 0; padding: 10px 14px; border-left: 5px solid var(--error); background: #f5ecf8;
+  font-weight: 600;
+}
 .card.result .n { font-size: 1.6rem; }
 .fail { --status: var(--fail); } .error { --status: var(--error); }
 .warning { --status: var(--warning); } .pass { --status: var(--pass); }
@@ -371,7 +378,8 @@ def _text(value: str) -> str:
 def _head(run: AuditRun, tool_version: str) -> str:
     result = run.status
     generated = iso_utc(run.generated_at) or "-"
-    title = f"CIS AWS {CONTROL.id} audit: {result.value} ({generated})"
+    incomplete = ", INCOMPLETE" if run.incomplete() else ""
+    title = f"CIS AWS {CONTROL.id} audit: {result.value}{incomplete} ({generated})"
     return (
         "<!DOCTYPE html>\n"
         '<html lang="en">\n<head>\n<meta charset="utf-8">\n'
@@ -387,7 +395,8 @@ def _head(run: AuditRun, tool_version: str) -> str:
         f"Recommendation {CONTROL.id} &middot; initkeys audit report</p>\n"
         f"<h1>{_text(CONTROL.title)}</h1>\n"
         '<p class="byline">'
-        f'<span>Result <span class="badge {_CLASS[result]}">{result.value}</span></span>'
+        f'<span>Result <span class="badge {_CLASS[result]}">{result.value}</span>'
+        f"{' (incomplete)' if run.incomplete() else ''}</span>"
         f'<span>Generated <time datetime="{generated}">{generated}</time></span>'
         f"<span>Mode {run.settings.mode.value}</span>"
         f"<span>Setup window {describe_duration(run.settings.setup_window)}</span>"
@@ -408,7 +417,11 @@ def _summary(
     write = out.write
     result = run.status
     exempt = run.exempt
-    write('<section id="summary">\n<h2>Summary</h2>\n<div class="cards">\n')
+    write('<section id="summary">\n<h2>Summary</h2>\n')
+    note = incomplete_note(run)
+    if note is not None:  # before the counts: what was not seen is not a pass
+        write(f'<p class="incomplete" id="incomplete" role="alert">{_text(note)}</p>\n')
+    write('<div class="cards">\n')
     write(
         f'<div class="card result {_CLASS[result]}"><span class="label">RESULT</span>'
         f'<span class="n" id="result">{result.value}</span></div>\n'

@@ -6,10 +6,13 @@ copy every one of them. The bytes are the same as ``json.dumps(document,
 indent=2)`` would give, so the output stays plain, indented, valid JSON.
 
 Added to the contract (allowed, "fields may be added"): ``control.see_also``,
-``control.numbering``, a top-level ``result`` (the worst account status),
-``account_name``, and on every finding its stable ``id`` and ``setup_gap_seconds``, and
-the CloudTrail evidence (``created_by``, ``created_via``, ``created_from``,
-``evidence_note``; null without ``--cloudtrail`` and for keys not looked up).
+``control.numbering``, top-level ``result`` (the worst account status),
+``complete`` (false when an account could not be audited or a finding is ERROR:
+fail closed), ``allow_errors`` and ``incomplete`` (the sentence saying what was
+not seen, or null), ``account_name``, and on every finding its stable ``id`` and
+``setup_gap_seconds``, and the CloudTrail evidence (``created_by``,
+``created_via``, ``created_from``, ``evidence_note``; null without
+``--cloudtrail`` and for keys not looked up).
 """
 
 from __future__ import annotations
@@ -18,7 +21,13 @@ import json
 from typing import Any, TextIO
 
 from initkeys.control import CONTROL
-from initkeys.formats import PlainFormatter, identified_findings, iso_utc, seconds
+from initkeys.formats import (
+    PlainFormatter,
+    identified_findings,
+    incomplete_note,
+    iso_utc,
+    seconds,
+)
 from initkeys.model import STATUS_ORDER, AccountAudit, AuditRun, Exemption, Finding
 
 SCHEMA_VERSION = 1
@@ -115,6 +124,11 @@ def _head(run: AuditRun, tool_version: str) -> dict[str, Any]:
         "setup_window_seconds": seconds(run.settings.setup_window),
         "generated_at": iso_utc(run.generated_at),
         "result": run.status.value,
+        # Fail closed: whether every account and row was judged, whether the exit
+        # code was told to ignore it, and the sentence the other formats show.
+        "complete": not run.incomplete(),
+        "allow_errors": run.settings.allow_errors,
+        "incomplete": incomplete_note(run),
     }
 
 

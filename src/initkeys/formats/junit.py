@@ -9,11 +9,16 @@ case fails the way the exit code does:
 - WARNING: ``<failure>`` when the run's ``--fail-on`` is WARNING; otherwise the
   test case passes and the warning is in its ``<system-out>``.
 - ERROR (a row that could not be read): ``<error>``; the user was not judged.
+  With ``--allow-errors`` (the exit code then ignores ERROR): ``<skipped>``,
+  with the error, so that CI fails exactly when the exit code says so.
 - PASS: passes. NOT_APPLICABLE (root, users without a console password):
   ``<skipped>``, with the reason.
 - An exempt FAIL, WARNING or ERROR: ``<skipped>``, with the exemption's reason.
 - An account that could not be audited: one test case ``account audit`` with
-  an ``<error>``.
+  an ``<error>`` (``<skipped>`` with ``--allow-errors``).
+
+Every suite's properties say whether the run is ``complete`` (false when an
+account could not be audited or a finding is ERROR) and ``allow_errors``.
 
 Each test case carries the finding's stable id (and its status and reason) as
 ``<properties>``, and with ``--cloudtrail`` the evidence it has (``created_by``,
@@ -94,6 +99,7 @@ class JunitFormatter(PlainFormatter):
     def write(self, run: AuditRun, out: TextIO, tool_version: str) -> None:
         write = out.write
         settings = run.settings
+        complete = not run.incomplete()
         # The counts come first in the document: one counting pass, then the writing one.
         tallies = [_tally(account, settings) for account in run.accounts]
         total = _Tally()
@@ -109,12 +115,12 @@ class JunitFormatter(PlainFormatter):
             if account.account_name:
                 suite += f" ({account.account_name})"
             write(f"  <testsuite name={xml_attr(suite)} {tally.attributes()} {stamp}>\n")
-            _write_properties(out, _suite_properties(account, settings), indent=4)
+            _write_properties(out, _suite_properties(account, settings, complete), indent=4)
             if account.error is not None:
                 write(
                     f'    <testcase classname={xml_attr(_classname(account))} name="account audit" '
                     'time="0">\n'
-                    f'      <error type="account-not-audited" message={xml_attr(account.error)}/>\n'
+                    f"      {_account_error(account.error, settings)}\n"
                     "    </testcase>\n"
                 )
             else:
@@ -142,6 +148,13 @@ def _ascii(value: str) -> str:
     return value if value.isascii() else value.encode("ascii", "xmlcharrefreplace").decode()
 
 
+def _account_error(error: str, settings: Settings) -> str:
+    """The outcome element of an account that could not be audited."""
+    if settings.allow_errors:
+        return f"<skipped message={xml_attr('not audited (--allow-errors): ' + error)}/>"
+    return f'<error type="account-not-audited" message={xml_attr(error)}/>'
+
+
 def _outcome(finding: Finding, settings: Settings) -> str:
     """``failure``, ``error``, ``skipped``, ``warning`` (passes, with output) or ``pass``."""
     status = finding.status
@@ -152,7 +165,8 @@ def _outcome(finding: Finding, settings: Settings) -> str:
     if finding.exemption is not None:
         return "skipped"
     if status is Status.ERROR:
-        return "error"
+        # --allow-errors: the exit code ignores ERROR, so CI must too.
+        return "skipped" if settings.allow_errors else "error"
     if status is Status.WARNING and settings.fail_on.rank > Status.WARNING.rank:
         return "warning"
     return "failure"
@@ -160,6 +174,8 @@ def _outcome(finding: Finding, settings: Settings) -> str:
 
 def _tally(account: AccountAudit, settings: Settings) -> _Tally:
     if account.error is not None:
+        if settings.allow_errors:
+            return _Tally(tests=1, skipped=1)
         return _Tally(tests=1, errors=1)
     tally = _Tally()
     for finding in account.findings:
@@ -222,6 +238,8 @@ def _skip_message(finding: Finding) -> str:
             f"exempt ({finding.status.value} {finding.reason.value}): {exemption.reason} "
             f"[{exemption.scope}]"
         )
+    if finding.status is Status.ERROR:
+        return f"not judged (ERROR {finding.reason.value}, --allow-errors): {finding.message}"
     return f"not applicable ({finding.reason.value}): {finding.message}"
 
 
@@ -261,7 +279,9 @@ def _number(value: int | None) -> str | None:
     return None if value is None else str(value)
 
 
-def _suite_properties(account: AccountAudit, settings: Settings) -> list[tuple[str, str]]:
+def _suite_properties(
+    account: AccountAudit, settings: Settings, complete: bool
+) -> list[tuple[str, str]]:
     properties = [
         ("account_id", account.account_id),
         ("partition", account.partition),
@@ -270,6 +290,8 @@ def _suite_properties(account: AccountAudit, settings: Settings) -> list[tuple[s
         ("setup_window_seconds", str(seconds(settings.setup_window))),
         ("fail_on", settings.fail_on.value),
         ("status", account.status.value),
+        ("complete", str(complete).lower()),
+        ("allow_errors", str(settings.allow_errors).lower()),
     ]
     if account.account_name:
         properties.append(("account_name", account.account_name))

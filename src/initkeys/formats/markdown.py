@@ -21,7 +21,7 @@ from typing import TextIO
 
 from initkeys.control import CONTROL
 from initkeys.evaluate.verdicts import describe_duration
-from initkeys.formats import PlainFormatter, iso_utc, status_label, visible
+from initkeys.formats import PlainFormatter, incomplete_note, iso_utc, status_label, visible
 from initkeys.model import STATUS_ORDER, AccountAudit, AuditRun, Finding, Status
 
 MAX_ROWS = 50
@@ -75,6 +75,10 @@ class MarkdownFormatter(PlainFormatter):
             f"*{escape_inline(CONTROL.title)}.*\n\n"
             f"{_about(run, len(not_audited), tool_version)}\n\n"
         )
+        note = incomplete_note(run)
+        if note is not None:  # our own words: counts and flags, nothing from the data
+            head, _, rest = note.partition(": ")
+            write(f"> **{head}:** {escape_inline(rest)}\n\n")
         if not run.accounts:
             write("No accounts audited.\n")
             return

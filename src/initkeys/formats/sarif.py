@@ -28,8 +28,11 @@ The stable finding id is both ``fingerprints`` and ``partialFingerprints``
 with ``status: accepted`` and the exemption's reason as its justification;
 every other result has ``suppressions: []`` (the spec wants all or none).
 Accounts that could not be audited are ``invocations[0].toolExecutionNotifications``
-of level ``error``; ``executionSuccessful`` is false only when no account could
-be audited (exit code 3).
+of level ``error``. The audit fails closed: when the run is incomplete (an account
+could not be audited, or a finding is ERROR) ``executionSuccessful`` is false and
+a ``RUN-INCOMPLETE`` notification says what was not seen, with ``--allow-errors``
+too (it changes only the exit code; ``run.properties`` has ``complete`` and
+``allow_errors``).
 
 Results are written one by one (each on one line): an offline run may hold a
 million findings. Only the users that have a result are remembered, for
@@ -44,7 +47,13 @@ from typing import Any, TextIO
 from urllib.parse import quote
 
 from initkeys.control import CONTROL
-from initkeys.formats import PlainFormatter, identified_findings, iso_utc, seconds
+from initkeys.formats import (
+    PlainFormatter,
+    identified_findings,
+    incomplete_note,
+    iso_utc,
+    seconds,
+)
 from initkeys.formats.json_format import (
     control_document,
     exemption_document,
@@ -61,6 +70,7 @@ SARIF_SCHEMA = (
 RULE_ID = "CIS-AWS-1.11"
 NOT_JUDGED_RULE_ID = "INITKEYS-NOT-JUDGED"
 ACCOUNT_NOT_AUDITED = "ACCOUNT-NOT-AUDITED"
+RUN_INCOMPLETE = "RUN-INCOMPLETE"
 FINGERPRINT = "initkeysFindingId/v1"
 
 # Sources that are not a file the findings were read from.
@@ -157,18 +167,29 @@ def _skeleton(run: AuditRun, tool_version: str, accounts: list[dict[str, Any]]) 
     not_audited = [
         (i, a) for i, a in enumerate(run.accounts) if a.error is not None
     ]  # the order of run.accounts
-    invocation = {
-        "executionSuccessful": not (run.accounts and len(not_audited) == len(run.accounts)),
-        "startTimeUtc": iso_utc(run.generated_at),
-        "toolExecutionNotifications": [
+    notifications = [
+        {
+            "level": "error",
+            "message": {"text": f"Account {a.account_id} could not be audited: {a.error}"},
+            "descriptor": {"id": ACCOUNT_NOT_AUDITED, "index": 0},
+            "locations": [{"logicalLocations": [accounts[i]]}],
+        }
+        for i, a in not_audited
+    ]
+    note = incomplete_note(run)
+    if note is not None:
+        notifications.append(
             {
                 "level": "error",
-                "message": {"text": f"Account {a.account_id} could not be audited: {a.error}"},
-                "descriptor": {"id": ACCOUNT_NOT_AUDITED, "index": 0},
-                "locations": [{"logicalLocations": [accounts[i]]}],
+                "message": {"text": note},
+                "descriptor": {"id": RUN_INCOMPLETE, "index": 1},
             }
-            for i, a in not_audited
-        ],
+        )
+    invocation = {
+        # Fail closed: a run that did not see everything did not succeed.
+        "executionSuccessful": note is None,
+        "startTimeUtc": iso_utc(run.generated_at),
+        "toolExecutionNotifications": notifications,
     }
     driver = {
         "name": "initkeys",
@@ -182,7 +203,16 @@ def _skeleton(run: AuditRun, tool_version: str, accounts: list[dict[str, Any]]) 
                     "text": "An account could not be audited (credentials, permissions, network)."
                 },
                 "defaultConfiguration": {"level": "error"},
-            }
+            },
+            {
+                "id": RUN_INCOMPLETE,
+                "name": "RunIncomplete",
+                "shortDescription": {
+                    "text": "Something was not seen (an account not audited, a user not "
+                    "judged): the run is not a pass."
+                },
+                "defaultConfiguration": {"level": "error"},
+            },
         ],
     }
     return {
@@ -197,6 +227,8 @@ def _skeleton(run: AuditRun, tool_version: str, accounts: list[dict[str, Any]]) 
                     "setup_window_seconds": seconds(run.settings.setup_window),
                     "fail_on": run.settings.fail_on.value,
                     "result": run.status.value,
+                    "complete": note is None,
+                    "allow_errors": run.settings.allow_errors,
                     "summary": summary(run),
                 },
                 "results": _RESULTS,

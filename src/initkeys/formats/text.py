@@ -4,7 +4,10 @@ Layout: the control header (what is checked and why, the way a scanner shows
 an audit item), then one block per account (verdict line, counts, and the
 evidence for each FAIL, WARNING and ERROR finding), then the totals and the
 overall result. PASS and NOT_APPLICABLE findings are counted but not listed;
-JSON and CSV list them.
+JSON and CSV list them. A run that did not see everything (an account not
+audited, an ERROR finding) says so on its own line at the top and at the
+bottom, also with ``--allow-errors``, and an account whose only findings are
+ERROR is never summed up as "No setup keys found."
 
 All text goes through :class:`rich.text.Text`, never console markup: user
 names, file names and error sentences are data, and must not be read as
@@ -33,7 +36,7 @@ from rich.text import Text
 from initkeys._version import __version__
 from initkeys.control import CONTROL
 from initkeys.evaluate.verdicts import describe_duration, describe_gap
-from initkeys.formats import iso_utc, key_label, status_label, visible
+from initkeys.formats import incomplete_note, iso_utc, key_label, status_label, visible
 from initkeys.model import STATUS_ORDER, AccountAudit, AuditRun, Finding, Mode, Status
 
 # Width when ``out`` is not a terminal (a file, a pipe, a CI log).
@@ -158,6 +161,7 @@ def _header(printer: _Printer, run: AuditRun, tool_version: str) -> None:
             f"initkeys {tool_version}{printer.dot}generated {_when(run.generated_at)}", style="dim"
         )
     )
+    _incomplete(printer, run)
     printer.print()
     grid = Table.grid(padding=(0, 2))
     grid.add_column(style="bold", no_wrap=True)
@@ -229,7 +233,17 @@ def _account(printer: _Printer, account: AccountAudit, mode: Mode) -> None:
     printer.print(Text.assemble(_INDENT, _counts_text(account.counts(), printer.dot)))
 
     listed = [f for f in account.findings if f.status in _LISTED]
-    if not any(f.status is not Status.ERROR for f in listed):
+    errors = sum(1 for f in listed if f.status is Status.ERROR)
+    if errors and len(listed) == errors:
+        # Users that could not be read were not judged: "nothing found" would be a pass.
+        printer.print(
+            Text(
+                f"{_INDENT}{errors} finding{'' if errors == 1 else 's'} could not be judged "
+                "(ERROR, below): no verdict on those users.",
+                style=_STYLE[Status.ERROR],
+            )
+        )
+    elif not listed:
         printer.print(Text(_INDENT + _nothing_found(mode), style="green"))
     if listed:
         _evidence(printer, listed)
@@ -443,6 +457,14 @@ def _totals(printer: _Printer, run: AuditRun) -> None:
         note = f"{accounts} audited"
     printer.print(Text.assemble(("Accounts  ", "bold"), note))
     printer.print(Text.assemble(("Result    ", "bold"), _status_text(run.status)))
+    _incomplete(printer, run)
+
+
+def _incomplete(printer: _Printer, run: AuditRun) -> None:
+    """The run's gaps, said at the top and at the bottom, where a reader looks first."""
+    note = incomplete_note(run)
+    if note is not None:
+        printer.print(Text(note, style=_STYLE[Status.ERROR]))
 
 
 def _counts_text(counts: dict[Status, int], dot: str) -> Text:

@@ -176,9 +176,23 @@ def describe_access_error(
             )
         message = exc.response.get("Error", {}).get("Message", "")
         return f"{action} failed: {code}: {message}".rstrip(": ")
+    if _is_unreadable_response(exc):
+        # botocore's message carries the raw body, which can reflect the request
+        # (a session token, a signature): it is never shown, only what it means.
+        return (
+            f"{action} failed: AWS sent an answer that could not be read (not the XML or JSON "
+            "the API returns): check --endpoint-url and any proxy in between, and try again"
+        )
     if isinstance(exc, bce.BotoCoreError):
         return f"{action} failed: {exc}"
     return f"{action} failed: {type(exc).__name__}: {exc}"
+
+
+def _is_unreadable_response(exc: BaseException) -> bool:
+    """A response botocore could not parse (an HTML page, truncated XML), on a 200 too."""
+    from botocore.parsers import ResponseParserError
+
+    return isinstance(exc, ResponseParserError)
 
 
 # Who needs a policy, for the policies whose name is not a verb ("you audit with").
@@ -211,10 +225,11 @@ def access_errors(
 
 
 def is_access_error(exc: BaseException) -> bool:
-    """True for errors about reaching or being allowed into AWS (exit 3)."""
+    """True for errors about reaching or being allowed into AWS (exit 3), and for answers
+    that could not be read (a proxy's HTML page, a truncated body)."""
     from botocore import exceptions as bce
 
-    return isinstance(exc, (bce.BotoCoreError, bce.ClientError))
+    return isinstance(exc, (bce.BotoCoreError, bce.ClientError)) or _is_unreadable_response(exc)
 
 
 # boto3 Sessions are not thread-safe: clients are made one at a time (they are
