@@ -452,7 +452,8 @@ class _Collector:
     def add_file(self, name: str, read: Callable[[], list[Any]]) -> None:
         """Read one log file; one that cannot be read is a problem, not the end of the audit."""
         self.files.append(name)
-        if self.capped:
+        if self.records >= MAX_RECORDS:
+            self.capped = True
             self.unread_files += 1
             return
         try:
@@ -477,9 +478,14 @@ class _Collector:
                 f"and {'were' if total != 1 else 'was'} skipped ({why}{more})"
             )
         if self.capped:
+            unread = self.unread_files
             problems.append(
                 f"reading stopped after {MAX_RECORDS:,} records (initkeys' limit)"
-                + (f"; {self.unread_files:,} more log files were not read" if log_files else "")
+                + (
+                    f"; {unread:,} more log file{'s were' if unread != 1 else ' was'} not read"
+                    if unread
+                    else ""
+                )
             )
         return TrailEvidence(
             source=source,
@@ -814,8 +820,10 @@ class LookupTrail:
         collector = _Collector(account_id)
         for span in reachable:
             for name in EVENT_NAMES:
-                if not collector.capped:  # past the limit, no more pages are asked for
+                if collector.records < MAX_RECORDS:  # past the limit, no more pages are asked for
                     collector.add_records(self._records(name, span))
+                else:
+                    collector.capped = True
         return collector.evidence(self.source, reachable, log_files=False, horizon=horizon)
 
     def _records(self, name: EventName, span: TimeRange) -> Iterator[Any]:
