@@ -26,7 +26,7 @@ from fuzz_kit import run_main
 from lookup_endpoint import RAW, LookupEndpoint
 from scenario import at
 from test_cloudtrail_lookup import cloudtrail_client
-from trail_records import ACCOUNT, iam_user, log_files, record, upload
+from trail_records import ACCOUNT, admin_in_console, iam_user, log_files, record, upload
 
 import initkeys.sources.cloudtrail as cloudtrail
 from initkeys.model import TimeRange
@@ -310,3 +310,67 @@ def _argv(folder: Path) -> list[str]:
         "--format",
         "json",
     ]
+
+
+def _key_record(
+    caller: Any, request: Any = ..., response: Any = ..., *, name: str = "CreateAccessKey"
+) -> dict[str, Any]:
+    item = record(name, caller, T, user="x", key_id="K")
+    item["requestParameters"] = None if request is ... else {"userName": request}
+    element = {"CreateAccessKey": "accessKey", "CreateUser": "user"}[name]
+    item["responseElements"] = {element: {"accessKeyId": "K"}}
+    if response is not ...:
+        item["responseElements"][element]["userName"] = response
+    return item
+
+
+@pytest.mark.parametrize(
+    ("item", "target"),
+    [
+        (_key_record(iam_user("bob"), "alice", "alice"), "alice"),
+        (_key_record(iam_user("bob"), "Alice", "alice"), "Alice"),  # one user, two spellings
+        (_key_record(iam_user("bob"), ..., "bob"), "bob"),
+        (_key_record(iam_user("BOB"), ..., "bob"), "bob"),  # IAM's spelling, the caller's case
+        (_key_record(iam_user("bob")), "bob"),  # neither: the call acted on its caller
+        (_key_record(iam_user("bob"), None, None), "bob"),  # null is what CloudTrail writes
+        (_key_record(admin_in_console(), ..., "alice"), "alice"),
+        (_key_record(admin_in_console()), None),  # a role's own key: there is none
+        (_key_record(iam_user("bob"), "alice", name="CreateUser"), "alice"),
+    ],
+)
+def test_the_user_a_record_acted_on(item: dict[str, Any], target: str | None) -> None:
+    event = cloudtrail.read_record(item)
+    assert (event.target_user if event else None) == target
+
+
+@pytest.mark.parametrize(
+    ("item", "why"),
+    [
+        (_key_record(iam_user("bob"), ["alice"], "alice"), "requestParameters.userName is not"),
+        (_key_record(iam_user("bob"), "", "alice"), "requestParameters.userName is not"),
+        (_key_record(iam_user("bob"), 7), "requestParameters.userName is not"),
+        (_key_record(iam_user("bob"), "a" * 65), "requestParameters.userName is not"),
+        (_key_record(iam_user("bob"), "alice", "carol"), "disagree"),
+        (_key_record(iam_user("bob"), ..., "alice"), "another user than the caller"),
+        (_key_record(iam_user("bob"), ..., {"n": 1}), "accessKey.userName is not"),
+        ({**_key_record(iam_user("bob")), "requestParameters": ["x"]}, "not an object"),
+        ({**_key_record(iam_user("bob")), "eventTime": "0001-01-01T00:00:00+05:00"}, "time"),
+    ],
+)
+def test_records_that_cannot_be_read(item: dict[str, Any], why: str) -> None:
+    with pytest.raises(cloudtrail.BadRecord, match=why):
+        cloudtrail.read_record(item)
+    assert cloudtrail.creation_event(item) is None  # the reading shared with older callers
+
+
+def test_evidence_matches_a_users_name_without_case(tmp_path: Path) -> None:
+    """The report spells the user SAM; the record, sam: one IAM user."""
+    report = tmp_path / "report.csv"
+    report.write_text(REPORT.read_text().replace("sam,", "SAM,").replace("user/sam", "user/SAM"))
+    trail = tmp_path / "trail"
+    log_file(trail / "sam.json.gz", [sam_record()])
+    argv = ["audit", "--credential-report", str(report), "--cloudtrail", str(trail)]
+    code, out, err = run_main([*argv, "--format", "json"])
+    assert code == 1 and err == "", err
+    sam = findings(out)["SAM"]
+    assert (sam["status"], sam["reason"]) == SELF_CREATED
