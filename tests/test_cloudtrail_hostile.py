@@ -374,3 +374,34 @@ def test_evidence_matches_a_users_name_without_case(tmp_path: Path) -> None:
     assert code == 1 and err == "", err
     sam = findings(out)["SAM"]
     assert (sam["status"], sam["reason"]) == SELF_CREATED
+
+
+def test_an_s3_download_that_breaks_off_is_a_note(aws: Any) -> None:
+    """botocore raises IncompleteReadError when an object's body ends before its stated
+    length: one file the audit could not read, not the end of the audit."""
+    from botocore.exceptions import IncompleteReadError
+
+    (genuine,) = log_files([sam_record()], delay=timedelta(minutes=3))
+    # Two records: a body of another length, by which the hook below knows it.
+    (broken,) = log_files([sam_record(), sam_record()], delay=timedelta(minutes=4))
+    s3 = aws.client("s3")
+    s3.create_bucket(Bucket="broken-trail")
+    upload(s3, "broken-trail", "", [genuine, broken])
+
+    class BrokenBody:
+        def read(self, _size: int = -1) -> bytes:
+            raise IncompleteReadError(actual_bytes=10, expected_bytes=100)
+
+        def close(self) -> None:
+            pass
+
+    def break_it(parsed: dict[str, Any], **_: Any) -> None:
+        if parsed.get("ContentLength") == len(broken.body):
+            parsed["Body"] = BrokenBody()
+
+    s3.meta.events.register("after-call.s3.GetObject", break_it)
+    evidence = S3Trail(s3, "broken-trail").read(ACCOUNT, "aws", SPAN)
+    assert [e.target_user for e in evidence.events] == ["sam"]
+    assert evidence.problems == (
+        f"s3://broken-trail/{broken.key}: the download broke off (IncompleteReadError)",
+    )

@@ -707,7 +707,7 @@ class S3Trail:
 
     def _get(self, key: str) -> bytes:
         """The object as stored (gzipped), at most :data:`MAX_DOWNLOAD_BYTES` of it."""
-        from botocore.exceptions import ClientError
+        from botocore.exceptions import BotoCoreError, ClientError
 
         with self._errors("s3:GetObject"):
             try:
@@ -730,6 +730,10 @@ class S3Trail:
                     )
                 # The length S3 states is not trusted either: the download stops at the limit.
                 return read_capped(body.read, MAX_DOWNLOAD_BYTES, "stored")
+            except BotoCoreError as exc:
+                # One object whose download broke off is a note, like an unreadable file:
+                # the rest of the trail is still evidence.
+                raise ValueError(f"the download broke off ({type(exc).__name__})") from None
             finally:
                 body.close()
 
