@@ -138,6 +138,11 @@ class LookupEndpoint:
         return 200, answer
 
 
+RAW = "__CloudTrailEvent__"
+"""A record holding this key is served with its value as ``CloudTrailEvent`` (a hostile
+string), instead of the record as JSON: the record's other fields still find it."""
+
+
 def _event(record: dict[str, Any]) -> dict[str, Any]:
     """A LookupEvents event: a summary, and the whole record as a JSON string."""
     identity = record.get("userIdentity", {})
@@ -150,7 +155,7 @@ def _event(record: dict[str, Any]) -> dict[str, Any]:
         "EventSource": record["eventSource"],
         "Username": identity.get("userName") or identity.get("arn", "").rsplit("/", 1)[-1],
         "Resources": [{"ResourceType": "AWS::IAM::User", "ResourceName": _target(record)}],
-        "CloudTrailEvent": json.dumps(record),
+        "CloudTrailEvent": record[RAW] if RAW in record else json.dumps(record),
     }
 
 

@@ -62,6 +62,8 @@ def test_self_created_ignores_case_but_not_accounts_or_roles() -> None:
     assert not parse_event(other_account).self_created
     role = load("create_login_profile.json")
     role["detail"]["eventName"] = "CreateAccessKey"
+    # A key for the user "ana", made by a role session also named "ana".
+    role["detail"]["requestParameters"] = {"userName": "ana"}
     role["detail"]["responseElements"] = {
         "accessKey": {"userName": "ana", "accessKeyId": EXAMPLE_KEY}
     }

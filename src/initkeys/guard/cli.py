@@ -147,16 +147,30 @@ def package(out: str, config_path: str | None) -> None:
 
 
 def read_event(path: str) -> Any:
-    """The JSON document in ``path`` ('-': standard input)."""
-    from initkeys.guard.event import MalformedEvent
-    from initkeys.inputs import read_text
+    """The JSON document in ``path`` ('-': standard input), read through ``load_json``
+    and no further than :data:`~initkeys.guard.event.MAX_EVENT_BYTES` (a path to
+    ``/dev/zero`` ends there). A FIFO the user names (``<(…)``) is read: they chose it."""
+    from initkeys.guard.event import MAX_EVENT_BYTES, load_event
 
-    text = read_text(path, "event file")
     try:
-        return json.loads(text)
-    except json.JSONDecodeError as e:
-        why = f"invalid JSON ({e.msg}, line {e.lineno})"
-        raise MalformedEvent(f"{path}: not an event: {why}") from None
+        if path == "-":
+            stdin = getattr(sys.stdin, "buffer", None)
+            data: str | bytes = (
+                stdin.read(MAX_EVENT_BYTES + 1)
+                if stdin is not None
+                else sys.stdin.read(MAX_EVENT_BYTES + 1)
+            )
+        else:
+            with open(path, "rb") as handle:
+                data = handle.read(MAX_EVENT_BYTES + 1)
+    except FileNotFoundError:
+        raise InputError(f"{path}: no such event file") from None
+    except OSError as e:
+        raise InputError(f"{path}: cannot read the event file: {e.strerror or e}") from None
+    try:
+        return load_event(data)
+    except InputError as e:
+        raise type(e)(f"{path}: {e}") from None
 
 
 def _print_text(

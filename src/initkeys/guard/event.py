@@ -14,26 +14,33 @@ console shows, or ``CloudTrailEvent`` from ``LookupEvents``) is accepted, so an
 event from the trail can be replayed with ``initkeys guard simulate``.
 
 The fields are read as the audit reads a trail's records
-(:func:`initkeys.sources.cloudtrail.creation_event`), after checks that say in
-one sentence what is wrong. Only the fields of :class:`GuardEvent` are kept; the
-rest of the event is never copied anywhere: a crafted event cannot smuggle text
-(or a secret) into a notification.
+(:func:`initkeys.sources.cloudtrail.read_record`), after checks that say in
+one sentence what is wrong. The user acted on is ``requestParameters.userName``,
+else ``responseElements.accessKey.userName``, else (neither there at all: the call
+acted on its caller) the calling IAM user; any other shape, or names that
+disagree, is a :class:`MalformedEvent`, never "self-created". Only the fields of
+:class:`GuardEvent` are kept; the rest of the event is never copied anywhere: a
+crafted event cannot smuggle text (or a secret) into a notification.
 """
 
 from __future__ import annotations
 
+import json
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
 from initkeys.errors import InputError
+from initkeys.inputs import BadJson, load_json
 from initkeys.model import EventName, acted_on_itself
-from initkeys.sources.cloudtrail import IAM_SOURCE, creation_event
-from initkeys.sources.credential_report import parse_timestamp
+from initkeys.sources.cloudtrail import IAM_SOURCE, BadRecord, read_record
+from initkeys.timeutil import parse_utc
 
 DETAIL_TYPE = "AWS API Call via CloudTrail"
 EVENT_NAMES = (EventName.CREATE_ACCESS_KEY, EventName.CREATE_LOGIN_PROFILE)
+MAX_EVENT_BYTES = 1 << 20
+"""Largest event file read (1 MiB): EventBridge events are at most 256 KB."""
 
 
 class MalformedEvent(InputError):
@@ -89,6 +96,29 @@ class GuardEvent:
         )
 
 
+def load_event(text: str | bytes) -> Any:
+    """An event file's text as a JSON document, through :func:`~initkeys.inputs.load_json`
+    (deep nesting, huge numbers, NaN, lone surrogates refused): a MalformedEvent otherwise."""
+    if len(text) > MAX_EVENT_BYTES:
+        raise MalformedEvent(f"not an event: larger than {MAX_EVENT_BYTES >> 20} MiB")
+    try:
+        return load_json(text)
+    except BadJson as e:
+        raise MalformedEvent(f"not an event: {e}") from None
+
+
+def check_document(document: Any) -> Any:
+    """An event someone else decoded (the Lambda runtime), held to what :func:`load_event`
+    accepts: written out and read back, so that NaN, huge numbers, lone surrogates and
+    deep nesting are a MalformedEvent here rather than an error further on."""
+    try:
+        text = json.dumps(document, ensure_ascii=True)
+    except (RecursionError, ValueError, TypeError):
+        # Too deep to write, an int too long to write, or not JSON values at all.
+        raise MalformedEvent("not an event: not a JSON document initkeys reads") from None
+    return load_event(text)
+
+
 def parse_event(document: Any) -> GuardEvent:
     """The guard's view of ``document`` (a decoded JSON event).
 
@@ -121,9 +151,9 @@ def parse_event(document: Any) -> GuardEvent:
             f"the {name} call failed ({_clip(str(detail['errorCode']))}): nothing was created"
         )
     # Validated here, to say what is wrong in one sentence; the fields are then
-    # read as the audit reads them (sources.cloudtrail.creation_event).
+    # read as the audit reads them (sources.cloudtrail.read_record).
     when = _text(detail, "eventTime", "detail")
-    if parse_timestamp(when) is None:
+    if parse_utc(when) is None:
         raise MalformedEvent(f"detail.eventTime {_clip(when)!r} is not a time")
     identity = _identity(detail.get("userIdentity"))
     _object(detail.get("requestParameters"), "detail.requestParameters")
@@ -131,7 +161,11 @@ def parse_event(document: Any) -> GuardEvent:
     if name == EventName.CREATE_ACCESS_KEY:
         key = _object(response.get("accessKey"), "detail.responseElements.accessKey")
         _text(key, "accessKeyId", "detail.responseElements.accessKey")
-    created = creation_event(detail)
+    try:
+        created = read_record(detail)
+    except BadRecord as exc:
+        # Never a guess at whose key it is: "self-created" turns on that name.
+        raise MalformedEvent(f"the {name} event cannot be read: {exc}") from None
     if created is None:
         raise MalformedEvent(f"the {name} event names no user (requestParameters.userName)")
     account_of_caller = identity.get("accountId")

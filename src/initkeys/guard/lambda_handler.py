@@ -8,8 +8,9 @@ line to the function's log and returns the same document:
 - a decision: the guard's message (:mod:`initkeys.guard.message`), with
   ``"result": "decided"``; setup keys are deactivated (``deactivate``) and
   notified;
-- ``{"result": "ignored", "reason": …}`` for an event that is malformed, about
-  another call or account, or a failed call: no traceback, no retry;
+- ``{"result": "ignored", "reason": …}`` for an event that is malformed (then with
+  ``"malformed": true``: not JSON initkeys reads, deep, NaN, names that disagree…),
+  about another call or account, or a failed call: no traceback, no retry;
 - ``{"result": "error", …}`` when AWS could not be read or the notification not
   sent (then with the whole decision, and what was done); the handler then raises,
   so that the function's ``Errors`` metric shows it and Lambda retries the event.
@@ -31,7 +32,7 @@ from typing import Any
 
 from initkeys.errors import AccessError, InitkeysError
 from initkeys.guard.config import GuardConfig, config_from_env
-from initkeys.guard.event import IrrelevantEvent, MalformedEvent, parse_event
+from initkeys.guard.event import IrrelevantEvent, MalformedEvent, check_document, parse_event
 from initkeys.guard.runner import Guard
 
 
@@ -61,8 +62,12 @@ def lambda_config() -> GuardConfig:
 def handle(guard: Guard, event: Any, now: datetime) -> dict[str, Any]:
     """The handler's work for a given guard and moment (the tests call it directly)."""
     try:
-        parsed = parse_event(event)
-    except (MalformedEvent, IrrelevantEvent) as exc:
+        parsed = parse_event(check_document(event))
+    except MalformedEvent as exc:
+        # Not an event AWS sends (forged, or broken): logged with its reason, no retry.
+        ignored = {"result": "ignored", "reason": str(exc), "event_id": _event_id(event)}
+        return _log({**ignored, "malformed": True})
+    except IrrelevantEvent as exc:
         return _log({"result": "ignored", "reason": str(exc), "event_id": _event_id(event)})
     try:
         decision = guard.decide(parsed, now)
@@ -83,10 +88,16 @@ def handle(guard: Guard, event: Any, now: datetime) -> dict[str, Any]:
 
 
 def _event_id(event: Any) -> str | None:
-    if isinstance(event, dict):
-        value = event.get("id")
-        return value if isinstance(value, str) else None
-    return None
+    """The event's id for the log line, when it is one: short, printable, UTF-8 (a
+    lone surrogate could not be logged at all)."""
+    value = event.get("id") if isinstance(event, dict) else None
+    if not isinstance(value, str) or len(value) > 128 or not value.isprintable():
+        return None
+    try:
+        value.encode("utf-8")
+    except UnicodeEncodeError:
+        return None
+    return value
 
 
 def _log(document: dict[str, Any]) -> dict[str, Any]:

@@ -22,20 +22,23 @@ from __future__ import annotations
 
 import bisect
 import gzip
-import json
+import io
 import os
 import re
+import stat
 import threading
 import time
 import zlib
+from collections import Counter
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from contextlib import AbstractContextManager, contextmanager
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta, timezone
 from functools import partial
-from typing import Any, Protocol
+from typing import Any, BinaryIO, Protocol
 
 from initkeys.errors import InputError
+from initkeys.inputs import BadJson, load_json
 from initkeys.model import CreationEvent, EventName, TimeRange, TrailEvidence
 from initkeys.partitions import PARTITION_HOME_REGION
 from initkeys.sources.aws import (
@@ -47,7 +50,7 @@ from initkeys.sources.aws import (
     make_client_config,
     with_throttle_retry,
 )
-from initkeys.sources.credential_report import parse_timestamp
+from initkeys.timeutil import parse_utc
 
 IAM_SOURCE = "iam.amazonaws.com"
 EVENT_NAMES = tuple(EventName)
@@ -75,6 +78,25 @@ _DAY_FOLDER = re.compile(r"(?:^|/)(\d{4})/(\d{2})/(\d{2})$")
 # Lower case since 2018; older buckets in us-east-1 may have capitals and underscores.
 _BUCKET = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{2,254}$")
 _LOG_SUFFIXES = (".json.gz", ".json")
+
+# What one audit reads is bounded: a trail delivers a file per region every few
+# minutes, of at most a few MB, and an event is at most 256 KB. The limits stop
+# hostile or broken input; they are module constants, so that tests can lower them.
+MAX_LOG_BYTES = 1 << 30
+"""Largest log file read, once decompressed (1 GiB): a gzip bomb stops here."""
+MAX_DOWNLOAD_BYTES = 1 << 30
+"""Largest log object downloaded from S3, as stored (1 GiB, compressed)."""
+MAX_RECORDS = 10_000_000
+"""Records read for one account, all files together. A busy account logs a few
+hundred thousand management events a day and only the days around the keys in
+question are read, so ten million is far beyond real evidence, yet parsing that
+many (10-20 GB of JSON) already takes several minutes: past it, reading stops and
+the note says so, rather than an audit that never ends."""
+MAX_EVENT_CHARS = 1 << 20
+"""Longest ``CloudTrailEvent`` string read from ``LookupEvents`` (1 MiB)."""
+_CHUNK = 1 << 20
+_O_NOFOLLOW = getattr(os, "O_NOFOLLOW", 0)
+_O_NONBLOCK = getattr(os, "O_NONBLOCK", 0)
 
 
 class TrailReader(Protocol):
@@ -163,34 +185,77 @@ def trail_readers(
 # --------------------------------------------------------------------------- records
 
 
+class BadRecord(ValueError):
+    """A record of an event initkeys reads (a successful IAM creation) that cannot be
+    read: a time that is none, a user name of the wrong shape, names that disagree.
+    ``str(error)`` says which field, never the record's own text (it is hostile)."""
+
+
+# The element of ``responseElements`` that names the user, per event.
+_RESPONSE_ELEMENT = {
+    EventName.CREATE_USER: "user",
+    EventName.CREATE_LOGIN_PROFILE: "loginProfile",
+    EventName.CREATE_ACCESS_KEY: "accessKey",
+}
+# IAM user names: 1 to 64 letters, digits and ``+=,.@_-`` (IAM API reference, CreateUser).
+_USER_NAME = re.compile(r"[A-Za-z0-9+=,.@_-]{1,64}")
+
+
 def creation_event(record: Mapping[str, Any]) -> CreationEvent | None:
     """The record as a :class:`CreationEvent`, or None when it is not one we want
-    (another service or event, a failed call, a record without a time or user)."""
+    (another service or event, a failed call, the root user's own key) or cannot
+    be read (see :func:`read_record`, which says why)."""
+    try:
+        return read_record(record)
+    except BadRecord:
+        return None
+
+
+def read_record(record: Any) -> CreationEvent | None:
+    """The record as a :class:`CreationEvent`; None when it is not one we want (another
+    service or event, a failed call, the root user's own key or password).
+
+    Raises :class:`BadRecord` for a creation record that cannot be read. The user acted
+    on is ``requestParameters.userName``, else the response's ``userName``, else (when
+    neither is there at all: a call without ``UserName`` acts on its caller) the calling
+    IAM user. Names that disagree, or are not IAM user names, are a BadRecord: never a
+    guess, since "the user made its own key" turns on that name.
+    """
+    if not isinstance(record, Mapping):
+        return None
     if record.get("eventSource") != IAM_SOURCE or record.get("errorCode"):
         return None
-    name = _BY_NAME.get(str(record.get("eventName")))
-    moment = _event_time(record.get("eventTime"))
-    if name is None or moment is None:
+    event_name = record.get("eventName")
+    name = _BY_NAME.get(event_name) if isinstance(event_name, str) else None
+    if name is None:
         return None
+    moment = _event_time(record.get("eventTime"))
+    if moment is None:
+        raise BadRecord("eventTime is not a time")
     identity = _mapping(record.get("userIdentity"))
     kind = _text(identity.get("type"))
     arn = _text(identity.get("arn"))
     principal_name = _text(identity.get("userName"))
     if principal_name is None and arn and kind in ("AssumedRole", "FederatedUser"):
         principal_name = arn.rsplit("/", 1)[-1]  # the session's name
-    request = _mapping(record.get("requestParameters"))
-    target = _text(request.get("userName"))
-    if target is None and kind == "IAMUser":
-        target = principal_name  # a user acting on itself may leave userName out
+    request = _object(record.get("requestParameters"), "requestParameters")
+    response = _object(record.get("responseElements"), "responseElements")
+    element_name = _RESPONSE_ELEMENT[name]
+    element = _object(response.get(element_name), f"responseElements.{element_name}")
+    target = _target_user(
+        _user_name(request, "requestParameters.userName"),
+        _user_name(element, f"responseElements.{element_name}.userName"),
+        kind,
+        principal_name,
+    )
     if target is None:
-        return None  # the root user's own key or password: not an IAM user's
-    response = _mapping(record.get("responseElements"))
-    key_id = _text(_mapping(response.get("accessKey")).get("accessKeyId"))
+        return None
+    key_id = _text(element.get("accessKeyId")) if name is EventName.CREATE_ACCESS_KEY else None
     account = _text(record.get("recipientAccountId")) or _text(identity.get("accountId")) or ""
     agent = _text(record.get("userAgent"))
     console = "true" in (
-        str(record.get("sessionCredentialFromConsole", "")).lower(),
-        str(identity.get("sessionCredentialFromConsole", "")).lower(),
+        _lower(record.get("sessionCredentialFromConsole")),
+        _lower(identity.get("sessionCredentialFromConsole")),
     )
     return CreationEvent(
         name=name,
@@ -200,11 +265,62 @@ def creation_event(record: Mapping[str, Any]) -> CreationEvent | None:
         principal_arn=arn,
         principal_type=kind,
         principal_name=principal_name,
-        access_key_id=key_id if name is EventName.CREATE_ACCESS_KEY else None,
+        access_key_id=key_id,
         source_ip=_text(record.get("sourceIPAddress")),
         via=created_via(agent, console=console, invoked_by=_text(identity.get("invokedBy"))),
         event_id=_text(record.get("eventID")),
     )
+
+
+def _target_user(
+    requested: str | None, answered: str | None, kind: str | None, caller: str | None
+) -> str | None:
+    """The user an event acted on, from the request's and the response's names (see
+    :func:`read_record`); None for the root user acting on itself."""
+    if (
+        requested is not None
+        and answered is not None
+        and requested.casefold() != answered.casefold()
+    ):
+        raise BadRecord("requestParameters.userName and the response's userName disagree")
+    if requested is not None:
+        return requested
+    if kind == "Root":
+        return None  # the root user's own key or password: not an IAM user's
+    caller = caller if kind == "IAMUser" else None
+    if answered is not None:
+        if caller is not None and caller.casefold() != answered.casefold():
+            # Without UserName, IAM acts on the caller: a response naming another user lies.
+            raise BadRecord("the response names another user than the caller")
+        return answered
+    if caller is None:
+        return None
+    if not _USER_NAME.fullmatch(caller):
+        raise BadRecord("userIdentity.userName is not an IAM user name")
+    return caller
+
+
+def _user_name(element: Mapping[str, Any], where: str) -> str | None:
+    """``element.userName``: None when absent (or null, as CloudTrail writes absent
+    elements); an IAM user name; anything else (a list, a number, "") is a BadRecord."""
+    value = element.get("userName")
+    if value is None:
+        return None
+    if isinstance(value, str) and _USER_NAME.fullmatch(value):
+        return value
+    raise BadRecord(f"{where} is not an IAM user name")
+
+
+def _object(value: Any, where: str) -> Mapping[str, Any]:
+    if value is None:
+        return {}
+    if not isinstance(value, Mapping):
+        raise BadRecord(f"{where} is not an object")
+    return value
+
+
+def _lower(value: Any) -> str:
+    return str(value).lower() if isinstance(value, (str, bool)) else ""
 
 
 def created_via(
@@ -232,58 +348,145 @@ def created_via(
     return "other" if agent else None
 
 
-def read_log_file(data: bytes, name: str) -> list[Mapping[str, Any]]:
-    """The records of one log file (gzipped or plain JSON, ``{"Records": […]}``).
+def read_log_file(data: bytes, name: str) -> list[Any]:
+    """The records of one log file held in memory (gzipped or plain JSON,
+    ``{"Records": […]}``), read as :func:`read_log_stream` reads a file.
 
-    Raises ValueError when it is not a CloudTrail log file.
+    Raises ValueError when it is not a CloudTrail log file initkeys can read.
     """
-    if data[:2] == b"\x1f\x8b":
+    return read_log_stream(io.BytesIO(data), name)
+
+
+def read_log_stream(stream: BinaryIO, name: str) -> list[Any]:
+    """The records of one log file (gzipped or not), read from ``stream`` in chunks.
+
+    Raises ValueError when it is not a log file initkeys reads: more than
+    :data:`MAX_LOG_BYTES` once decompressed (a gzip bomb stops there, having
+    held at most that much), not gzip, not JSON (:func:`~initkeys.inputs.load_json`:
+    deep, huge numbers, NaN…), or without a ``Records`` list. ``name`` is for
+    people only. Records are returned as found, objects or not.
+    """
+    head = stream.read(2)
+    stream.seek(0)
+    if head == b"\x1f\x8b":
         try:
-            data = gzip.decompress(data)
+            with gzip.GzipFile(fileobj=stream, mode="rb") as unzipped:
+                data = read_capped(unzipped.read, MAX_LOG_BYTES, "uncompressed")
         except (OSError, EOFError, zlib.error) as e:
-            raise ValueError(f"{name}: not a readable gzip file ({e})") from None
+            raise ValueError(f"not a readable gzip file ({e})") from None
+    else:
+        data = read_capped(stream.read, MAX_LOG_BYTES, "")
     try:
-        document = json.loads(data)
-    except (UnicodeDecodeError, json.JSONDecodeError) as e:
-        raise ValueError(f"{name}: not JSON ({e})") from None
+        document = load_json(data)
+    except BadJson as e:
+        raise ValueError(f"not JSON ({e})") from None
+    finally:
+        del data  # the text can be as large as the cap: let it go before the records live on
     records = document.get("Records") if isinstance(document, dict) else None
     if not isinstance(records, list):
-        raise ValueError(f"{name}: no CloudTrail 'Records' list")
-    return [r for r in records if isinstance(r, dict)]
+        raise ValueError("no CloudTrail 'Records' list")
+    return records
+
+
+def read_capped(read: Callable[[int], bytes], limit: int, what: str) -> bytes:
+    """Everything ``read`` gives, in chunks, or ValueError once past ``limit`` bytes:
+    what is read is never more than the limit and a chunk."""
+    parts: list[bytes] = []
+    total = 0
+    while True:
+        chunk = read(min(_CHUNK, limit + 1 - total))
+        if not chunk:
+            return b"".join(parts)
+        parts.append(chunk)
+        total += len(chunk)
+        if total > limit:
+            size = f"{what} " if what else ""
+            raise ValueError(f"more than {describe_size(limit)} {size}(initkeys' limit); not read")
+
+
+def describe_size(size: int) -> str:
+    """``1 GiB``, ``64 KiB``, ``300 bytes``: a size for people."""
+    for unit, shift in (("GiB", 30), ("MiB", 20), ("KiB", 10)):
+        if size >= 1 << shift and size % (1 << shift) == 0:
+            return f"{size >> shift} {unit}"
+    return f"{size:,} bytes"
 
 
 class _Collector:
     """Events of one account, without repeats: the same event can be in an account
-    trail and an organization trail, or in two copies of a file."""
+    trail and an organization trail, or in two copies of a file. Every file that
+    could not be read and every record skipped is counted, for the evidence note."""
 
     def __init__(self, account_id: str) -> None:
         self.account_id = account_id
         self.events: dict[object, CreationEvent] = {}
         self.problems: list[str] = []
         self.files: list[str] = []
+        self.records = 0
+        self.skipped: Counter[str] = Counter()
+        self.capped = False
+        self.unread_files = 0
 
-    def add_records(self, records: Iterable[Mapping[str, Any]]) -> None:
+    def add_records(self, records: Iterable[Any]) -> None:
         for record in records:
-            event = creation_event(record)
+            if self.records >= MAX_RECORDS:
+                self.capped = True
+                return
+            self.records += 1
+            if isinstance(record, BadRecord):  # a LookupEvents string that is not a record
+                self.skipped[str(record)] += 1
+                continue
+            if not isinstance(record, Mapping):
+                self.skipped["a record is not a JSON object"] += 1
+                continue
+            try:
+                event = read_record(record)
+            except BadRecord as e:
+                self.skipped[str(e)] += 1
+                continue
             if event is None or (event.account_id and event.account_id != self.account_id):
                 continue
             same = event.event_id or (event.name, event.time, event.target_user)
             self.events.setdefault(same, event)
 
-    def add_file(self, name: str, load: Callable[[], bytes]) -> None:
+    def add_file(self, name: str, read: Callable[[], list[Any]]) -> None:
         """Read one log file; one that cannot be read is a problem, not the end of the audit."""
         self.files.append(name)
+        if self.records >= MAX_RECORDS:
+            self.capped = True
+            self.unread_files += 1
+            return
         try:
-            self.add_records(read_log_file(load(), name))
+            self.add_records(read())
+        except MemoryError:  # a log file within the size limit, on a machine with less
+            self.problems.append(f"{shown(name)}: too large to read in this machine's memory")
         except (OSError, ValueError) as e:
-            self.problems.append(f"{name}: {getattr(e, 'strerror', None) or e}")
+            self.problems.append(f"{shown(name)}: {shown(getattr(e, 'strerror', None) or str(e))}")
 
     def evidence(
         self, source: str, searched: Sequence[TimeRange], *, log_files: bool = True, **extra: Any
     ) -> TrailEvidence:
-        problems = self.problems
+        problems = list(self.problems)
         if len(problems) > 3:
             problems = [*problems[:3], f"and {len(problems) - 3} more unreadable log files"]
+        if self.skipped:
+            total = sum(self.skipped.values())
+            why = "; ".join(f"{reason}: {n:,}" for reason, n in self.skipped.most_common(3))
+            more = "" if len(self.skipped) <= 3 else "; …"
+            problems.append(
+                f"{total:,} CloudTrail record{'s' if total != 1 else ''} could not be read "
+                f"and {'were' if total != 1 else 'was'} skipped ({why}{more})"
+            )
+        if self.capped:
+            unread = self.unread_files
+            problems.append(
+                f"reading stopped after {MAX_RECORDS:,} records (initkeys' limit)"
+                + (
+                    f"; {unread:,} more log file{'s were' if unread != 1 else ' was'} not read"
+                    if unread
+                    else ""
+                )
+            )
         return TrailEvidence(
             source=source,
             events=tuple(sorted(self.events.values(), key=lambda e: (e.time, e.event_id or ""))),
@@ -355,7 +558,8 @@ class DirectoryTrail:
 
     Folders named ``YYYY/MM/DD`` outside the days that matter are not entered, and
     files whose names say they were delivered at another time, or for another
-    account, are not opened.
+    account, are not opened. Only regular files are read (see :func:`open_log_file`):
+    a FIFO, a device or a link out of the folder is named in the evidence note instead.
     """
 
     def __init__(self, path: str) -> None:
@@ -366,14 +570,22 @@ class DirectoryTrail:
         del partition  # a directory holds whatever regions were copied into it
         wanted_days = set(days_of(ranges))
         collector = _Collector(account_id)
-        for path in self._files(wanted_days):
+        folder = os.path.realpath(self.path)
+        for path in self._files(wanted_days, collector):
             name = os.path.basename(path)
             if file_account(name) in (None, account_id) and may_hold(name, ranges):
-                collector.add_file(path, partial(_read_bytes, path))
+                collector.add_file(path, partial(_read_path, path, folder))
         return collector.evidence(self.source, ranges)
 
-    def _files(self, wanted_days: set[date]) -> Iterator[str]:
-        for root, folders, files in os.walk(self.path):
+    def _files(self, wanted_days: set[date], collector: _Collector) -> Iterator[str]:
+        def unlisted(error: OSError) -> None:
+            collector.problems.append(
+                f"{shown(str(error.filename))}: cannot be listed ({error.strerror})"
+            )
+
+        # Links to folders are not followed (os.walk's default): they could leave the
+        # folder, or loop.
+        for root, folders, files in os.walk(self.path, onerror=unlisted):
             folders.sort()
             relative = os.path.relpath(root, self.path).replace(os.sep, "/")
             day = _day_in_path(relative)
@@ -383,6 +595,49 @@ class DirectoryTrail:
             for name in sorted(files):
                 if name.endswith(_LOG_SUFFIXES):
                     yield os.path.join(root, name)
+
+
+def open_log_file(path: str, folder: str) -> BinaryIO:
+    """``path`` (found in ``folder``, a real path) opened for reading, if it is a regular file.
+
+    A symbolic link is followed only to a file inside ``folder``. The file is opened
+    without following a link (``O_NOFOLLOW``) and without waiting (``O_NONBLOCK``: a
+    FIFO would otherwise block the audit for ever), then checked with ``fstat``: a
+    FIFO, device, socket or folder is refused (ValueError), never read.
+    """
+    if stat.S_ISLNK(os.lstat(path).st_mode):
+        target = os.path.realpath(path)
+        if os.path.commonpath([folder, target]) != folder:
+            raise ValueError("a link to a file outside the folder; not read")
+        path = target
+    flags = os.O_RDONLY | _O_NOFOLLOW | _O_NONBLOCK | getattr(os, "O_CLOEXEC", 0)
+    descriptor = os.open(path, flags)
+    try:
+        mode = os.fstat(descriptor).st_mode
+        if not stat.S_ISREG(mode):
+            raise ValueError(f"not a regular file ({_file_kind(mode)}); not read")
+        return os.fdopen(descriptor, "rb")
+    except BaseException:
+        os.close(descriptor)
+        raise
+
+
+def _read_path(path: str, folder: str) -> list[Any]:
+    with open_log_file(path, folder) as stream:
+        return read_log_stream(stream, path)
+
+
+def _file_kind(mode: int) -> str:
+    for test, kind in (
+        (stat.S_ISFIFO, "a FIFO"),
+        (stat.S_ISCHR, "a character device"),
+        (stat.S_ISBLK, "a block device"),
+        (stat.S_ISSOCK, "a socket"),
+        (stat.S_ISDIR, "a folder"),
+    ):
+        if test(mode):
+            return kind
+    return "not a file"
 
 
 class S3Trail:
@@ -432,7 +687,9 @@ class S3Trail:
                     for item in page.get("Contents", []):
                         key = str(item["Key"])
                         if key.endswith(_LOG_SUFFIXES) and may_hold(key, ranges):
-                            collector.add_file(f"s3://{self.bucket}/{key}", partial(self._get, key))
+                            collector.add_file(
+                                f"s3://{self.bucket}/{key}", partial(self._read_object, key)
+                            )
         if not bases:
             collector.problems.append(
                 f"{self.source} has no log folder for account {account_id} "
@@ -445,8 +702,12 @@ class S3Trail:
             paginator = self._s3.get_paginator("list_objects_v2")
             yield from paginator.paginate(Bucket=self.bucket, **kwargs)
 
+    def _read_object(self, key: str) -> list[Any]:
+        return read_log_file(self._get(key), key)
+
     def _get(self, key: str) -> bytes:
-        from botocore.exceptions import ClientError
+        """The object as stored (gzipped), at most :data:`MAX_DOWNLOAD_BYTES` of it."""
+        from botocore.exceptions import BotoCoreError, ClientError
 
         with self._errors("s3:GetObject"):
             try:
@@ -458,7 +719,23 @@ class S3Trail:
                 if error_code(exc) == "InvalidObjectState":
                     raise ValueError("archived; restore it to read it") from None
                 raise
-            return bytes(answer["Body"].read())
+            body = answer["Body"]
+            try:
+                size = answer.get("ContentLength")
+                if isinstance(size, int) and size > MAX_DOWNLOAD_BYTES:
+                    limit = describe_size(MAX_DOWNLOAD_BYTES)
+                    raise ValueError(
+                        f"{describe_size(size)} stored, more than {limit} (initkeys' limit); "
+                        "not read"
+                    )
+                # The length S3 states is not trusted either: the download stops at the limit.
+                return read_capped(body.read, MAX_DOWNLOAD_BYTES, "stored")
+            except BotoCoreError as exc:
+                # One object whose download broke off is a note, like an unreadable file:
+                # the rest of the trail is still evidence.
+                raise ValueError(f"the download broke off ({type(exc).__name__})") from None
+            finally:
+                body.close()
 
     def _errors(self, action: str) -> AbstractContextManager[None]:
         return _s3_errors(self.source, action, self._policy)
@@ -547,10 +824,15 @@ class LookupTrail:
         collector = _Collector(account_id)
         for span in reachable:
             for name in EVENT_NAMES:
-                collector.add_records(self._records(name, span))
+                if collector.records < MAX_RECORDS:  # past the limit, no more pages are asked for
+                    collector.add_records(self._records(name, span))
+                else:
+                    collector.capped = True
         return collector.evidence(self.source, reachable, log_files=False, horizon=horizon)
 
-    def _records(self, name: EventName, span: TimeRange) -> Iterator[Mapping[str, Any]]:
+    def _records(self, name: EventName, span: TimeRange) -> Iterator[Any]:
+        """The page's records, and a :class:`BadRecord` for each ``CloudTrailEvent``
+        that is not one (counted in the evidence note, like a bad record in a file)."""
         request: dict[str, Any] = {
             "LookupAttributes": [{"AttributeKey": "EventName", "AttributeValue": name.value}],
             "StartTime": span.start,
@@ -563,23 +845,32 @@ class LookupTrail:
             ):
                 page = with_throttle_retry(lambda: self._client.lookup_events(**request))
             for event in page.get("Events", []):
-                try:
-                    record = json.loads(event.get("CloudTrailEvent") or "{}")
-                except json.JSONDecodeError:
-                    continue
-                if isinstance(record, dict):
-                    yield record
+                yield lookup_record(event)
             token = page.get("NextToken")
             if not token:
                 return
             request["NextToken"] = token
 
 
+def lookup_record(event: Any) -> Any:
+    """One ``LookupEvents`` result's ``CloudTrailEvent``, decoded (:func:`load_json`), or
+    a :class:`BadRecord` saying why it is not a record."""
+    text = event.get("CloudTrailEvent") if isinstance(event, Mapping) else None
+    if not isinstance(text, str):
+        return BadRecord("CloudTrailEvent is not a JSON string")
+    if len(text) > MAX_EVENT_CHARS:
+        return BadRecord(f"CloudTrailEvent is longer than {describe_size(MAX_EVENT_CHARS)}")
+    try:
+        return load_json(text)
+    except BadJson:
+        return BadRecord("CloudTrailEvent is not JSON initkeys reads")
+
+
 # --------------------------------------------------------------------------- helpers
 
 
 def _event_time(value: Any) -> datetime | None:
-    return parse_timestamp(value) if isinstance(value, str) else None
+    return parse_utc(value) if isinstance(value, str) else None
 
 
 def _day_in_path(relative: str) -> date | None:
@@ -593,9 +884,14 @@ def _day_in_path(relative: str) -> date | None:
         return None
 
 
-def _read_bytes(path: str) -> bytes:
-    with open(path, "rb") as handle:
-        return handle.read()
+def shown(text: str) -> str:
+    """``text`` (a file name, an error) fit for a note: bytes that are not UTF-8 (a
+    file name can hold any) as ``\\xNN``, control and format characters escaped, so
+    that no output format or terminal is driven by a name found on disk."""
+    text = text.encode("utf-8", "surrogateescape").decode("utf-8", "backslashreplace")
+    if text.isprintable():
+        return text
+    return "".join(c if c.isprintable() else c.encode("unicode_escape").decode() for c in text)
 
 
 def _mapping(value: Any) -> Mapping[str, Any]:
