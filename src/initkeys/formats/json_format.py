@@ -9,7 +9,10 @@ Added to the contract (allowed, "fields may be added"): ``control.see_also``,
 ``control.numbering``, a top-level ``result`` (the worst account status),
 ``account_name``, and on every finding its stable ``id`` and ``setup_gap_seconds``, and
 the CloudTrail evidence (``created_by``, ``created_via``, ``created_from``,
-``evidence_note``; null without ``--cloudtrail`` and for keys not looked up).
+``evidence_note``; null without ``--cloudtrail`` and for keys not looked up), and on
+every account ``report_lines`` (``{"read", "judged", "unreadable"}`` for an account read
+from a report file, where read == judged + unreadable; null otherwise) and ``notes``
+(sentences about the input, e.g. a redacted account id; ``[]`` when there are none).
 """
 
 from __future__ import annotations
@@ -19,7 +22,14 @@ from typing import Any, TextIO
 
 from initkeys.control import CONTROL
 from initkeys.formats import PlainFormatter, identified_findings, iso_utc, seconds
-from initkeys.model import STATUS_ORDER, AccountAudit, AuditRun, Exemption, Finding
+from initkeys.model import (
+    STATUS_ORDER,
+    AccountAudit,
+    AuditRun,
+    Exemption,
+    Finding,
+    ReportLines,
+)
 
 SCHEMA_VERSION = 1
 _INDENT = 2
@@ -100,6 +110,13 @@ def exemption_document(exemption: Exemption | None) -> dict[str, Any] | None:
     }
 
 
+def report_lines_document(lines: ReportLines | None) -> dict[str, int] | None:
+    """How a report file's data lines were accounted for: read == judged + unreadable."""
+    if lines is None:
+        return None
+    return {"read": lines.read, "judged": lines.judged, "unreadable": lines.unreadable}
+
+
 def summary(run: AuditRun) -> dict[str, int]:
     """Findings per status, every status present, in the contract's order."""
     counts = run.counts()
@@ -128,6 +145,8 @@ def _write_account(account: AccountAudit, out: TextIO, level: int) -> None:
         "report_generated_at": iso_utc(account.report_generated_at),
         "status": account.status.value,
         "error": account.error,
+        "report_lines": report_lines_document(account.report_lines),
+        "notes": list(account.notes),
     }
     write(_pad(level) + "{\n")
     for key, value in head.items():
