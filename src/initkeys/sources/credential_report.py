@@ -171,8 +171,8 @@ class ReportReader:
             found = self._account
             raise InputError(
                 f"{self.source}: rows from more than one account "
-                f"({_shown(found[1])}:{_shown(found[0])} and "
-                f"{_shown(parsed[1])}:{_shown(parsed[0])}); a credential report covers one account"
+                f"({_bare(found[1])}:{_bare(found[0])} and "
+                f"{_bare(parsed[1])}:{_bare(parsed[0])}); a credential report covers one account"
             )
 
     def read(self, *, allow_empty: bool = False) -> CredentialReport:
@@ -365,6 +365,11 @@ def _shown(value: object, limit: int = 64) -> str:
     return text if len(text) <= limit else text[: limit - 1] + "…"
 
 
+def _bare(text: str) -> str:
+    """``text`` as it is when it is short and printable, else quoted and cut."""
+    return text if len(text) <= 64 and text.isprintable() else _shown(text)
+
+
 def _split(text: str) -> list[str] | str:
     """One line's fields, read by the csv rules; a str says why the line cannot be read.
 
@@ -373,7 +378,7 @@ def _split(text: str) -> list[str] | str:
     if "\x00" in text:
         return "holds a NUL character"
     try:
-        return next(csv.reader((text,), strict=True))
+        fields = next(csv.reader((text,), strict=True))
     except csv.Error as e:
         if "end of data" in str(e):
             return (
@@ -381,6 +386,11 @@ def _split(text: str) -> list[str] | str:
                 "field never spans lines)"
             )
         return f"is not valid CSV: {e}"
+    if any('"' in field for field in fields):
+        # No value AWS writes holds a quote: this is the tail of a field that was
+        # opened on an earlier line, or an edit, and its columns cannot be trusted.
+        return "holds a quote character inside a field (no credential report value does)"
+    return fields
 
 
 def _columns(header: str, number: int, name: str) -> tuple[dict[str, int], int]:
