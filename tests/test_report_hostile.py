@@ -258,3 +258,19 @@ def test_allow_errors_keeps_every_error_row() -> None:
     assert code == 0
     (account,) = json.loads(out)["accounts"]
     assert [f["user"] for f in account["findings"] if f["status"] == "ERROR"] == ["line 3"]
+
+
+FORMATS = ["text", "json", "csv", "markdown", "html", "junit", "sarif", "asff", "ocsf"]
+
+
+@pytest.mark.parametrize("output", FORMATS)
+def test_every_format_ends_cleanly_on_every_hostile_report(output: str) -> None:
+    """The same exit code in every format; a refused file is one line on stderr."""
+    for name, expected in sorted(EXPECTED.items()):
+        code, _, err = run_main(
+            ["audit", "--credential-report", str(CORPUS / name), "--format", output]
+        )
+        assert "Traceback" not in err, (name, err)
+        assert code == (2 if isinstance(expected, Refused) else expected.code), (name, err)
+        if code == 2:
+            assert len(err.strip().splitlines()) == 1, (name, err)
