@@ -25,32 +25,8 @@ from fuzz_kit import assert_clean_end, run_main, tried
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-HEADER = (
-    "user,arn,user_creation_time,password_enabled,password_last_used,password_last_changed,"
-    "password_next_rotation,mfa_active,access_key_1_active,access_key_1_last_rotated,"
-    "access_key_1_last_used_date,access_key_1_last_used_region,access_key_1_last_used_service,"
-    "access_key_2_active,access_key_2_last_rotated,access_key_2_last_used_date,"
-    "access_key_2_last_used_region,access_key_2_last_used_service,cert_1_active,"
-    "cert_1_last_rotated,cert_2_active,cert_2_last_rotated"
-)
-_NO_KEY = "false,N/A,N/A,N/A,N/A"
-_TAIL = "false,N/A,false,N/A"
-ROWS = [
-    "<root_account>,arn:aws:iam::123456789012:root,2020-01-01T00:00:00+00:00,not_supported,"
-    f"N/A,not_supported,not_supported,true,{_NO_KEY},{_NO_KEY},{_TAIL}",
-    "alice,arn:aws:iam::123456789012:user/alice,2026-03-02T09:00:00+00:00,true,N/A,"
-    "2026-03-02T09:00:04+00:00,N/A,false,true,2026-03-02T09:00:05+00:00,N/A,N/A,N/A,"
-    f"{_NO_KEY},{_TAIL}",
-    "bob,arn:aws:iam::123456789012:user/eng/bob,2025-01-10T12:00:00+00:00,true,N/A,"
-    "2025-01-10T12:00:02+00:00,N/A,false,true,2025-01-13T08:30:00+00:00,"
-    f"2026-11-26T22:10:00+00:00,us-east-1,s3,{_NO_KEY},{_TAIL}",
-    "erin,arn:aws:iam::123456789012:user/erin,2025-07-01T14:00:00+00:00,true,N/A,"
-    "2025-07-01T14:00:01+00:00,N/A,false,false,2025-07-01T14:00:30+00:00,N/A,N/A,N/A,"
-    f"true,2025-08-01T10:00:00+00:00,N/A,N/A,N/A,{_TAIL}",
-    "ci,arn:aws:iam::123456789012:user/ci,2023-05-05T05:05:05+00:00,false,N/A,N/A,N/A,false,"
-    f"true,2023-05-05T05:05:06+00:00,2026-11-27T09:00:00+00:00,us-east-1,sts,{_NO_KEY},{_TAIL}",
-]
-VALID = HEADER + "\n" + "\n".join(ROWS) + "\n"
+# The reference report (tests/data/README.md): AWS's 22 columns, root, one user per verdict.
+VALID = (Path(__file__).parent / "data" / "report_normal.csv").read_text()
 
 # Values a field may be replaced with: the edges the reader must survive.
 HOSTILE_VALUES = [
@@ -213,12 +189,17 @@ def check(path: Path, expected_lines: int | None) -> None:
         assert code == 1
 
 
-@settings(
-    max_examples=600,
-    deadline=None,
-    derandomize=True,
-    suppress_health_check=[HealthCheck.too_slow, HealthCheck.function_scoped_fixture],
-)
+def fuzzing(examples: int) -> Any:
+    """Bounded, reproducible runs; the fixture is a directory shared by every input."""
+    return settings(
+        max_examples=examples,
+        deadline=None,
+        derandomize=True,
+        suppress_health_check=[HealthCheck.too_slow, HealthCheck.function_scoped_fixture],
+    )
+
+
+@fuzzing(600)
 @given(data=mutated_csv())
 def test_fuzz_credential_report_csv(workdir: Path, data: bytes) -> None:
     tried("credential-report-csv")
@@ -276,12 +257,7 @@ def cli_json(draw: st.DrawFn) -> tuple[bytes, int | None]:
     return text.encode("utf-8", "surrogatepass"), data_lines(csv_bytes)
 
 
-@settings(
-    max_examples=300,
-    deadline=None,
-    derandomize=True,
-    suppress_health_check=[HealthCheck.too_slow, HealthCheck.function_scoped_fixture],
-)
+@fuzzing(300)
 @given(document=cli_json())
 def test_fuzz_credential_report_json(workdir: Path, document: tuple[bytes, int | None]) -> None:
     tried("credential-report-json")
