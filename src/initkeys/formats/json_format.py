@@ -9,10 +9,7 @@ Added to the contract (allowed, "fields may be added"): ``control.see_also``,
 ``control.numbering``, a top-level ``result`` (the worst account status),
 ``account_name``, and on every finding its stable ``id`` and ``setup_gap_seconds``, and
 the CloudTrail evidence (``created_by``, ``created_via``, ``created_from``,
-``evidence_note``; null without ``--cloudtrail`` and for keys not looked up), and on
-every account ``report_lines`` (``{"read", "judged", "unreadable"}`` for an account read
-from a report file, where read == judged + unreadable; null otherwise) and ``notes``
-(sentences about the input, e.g. a redacted account id; ``[]`` when there are none).
+``evidence_note``; null without ``--cloudtrail`` and for keys not looked up).
 """
 
 from __future__ import annotations
@@ -22,14 +19,7 @@ from typing import Any, TextIO
 
 from initkeys.control import CONTROL
 from initkeys.formats import PlainFormatter, identified_findings, iso_utc, seconds
-from initkeys.model import (
-    STATUS_ORDER,
-    AccountAudit,
-    AuditRun,
-    Exemption,
-    Finding,
-    ReportLines,
-)
+from initkeys.model import STATUS_ORDER, AccountAudit, AuditRun, Exemption, Finding
 
 SCHEMA_VERSION = 1
 _INDENT = 2
@@ -110,8 +100,11 @@ def exemption_document(exemption: Exemption | None) -> dict[str, Any] | None:
     }
 
 
-def report_lines_document(lines: ReportLines | None) -> dict[str, int] | None:
-    """How a report file's data lines were accounted for: read == judged + unreadable."""
+def report_lines_document(account: AccountAudit) -> dict[str, int] | None:
+    """An added account field, ``report_lines``: how a report file's non-blank data lines
+    were accounted for (read == judged + unreadable; an unreadable line is an ERROR
+    ``invalid-row`` finding). Null for an account not judged from a report file alone."""
+    lines = account.report_lines
     if lines is None:
         return None
     return {"read": lines.read, "judged": lines.judged, "unreadable": lines.unreadable}
@@ -145,7 +138,8 @@ def _write_account(account: AccountAudit, out: TextIO, level: int) -> None:
         "report_generated_at": iso_utc(account.report_generated_at),
         "status": account.status.value,
         "error": account.error,
-        "report_lines": report_lines_document(account.report_lines),
+        "report_lines": report_lines_document(account),
+        # Added: sentences about the input (a redacted account id); [] when none.
         "notes": list(account.notes),
     }
     write(_pad(level) + "{\n")
