@@ -11,7 +11,15 @@ import pytest
 
 from initkeys.errors import InputError
 from initkeys.evaluate import evaluate_report
-from initkeys.model import AccessKey, CredentialReport, IamUser, Reason, Settings, Status
+from initkeys.model import (
+    AccessKey,
+    CredentialReport,
+    IamUser,
+    Reason,
+    ReportLines,
+    Settings,
+    Status,
+)
 from initkeys.sources import parse_credential_report, read_credential_report
 
 DATA = Path(__file__).parent / "data"
@@ -461,16 +469,21 @@ def test_more_bad_json(tmp_path: Path, document: object, hint: str) -> None:
     assert hint.lower() in message.lower()
 
 
-def test_oversized_field_is_an_input_error(tmp_path: Path) -> None:
-    """csv.Error (a field over the csv module's limit) surfaces as InputError."""
-    data = normal_bytes() + b'x,"' + b"a" * 200_000 + b'"\n'
+def test_oversized_line_is_an_error_row_and_the_rest_is_judged(tmp_path: Path) -> None:
+    """New contract (issue 10): a line over MAX_LINE (a 200 KB field) is one ERROR row, the
+    rows after it are judged; it used to end the whole read with a CSV error (exit 2)."""
+    lines = normal_bytes().split(b"\n")
+    data = b"\n".join([*lines[:3], b'x,"' + b"a" * 200_000 + b'"', *lines[3:]])
     path = tmp_path / "huge.csv"
     path.write_bytes(data)
-    with pytest.raises(InputError, match=r"^huge\.csv: .*CSV") as raised:
-        read_credential_report(path)
-    assert "\n" not in str(raised.value)
-    with pytest.raises(InputError, match=r"^live: "):
-        parse_credential_report(data, "live")
+    for report in (read_credential_report(path), parse_credential_report(data, "live")):
+        users = by_name(report)
+        assert users["line 4"].problem == "line 4 is longer than 131,072 characters"
+        assert len(report.users) == len(NORMAL_USERS) + 1
+        assert report.lines == ReportLines(read=10, judged=9, unreadable=1)
+        found = verdicts(report)
+        assert found[("line 4", None)] == (Status.ERROR, Reason.INVALID_ROW)
+        assert {k: v for k, v in found.items() if k[0] != "line 4"} == NORMAL_VERDICTS
 
 
 def test_parse_credential_report_in_memory() -> None:

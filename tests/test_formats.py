@@ -245,8 +245,13 @@ def test_json_contract() -> None:
         "report_generated_at": None,
         "status": "ERROR",
         "error": "AccessDenied: not allowed to call iam:GenerateCredentialReport.",
+        "report_lines": None,  # not read from a report file
+        "notes": [],
         "findings": [],
     }
+    # 7 data lines: 6 judged, "broken" reported ERROR.
+    assert ok["report_lines"] == {"read": 7, "judged": 6, "unreadable": 1}
+    assert ok["notes"] == []
 
     for finding in ok["findings"]:
         for key, types in FINDING_KEYS.items():

@@ -62,7 +62,8 @@ def audit_report_file(
 ) -> AccountAudit:
     """Audit a credential report file (CSV or the AWS CLI's JSON); ``-`` is stdin.
 
-    Rows are judged as they are read, so only findings stay in memory. With
+    Rows are judged as they are read, so only findings stay in memory; the result
+    says how the file's lines were accounted for (``report_lines``). With
     ``trail``, keys that did not pass get CloudTrail evidence, matched by user and
     creation time (a report carries no key ids).
     """
@@ -75,6 +76,8 @@ def audit_report_file(
             source=reader.source,
             report_generated_at=reader.generated_at,
             findings=findings,
+            report_lines=reader.lines,
+            notes=reader.notes,
         )
     return result if trail is None else add_trail_evidence(result, trail, settings)
 

@@ -122,6 +122,19 @@ class IamUser:
     """The value of the user's ``initkeys:exempt`` tag (live reads only): the reason."""
 
 
+@dataclass(frozen=True, slots=True)
+class ReportLines:
+    """How the data lines of a credential report were accounted for: every non-blank
+    line after the header is either judged or reported as an ERROR ``invalid-row``."""
+
+    read: int
+    """Non-blank lines after the header."""
+    judged: int
+    """Lines read as a user (or the root account) and judged."""
+    unreadable: int
+    """Lines reported as ERROR ``invalid-row``."""
+
+
 @dataclass(frozen=True)
 class CredentialReport:
     """Users of one account, from a credential report (file or live)."""
@@ -132,6 +145,10 @@ class CredentialReport:
     """``aws`` for a live audit, otherwise the input file's name."""
     generated_at: datetime | None
     users: tuple[IamUser, ...]
+    lines: ReportLines | None = None
+    """How the file's lines were accounted for (None when not known)."""
+    notes: tuple[str, ...] = ()
+    """What a reader of the result should know about the report (e.g. a redacted account id)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -241,6 +258,11 @@ class AccountAudit:
     error: str | None = None
     account_name: str | None = None
     """The account's name in AWS Organizations, when it is known."""
+    report_lines: ReportLines | None = None
+    """How a credential report file's lines were accounted for; None when the account was
+    not judged from a report file alone (live audits re-read users)."""
+    notes: tuple[str, ...] = ()
+    """Sentences about the account's input a reader must see (a redacted account id)."""
 
     @property
     def status(self) -> Status:

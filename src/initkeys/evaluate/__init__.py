@@ -46,4 +46,6 @@ def evaluate_report(report: CredentialReport, settings: Settings) -> AccountAudi
         source=report.source,
         report_generated_at=report.generated_at,
         findings=tuple(evaluate_users(report.users, settings)),
+        report_lines=report.lines,
+        notes=report.notes,
     )

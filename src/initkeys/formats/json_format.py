@@ -109,6 +109,16 @@ def exemption_document(exemption: Exemption | None) -> dict[str, Any] | None:
     }
 
 
+def report_lines_document(account: AccountAudit) -> dict[str, int] | None:
+    """An added account field, ``report_lines``: how a report file's non-blank data lines
+    were accounted for (read == judged + unreadable; an unreadable line is an ERROR
+    ``invalid-row`` finding). Null for an account not judged from a report file alone."""
+    lines = account.report_lines
+    if lines is None:
+        return None
+    return {"read": lines.read, "judged": lines.judged, "unreadable": lines.unreadable}
+
+
 def summary(run: AuditRun) -> dict[str, int]:
     """Findings per status, every status present, in the contract's order."""
     counts = run.counts()
@@ -142,6 +152,9 @@ def _write_account(account: AccountAudit, out: TextIO, level: int) -> None:
         "report_generated_at": iso_utc(account.report_generated_at),
         "status": account.status.value,
         "error": account.error,
+        "report_lines": report_lines_document(account),
+        # Added: sentences about the input (a redacted account id); [] when none.
+        "notes": list(account.notes),
     }
     write(_pad(level) + "{\n")
     for key, value in head.items():

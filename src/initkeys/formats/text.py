@@ -231,6 +231,7 @@ def _account(printer: _Printer, account: AccountAudit, mode: Mode) -> None:
         )
         return
     printer.print(Text.assemble(_INDENT, _counts_text(account.counts(), printer.dot)))
+    _input_notes(printer, account)
 
     listed = [f for f in account.findings if f.status in _LISTED]
     errors = sum(1 for f in listed if f.status is Status.ERROR)
@@ -252,6 +253,24 @@ def _account(printer: _Printer, account: AccountAudit, mode: Mode) -> None:
             if f.status is Status.ERROR:
                 printer.print(Text.assemble(_INDENT, _status_text(f.status), " ", _safe(f.message)))
         _exemption_notes(printer, listed)
+
+
+def _input_notes(printer: _Printer, account: AccountAudit) -> None:
+    """How a report file's lines were accounted for, and what to know about its input."""
+    lines = account.report_lines
+    if lines is not None:
+        dot = printer.dot
+        counted = f"report lines: {lines.read:,} read{dot}{lines.judged:,} judged"
+        printer.print(
+            Text.assemble(
+                _INDENT,
+                counted,
+                dot,
+                (f"{lines.unreadable:,} unreadable", "bold magenta" if lines.unreadable else ""),
+            )
+        )
+    for note in account.notes:
+        printer.print(Text.assemble(_INDENT, ("note: ", "bold"), _safe(note)))
 
 
 def _exemption_notes(printer: _Printer, listed: list[Finding]) -> None:

@@ -11,6 +11,18 @@ A file that is not a credential report raises :class:`InputError` with one
 line saying why. A single row that cannot be read becomes an :class:`IamUser`
 with ``problem`` set, which the evaluator judges ERROR ``invalid-row``: one
 bad row must not hide the rest of the account.
+
+The file is read one physical line at a time, and each line is parsed alone.
+AWS never writes a field that spans lines (user names and ARNs hold neither
+quotes nor line breaks), so a stray quote, a quoted field left open, a wrong
+number of fields, a NUL character or an over-long line costs that one line
+(an ERROR row naming it) and never swallows the lines after it. Every
+non-blank line after the header is either judged or reported
+(:class:`~initkeys.model.ReportLines`).
+
+The root account is recognised by its ARN (``arn:PARTITION:iam::ACCOUNT:root``),
+not by the name ``<root_account>``. A redacted report (an account id that is not
+12 digits) is judged, with a note.
 """
 
 from __future__ import annotations
@@ -20,30 +32,24 @@ import binascii
 import csv
 import io
 import itertools
-import json
 import os
 import sys
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
 from datetime import datetime
-from typing import IO, Protocol
+from typing import IO, Any
 
 from initkeys.errors import InputError
-from initkeys.model import AccessKey, CredentialReport, IamUser
+from initkeys.inputs import BadJson, load_json
+from initkeys.model import AccessKey, CredentialReport, IamUser, ReportLines
 from initkeys.timeutil import EARLIEST, LATEST, parse_utc
 
 ROOT_USER = "<root_account>"
 
-
-class _CsvReader(Protocol):
-    """What :func:`csv.reader` returns (``_csv.reader`` is not importable for typing)."""
-
-    line_num: int
-
-    def __iter__(self) -> Iterator[list[str]]: ...
-
-    def __next__(self) -> list[str]: ...
-
+MAX_LINE = 131_072
+"""The longest line read, in characters (the csv module's own field limit). An AWS row
+is under 3,000 (a user name is at most 64, an ARN at most 2,048); a longer line is an
+ERROR row, and is skipped piece by piece, never held whole."""
 
 REQUIRED_COLUMNS = (
     "user",
@@ -62,29 +68,33 @@ REQUIRED_COLUMNS = (
 _NOT_SET = frozenset({"n/a", "not_supported", "no_information"})
 _BOOL = {"true": True, "false": False, "TRUE": True, "FALSE": False}
 
+# A physical line as read: its text (line end included), or None for a line over MAX_LINE.
+Line = str | None
+
 
 class ReportReader:
-    """A credential report read row by row, so a huge file is never held whole.
+    """A credential report read line by line, so a huge file is never held whole.
 
-    ``users()`` yields the rows as :class:`IamUser`; ``account_id`` and
-    ``partition`` are known once the rows have been read (they come from the
-    ARNs, and every row must agree).
+    ``users()`` yields the rows as :class:`IamUser`; ``account_id``, ``partition``,
+    ``lines`` and ``notes`` are known once the rows have been read (the account
+    comes from the ARNs, and every row must agree).
     """
 
     def __init__(
         self,
-        lines: Iterable[str],
+        lines: Iterable[Line],
         source: str,
         generated_at: datetime | None = None,
-        skipped_lines: int = 0,
+        first_line: int = 1,
     ) -> None:
         self.source = source
-        self._skipped_lines = skipped_lines
         self.generated_at = generated_at
         self._lines = lines
+        self._first_line = first_line
         self._account: tuple[str, str] | None = None
         self._prefix: str | None = None
         self._count = 0
+        self._unreadable = 0
 
     @property
     def account_id(self) -> str:
@@ -94,33 +104,57 @@ class ReportReader:
     def partition(self) -> str:
         return self._finished()[1]
 
+    @property
+    def lines(self) -> ReportLines:
+        """How the data lines read so far were accounted for."""
+        return ReportLines(
+            read=self._count, judged=self._count - self._unreadable, unreadable=self._unreadable
+        )
+
+    @property
+    def notes(self) -> tuple[str, ...]:
+        """What a reader of the result must know: a redacted account id."""
+        account = self._finished()[0]
+        if is_account_id(account):
+            return ()
+        return (
+            f"account id {_shown(account)} is not a valid AWS account id (12 digits): the "
+            "report looks redacted; its rows are judged and reported under the id as written",
+        )
+
     def _finished(self) -> tuple[str, str]:
         if self._count == 0:
             raise InputError(f"{self.source}: not a credential report: it lists no users")
         if self._account is None:
-            raise InputError(f"{self.source}: not a credential report: no row has an IAM ARN")
+            raise InputError(f"{self.source}: not a credential report: no row has an IAM user ARN")
         return self._account
 
     def users(self) -> Iterator[IamUser]:
         name = self.source
         try:
-            rows = csv.reader(self._lines)
-            # Blank lines before the header are skipped, not taken for the header.
-            header = next((row for row in rows if not _blank(row)), None)
+            lines = iter(self._lines)
+            number = self._first_line - 1
+            header: str | None = None
+            for line in lines:
+                number += 1
+                if line is None:
+                    raise InputError(
+                        f"{name}: not a credential report: the header (line {number}) is "
+                        f"longer than {MAX_LINE:,} characters"
+                    )
+                text = line.rstrip("\r\n")
+                if text and not text.isspace():  # blank lines before the header are skipped
+                    header = text
+                    break
             if header is None:
                 raise InputError(f"{name}: not a credential report: the file is empty")
-            columns = {column.strip().lower(): i for i, column in enumerate(header)}
-            missing = [c for c in REQUIRED_COLUMNS if c not in columns]
-            if missing:
-                raise InputError(
-                    f"{name}: not a credential report: missing column(s) {', '.join(missing)}"
-                )
-            for user in _users(rows, columns, len(header), self._skipped_lines):
+            columns, width = _columns(header, number, name)
+            for user in _users(lines, number, columns, width):
                 self._count += 1
+                if user.problem is not None:
+                    self._unreadable += 1
                 self._check_account(user)
                 yield user
-        except csv.Error as e:
-            raise InputError(f"{name}: not a credential report: CSV error: {e}") from None
         except UnicodeDecodeError:
             raise InputError(f"{name}: not a credential report: not UTF-8 text") from None
 
@@ -136,8 +170,9 @@ class ReportReader:
         elif parsed != self._account:
             found = self._account
             raise InputError(
-                f"{self.source}: rows from more than one account ({found[1]}:{found[0]} and "
-                f"{parsed[1]}:{parsed[0]}); a credential report covers one account"
+                f"{self.source}: rows from more than one account "
+                f"({_bare(found[1])}:{_bare(found[0])} and "
+                f"{_bare(parsed[1])}:{_bare(parsed[0])}); a credential report covers one account"
             )
 
     def read(self, *, allow_empty: bool = False) -> CredentialReport:
@@ -148,13 +183,15 @@ class ReportReader:
         """
         users = tuple(self.users())
         if allow_empty and not users:
-            return CredentialReport("", "", self.source, self.generated_at, ())
+            return CredentialReport("", "", self.source, self.generated_at, (), self.lines)
         return CredentialReport(
             account_id=self.account_id,
             partition=self.partition,
             source=self.source,
             generated_at=self.generated_at,
             users=users,
+            lines=self.lines,
+            notes=self.notes,
         )
 
 
@@ -200,29 +237,67 @@ def parse_credential_report(
             raise InputError(f"{source}: not a credential report: not UTF-8 text") from None
     else:
         text = content.removeprefix("\ufeff")
-    return ReportReader(io.StringIO(text, newline=""), source, generated_at).read(
+    return ReportReader(_physical_lines(io.StringIO(text, newline="")), source, generated_at).read(
         allow_empty=allow_empty
     )
 
 
+def _physical_lines(stream: IO[str]) -> Iterator[Line]:
+    """The stream's lines as ``newline=""`` splits them (LF, CRLF or a lone CR), each
+    with its line end; None for a line longer than :data:`MAX_LINE` (its text is skipped).
+    A blank over-long line is skipped like any blank line."""
+    readline = stream.readline
+    while True:
+        piece = readline(MAX_LINE)
+        if not piece:
+            return
+        if len(piece) < MAX_LINE or piece[-1] in "\r\n":
+            yield piece
+            continue
+        blank = _rest_of_line(piece, readline)
+        if not blank:
+            yield None
+
+
+def _rest_of_line(piece: str, readline: Callable[[int], str]) -> bool:
+    """Read past the rest of an over-long line; True when all of it was blank."""
+    blank = piece.isspace()
+    while piece and piece[-1] not in "\r\n":
+        piece = readline(MAX_LINE)
+        blank = blank and (not piece or piece.isspace())
+    return blank
+
+
 def _reader(stream: IO[str], name: str) -> ReportReader:
     """CSV or the AWS CLI's JSON, told apart by the first character that is not blank."""
-    skipped: list[str] = []
-    for line in stream:
-        if line.strip():
-            if line.lstrip().startswith("{"):
-                return _parse_cli_json("".join(skipped) + line + stream.read(), name)
-            return ReportReader(itertools.chain((line,), stream), name, skipped_lines=len(skipped))
-        skipped.append(line)
-    raise InputError(f"{name}: not a credential report: the file is empty")
+    readline = stream.readline
+    number = 0
+    while True:
+        piece = readline(MAX_LINE)
+        if not piece:
+            raise InputError(f"{name}: not a credential report: the file is empty")
+        number += 1
+        if piece.isspace():
+            if piece[-1] not in "\r\n":  # the start of a long blank line
+                _rest_of_line(piece, readline)
+            continue
+        if piece.lstrip().startswith("{"):  # JSON may be one line of any length
+            return _parse_cli_json(piece + stream.read(), name)
+        first: Line = piece
+        if len(piece) == MAX_LINE and piece[-1] not in "\r\n":
+            _rest_of_line(piece, readline)
+            first = None
+        return ReportReader(
+            itertools.chain((first,), _physical_lines(stream)), name, first_line=number
+        )
 
 
 def _parse_cli_json(data: str, name: str) -> ReportReader:
     """The output of ``aws iam get-credential-report``."""
     try:
-        document = json.loads(data)
-    except json.JSONDecodeError as e:
-        raise InputError(f"{name}: not a credential report: invalid JSON ({e})") from None
+        document: Any = load_json(data)
+    except BadJson as e:
+        raise InputError(f"{name}: not a credential report: {e}") from None
     if not isinstance(document, dict) or not isinstance(document.get("Content"), str):
         raise InputError(
             f"{name}: not a credential report: JSON without a 'Content' string "
@@ -230,18 +305,21 @@ def _parse_cli_json(data: str, name: str) -> ReportReader:
         )
     report_format = document.get("ReportFormat", "text/csv")
     if report_format != "text/csv":
-        raise InputError(f"{name}: unsupported ReportFormat {report_format!r} (expected text/csv)")
+        raise InputError(
+            f"{name}: unsupported ReportFormat {_shown(report_format)} (expected text/csv)"
+        )
     try:
         content = base64.b64decode(document["Content"], validate=True)
     except (binascii.Error, ValueError):
         raise InputError(f"{name}: not a credential report: 'Content' is not base64") from None
     generated_at = None
-    if document.get("GeneratedTime") is not None:
-        generated_at = parse_timestamp(str(document["GeneratedTime"]))
+    generated = document.get("GeneratedTime")
+    if generated is not None:
+        generated_at = parse_timestamp(generated) if isinstance(generated, str) else None
         if generated_at is None:
             raise InputError(
-                f"{name}: not a credential report: GeneratedTime "
-                f"{document['GeneratedTime']!r} is not a timestamp"
+                f"{name}: not a credential report: GeneratedTime {_shown(generated)} is not a "
+                "timestamp between 1970 and 9000"
             )
     try:
         text = content.decode("utf-8-sig")
@@ -249,29 +327,105 @@ def _parse_cli_json(data: str, name: str) -> ReportReader:
         raise InputError(f"{name}: not a credential report: 'Content' is not UTF-8") from None
     if not text.strip():
         raise InputError(f"{name}: not a credential report: 'Content' is empty")
-    return ReportReader(io.StringIO(text, newline=""), name, generated_at)
+    return ReportReader(_physical_lines(io.StringIO(text, newline="")), name, generated_at)
 
 
 def parse_iam_arn(arn: str) -> tuple[str, str] | None:
-    """(account id, partition) of ``arn:<partition>:iam::<account>:...``, or None."""
+    """(account id, partition) of an IAM user's or the root account's ARN, or None.
+
+    The account id is taken as written: a redacted report's ``XXXXXXXXXXXX`` or
+    ``<redacted>`` is an account id here (see :func:`is_account_id`).
+    """
+    parsed = _iam_arn(arn)
+    return None if parsed is None else (parsed[0], parsed[1])
+
+
+def is_account_id(text: str) -> bool:
+    """True for a real AWS account id: 12 ASCII digits."""
+    return len(text) == 12 and text.isascii() and text.isdigit()
+
+
+def _iam_arn(arn: str) -> tuple[str, str, str] | None:
+    """(account id, partition, resource) of ``arn:PARTITION:iam::ACCOUNT:user/...`` or
+    ``arn:PARTITION:iam::ACCOUNT:root``; None for anything else (a role, another service)."""
     parts = arn.split(":", 5)
-    if len(parts) != 6 or parts[0] != "arn" or parts[2] != "iam" or not parts[1]:
+    if len(parts) != 6 or parts[0] != "arn" or parts[2] != "iam" or parts[3]:
         return None
-    account = parts[4]
-    if len(account) != 12 or not account.isdigit():
+    partition, account, resource = parts[1], parts[4], parts[5]
+    if not partition or not account or account.isspace():
         return None
-    return account, parts[1]
+    if resource != "root" and (not resource.startswith("user/") or resource.endswith("/")):
+        return None
+    return account, partition, resource
 
 
-def _blank(row: list[str]) -> bool:
-    """An empty or all-space line (a row of empty fields, ``,,,``, is not blank)."""
-    return len(row) <= 1 and not "".join(row).strip()
+def _shown(value: object, limit: int = 64) -> str:
+    """``value`` quoted for a one-line message, cut to ``limit`` characters."""
+    text = repr(value)
+    return text if len(text) <= limit else text[: limit - 1] + "…"
+
+
+def _bare(text: str) -> str:
+    """``text`` as it is when it is short and printable, else quoted and cut."""
+    return text if len(text) <= 64 and text.isprintable() else _shown(text)
+
+
+def _split(text: str) -> list[str] | str:
+    """One line's fields, read by the csv rules; a str says why the line cannot be read.
+
+    Only lines with a quote or a NUL come here: the others are split on commas.
+    """
+    if "\x00" in text:
+        return "holds a NUL character"
+    try:
+        fields = next(csv.reader((text,), strict=True))
+    except csv.Error as e:
+        if "end of data" in str(e):
+            return (
+                "opens a quoted field that does not end on the line (a credential report "
+                "field never spans lines)"
+            )
+        return f"is not valid CSV: {e}"
+    if any('"' in field for field in fields):
+        # No value AWS writes holds a quote: this is the tail of a field that was
+        # opened on an earlier line, or an edit, and its columns cannot be trusted.
+        return "holds a quote character inside a field (no credential report value does)"
+    return fields
+
+
+def _columns(header: str, number: int, name: str) -> tuple[dict[str, int], int]:
+    """Column positions by name (lower case), and the header's width; InputError when the
+    header cannot be read, lacks a column, or names a column twice."""
+    fields = _split(header) if '"' in header or "\x00" in header else header.split(",")
+    if isinstance(fields, str):
+        raise InputError(f"{name}: not a credential report: the header (line {number}) {fields}")
+    columns: dict[str, int] = {}
+    twice: str | None = None
+    for i, column in enumerate(fields):
+        key = column.strip().lower()
+        if key in columns:
+            twice = twice or column.strip()
+        else:
+            columns[key] = i
+    missing = [c for c in REQUIRED_COLUMNS if c not in columns]
+    if missing:
+        raise InputError(f"{name}: not a credential report: missing column(s) {', '.join(missing)}")
+    if twice is not None:
+        # Which of the two would count is a guess: the report is refused, not guessed at.
+        raise InputError(
+            f"{name}: not a credential report: the header names column {_shown(twice)} twice"
+        )
+    return columns, len(fields)
+
+
+def _unreadable(name: str, arn: str, problem: str) -> IamUser:
+    return IamUser(name=name, arn=arn, created=None, console_password=False, problem=problem)
 
 
 def _users(
-    rows: _CsvReader, columns: dict[str, int], header_width: int, offset: int = 0
+    lines: Iterator[Line], number: int, columns: dict[str, int], header_width: int
 ) -> Iterator[IamUser]:
-    width = max(columns.values()) + 1
+    """A user per non-blank line after the header (line ``number``): read, or unreadable."""
     c_user = columns["user"]
     c_arn = columns["arn"]
     c_created = columns["user_creation_time"]
@@ -286,26 +440,33 @@ def _users(
         )
         for n in (1, 2)
     ]
-    for row in rows:
-        if len(row) < width:
-            if _blank(row):
-                continue  # blank line, e.g. a trailing newline
-            line = rows.line_num + offset  # the file's line, not the record's index
-            name = row[c_user] if c_user < len(row) else f"line {line}"
-            arn = row[c_arn] if c_arn < len(row) else ""
-            yield IamUser(
-                name=name,
-                arn=arn,
-                created=None,
-                console_password=False,
-                problem=f"line {line} has {len(row)} fields, the header has {header_width}",
+    for line in lines:
+        number += 1
+        if line is None:
+            yield _unreadable(
+                f"line {number}", "", f"line {number} is longer than {MAX_LINE:,} characters"
+            )
+            continue
+        text = line.rstrip("\r\n")
+        if not text or text.isspace():
+            continue  # a blank line, e.g. a trailing newline
+        if '"' in text or "\x00" in text:  # the fast path is a plain split
+            row = _split(text)
+            if isinstance(row, str):
+                yield _unreadable(f"line {number}", "", f"line {number} {row}")
+                continue
+        else:
+            row = text.split(",")
+        if len(row) != header_width:
+            yield _unreadable(
+                row[c_user] if c_user < len(row) and row[c_user] else f"line {number}",
+                row[c_arn] if c_arn < len(row) else "",
+                f"line {number} has {len(row)} fields, the header has {header_width}",
             )
             continue
         user = _fast_user(row, c_user, c_arn, c_created, c_password, c_changed, slots)
         if user is None:  # something unusual: the careful path says what
-            user = _user(
-                row, rows.line_num + offset, c_user, c_arn, c_created, c_password, c_changed, slots
-            )
+            user = _user(row, number, c_user, c_arn, c_created, c_password, c_changed, slots)
         yield user
 
 
@@ -321,7 +482,10 @@ def _fast_user(
     """The common, well-formed row, parsed with few checks; None sends it to :func:`_user`."""
     name = row[c_user]
     arn = row[c_arn]
-    if not name or name == ROOT_USER or parse_iam_arn(arn) is None:
+    if not name or name == ROOT_USER:
+        return None
+    parsed = _iam_arn(arn)
+    if parsed is None or parsed[2] == "root":
         return None
     created = _fast_timestamp(row[c_created])
     password = _BOOL.get(row[c_password])
@@ -374,28 +538,38 @@ def _user(
 ) -> IamUser:
     name = row[c_user]
     arn = row[c_arn]
-    if name == ROOT_USER:
-        return IamUser(name=name, arn=arn, created=None, console_password=False, is_root=True)
+    parsed = _iam_arn(arn)
+    if parsed is not None and parsed[2] == "root":
+        # Root by its ARN, whatever the name column says (root keys are control 1.4).
+        return IamUser(
+            name=name or ROOT_USER, arn=arn, created=None, console_password=False, is_root=True
+        )
+    if name == ROOT_USER and parsed is not None:
+        # The name is not the root's ARN: judge the user the ARN names, so a key
+        # cannot hide behind the root's name.
+        name = parsed[2].rpartition("/")[2]
     problems: list[str] = []
     if not name:
         problems.append("user is empty")
-    if parse_iam_arn(arn) is None:
-        problems.append(f"arn {arn!r} is not an IAM ARN")
+    if parsed is None:
+        problems.append(f"arn {_shown(arn)} is not an IAM user ARN")
     created = parse_timestamp(row[c_created])
     if created is None:
-        problems.append(f"user_creation_time {row[c_created]!r} is not a timestamp")
+        problems.append(f"user_creation_time {_shown(row[c_created])} is not a timestamp")
     password = _BOOL.get(row[c_password].strip().lower())
     if password is None:
-        problems.append(f"password_enabled {row[c_password]!r} is not true or false")
+        problems.append(f"password_enabled {_shown(row[c_password])} is not true or false")
     password_created = None
-    if c_changed is not None and c_changed < len(row):
+    if c_changed is not None:
         password_created = _optional_timestamp(row[c_changed])
     keys: list[AccessKey] = []
     for slot, c_active, c_rotated, c_used in slots:
         rotated = row[c_rotated]
         active = _BOOL.get(row[c_active].strip().lower())
         if active is None:
-            problems.append(f"access_key_{slot}_active {row[c_active]!r} is not true or false")
+            problems.append(
+                f"access_key_{slot}_active {_shown(row[c_active])} is not true or false"
+            )
         if not rotated.strip():
             problems.append(f"access_key_{slot}_last_rotated is empty")
             continue
@@ -403,18 +577,20 @@ def _user(
             if active:
                 problems.append(
                     f"access_key_{slot}_active is true but access_key_{slot}_last_rotated "
-                    f"is {rotated!r}"
+                    f"is {_shown(rotated)}"
                 )
             continue  # no key in this slot
         key_created = parse_timestamp(rotated)
         used_text = row[c_used]
         last_used = _optional_timestamp(used_text)
         if key_created is None:
-            problems.append(f"access_key_{slot}_last_rotated {rotated!r} is not a timestamp")
+            problems.append(f"access_key_{slot}_last_rotated {_shown(rotated)} is not a timestamp")
         if not used_text.strip():
             problems.append(f"access_key_{slot}_last_used_date is empty")
         elif last_used is None and used_text.strip().lower() not in _NOT_SET:
-            problems.append(f"access_key_{slot}_last_used_date {used_text!r} is not a timestamp")
+            problems.append(
+                f"access_key_{slot}_last_used_date {_shown(used_text)} is not a timestamp"
+            )
         if key_created is not None and active is not None:
             keys.append(
                 AccessKey(slot=slot, created=key_created, active=active, last_used=last_used)
@@ -425,7 +601,7 @@ def _user(
             arn=arn,
             created=created,
             console_password=bool(password),
-            problem="; ".join(problems),
+            problem=f"line {line}: " + "; ".join(problems),
         )
     return IamUser(
         name=name,
