@@ -257,3 +257,43 @@ def test_an_account_without_users_is_audited(aws: Any) -> None:
     assert result.error is None
     assert result.findings == ()
     assert result.status is Status.NOT_APPLICABLE
+
+
+def test_an_unreadable_live_row_naming_no_listed_user_stays_error() -> None:
+    """Fail closed: a report row that could not be read, whose name ListUsers does not
+    know, is not taken for a deleted user (NOT_APPLICABLE); and a row with the root's ARN
+    does not stand for an IAM user of the same name."""
+    from datetime import datetime, timezone
+
+    from initkeys.model import CredentialReport, IamUser
+
+    created = datetime(2024, 1, 1, tzinfo=timezone.utc)
+    report = CredentialReport(
+        account_id="123456789012",
+        partition="aws",
+        source="aws",
+        generated_at=None,
+        users=(
+            IamUser(
+                name="line 3",
+                arn="",
+                created=None,
+                console_password=False,
+                problem="line 3 has 4 fields, the header has 22",
+            ),
+            IamUser(
+                name="alice",
+                arn="arn:aws:iam::123456789012:root",
+                created=created,
+                console_password=False,
+                is_root=True,
+            ),
+        ),
+    )
+    # Nothing is listed, so nothing is read live: the account is never called.
+    result = refresh_live(None, report, {}, Settings(), 1, lambda _p: None)  # type: ignore[arg-type]
+    statuses = [(f.user, f.status, f.reason) for f in result.findings]
+    assert statuses == [
+        ("line 3", Status.ERROR, Reason.INVALID_ROW),
+        ("alice", Status.NOT_APPLICABLE, Reason.ROOT_ACCOUNT),
+    ]

@@ -171,12 +171,15 @@ def refresh_live(
     to_read: list[tuple[ListedUser, IamUser | None]] = []
     in_report: set[str] = set()
     for user in report.users:
-        in_report.add(user.name)
         first = judge_user(user, settings)
-        findings[user.name] = first
-        if user.is_root:
+        if user.is_root:  # known by its ARN: its name says nothing about IAM users
+            findings[f"\0root:{user.arn}"] = first
             continue
+        in_report.add(user.name)
+        findings[user.name] = first
         now = listed.get(user.name)
+        if now is None and user.problem is not None:
+            continue  # an unreadable row naming no listed user stays ERROR: fail closed
         if now is None or not _same_user(user, now):
             findings[user.name] = [judge_deleted_user(user)]
             if now is not None:  # deleted and re-created under the same name
