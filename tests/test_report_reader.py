@@ -307,3 +307,32 @@ def test_evaluator_arithmetic_cannot_overflow_with_bounded_dates(
     assert describe_gap(key_created - created)
     for span in search_ranges(findings, run):
         assert span.start <= span.end
+
+
+@pytest.mark.parametrize(
+    "shell",
+    [
+        "exec python -m initkeys audit --credential-report /dev/zero",
+        # A header, then one endless line: skipped piece by piece only up to 64 MiB.
+        "head -n 1 {report} | cat - /dev/zero | python -m initkeys audit --credential-report -",
+        '{{ printf \'{{"Content": "\'; cat /dev/zero; }} | python -m initkeys audit --credential-report -',
+    ],
+)
+def test_an_endless_report_is_refused_not_read_forever(shell: str) -> None:
+    """/dev/zero, or a header followed by an endless line: exit 2 in one line, quickly."""
+    import subprocess
+    import sys
+
+    from cli_kit import assert_one_line_error, subprocess_env
+
+    env = subprocess_env()
+    command = shell.format(report=str(Path(__file__).parent / "data" / "report_normal.csv"))
+    proc = subprocess.run(
+        ["bash", "-c", command.replace("python", sys.executable)],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert_one_line_error(proc, 2)
+    assert "not a credential report" in proc.stderr

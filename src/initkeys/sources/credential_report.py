@@ -47,6 +47,11 @@ from initkeys.timeutil import EARLIEST, LATEST, parse_utc
 ROOT_USER = "<root_account>"
 
 MAX_LINE = 131_072
+MAX_SKIPPED_LINE = 64 * 1024 * 1024
+"""An over-long line is skipped (one ERROR row) up to this length; past it, the file is refused."""
+MAX_JSON_CHARS = 256 * 1024 * 1024
+"""The AWS CLI's JSON holds one account's report in base64 (an account has at most 5,000
+users, a report of a few MB): 256 Mi characters is far past any."""
 """The longest line read, in characters (the csv module's own field limit). An AWS row
 is under 3,000 (a user name is at most 64, an ARN at most 2,048); a longer line is an
 ERROR row, and is skipped piece by piece, never held whole."""
@@ -237,12 +242,12 @@ def parse_credential_report(
             raise InputError(f"{source}: not a credential report: not UTF-8 text") from None
     else:
         text = content.removeprefix("\ufeff")
-    return ReportReader(_physical_lines(io.StringIO(text, newline="")), source, generated_at).read(
-        allow_empty=allow_empty
-    )
+    return ReportReader(
+        _physical_lines(io.StringIO(text, newline=""), source), source, generated_at
+    ).read(allow_empty=allow_empty)
 
 
-def _physical_lines(stream: IO[str]) -> Iterator[Line]:
+def _physical_lines(stream: IO[str], name: str) -> Iterator[Line]:
     """The stream's lines as ``newline=""`` splits them (LF, CRLF or a lone CR), each
     with its line end; None for a line longer than :data:`MAX_LINE` (its text is skipped).
     A blank over-long line is skipped like any blank line."""
@@ -254,16 +259,26 @@ def _physical_lines(stream: IO[str]) -> Iterator[Line]:
         if len(piece) < MAX_LINE or piece[-1] in "\r\n":
             yield piece
             continue
-        blank = _rest_of_line(piece, readline)
+        blank = _rest_of_line(piece, readline, name)
         if not blank:
             yield None
 
 
-def _rest_of_line(piece: str, readline: Callable[[int], str]) -> bool:
-    """Read past the rest of an over-long line; True when all of it was blank."""
+def _rest_of_line(piece: str, readline: Callable[[int], str], name: str) -> bool:
+    """Read past the rest of an over-long line; True when all of it was blank.
+
+    A line of more than :data:`MAX_SKIPPED_LINE` characters is no report's (``/dev/zero``
+    is one endless line): the file is refused rather than read without end."""
     blank = piece.isspace()
+    skipped = len(piece)
     while piece and piece[-1] not in "\r\n":
+        if skipped > MAX_SKIPPED_LINE:
+            raise InputError(
+                f"{name}: not a credential report: a line longer than "
+                f"{MAX_SKIPPED_LINE // (1024 * 1024)} MiB characters"
+            )
         piece = readline(MAX_LINE)
+        skipped += len(piece)
         blank = blank and (not piece or piece.isspace())
     return blank
 
@@ -279,16 +294,22 @@ def _reader(stream: IO[str], name: str) -> ReportReader:
         number += 1
         if piece.isspace():
             if piece[-1] not in "\r\n":  # the start of a long blank line
-                _rest_of_line(piece, readline)
+                _rest_of_line(piece, readline, name)
             continue
         if piece.lstrip().startswith("{"):  # JSON may be one line of any length
-            return _parse_cli_json(piece + stream.read(), name)
+            rest = stream.read(MAX_JSON_CHARS + 1)
+            if len(rest) > MAX_JSON_CHARS:
+                raise InputError(
+                    f"{name}: not a credential report: JSON larger than "
+                    f"{MAX_JSON_CHARS // (1024 * 1024)} MiB characters"
+                )
+            return _parse_cli_json(piece + rest, name)
         first: Line = piece
         if len(piece) == MAX_LINE and piece[-1] not in "\r\n":
-            _rest_of_line(piece, readline)
+            _rest_of_line(piece, readline, name)
             first = None
         return ReportReader(
-            itertools.chain((first,), _physical_lines(stream)), name, first_line=number
+            itertools.chain((first,), _physical_lines(stream, name)), name, first_line=number
         )
 
 
@@ -327,7 +348,7 @@ def _parse_cli_json(data: str, name: str) -> ReportReader:
         raise InputError(f"{name}: not a credential report: 'Content' is not UTF-8") from None
     if not text.strip():
         raise InputError(f"{name}: not a credential report: 'Content' is empty")
-    return ReportReader(_physical_lines(io.StringIO(text, newline="")), name, generated_at)
+    return ReportReader(_physical_lines(io.StringIO(text, newline=""), name), name, generated_at)
 
 
 def parse_iam_arn(arn: str) -> tuple[str, str] | None:
