@@ -315,7 +315,8 @@ def test_evaluator_arithmetic_cannot_overflow_with_bounded_dates(
         "exec python -m initkeys audit --credential-report /dev/zero",
         # A header, then one endless line: skipped piece by piece only up to 64 MiB.
         "head -n 1 {report} | cat - /dev/zero | python -m initkeys audit --credential-report -",
-        '{{ printf \'{{"Content": "\'; cat /dev/zero; }} | python -m initkeys audit --credential-report -',
+        '{{ printf \'{{"Content": "\'; cat /dev/zero; }}'
+        " | python -m initkeys audit --credential-report -",
     ],
 )
 def test_an_endless_report_is_refused_not_read_forever(shell: str) -> None:
