@@ -3,13 +3,17 @@
 ``initkeys.toml`` (in the working directory, or given with ``--config``)::
 
     [[exempt]]
-    user = "svc-legacy-*"          # glob on the user name; "/path/*" globs path and name
+    user = "svc-legacy-*"          # glob on the user name, in any case; "/path/*": path and name
     reason = "Vendor integration; replacement tracked in SEC-1234"
     expires = 2027-03-31           # optional: the last day the exemption applies
 
 Every entry needs a user pattern and a reason: an auditor must be able to see
 why a key was kept. Unknown keys are errors, so a typo cannot silently drop an
 expiry date.
+
+Patterns match user names without regard to case, as IAM does (``SVC-Legacy`` and
+``svc-legacy`` cannot both exist); a path is matched exactly as written, as IAM
+keeps it.
 """
 
 from __future__ import annotations
