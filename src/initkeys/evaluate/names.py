@@ -8,6 +8,7 @@ with a case rule per position, which fnmatch (one rule for the whole text) canno
 from __future__ import annotations
 
 from collections.abc import Callable
+from functools import lru_cache
 
 
 def name_glob(pattern: str, text: str, name_from: int) -> bool:
@@ -30,7 +31,8 @@ def name_glob(pattern: str, text: str, name_from: int) -> bool:
 _CharTest = Callable[[str, bool], bool]
 
 
-def _glob_tokens(pattern: str) -> list[_CharTest | None]:
+@lru_cache(maxsize=4096)  # each rule's pattern is matched against every user
+def _glob_tokens(pattern: str) -> tuple[_CharTest | None, ...]:
     """The pattern as one test per character (``None`` for ``*``), as fnmatch reads it."""
     tokens: list[_CharTest | None] = []
     i, n = 0, len(pattern)
@@ -47,7 +49,7 @@ def _glob_tokens(pattern: str) -> list[_CharTest | None]:
             i = end + 1
         else:
             tokens.append(_literal(c))
-    return tokens
+    return tuple(tokens)
 
 
 def _class_end(pattern: str, i: int) -> int:
