@@ -5,12 +5,15 @@ from __future__ import annotations
 
 import json
 import os
+import tempfile
 import time
 from pathlib import Path
 from typing import Any
 
 import pytest
-from fuzz_kit import run_main
+from fuzz_kit import assert_clean_end, run_main, tried
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from initkeys.sources.securityhub import _Unread
 
@@ -122,3 +125,49 @@ def test_securityhub_stored_findings_corpus() -> None:
     assert not unread.whole_account
     for case in doc["stored"]:
         assert unread.covers(case["finding"]) is case["kept"], case["what"]
+
+
+_TEXT = st.text(st.characters(codec="utf-8", exclude_categories=("Cs",)), max_size=40)
+_PATTERN = st.one_of(
+    _TEXT,
+    st.text(alphabet="svcSVC-legacyLEGACYopsbOPSB/*?[]!Contractors", max_size=30),
+)
+_EXPIRES = st.one_of(
+    st.none(),
+    st.sampled_from(["2020-01-01", "2999-12-31", "0001-01-01", "9999-12-31", "soon", "inf"]),
+    st.dates().map(str),
+)
+
+
+def _entry(user: str, reason: str, expires: str | None, bare: bool) -> str:
+    lines = ["[[exempt]]", f"user = {json.dumps(user)}", f"reason = {json.dumps(reason)}"]
+    if expires is not None:
+        lines.append(f"expires = {expires if bare else json.dumps(expires)}")
+    return "\n".join(lines) + "\n"
+
+
+_CONFIG = st.one_of(
+    st.text(max_size=200),  # anything at all
+    st.lists(st.builds(_entry, _PATTERN, _TEXT, _EXPIRES, st.booleans()), max_size=4).map(
+        "\n".join
+    ),
+)
+
+
+@settings(max_examples=150, deadline=None, derandomize=True)
+@given(_CONFIG)
+def test_fuzz_exemption_config(text: str) -> None:
+    """Any initkeys.toml: exit 0/1 with both users judged FAIL (an exemption never changes
+    a verdict, and exit 0 only when both are exempt), or exit 2 with one line."""
+    tried("exemption-config")
+    with tempfile.TemporaryDirectory() as directory:
+        path = Path(directory) / "initkeys.toml"
+        path.write_text(text, encoding="utf-8", errors="surrogatepass")
+        code, out, err = audit(str(path))
+    assert_clean_end(code, err)
+    if code == 2:
+        return
+    findings = json.loads(out)["accounts"][0]["findings"]
+    assert sorted(f["user"] for f in findings) == ["SVC-Legacy", "ops-bob"]
+    assert {f["status"] for f in findings} == {"FAIL"}
+    assert (code == 0) is all(f["exemption"] is not None for f in findings)
