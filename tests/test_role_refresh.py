@@ -21,10 +21,23 @@ from pathlib import Path
 from typing import Any
 
 from cli_kit import subprocess_env
-from faults import FaultProxy, error_xml
-from test_org import MANAGEMENT, ROLE, key_statuses, org  # noqa: F401 (org: a fixture)
+from faults import Delay, FaultProxy, error_xml
+from test_org import (  # noqa: F401 (org: a fixture)
+    MANAGEMENT,
+    ROLE,
+    fails_by_account,
+    key_statuses,
+    org,
+)
 
-from initkeys.sources.accounts import DEFAULT_SESSION, _credential_metadata, role_arn
+import initkeys
+from initkeys.sources.accounts import (
+    DEFAULT_SESSION,
+    AccountSelection,
+    TargetAccount,
+    _credential_metadata,
+    role_arn,
+)
 
 LIFETIME = 6.0  # seconds a session lasts through the proxy
 _TOKEN = re.compile(rb"<SessionToken>([^<]+)</SessionToken>")
@@ -41,7 +54,7 @@ class ShortSessions:
         self._lock = threading.Lock()
         self.proxy: FaultProxy | None = None
 
-    def rule(self, action: str, count: int) -> tuple[int, str] | None:
+    def rule(self, action: str, count: int) -> tuple[int, str] | Delay | None:
         assert self.proxy is not None
         token = self.proxy.headers.get("x-amz-security-token")
         with self._lock:
@@ -153,6 +166,46 @@ def test_remediate_org_outlasts_its_role_sessions(
     assert all(count > 1 for count in assumed.values()), assumed
     assert sessions.expired_answers == 0
     assert "Traceback" not in err
+
+
+def test_an_org_audit_outlasts_its_role_sessions(
+    aws: Any,
+    org: dict[str, str],  # noqa: F811
+) -> None:
+    """Each member's credential report takes longer than the role's session: the rest
+    of that account's audit still runs, on credentials assumed again."""
+    sessions = ShortSessions(2.0)
+    delayed: list[str] = []
+
+    def slow_reports(action: str, count: int) -> tuple[int, str] | Delay | None:
+        refused = sessions.rule(action, count)
+        if refused is not None:
+            return refused
+        assert sessions.proxy is not None
+        if (
+            action == "GenerateCredentialReport"
+            and "x-amz-security-token" in sessions.proxy.headers
+        ):
+            delayed.append(action)
+            return Delay(3.0)
+        return None
+
+    with FaultProxy(aws.endpoint_url, slow_reports, sessions.rewrite) as proxy:
+        sessions.proxy = proxy
+        targets = [TargetAccount(i, n) for n, i in org.items()]
+        results = list(
+            initkeys.audit_accounts(
+                aws.session(), targets, AccountSelection(role_name=ROLE), endpoint_url=proxy.url
+            )
+        )
+        assumed = [
+            proxy.calls("AssumeRole", RoleArn=role_arn(a, "aws", ROLE)) for a in org.values()
+        ]
+    assert [r.error for r in results] == [None, None, None]
+    assert fails_by_account(results) == {org["prod"]: 2, org["dev"]: 0, org["sandbox"]: 1}
+    assert len(delayed) >= 3
+    assert all(count > 1 for count in assumed), assumed
+    assert sessions.expired_answers == 0
 
 
 def answer(expiration: datetime | None, date: str | None) -> dict[str, Any]:
