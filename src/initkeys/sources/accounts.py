@@ -237,7 +237,6 @@ class AssumedSession:
 
         self.identity = identity
         self.region_name = region
-        self.credentials = credentials
         with CLIENT_LOCK:
             base_botocore = base._session
             # The same profile as the base session: its retry, endpoint and other
