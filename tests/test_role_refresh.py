@@ -39,7 +39,7 @@ from initkeys.sources.accounts import (
     role_arn,
 )
 
-LIFETIME = 6.0  # seconds a session lasts through the proxy
+LIFETIME = 8.0  # seconds a session lasts through the proxy
 _TOKEN = re.compile(rb"<SessionToken>([^<]+)</SessionToken>")
 _EXPIRATION = re.compile(rb"<Expiration>[^<]+</Expiration>")
 
@@ -174,7 +174,7 @@ def test_an_org_audit_outlasts_its_role_sessions(
 ) -> None:
     """Each member's credential report takes longer than the role's session: the rest
     of that account's audit still runs, on credentials assumed again."""
-    sessions = ShortSessions(2.0)
+    sessions = ShortSessions(4.0)
     delayed: list[str] = []
 
     def slow_reports(action: str, count: int) -> tuple[int, str] | Delay | None:
@@ -187,7 +187,7 @@ def test_an_org_audit_outlasts_its_role_sessions(
             and "x-amz-security-token" in sessions.proxy.headers
         ):
             delayed.append(action)
-            return Delay(3.0)
+            return Delay(5.0)
         return None
 
     with FaultProxy(aws.endpoint_url, slow_reports, sessions.rewrite) as proxy:
