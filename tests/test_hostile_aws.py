@@ -154,7 +154,7 @@ _CONFIG = st.one_of(
 )
 
 
-@settings(max_examples=150, deadline=None, derandomize=True)
+@settings(max_examples=400, deadline=None, derandomize=True)
 @given(_CONFIG)
 def test_fuzz_exemption_config(text: str) -> None:
     """Any initkeys.toml: exit 0/1 with both users judged FAIL (an exemption never changes
@@ -171,3 +171,43 @@ def test_fuzz_exemption_config(text: str) -> None:
     assert sorted(f["user"] for f in findings) == ["SVC-Legacy", "ops-bob"]
     assert {f["status"] for f in findings} == {"FAIL"}
     assert (code == 0) is all(f["exemption"] is not None for f in findings)
+
+
+_JSON = st.recursive(
+    st.none() | st.booleans() | st.integers() | st.text(max_size=20),
+    lambda inner: st.lists(inner, max_size=4) | st.dictionaries(st.text(max_size=8), inner),
+    max_leaves=12,
+)
+_STORED = st.fixed_dictionaries(
+    {},
+    optional={
+        "ProductFields": st.one_of(
+            _JSON, st.dictionaries(st.sampled_from(["initkeys/User", "initkeys/Status"]), _JSON)
+        ),
+        "Resources": st.one_of(
+            _JSON,
+            st.lists(
+                st.fixed_dictionaries(
+                    {"Type": st.sampled_from(["AwsIamUser", "AwsIamAccessKey"]), "Id": _JSON}
+                ),
+                max_size=3,
+            ),
+        ),
+    },
+)
+
+
+@settings(max_examples=300, deadline=None, derandomize=True)
+@given(_STORED, st.text(min_size=1, max_size=10))
+def test_fuzz_securityhub_stored_findings(stored: dict[str, Any], user: str) -> None:
+    """Any shape Security Hub may hand back: deciding whether to keep it never fails, a
+    finding of the unread user (in any case) is kept, and nothing is kept when no user
+    ended in ERROR."""
+    tried("securityhub-stored")
+    assert _Unread().covers(stored) is False
+    unread = _Unread()
+    unread.note({"ProductFields": {"initkeys/User": user, "initkeys/Status": "ERROR"}})
+    unread.covers(stored)
+    fields = stored.get("ProductFields")
+    if isinstance(fields, dict) and fields.get("initkeys/User") == user.swapcase():
+        assert unread.covers(stored)

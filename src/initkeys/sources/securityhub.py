@@ -223,8 +223,8 @@ class _Unread:
         self.whole_account = False
 
     def note(self, finding: dict[str, Any]) -> None:
-        fields = finding.get("ProductFields") or {}
-        if fields.get("initkeys/Status") != "ERROR":
+        fields = finding.get("ProductFields")
+        if not isinstance(fields, dict) or fields.get("initkeys/Status") != "ERROR":
             return
         user = _user_of(finding)
         # An unreadable report row names no user for sure: it may be any of them.
@@ -247,8 +247,9 @@ def _user_of(finding: dict[str, Any]) -> str | None:
     to case), from initkeys' own field or the AwsIamUser resource; None if neither."""
     fields = finding.get("ProductFields")
     name = fields.get("initkeys/User") if isinstance(fields, dict) else None
-    if not isinstance(name, str) or not name:
-        for resource in finding.get("Resources") or []:
+    resources = finding.get("Resources")
+    if (not isinstance(name, str) or not name) and isinstance(resources, list):
+        for resource in resources:
             if isinstance(resource, dict) and resource.get("Type") == "AwsIamUser":
                 arn = str(resource.get("Id") or "")
                 name = arn.rpartition("/")[2] if ":user/" in arn else None
