@@ -204,8 +204,9 @@ def _send_account(
             unread.note(finding)
     stale: list[dict[str, Any]] = []
     for stored in _active_findings(client, account, profile):
-        if stored.get("Id") in sent:
-            continue
+        finding_id = stored.get("Id")
+        if not isinstance(finding_id, str) or finding_id in sent:
+            continue  # ours and current, or not a finding an import could name
         if unread.covers(stored):
             result.kept += 1
         else:
