@@ -20,6 +20,7 @@ from datetime import datetime, timedelta, timezone
 from pathlib import Path
 from typing import Any
 
+import pytest
 from cli_kit import subprocess_env
 from faults import Delay, FaultProxy, error_xml
 from test_org import (  # noqa: F401 (org: a fixture)
@@ -31,6 +32,7 @@ from test_org import (  # noqa: F401 (org: a fixture)
 )
 
 import initkeys
+from initkeys.errors import AccessError
 from initkeys.sources.accounts import (
     DEFAULT_SESSION,
     AccountSelection,
@@ -243,3 +245,10 @@ def test_an_expiry_that_makes_no_sense_means_the_default_hour() -> None:
     assert (
         _credential_metadata(garbled, asked)["expiry_time"] == (asked + DEFAULT_SESSION).isoformat()
     )
+
+
+def test_an_answer_without_credentials_is_an_access_error() -> None:
+    asked = datetime(2026, 12, 1, 2, 0, tzinfo=timezone.utc)
+    for broken in ({}, {"Credentials": None}, {"Credentials": {"AccessKeyId": "ASIA"}}):
+        with pytest.raises(AccessError, match="without complete credentials"):
+            _credential_metadata(broken, asked)

@@ -173,7 +173,12 @@ def _credential_metadata(answer: dict[str, Any], asked: datetime) -> dict[str, A
     ``Expiration`` not after it, as from an emulator with a frozen clock), the
     session lasts AssumeRole's default hour.
     """
-    credentials = answer["Credentials"]
+    credentials = answer.get("Credentials")
+    if not isinstance(credentials, dict) or not all(
+        isinstance(credentials.get(k), str) and credentials.get(k)
+        for k in ("AccessKeyId", "SecretAccessKey", "SessionToken")
+    ):
+        raise AccessError("sts:AssumeRole answered without complete credentials")
     length = DEFAULT_SESSION
     expiration = credentials.get("Expiration")
     headers = answer.get("ResponseMetadata", {}).get("HTTPHeaders", {})
