@@ -66,9 +66,17 @@ class _QuietServer(ThreadingHTTPServer):
 
 
 class FaultProxy:
-    def __init__(self, upstream: str, rule: Rule) -> None:
+    def __init__(
+        self,
+        upstream: str,
+        rule: Rule,
+        rewrite: Callable[[str, bytes], bytes] | None = None,
+    ) -> None:
+        """``rewrite(action, body)``: what the client gets instead of the emulator's answer
+        to a forwarded request (for answers a test changes, such as a shorter session)."""
         self.upstream = urllib.parse.urlsplit(upstream)
         self.rule = rule
+        self.rewrite = rewrite
         self.counts: dict[str, int] = {}
         self.injected: dict[str, int] = {}
         # Every request that reached the emulator: (action, its parameters).
@@ -103,6 +111,7 @@ class FaultProxy:
                 with proxy._lock:
                     count = proxy.counts[action] = proxy.counts.get(action, 0) + 1
                 proxy._local.params = {k: v[0] for k, v in query.items()}
+                proxy._local.headers = {k.lower(): v for k, v in self.headers.items()}
                 answer = proxy.rule(action, count)
                 if isinstance(answer, Delay):
                     time.sleep(answer.seconds)
@@ -120,6 +129,8 @@ class FaultProxy:
                     self._reply(status, text.encode(), "text/xml")
                     return
                 status, data, content_type = self._send_upstream(action, query, body)
+                if proxy.rewrite is not None:
+                    data = proxy.rewrite(action, data)
                 self._reply(status, data, content_type)
 
             def _send_upstream(
@@ -155,6 +166,11 @@ class FaultProxy:
     def params(self) -> dict[str, str]:
         """The parameters of the request a rule is judging (for rules about one key)."""
         return dict(getattr(self._local, "params", {}))
+
+    @property
+    def headers(self) -> dict[str, str]:
+        """The headers (lower-case names) of the request a rule is judging."""
+        return dict(getattr(self._local, "headers", {}))
 
     def calls(self, action: str, **params: str) -> int:
         """How many ``action`` requests with these parameters reached the emulator."""

@@ -5,17 +5,22 @@ from __future__ import annotations
 import json
 import subprocess
 from datetime import date, datetime, timedelta, timezone
+from fnmatch import fnmatchcase
 from pathlib import Path
 from typing import Any
 
 import pytest
 from cli_kit import run
+from fuzz_kit import tried
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from scenario import NOW, Scenario, at
 
 import initkeys
 from initkeys.config import exemption_rules, read_config
 from initkeys.errors import InputError
 from initkeys.evaluate import judge_user
+from initkeys.evaluate.names import name_glob
 from initkeys.model import AccessKey, ExemptionRule, IamUser, Settings, Status
 
 T = datetime(2023, 1, 1, tzinfo=timezone.utc)
@@ -42,8 +47,17 @@ def rule(pattern: str, expires: date | None = None) -> ExemptionRule:
         ("svc-legacy", "svc-legacy", "/", True),
         ("svc-*", "svc-legacy", "/", True),
         ("svc-*", "alice", "/", False),
-        ("SVC-*", "svc-legacy", "/", False),  # IAM names are case-preserving; match exactly
+        # IAM user names are unique case-insensitively: SVC-x and svc-x are one user.
+        ("SVC-*", "svc-legacy", "/", True),
+        ("svc-*", "SVC-Legacy", "/", True),
+        ("Svc-Legacy", "svc-LEGACY", "/", True),
+        ("svc-[a-l]egacy", "SVC-LEGACY", "/", True),
+        ("svc-[!l]egacy", "SVC-LEGACY", "/", False),
         ("/contractors/*", "bob", "/contractors/", True),
+        ("/contractors/BOB", "bob", "/contractors/", True),
+        # Paths are compared as IAM keeps them, as written.
+        ("/Contractors/*", "bob", "/contractors/", False),
+        ("/contr*", "Bob", "/contractors/", True),
         ("/contractors/*", "bob", "/staff/", False),
         ("bob", "bob", "/contractors/", True),
     ],
@@ -55,6 +69,46 @@ def test_patterns(pattern: str, name: str, path: str, applies: bool) -> None:
     if applies:
         assert finding.exemption is not None
         assert finding.exemption.pattern == pattern
+
+
+# Patterns and names from a small alphabet, so that wildcards, classes and case meet often.
+_GLOB = st.text(alphabet="ab-/*?[]!", max_size=8)
+_NAME = st.text(alphabet="aAbB-/", max_size=8)
+
+
+@settings(max_examples=400, deadline=None, derandomize=True)
+@given(_GLOB, _NAME)
+def test_glob_is_fnmatch_where_case_counts(pattern: str, text: str) -> None:
+    """With no name part to fold, the matcher is fnmatch's, character for character."""
+    tried("exemption-glob")
+    assert name_glob(pattern, text, len(text)) == fnmatchcase(text, pattern)
+
+
+@settings(max_examples=400, deadline=None, derandomize=True)
+@given(_GLOB, _NAME)
+def test_glob_on_a_name_ignores_case(pattern: str, text: str) -> None:
+    tried("exemption-glob-folded")
+    assert name_glob(pattern, text, 0) == fnmatchcase(text.lower(), pattern)
+    assert name_glob(pattern, text, 0) == name_glob(pattern, text.swapcase(), 0)
+
+
+@settings(max_examples=300, deadline=None, derandomize=True)
+@given(st.text(alphabet="aA/*?", max_size=6), st.text(alphabet="aA", max_size=4), _NAME)
+def test_glob_on_path_and_name_folds_the_name_only(pattern: str, path: str, name: str) -> None:
+    tried("exemption-glob-path")
+    name = name.replace("/", "")
+    text = f"/{path}/{name}" if path else f"/{name}"
+    folded = name_glob(pattern, text, text.rfind("/") + 1)
+    # The name part may be in any case; the path part must be exactly as written.
+    variants = {text[: text.rfind("/") + 1] + n for n in _case_variants(name)}
+    assert folded == any(fnmatchcase(v, pattern) for v in variants)
+
+
+def _case_variants(name: str) -> set[str]:
+    variants = {""}
+    for c in name:
+        variants = {v + x for v in variants for x in {c.lower(), c.upper()}}
+    return variants
 
 
 def test_expiry_is_inclusive_and_expired_ones_are_reported() -> None:
@@ -151,8 +205,11 @@ def cli(args: list[str], cwd: Path) -> subprocess.CompletedProcess[str]:
     return run(args, cwd=cwd, timeout=60)
 
 
-def test_cli_exemptions(tmp_path: Path) -> None:
-    (tmp_path / "r.csv").write_text(REPORT)
+# The report's user as created, and in another case: --exempt-user and initkeys.toml
+# name a user as IAM does, in any case.
+@pytest.mark.parametrize("user", ["svc-legacy", "SVC-Legacy"])
+def test_cli_exemptions(tmp_path: Path, user: str) -> None:
+    (tmp_path / "r.csv").write_text(REPORT.replace("svc-legacy", user))
     assert cli(["audit", "--credential-report", "r.csv"], tmp_path).returncode == 1
 
     exempt = cli(["audit", "--credential-report", "r.csv", "--exempt-user", "svc-*"], tmp_path)
@@ -163,7 +220,7 @@ def test_cli_exemptions(tmp_path: Path) -> None:
     found = cli(["audit", "--credential-report", "r.csv", "--format", "json"], tmp_path)
     assert found.returncode == 0, found.stderr
     (finding,) = json.loads(found.stdout)["accounts"][0]["findings"]
-    assert finding["status"] == "FAIL"
+    assert (finding["user"], finding["status"]) == (user, "FAIL")
     assert finding["exemption"] == {
         "reason": "SEC-1234",
         "source": "config:initkeys.toml",
@@ -205,4 +262,41 @@ def test_live_tag_exemption(aws: Any) -> None:
     exemption = by_user["break-glass"].exemption
     assert exemption is not None
     assert (exemption.source, exemption.reason) == ("tag", "emergency access, reviewed quarterly")
+    assert by_user["plain"].exemption is None
+
+
+def test_cli_exemption_paths_are_compared_as_written(tmp_path: Path) -> None:
+    """/Vendors/ is not the user's /vendors/ path; the name still matches in any case."""
+    (tmp_path / "r.csv").write_text(
+        REPORT.replace("user/svc-legacy", "user/vendors/SVC-Legacy").replace(
+            "svc-legacy,", "SVC-Legacy,"
+        )
+    )
+    write_config(tmp_path, '[[exempt]]\nuser = "/Vendors/*"\nreason = "SEC-1234"\n')
+    assert cli(["audit", "--credential-report", "r.csv"], tmp_path).returncode == 1
+    write_config(tmp_path, '[[exempt]]\nuser = "/vendors/svc-*"\nreason = "SEC-1234"\n')
+    assert cli(["audit", "--credential-report", "r.csv"], tmp_path).returncode == 0
+
+
+def test_live_tag_key_in_any_case_exempts(aws: Any) -> None:
+    """IAM user tag keys are case-insensitive: Initkeys:Exempt is the initkeys:exempt tag,
+    and a rule's pattern matches the user whatever case it was created in."""
+    s = Scenario(aws)
+    t = at("2023-05-01T10:00:00")
+    for name in ("Break-Glass", "SVC-Deploy", "plain"):
+        s.user(name, t)
+        s.key(name, t + timedelta(seconds=15))
+    aws.client("iam").tag_user(
+        UserName="Break-Glass",
+        Tags=[{"Key": "INITKEYS:Exempt", "Value": "emergency access"}],
+    )
+    s.settle(NOW)
+    settings = Settings(exemptions=(rule("svc-*"),))
+    result = initkeys.audit_account(aws.session(), settings=settings, endpoint_url=aws.endpoint_url)
+    by_user = {f.user: f for f in result.findings}
+    assert {f.status for f in by_user.values()} == {Status.FAIL}
+    tag = by_user["Break-Glass"].exemption
+    assert tag is not None and (tag.source, tag.reason) == ("tag", "emergency access")
+    pattern = by_user["SVC-Deploy"].exemption
+    assert pattern is not None and pattern.pattern == "svc-*"
     assert by_user["plain"].exemption is None

@@ -12,7 +12,7 @@ PACKAGE = Path(initkeys.__file__).parent
 # - demo/: the seeder holds the secrets of the demo keys it creates, to mark
 #   some of them used by signing a call;
 # - sources/accounts.py: hands the temporary credentials of an assumed role
-#   (STS AssumeRole) to a boto3 Session.
+#   (STS AssumeRole) to botocore, as credentials that refresh themselves.
 ALLOWED = {"demo/__init__.py", "demo/company.py", "demo/emulator.py", "sources/accounts.py"}
 
 

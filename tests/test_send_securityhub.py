@@ -4,11 +4,14 @@ Hub in batches, stale ones archived, failures reported, least privilege enforced
 from __future__ import annotations
 
 import json
+from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
 import boto3
-from faults import FaultProxy
+import cli_kit
+from faults import FaultProxy, error_xml
+from scenario import NOW, Scenario, at
 from test_cli import HEADER, live_env, no_aws_env, row, run, seed_one_failing_user, write
 from test_org import MANAGEMENT, ROLE, cli, member_session, org  # noqa: F401 (org: a fixture)
 
@@ -225,3 +228,142 @@ def test_offline_send_honours_region(tmp_path: Path, aws: Any) -> None:
         "securityhub", endpoint_url=aws.endpoint_url
     )
     assert len(hub(client)) == 2
+
+
+def two_failing_users(aws: Any) -> Any:
+    s = Scenario(aws)
+    t = at("2023-03-03T10:00:00")
+    for name in ("erin", "frank"):
+        s.user(name, t)
+        s.key(name, t + timedelta(seconds=20))
+    s.settle(NOW)
+    return aws.client("iam")
+
+
+def key_findings(stored: dict[str, dict[str, Any]], user: str) -> list[dict[str, Any]]:
+    return [
+        f
+        for f in stored.values()
+        if f["ProductFields"].get("initkeys/User") == user
+        and "initkeys/KeySlot" in f["ProductFields"]
+    ]
+
+
+def test_a_user_whose_reread_fails_keeps_its_findings_active(tmp_path: Path, aws: Any) -> None:
+    """A failed re-read makes the user one ERROR finding; the FAIL Security Hub holds for
+    that user's key stays ACTIVE (not archived), while a gone key of another user is."""
+    iam = two_failing_users(aws)
+    env = live_env(tmp_path)
+    first = send(env, aws.endpoint_url, "--format", "json")
+    assert first.returncode == 1, first.stderr
+    securityhub = aws.client("securityhub")
+    (erin_fail,) = key_findings(hub(securityhub), "erin")
+    (frank_fail,) = key_findings(hub(securityhub), "frank")
+    assert erin_fail["Compliance"]["Status"] == "FAILED"
+
+    # frank's key is deleted (its finding is now stale); erin's re-read is denied.
+    (frank_key,) = iam.list_access_keys(UserName="frank")["AccessKeyMetadata"]
+    iam.delete_access_key(UserName="frank", AccessKeyId=frank_key["AccessKeyId"])
+    proxy: FaultProxy
+
+    def deny_erin(action: str, count: int) -> tuple[int, str] | None:
+        if action == "ListAccessKeys" and proxy.params.get("UserName") == "erin":
+            return 403, error_xml("AccessDenied", "not for erin")
+        return None
+
+    with FaultProxy(aws.endpoint_url, deny_erin) as proxy:
+        second = send(env, proxy.url, "--format", "json")
+        assert proxy.injected.get("ListAccessKeys", 0) >= 1
+    assert second.returncode == 1, second.stderr  # an ERROR finding: the run is incomplete
+    (erin,) = [
+        f for f in json.loads(second.stdout)["accounts"][0]["findings"] if f["user"] == "erin"
+    ]
+    assert (erin["status"], erin["key_slot"]) == ("ERROR", None)
+    line = summary(second.stderr)
+    assert "archived 1 no longer found" in line
+    assert "kept 1 of users that could not be read" in line
+
+    after = hub(securityhub)
+    assert after[erin_fail["Id"]]["RecordState"] == "ACTIVE"  # the real FAIL is still there
+    assert after[erin_fail["Id"]]["Compliance"]["Status"] == "FAILED"
+    assert after[frank_fail["Id"]]["RecordState"] == "ARCHIVED"
+    (erin_error,) = [
+        f
+        for f in after.values()
+        if f["ProductFields"].get("initkeys/User") == "erin" and f["Id"] != erin_fail["Id"]
+    ]
+    assert erin_error["Compliance"]["Status"] == "NOT_AVAILABLE"
+
+    # Once erin can be read again, her findings are judged and updated as usual.
+    third = send(env, aws.endpoint_url, "--format", "json")
+    assert third.returncode == 1, third.stderr
+    final = hub(securityhub)
+    assert final[erin_fail["Id"]]["RecordState"] == "ACTIVE"
+    assert final[erin_error["Id"]]["RecordState"] == "ARCHIVED"
+
+
+def test_an_unreadable_row_keeps_every_finding_of_its_account(tmp_path: Path, aws: Any) -> None:
+    """An invalid-row ERROR may be any user: nothing of that account is archived."""
+    env = live_env(tmp_path)
+    first = send(env, aws.endpoint_url, "--credential-report", write(tmp_path, "a.csv", report(3)))
+    assert first.returncode == 1, first.stderr
+    # user-000's key is gone, and one row cannot be read (its creation time).
+    key = ("true", "2022-01-01T00:00:20+00:00", "N/A")
+    created = "2022-01-01T00:00:00+00:00"
+    rows = [
+        HEADER,
+        row("user-000", created, "true", None, account=MANAGEMENT),
+        row("user-001", created, "true", key, account=MANAGEMENT),
+        row("user-002", created, "true", key, account=MANAGEMENT),
+        row("user-003", "yesterday", "true", key, account=MANAGEMENT),
+    ]
+    path = write(tmp_path, "b.csv", "\n".join(rows) + "\n")
+    second = send(env, aws.endpoint_url, "--credential-report", path, "--format", "json")
+    assert second.returncode == 1, second.stderr
+    assert json.loads(second.stdout)["summary"]["ERROR"] == 1
+    assert "archived 0 no longer found" in summary(second.stderr)
+    assert "kept 1 of users that could not be read" in summary(second.stderr)
+    assert all(f["RecordState"] == "ACTIVE" for f in hub(aws.client("securityhub")).values())
+
+
+def test_an_account_that_could_not_be_audited_keeps_its_findings(
+    aws: Any,
+    org: dict[str, str],  # noqa: F811
+) -> None:
+    """An account in ERROR (its role cannot be assumed this run) sends and archives nothing:
+    the FAIL of a key deleted since stays as it was, while the other accounts update."""
+    first = cli(aws, "--org", "--role-name", ROLE, "--send-to", "securityhub")
+    assert first.returncode == 1, first.stderr
+    sandbox = member_session(aws, org["sandbox"])
+    sandbox_hub = sandbox.client("securityhub", endpoint_url=aws.endpoint_url)
+    (held,) = [f for f in hub(sandbox_hub).values() if f["Compliance"]["Status"] == "FAILED"]
+    for session in (sandbox, None):
+        iam = session.client("iam", endpoint_url=aws.endpoint_url) if session else aws.client("iam")
+        (key,) = iam.list_access_keys(UserName="fail-0")["AccessKeyMetadata"]
+        iam.delete_access_key(UserName="fail-0", AccessKeyId=key["AccessKeyId"])
+    proxy: FaultProxy
+
+    def deny_sandbox(action: str, count: int) -> tuple[int, str] | None:
+        if action == "AssumeRole" and org["sandbox"] in proxy.params.get("RoleArn", ""):
+            return 403, error_xml("AccessDenied", "no role for you")
+        return None
+
+    with FaultProxy(aws.endpoint_url, deny_sandbox) as proxy:
+        second = cli_kit.run(
+            [
+                *("audit", "--endpoint-url", proxy.url, "--org", "--role-name", ROLE),
+                *("--send-to", "securityhub", "--format", "json"),
+            ],
+            timeout=180,
+        )
+    assert second.returncode == 1, second.stderr
+    doc = json.loads(second.stdout)
+    errors = {a["account_id"] for a in doc["accounts"] if a["status"] == "ERROR"}
+    assert errors == {org["sandbox"]}
+    assert "archived 1 no longer found" in summary(second.stderr)  # the management one
+    assert hub(sandbox_hub)[held["Id"]]["RecordState"] == "ACTIVE"
+    assert hub(sandbox_hub)[held["Id"]]["Compliance"]["Status"] == "FAILED"
+    archived = [
+        f for f in hub(aws.client("securityhub")).values() if f["RecordState"] == "ARCHIVED"
+    ]
+    assert len(archived) == 1

@@ -3,29 +3,40 @@
 ``initkeys.toml`` (in the working directory, or given with ``--config``)::
 
     [[exempt]]
-    user = "svc-legacy-*"          # glob on the user name; "/path/*" globs path and name
+    user = "svc-legacy-*"          # glob on the user name, in any case; "/path/*": path and name
     reason = "Vendor integration; replacement tracked in SEC-1234"
     expires = 2027-03-31           # optional: the last day the exemption applies
 
 Every entry needs a user pattern and a reason: an auditor must be able to see
 why a key was kept. Unknown keys are errors, so a typo cannot silently drop an
 expiry date.
+
+Patterns match user names without regard to case, as IAM does (``SVC-Legacy`` and
+``svc-legacy`` cannot both exist); a path is matched exactly as written, as IAM
+keeps it.
 """
 
 from __future__ import annotations
 
 import os
+import stat
 import sys
 from datetime import date
 from typing import Any
 
 from initkeys.errors import InputError
-from initkeys.inputs import read_text
 from initkeys.model import ExemptionRule
 
 CONFIG_FILE = "initkeys.toml"
 CLI_REASON = "exempted with --exempt-user"
 _ENTRY_KEYS = {"user", "reason", "expires"}
+
+MAX_CONFIG_BYTES = 1 << 20
+"""An exemption list is a few kilobytes; a config file larger than 1 MiB is refused."""
+
+MAX_PATTERN = 1024
+"""An IAM path is at most 512 characters and a user name 64: a longer pattern is a mistake
+(and would only cost time to match)."""
 
 
 def exemption_rules(
@@ -37,11 +48,14 @@ def exemption_rules(
         rules.extend(read_config(config_path))
     else:
         found = os.path.join(search_dir, CONFIG_FILE)
-        if os.path.isfile(found):
+        # Anything of that name is read (a FIFO or a dangling link is then a clear
+        # error): exemptions the user wrote down must not be dropped unnoticed.
+        if os.path.lexists(found):
             rules.extend(read_config(found))
     for pattern in cli_patterns:
         if not pattern.strip():
             raise InputError("--exempt-user needs a user name or pattern")
+        _check_pattern(pattern.strip(), "--exempt-user")
         rules.append(ExemptionRule(pattern=pattern.strip(), reason=CLI_REASON, source="cli"))
     return tuple(rules)
 
@@ -52,12 +66,14 @@ def read_config(path: str) -> tuple[ExemptionRule, ...]:
     else:  # pragma: no cover - Python 3.10
         import tomli as tomllib
 
-    name = os.path.basename(path)
-    text = read_text(path, "config file", stdin=False)
+    name = _shown(os.path.basename(path))
+    text = _config_text(path)
     try:
         document = tomllib.loads(text)
     except tomllib.TOMLDecodeError as e:
-        raise InputError(f"{name}: not valid TOML: {e}") from None
+        raise InputError(f"{name}: not valid TOML: {_shown(str(e))}") from None
+    except RecursionError:  # tomllib recurses once per level of nested arrays and tables
+        raise InputError(f"{name}: not valid TOML: nested too deeply") from None
     unknown = set(document) - {"exempt"}
     if unknown:
         raise InputError(f"{name}: unknown setting(s) {', '.join(sorted(unknown))}")
@@ -77,14 +93,56 @@ def _rule(entry: Any, n: int, name: str) -> ExemptionRule:
     user, reason = entry.get("user"), entry.get("reason")
     if not isinstance(user, str) or not user.strip():
         raise InputError(f"{where}: 'user' must be a user name or glob pattern")
+    _check_pattern(user.strip(), where)
     if not isinstance(reason, str) or not reason.strip():
-        raise InputError(f"{where} ({user}): 'reason' is required")
+        raise InputError(f"{where} ({_shown(user)}): 'reason' is required")
     return ExemptionRule(
         pattern=user.strip(),
         reason=reason.strip(),
         source=f"config:{name}",
-        expires=_expiry(entry.get("expires"), f"{where} ({user})"),
+        expires=_expiry(entry.get("expires"), f"{where} ({_shown(user)})"),
     )
+
+
+def _check_pattern(pattern: str, where: str) -> None:
+    if len(pattern) > MAX_PATTERN:
+        raise InputError(
+            f"{where}: a user pattern of {len(pattern)} characters is longer than any IAM "
+            f"path and name (at most {MAX_PATTERN})"
+        )
+
+
+def _config_text(path: str) -> str:
+    """The file's text: a regular file (never a FIFO, a device or a directory, which
+    could block or never end) of at most :data:`MAX_CONFIG_BYTES`, in UTF-8."""
+    shown = _shown(path)
+    try:
+        # O_NONBLOCK: opening a FIFO must not wait for a writer before it can be refused.
+        fd = os.open(path, os.O_RDONLY | getattr(os, "O_NONBLOCK", 0))
+    except FileNotFoundError:
+        raise InputError(f"{shown}: no such config file") from None
+    except OSError as e:
+        raise InputError(f"{shown}: cannot read the config file: {e.strerror}") from None
+    try:
+        regular = stat.S_ISREG(os.fstat(fd).st_mode)
+    except OSError:
+        regular = False
+    if not regular:
+        os.close(fd)
+        raise InputError(f"{shown}: the config file must be a regular file")
+    with os.fdopen(fd, "rb") as f:
+        data = f.read(MAX_CONFIG_BYTES + 1)
+    if len(data) > MAX_CONFIG_BYTES:
+        raise InputError(f"{shown}: a config file larger than 1 MiB is not an exemption list")
+    try:
+        return data.decode("utf-8-sig")  # -sig: drop the BOM some editors write
+    except UnicodeDecodeError as e:
+        raise InputError(f"{shown}: cannot read the config file: not UTF-8 ({e.reason})") from None
+
+
+def _shown(text: str) -> str:
+    """``text`` safe to print on a terminal: control characters as escapes."""
+    return "".join(c if c.isprintable() else ascii(c)[1:-1] for c in text)
 
 
 def _expiry(value: Any, where: str) -> date | None:

@@ -17,8 +17,8 @@ from __future__ import annotations
 from collections.abc import Iterable
 from dataclasses import replace
 from datetime import datetime, timedelta
-from fnmatch import fnmatchcase
 
+from initkeys.evaluate.names import name_glob
 from initkeys.model import (
     CLOCK_SKEW,
     TRACKING_START,
@@ -61,7 +61,10 @@ def find_exemption(
     """(the exemption in force, an expired one that matched) for the user ``name``.
 
     ``tag`` is the value of the user's ``initkeys:exempt`` tag, if it has one. An
-    exemption applies through its ``expires`` day, inclusive.
+    exemption applies through its ``expires`` day, inclusive. Patterns match the
+    name without regard to case (IAM user names are unique case-insensitively);
+    a pattern that starts with ``/`` matches path and name, the path exactly as
+    written (IAM keeps paths as given and compares them as written).
     """
     candidates: list[Exemption] = []
     if tag is not None:
@@ -69,8 +72,11 @@ def find_exemption(
     if settings.exemptions:
         path_name = user_path_name(arn, name)
         for rule in settings.exemptions:
-            target = path_name if rule.pattern.startswith("/") else name
-            if fnmatchcase(target, rule.pattern):
+            if rule.pattern.startswith("/"):
+                matched = name_glob(rule.pattern, path_name, path_name.rfind("/") + 1)
+            else:
+                matched = name_glob(rule.pattern, name, 0)
+            if matched:
                 candidates.append(
                     Exemption(
                         reason=rule.reason,

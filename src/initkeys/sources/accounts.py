@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
+from datetime import datetime, timedelta, timezone
 from typing import Any
 
 from initkeys.errors import AccessError, InputError
@@ -115,6 +116,11 @@ def assume_role_session(
     ``identity`` is the assumed role's, read from the AssumeRole answer (no
     GetCallerIdentity needed).
 
+    The role's credentials last an hour, and a run can last longer (an organization
+    audit, a confirmation prompt left waiting): they refresh themselves, with
+    AssumeRole called again with the same role, external id and session name, as
+    botocore refreshes the credentials of its own assume-role profiles.
+
     Raises :class:`AccessError` when the role cannot be assumed.
     """
     arn = role_arn(account_id, partition, role_name)
@@ -131,27 +137,88 @@ def assume_role_session(
                 endpoint_url=endpoint_url,
                 config=make_client_config(4, session),
             )
+        asked = datetime.now(timezone.utc)
         answer = sts.assume_role(**kwargs)
-    credentials = answer["Credentials"]
+
+    def assume_again() -> dict[str, Any]:
+        # botocore calls this (under its own lock) when the credentials near their expiry.
+        again = datetime.now(timezone.utc)
+        return _credential_metadata(sts.assume_role(**kwargs), again)
+
+    from botocore.credentials import RefreshableCredentials
+
     return AssumedSession(
         session,
-        {
-            "aws_access_key_id": credentials["AccessKeyId"],
-            "aws_secret_access_key": credentials["SecretAccessKey"],
-            "aws_session_token": credentials["SessionToken"],
-        },
+        RefreshableCredentials.create_from_metadata(
+            metadata=_credential_metadata(answer, asked),
+            refresh_using=assume_again,
+            method="assume-role",
+        ),
         region,
         identity_from_arn(str(answer.get("AssumedRoleUser", {}).get("Arn", ""))),
     )
 
 
-class AssumedSession:
-    """The base session's clients, signed with an assumed role's credentials.
+# AssumeRole's session length when DurationSeconds is not given (initkeys never gives it).
+DEFAULT_SESSION = timedelta(hours=1)
 
-    A new boto3 Session per account would load botocore's service models again
-    (about 80 ms of CPU each); clients made from the one base session share its
-    loaded models (about 5 ms). boto3 Sessions are not thread-safe, so client
-    creation is serialised; the clients themselves are.
+
+def _credential_metadata(answer: dict[str, Any], asked: datetime) -> dict[str, Any]:
+    """botocore's credential metadata from an AssumeRole answer requested at ``asked``.
+
+    The expiry is placed on this machine's clock: the session's length by AWS's own
+    clock (``Expiration`` less the answer's ``Date``) after the request was sent, so
+    a skewed local clock neither expires them early nor keeps them too long. When
+    AWS's answer does not give a length that makes sense (no ``Date``, or an
+    ``Expiration`` not after it, as from an emulator with a frozen clock), the
+    session lasts AssumeRole's default hour.
+    """
+    credentials = answer.get("Credentials")
+    if not isinstance(credentials, dict) or not all(
+        isinstance(credentials.get(k), str) and credentials.get(k)
+        for k in ("AccessKeyId", "SecretAccessKey", "SessionToken")
+    ):
+        raise AccessError("sts:AssumeRole answered without complete credentials")
+    length = DEFAULT_SESSION
+    expiration = credentials.get("Expiration")
+    headers = answer.get("ResponseMetadata", {}).get("HTTPHeaders", {})
+    served = _http_date(headers.get("date"))
+    if (
+        isinstance(expiration, datetime)
+        and expiration.tzinfo is not None
+        and served is not None
+        and timedelta(0) < expiration - served <= timedelta(hours=12)  # STS's longest
+    ):
+        length = expiration - served
+    return {
+        "access_key": credentials["AccessKeyId"],
+        "secret_key": credentials["SecretAccessKey"],
+        "token": credentials["SessionToken"],
+        "expiry_time": (asked + length).isoformat(),
+    }
+
+
+def _http_date(value: Any) -> datetime | None:
+    from email.utils import parsedate_to_datetime
+
+    if not isinstance(value, str):
+        return None
+    try:
+        parsed = parsedate_to_datetime(value)
+    except (TypeError, ValueError, IndexError, OverflowError):
+        return None
+    return parsed if parsed.tzinfo is not None else None
+
+
+class AssumedSession:
+    """Clients signed with an assumed role's (refreshing) credentials.
+
+    The credentials belong to a botocore session of this account's own, so every
+    client made from it signs with them and sees them refreshed. That session
+    shares the base session's model loader: a session with its own would load
+    botocore's service models again (about 80 ms of CPU each); with the loader
+    shared a client costs about as much as one from the base session. Sessions are
+    not thread-safe, so client creation is serialised; the clients themselves are.
 
     ``identity`` is the principal the credentials sign in as (None when AWS's
     answer did not say).
@@ -160,19 +227,37 @@ class AssumedSession:
     def __init__(
         self,
         base: Any,
-        credentials: dict[str, str],
+        credentials: Any,
         region: str,
         identity: Identity | None = None,
     ) -> None:
-        self._base = base
+        import botocore.session
+        from botocore.credentials import CredentialProvider, CredentialResolver
+
+        class Given(CredentialProvider):  # type: ignore[misc]
+            METHOD = "assume-role"
+
+            def load(self) -> Any:
+                return credentials
+
         self.identity = identity
-        self._credentials = credentials
         self.region_name = region
-        self._session = base._session  # botocore session: config such as max_attempts
+        with CLIENT_LOCK:
+            base_botocore = base._session
+            # The same profile as the base session: its retry, endpoint and other
+            # settings apply to this account's clients too.
+            own = botocore.session.Session(profile=base_botocore.profile)
+            own.register_component("data_loader", base_botocore.get_component("data_loader"))
+            own.register_component("credential_provider", CredentialResolver([Given()]))
+            own.set_config_variable("region", region)
+        # The botocore session itself makes the clients (as boto3's Session.client does):
+        # a boto3 Session over it would add boto3's data path to the shared loader again
+        # for every account, and the services used here need none of boto3's additions.
+        self._session = own  # also read for config such as max_attempts
 
     def client(self, service: str, **kwargs: Any) -> Any:
         with CLIENT_LOCK:
-            return self._base.client(service, **self._credentials, **kwargs)
+            return self._session.create_client(service, **kwargs)
 
 
 def session_for(

@@ -480,7 +480,9 @@ class LiveAccount:
         while True:
             page = with_throttle_retry(partial(self.iam.list_user_tags, UserName=name, **marker))
             for tag in page.get("Tags", []):
-                if tag.get("Key") == EXEMPT_TAG:
+                # IAM user tag keys are case-insensitive (one key, its case as first
+                # written): Initkeys:Exempt is the same tag.
+                if str(tag.get("Key", "")).casefold() == EXEMPT_TAG.casefold():
                     return str(tag.get("Value", ""))
             if not page.get("IsTruncated"):
                 return None

@@ -22,6 +22,12 @@ For each account:
    its user lost the console password…) is imported again with
    ``RecordState: ARCHIVED``, so Security Hub does not keep a finding that
    is gone.
+
+   Nothing is archived that this run could not see: an account that could not
+   be audited sends nothing and archives nothing, and a user who ended in ERROR
+   (a re-read that failed) keeps every finding Security Hub holds for it, as it
+   was: a FAIL must not disappear because a call failed. An unreadable report
+   row (``invalid-row``) may be any user, so it keeps all of its account's.
 """
 
 from __future__ import annotations
@@ -97,6 +103,8 @@ class SendResult:
     imported: int = 0
     archived: int = 0
     accounts: int = 0
+    kept: int = 0
+    """Stored findings not archived because their user (or account) ended in ERROR."""
     rejected: list[Rejected] = field(default_factory=list)
     failed_accounts: list[tuple[str, str]] = field(default_factory=list)
     """(account id, why) for each account whose findings could not all be sent."""
@@ -117,6 +125,11 @@ class SendResult:
         lines.append(
             f"imported {self.imported} finding(s) for {self.accounts} account(s), "
             f"archived {self.archived} no longer found"
+            + (
+                f"; kept {self.kept} of users that could not be read in this run"
+                if self.kept
+                else ""
+            )
             + (f"; {len(self.rejected)} rejected" if self.rejected else "")
             + (f"; {len(self.failed_accounts)} account(s) failed" if self.failed_accounts else "")
         )
@@ -183,16 +196,66 @@ def _send_account(
     with CLIENT_LOCK:
         client = session.client("securityhub", **kwargs)
     sent: set[str] = set()
+    unread = _Unread()
     for batch in _batches(account.findings):
         result.imported += _import(client, account.account_id, batch, result, profile)
         sent.update(str(f["Id"]) for f in batch)
-    stale = [
-        _archived(f, updated_at)
-        for f in _active_findings(client, account, profile)
-        if f.get("Id") not in sent
-    ]
+        for finding in batch:
+            unread.note(finding)
+    stale: list[dict[str, Any]] = []
+    for stored in _active_findings(client, account, profile):
+        finding_id = stored.get("Id")
+        if not isinstance(finding_id, str) or finding_id in sent:
+            continue  # ours and current, or not a finding an import could name
+        if unread.covers(stored):
+            result.kept += 1
+        else:
+            stale.append(_archived(stored, updated_at))
     for batch in _batches(stale):
         result.archived += _import(client, account.account_id, batch, result, profile)
+
+
+class _Unread:
+    """The users of one account that ended in ERROR in this run (user-level findings
+    such as a re-read that failed), whose stored findings must stay as they are."""
+
+    def __init__(self) -> None:
+        self.users: set[str] = set()
+        self.whole_account = False
+
+    def note(self, finding: dict[str, Any]) -> None:
+        fields = finding.get("ProductFields")
+        if not isinstance(fields, dict) or fields.get("initkeys/Status") != "ERROR":
+            return
+        user = _user_of(finding)
+        # An unreadable report row names no user for sure: it may be any of them.
+        if user is None or fields.get("initkeys/Reason") == "invalid-row":
+            self.whole_account = True
+        else:
+            self.users.add(user)
+
+    def covers(self, stored: dict[str, Any]) -> bool:
+        if self.whole_account:
+            return True
+        if not self.users:
+            return False
+        user = _user_of(stored)
+        return user is None or user in self.users  # a finding of no known user: keep it
+
+
+def _user_of(finding: dict[str, Any]) -> str | None:
+    """The finding's user name, case-folded (IAM user names are unique without regard
+    to case), from initkeys' own field or the AwsIamUser resource; None if neither."""
+    fields = finding.get("ProductFields")
+    name = fields.get("initkeys/User") if isinstance(fields, dict) else None
+    resources = finding.get("Resources")
+    if (not isinstance(name, str) or not name) and isinstance(resources, list):
+        for resource in resources:
+            if isinstance(resource, dict) and resource.get("Type") == "AwsIamUser":
+                arn = str(resource.get("Id") or "")
+                name = arn.rpartition("/")[2] if ":user/" in arn else None
+                break
+    return name.casefold() if isinstance(name, str) and name else None
 
 
 def _batches(findings: Iterable[dict[str, Any]]) -> Iterable[list[dict[str, Any]]]:
