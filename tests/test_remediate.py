@@ -471,7 +471,10 @@ def test_denied_everything_is_exit_3_and_says_which_policy(
     assert meta["SecretAccessKey"] not in proc.stdout + proc.stderr + journal.read_text()
     assert snapshot(aws, but="auditor") == before
     lines = journal_lines(journal)
-    assert {line["phase"] for line in lines} == {"planned", "failed"}
+    # The audit policy has no iam:GetUser: the live judgement before acting is denied,
+    # so nothing is even attempted (each key read, judged, never touched).
+    assert {line["phase"] for line in lines} == {"failed"}
+    assert all("iam:GetUser" in line["reason"] for line in lines)
     # A failed line says what AWS showed afterwards: the key is untouched.
     assert {line["after"]["status"] for line in lines if line["phase"] == "failed"} == {"Active"}
 
@@ -520,6 +523,7 @@ def test_policy_remediate(tmp_path: Path) -> None:
     actions = statement["Action"]
     assert set(actions) == {
         *initkeys.policy_document("audit")["Statement"][0]["Action"],
+        "iam:GetUser",
         "iam:UpdateAccessKey",
         "iam:DeleteAccessKey",
         "iam:ListUserTags",

@@ -17,7 +17,6 @@ to learn what really happened, so the journal tells the truth either way.
 
 from __future__ import annotations
 
-import os
 import uuid
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
@@ -25,7 +24,7 @@ from datetime import datetime, timezone
 from typing import TYPE_CHECKING, Any
 
 from initkeys.errors import InputError
-from initkeys.model import AccountAudit, Settings
+from initkeys.model import AccessKey, AccountAudit, IamUser, Settings
 from initkeys.remediate.journal import (
     EMPTY_HISTORY,
     JournalEntry,
@@ -34,9 +33,8 @@ from initkeys.remediate.journal import (
     KeyState,
     Phase,
     iso,
-    read_journal,
 )
-from initkeys.remediate.plan import Action, PlannedAction
+from initkeys.remediate.plan import Action, PlannedAction, judge_again, refusal
 from initkeys.sources.accounts import session_identity
 from initkeys.sources.aws import (
     BAD_CREDENTIAL_CODES,
@@ -166,21 +164,24 @@ class Remediator:
         *,
         journal: str | None = None,
         on_outcome: OutcomeCallback | None = None,
+        allow_shared_journal: bool = False,
     ) -> RemediationResult:
-        """Re-verify and carry out every action that ``acts``, journaling each.
+        """Re-verify and carry out every action that ``acts``, journaling each; an action
+        the plan ``refused`` is journaled as skipped, with its reason, and not attempted.
 
         ``journal`` is appended to when it exists (default:
         ``initkeys-journal-<account>-<UTC time>.jsonl`` in the working directory).
-        A journal of another account is refused (InputError).
+        A journal of another account, a link, anything but a regular file, a file
+        that is not a journal, or one others can write to (unless
+        ``allow_shared_journal``: rollback warns and goes on) is refused (InputError).
         """
         identity = self.whoami()
         path = journal or default_journal_path(identity.account_id)
         run = _Run(self._account, identity, uuid.uuid4().hex, self._profile, self._policy)
         outcomes: list[Outcome] = []
-        with JournalWriter(path) as writer:
+        with JournalWriter(path, allow_shared=allow_shared_journal) as writer:
             # Read under the writer's lock: no other run is appending now.
-            if os.path.getsize(path):
-                run.history = JournalHistory.of(read_journal(path))
+            run.history = JournalHistory.of(writer.content.entries)
             others = run.history.accounts - {identity.account_id}
             if others:
                 raise InputError(
@@ -190,8 +191,10 @@ class Remediator:
             run.writer = writer
             for planned in actions:
                 if not planned.acts:
-                    continue
-                if run.stopped is None:
+                    if planned.refused is None or not _journalable(planned):
+                        continue
+                    outcome = run.done(planned, Phase.SKIPPED, planned.why, None)
+                elif run.stopped is None:
                     outcome = run.one(planned)
                 else:
                     outcome = run.record(
@@ -340,6 +343,13 @@ class _Run:
             return self.failed_read(planned, exc, "iam:GetLoginProfile/ListUserTags", state)
         if blocker is not None:
             return self.done(planned, Phase.SKIPPED, blocker, state)
+        if planned.setup_window is not None and planned.mode is not None:
+            try:
+                refused = self.live_refusal(planned, state)
+            except _aws_errors() as exc:
+                return self.failed_read(planned, exc, "iam:GetUser", state)
+            if refused is not None:
+                return self.done(planned, Phase.SKIPPED, "refused: " + refused, state)
         return self.act(planned, state)
 
     def act(self, planned: PlannedAction, before: KeyState) -> Outcome:
@@ -432,6 +442,32 @@ class _Run:
         used = answer.get("AccessKeyLastUsed", {}).get("LastUsedDate")
         return KeyState(state.status, state.create_date, as_utc(used) if used is not None else None)
 
+    def live_refusal(self, planned: PlannedAction, state: KeyState) -> str | None:
+        """Why the evaluator, judging the key as AWS shows it now (with the plan's mode
+        and window), does not give the planned action; None when it does. The caller
+        has checked that the user still has a console password."""
+        assert planned.action is not None and planned.setup_window is not None
+        assert planned.mode is not None and planned.access_key_id is not None
+        user = with_throttle_retry(lambda: self.iam.get_user(UserName=planned.user)["User"])
+        judged = judge_again(
+            IamUser(
+                name=planned.user,
+                arn=str(user.get("Arn", "")),
+                created=as_utc(user["CreateDate"]),
+                console_password=True,
+            ),
+            AccessKey(
+                slot=planned.key_slot or 1,
+                created=state.create_date,
+                active=state.active,
+                last_used=state.last_used,
+                access_key_id=planned.access_key_id,
+            ),
+            planned.mode,
+            planned.setup_window,
+        )
+        return refusal(planned.action, judged)
+
     def user_blocker(self, user: str) -> str | None:
         """Why the user's keys must not be touched now, or None."""
         from botocore.exceptions import ClientError
@@ -474,6 +510,10 @@ class _Run:
             )
         ):
             self.stopped = problem
+
+
+def _journalable(planned: PlannedAction) -> bool:
+    return planned.action is not None and planned.access_key_id is not None
 
 
 def _aws_errors() -> tuple[type[BaseException], ...]:
