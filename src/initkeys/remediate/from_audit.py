@@ -180,7 +180,7 @@ def _window(seconds: float) -> timedelta:
     if not math.isfinite(seconds) or not 0 < seconds <= MAX_SETUP_WINDOW.total_seconds():
         raise _Bad(
             f"setup_window_seconds {str(seconds)[:30]} is not more than 0 and at most "
-            f"{MAX_SETUP_WINDOW.total_seconds():g}"
+            f"{MAX_SETUP_WINDOW.total_seconds():.0f} (30 days)"
         )
     return check_setup_window(timedelta(seconds=seconds))
 

@@ -129,15 +129,15 @@ def _bad_planned(entry: JournalEntry) -> str | None:
 
 def _bad_applied(entry: JournalEntry, planned: JournalEntry | None) -> str | None:
     """Why an applied line cannot be a genuine run's, or None."""
+    if entry.action is Action.DEACTIVATE:
+        why = _not_active_before(entry)
+        if why is not None:
+            return why
     if planned is None:
         return (
             f"{entry.action.value} applied without its planned line before it "
             "(same run, key and action)"
         )
-    if entry.action is Action.DEACTIVATE:
-        why = _not_active_before(entry)
-        if why is not None:
-            return why
     if entry.before is None or planned.before is None:
         return "an applied line without the key's state before it"
     if entry.before.create_date != planned.before.create_date or entry.user != planned.user:
