@@ -431,3 +431,88 @@ def test_rollback_never_activates_a_key_the_journal_says_was_inactive(
     assert snapshot(aws) == keys
     assert keys[used.access_key_id][1] == "Inactive"
     assert state(tmp_path) == files
+
+
+# -- the plan and the journal writer, without AWS ---------------------------------------------
+
+
+def _finding(**kw: Any) -> Any:
+    from datetime import datetime, timezone
+
+    from initkeys.model import Finding, Reason, Status
+
+    user_created = datetime(2023, 4, 1, 14, tzinfo=timezone.utc)
+    fields: dict[str, Any] = {
+        "user": "later",
+        "arn": "arn:aws:iam::123456789012:user/later",
+        "status": Status.FAIL,
+        "reason": Reason.SETUP_KEY_UNUSED,
+        "message": "",
+        "key_slot": 1,
+        "access_key_id": "AKIALATER",
+        "active": True,
+        "user_created": user_created,
+        "key_created": datetime(2023, 8, 29, 14, tzinfo=timezone.utc),  # 150 days later
+    }
+    fields.update(kw)
+    return Finding(**fields)
+
+
+def test_the_plan_refuses_a_verdict_its_own_dates_do_not_give() -> None:
+    from datetime import timedelta
+
+    from initkeys.formats import iso_utc
+    from initkeys.model import Mode
+    from initkeys.remediate import plan_remediation
+    from initkeys.remediate.plan import AccountPlan, plan_document
+
+    forged = _finding()
+    window = timedelta(minutes=10)
+    (planned,) = plan_remediation([forged], setup_window=window)
+    assert not planned.acts
+    assert planned.refused == (
+        "the report says FAIL setup-key-unused, but its own dates give WARNING unused-key "
+        "(made 150 days after the user)"
+    )
+    assert planned.why == "refused: " + planned.refused
+    # A genuine FAIL is planned, and carries the settings the executor judges it with.
+    genuine = _finding(key_created=forged.user_created + timedelta(seconds=30))
+    (ok,) = plan_remediation([genuine], setup_window=window)
+    assert ok.acts and ok.refused is None and ok.setup_window == window
+    # Without a window (a caller that judged the findings itself) nothing is judged again.
+    (trusted,) = plan_remediation([forged])
+    assert trusted.acts and trusted.setup_window is None
+    document = plan_document(
+        [AccountPlan("123456789012", None, (planned, ok))],
+        generated_at=forged.user_created,
+        source="test",
+        mode=Mode.SETUP,
+        delete=False,
+        apply=False,
+    )
+    assert document["summary"] == {"deactivate": 1, "delete": 0, "left_alone": 0, "refused": 1}
+    actions = document["accounts"][0]["actions"]  # type: ignore[index]
+    assert [a["refused"] for a in actions] == [planned.refused, None]
+    assert actions[1]["key_created"] == iso_utc(genuine.key_created)
+
+
+def test_the_writer_completes_a_whole_last_line_and_cuts_only_a_torn_one(tmp_path: Path) -> None:
+    from initkeys.errors import InputError
+    from initkeys.remediate.journal import JournalWriter
+
+    whole = tmp_path / "whole.jsonl"
+    whole.write_bytes(GENUINE.rstrip(b"\n"))
+    whole.chmod(0o600)
+    JournalWriter(str(whole)).close()
+    assert whole.read_bytes() == GENUINE  # the last entry kept, its newline added
+    torn = tmp_path / "torn.jsonl"
+    torn.write_bytes(GENUINE + b'{"time": "2026-12-01T01:0')
+    torn.chmod(0o600)
+    JournalWriter(str(torn)).close()
+    assert torn.read_bytes() == GENUINE
+    notes = tmp_path / "notes.jsonl"
+    notes.write_bytes(GENUINE + b"my own last line")
+    notes.chmod(0o600)
+    with pytest.raises(InputError, match="line 19 is not a journal line"):
+        JournalWriter(str(notes))
+    assert notes.read_bytes() == GENUINE + b"my own last line"

@@ -5,10 +5,13 @@ plan order, each one:
 
 1. re-read: ``ListAccessKeys`` (the key by id, never by slot: its create date
    and status), then, for a deactivation or deletion, ``GetAccessKeyLastUsed``,
-   ``GetLoginProfile`` and ``ListUserTags``;
+   ``GetLoginProfile`` and ``ListUserTags``, and, when the plan says with which
+   mode and window (``PlannedAction.setup_window``), ``GetUser``: the key is
+   judged again by the evaluator as AWS shows it now;
 2. skipped (and journaled) when the key is gone, re-created, used, no longer
-   a console user's, or exempt by tag; ``already-done`` when it is already in
-   the target state;
+   a console user's, exempt by tag, or no longer judged so that the action
+   applies (``refused: ...``); ``already-done`` when it is already in the target
+   state; an action the plan refused is journaled as skipped and not attempted;
 3. journaled as ``planned``, acted on, journaled as ``applied`` or ``failed``.
 
 When a call's answer is lost (connection dropped, 5xx), the key is read again
