@@ -36,6 +36,7 @@ from initkeys.remediate.journal import (
     KeyState,
     Phase,
     iso,
+    shown,
 )
 from initkeys.remediate.plan import Action, PlannedAction, judge_again, refusal
 from initkeys.sources.accounts import session_identity
@@ -188,7 +189,7 @@ class Remediator:
             others = run.history.accounts - {identity.account_id}
             if others:
                 raise InputError(
-                    f"the journal {path} is about account {', '.join(sorted(others))}, but "
+                    f"the journal {path} is about account {shown(', '.join(sorted(others)))}, but "
                     f"the credentials sign in to {identity.account_id}"
                 )
             run.writer = writer

@@ -21,6 +21,7 @@ from initkeys.durations import MAX_SETUP_WINDOW, check_setup_window
 from initkeys.errors import InputError
 from initkeys.inputs import BadJson, load_json, read_text
 from initkeys.model import AccountAudit, Exemption, Finding, Mode, Reason, Status
+from initkeys.remediate.journal import shown
 from initkeys.timeutil import parse_utc
 
 SCHEMA_VERSION = 1
@@ -43,10 +44,11 @@ class AuditReport:
                 if audit.error is not None:
                     raise InputError(
                         f"{self.path}: account {account_id} could not be audited "
-                        f"({audit.error}); audit it again"
+                        f"({shown(audit.error)}); audit it again"
                     )
                 return audit
-        about = ", ".join(sorted({a.account_id for a in self.accounts})) or "no account"
+        ids = sorted({shown(a.account_id) for a in self.accounts})
+        about = ", ".join(ids[:5] + (["..."] if len(ids) > 5 else [])) or "no account"
         raise InputError(
             f"{self.path} is about {about}, but the credentials sign in to account "
             f"{account_id}; use the credentials of the audited account"

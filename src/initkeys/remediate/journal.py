@@ -75,6 +75,12 @@ class JournalEntry:
     """The audit verdict that led here, ``FAIL setup-key-unused``; None for rollback."""
 
 
+def shown(text: str) -> str:
+    """Text read from a file, for an error line: short, control characters escaped."""
+    short = text if len(text) <= 200 else text[:200] + "..."
+    return "".join(c if c.isprintable() else c.encode("unicode_escape").decode() for c in short)
+
+
 def iso(moment: datetime | None) -> str | None:
     if moment is None:
         return None

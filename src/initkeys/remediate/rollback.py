@@ -22,7 +22,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 
 from initkeys.errors import InputError
-from initkeys.remediate.journal import JournalEntry, Phase, iso
+from initkeys.remediate.journal import JournalEntry, Phase, iso, shown
 from initkeys.remediate.plan import Action, PlannedAction
 
 
@@ -96,7 +96,8 @@ def plan_rollback(entries: Iterable[JournalEntry]) -> RollbackPlan:
                 maybe.pop(key, None)  # the key was still there afterwards
     if len(accounts) > 1:
         raise InputError(
-            f"the journal mixes accounts {', '.join(sorted(accounts))}; roll back one at a time"
+            f"the journal mixes accounts {shown(', '.join(sorted(accounts)))}; "
+            "roll back one at a time"
         )
     reactivate = tuple(
         PlannedAction(
