@@ -516,3 +516,21 @@ def test_the_writer_completes_a_whole_last_line_and_cuts_only_a_torn_one(tmp_pat
     with pytest.raises(InputError, match="line 19 is not a journal line"):
         JournalWriter(str(notes))
     assert notes.read_bytes() == GENUINE + b"my own last line"
+
+
+@pytest.mark.parametrize("kind", ["fifo", "directory"])
+def test_an_approved_report_that_is_not_a_file_is_refused_without_blocking(
+    aws: Any, tmp_path: Path, kind: str
+) -> None:
+    path = tmp_path / "audit.json"
+    if kind == "fifo":
+        os.mkfifo(path)
+    else:
+        path.mkdir()
+    code, out, err = run_main(
+        ["remediate", "--endpoint-url", aws.endpoint_url, "--from-audit", str(path)]
+    )
+    assert code == 2, out + err
+    assert err.count("\n") == 1 and str(path) in err
+    if kind == "fifo":
+        assert "not a regular file" in err
