@@ -169,13 +169,20 @@ def _shared(st: os.stat_result) -> str | None:
     return None
 
 
-def _load(fd: int, path: str) -> JournalFile:
-    """Check that ``fd`` is a regular file holding a journal, and read it (changes nothing)."""
+def _regular(fd: int, path: str) -> str | None:
+    """Refuse anything but a regular file of a sane size; why others could have
+    written it, or None."""
     st = os.fstat(fd)
     if not stat.S_ISREG(st.st_mode):
         raise InputError(f"{path}: the journal is not a regular file")
     if st.st_size > MAX_JOURNAL_BYTES:
         raise InputError(f"{path}: {st.st_size} bytes is too large for a journal")
+    return _shared(st)
+
+
+def _load(fd: int, path: str) -> JournalFile:
+    """Check that ``fd`` is a regular file holding a journal, and read it (changes nothing)."""
+    shared = _regular(fd, path)
     chunks: list[bytes] = []
     offset = 0
     while True:
@@ -186,7 +193,7 @@ def _load(fd: int, path: str) -> JournalFile:
         offset += len(chunk)
         if offset > MAX_JOURNAL_BYTES:
             raise InputError(f"{path}: too large for a journal")
-    return replace(parse_journal(b"".join(chunks), path), shared=_shared(st))
+    return replace(parse_journal(b"".join(chunks), path), shared=shared)
 
 
 def parse_journal(data: bytes, path: str) -> JournalFile:
@@ -254,14 +261,13 @@ class JournalWriter:
         except OSError as e:
             raise InputError(f"cannot write the journal {path}: {e.strerror}") from None
         try:
-            self.content = _load(self._fd, path)
-            if self.content.shared is not None and not allow_shared:
+            shared = _regular(self._fd, path)
+            if shared is not None and not allow_shared:
                 raise InputError(
-                    f"{path}: refusing to write a journal others could have forged: "
-                    f"{self.content.shared}"
+                    f"{path}: refusing to write a journal others could have forged: {shared}"
                 )
             self._lock()
-            # Read again under the lock: another run may have appended meanwhile.
+            # Read under the lock: no other run is appending now.
             self.content = _load(self._fd, path)
             if created:
                 _fsync_directory(path)
