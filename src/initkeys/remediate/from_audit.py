@@ -74,7 +74,7 @@ def read_audit_report(path: str) -> AuditReport:
         raise InputError(f"{path}: not an initkeys JSON audit report: {e}") from None
 
 
-MAX_REPORT_BYTES = 1024 * 1024 * 1024
+MAX_REPORT_BYTES = 256 * 1024 * 1024
 """Far beyond the report of any real organization; a larger file is not read."""
 
 
