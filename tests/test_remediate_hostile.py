@@ -534,3 +534,27 @@ def test_an_approved_report_that_is_not_a_file_is_refused_without_blocking(
     assert err.count("\n") == 1 and str(path) in err
     if kind == "fifo":
         assert "not a regular file" in err
+
+
+def test_rollback_refuses_a_journal_changed_since_it_was_read(
+    aws: Any, account: Account, tmp_path: Path
+) -> None:
+    """Between the plan (and the question) and the first action, the journal changes:
+    nothing is done."""
+    from initkeys.errors import InputError
+    from initkeys.remediate import Remediator, plan_rollback, read_journal
+
+    journal = tmp_path / "j.jsonl"
+    ran = remediate(aws, "--apply", "--yes", "--journal", str(journal))
+    assert ran.code == 0, ran.stdout
+    entries = read_journal(str(journal))
+    plan = plan_rollback(entries)
+    assert plan.reactivate
+    text = journal.read_text().replace('"principal": "arn:', '"principal": "arn :', 1)
+    journal.write_text(text)
+    keys, files = snapshot(aws), state(tmp_path)
+    remediator = Remediator(aws.session(), endpoint_url=aws.endpoint_url)
+    with pytest.raises(InputError, match="changed since it was read"):
+        remediator.execute(plan.reactivate, journal=str(journal), journal_read=entries)
+    assert snapshot(aws) == keys
+    assert state(tmp_path) == files

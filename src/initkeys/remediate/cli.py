@@ -237,7 +237,8 @@ def rollback(
     from initkeys.remediate.rollback import plan_rollback
 
     refuse_unasked(apply_, yes)
-    plan = plan_rollback(read_journal(journal, warn=_warn))
+    entries = read_journal(journal, warn=_warn)
+    plan = plan_rollback(entries)
     remediator = _remediator(profile, region, endpoint_url)
     identity = remediator.whoami()
     if (
@@ -270,7 +271,7 @@ def rollback(
         yes, f"Reactivate {len(plan.reactivate)} key(s) in account {identity.account_id}?"
     )
     # The journal was read (and any shared write warned about) above; rollback goes on.
-    result = _execute(remediator, plan.reactivate, journal, allow_shared=True)
+    result = _execute(remediator, plan.reactivate, journal, read=entries)
     sys.exit(max(result.exit_code, lost, suspect))
 
 
@@ -529,14 +530,20 @@ def _execute(
     actions: Sequence[PlannedAction],
     journal: str | None,
     *,
-    allow_shared: bool = False,
+    read: Sequence[JournalEntry] | None = None,
 ) -> RemediationResult:
+    """Carry out ``actions``; ``read``: rollback's journal as it was read and planned
+    from (the run goes on if others can write it, as long as it has not changed)."""
     from initkeys.remediate.execute import default_journal_path
 
     path = journal or default_journal_path(remediator.whoami().account_id)
     click.echo(f"Journal: {terminal_safe(path)}")
     result = remediator.execute(
-        actions, journal=path, on_outcome=_print_outcome, allow_shared_journal=allow_shared
+        actions,
+        journal=path,
+        on_outcome=_print_outcome,
+        allow_shared_journal=read is not None,
+        journal_read=read,
     )
     _print_result(result)
     if result.exit_code == 3:

@@ -169,6 +169,7 @@ class Remediator:
         journal: str | None = None,
         on_outcome: OutcomeCallback | None = None,
         allow_shared_journal: bool = False,
+        journal_read: Sequence[JournalEntry] | None = None,
     ) -> RemediationResult:
         """Re-verify and carry out every action that ``acts``, journaling each; an action
         the plan ``refused`` is journaled as skipped, with its reason, and not attempted.
@@ -178,6 +179,8 @@ class Remediator:
         A journal of another account, a link, anything but a regular file, a file
         that is not a journal, or one others can write to (unless
         ``allow_shared_journal``: rollback warns and goes on) is refused (InputError).
+        ``journal_read``: the entries the actions were planned from (rollback); a
+        journal that no longer begins with them is refused, nothing done.
         """
         identity = self.whoami()
         path = journal or default_journal_path(identity.account_id)
@@ -186,6 +189,13 @@ class Remediator:
         with JournalWriter(path, allow_shared=allow_shared_journal) as writer:
             # Read under the writer's lock: no other run is appending now.
             run.history = JournalHistory.of(writer.content.entries)
+            if journal_read is not None and (
+                writer.content.entries[: len(journal_read)] != tuple(journal_read)
+            ):
+                raise InputError(
+                    f"the journal {path} changed since it was read; nothing was done, "
+                    "run the command again"
+                )
             others = run.history.accounts - {identity.account_id}
             if others:
                 raise InputError(
