@@ -30,7 +30,7 @@ from remediation_kit import (
 from scenario import NOW, Scenario, at
 
 import initkeys
-from initkeys.model import Exemption, Finding, Mode, Reason, Status
+from initkeys.model import Exemption, Finding, Mode, Reason, Settings, Status
 from initkeys.remediate import (
     Action,
     Phase,
@@ -471,7 +471,10 @@ def test_denied_everything_is_exit_3_and_says_which_policy(
     assert meta["SecretAccessKey"] not in proc.stdout + proc.stderr + journal.read_text()
     assert snapshot(aws, but="auditor") == before
     lines = journal_lines(journal)
-    assert {line["phase"] for line in lines} == {"planned", "failed"}
+    # The audit policy has no iam:GetUser: the live judgement before acting is denied,
+    # so nothing is even attempted (each key read, judged, never touched).
+    assert {line["phase"] for line in lines} == {"failed"}
+    assert all("iam:GetUser" in line["reason"] for line in lines)
     # A failed line says what AWS showed afterwards: the key is untouched.
     assert {line["after"]["status"] for line in lines if line["phase"] == "failed"} == {"Active"}
 
@@ -497,7 +500,11 @@ def test_least_privilege_policy_is_enough(aws: Any, account: Account, tmp_path: 
         remediator = Remediator(as_remediator, endpoint_url=aws.endpoint_url)
         audit = remediator.audit()
         assert not [f for f in audit.findings if f.status is Status.ERROR]
-        deactivated = remediator.execute(plan_remediation(audit.findings), journal=journal)
+        # With the window the CLI passes: each key is judged again live (iam:GetUser).
+        window = Settings().setup_window
+        deactivated = remediator.execute(
+            plan_remediation(audit.findings, setup_window=window), journal=journal
+        )
         assert deactivated.exit_code == 0, deactivated.outcomes
         assert deactivated.principal == "arn:aws:iam::123456789012:user/remediator"
         rolled_back = remediator.execute(
@@ -506,7 +513,9 @@ def test_least_privilege_policy_is_enough(aws: Any, account: Account, tmp_path: 
         assert rolled_back.exit_code == 0, rolled_back.outcomes
     assert snapshot(aws, but="remediator") == before  # read as admin, outside enforcement
     with aws.enforcing_iam():
-        deleted = remediator.execute(plan_remediation(audit.findings, delete=True), journal=journal)
+        deleted = remediator.execute(
+            plan_remediation(audit.findings, delete=True, setup_window=window), journal=journal
+        )
         assert deleted.exit_code == 0, deleted.outcomes
     assert changed(before, snapshot(aws, but="remediator")) == dict.fromkeys(
         account.ids(account.delete), "deleted"
@@ -520,6 +529,7 @@ def test_policy_remediate(tmp_path: Path) -> None:
     actions = statement["Action"]
     assert set(actions) == {
         *initkeys.policy_document("audit")["Statement"][0]["Action"],
+        "iam:GetUser",
         "iam:UpdateAccessKey",
         "iam:DeleteAccessKey",
         "iam:ListUserTags",

@@ -117,6 +117,8 @@ def test_rollback_usage_errors(aws: Any, tmp_path: Path) -> None:
     assert proc.returncode == 2
     assert proc.stderr.strip() == f"initkeys: error: {journal}: no such journal"
     with JournalWriter(str(journal)) as writer:
+        # A genuine pair: rollback refuses an applied line without its planned line.
+        writer.write(entry("AKIAU", Action.DEACTIVATE, Phase.PLANNED))
         writer.write(entry("AKIAU", Action.DEACTIVATE, Phase.APPLIED, after=INACTIVE))
     dry = cli(aws, "rollback", "--journal", str(journal), "-y")
     assert dry.code == 0  # --yes alone is still a dry run

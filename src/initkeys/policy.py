@@ -69,9 +69,15 @@ def cloudtrail_statements(cloudtrail: TrailSpec, partition: str = "aws") -> list
 
 
 # Remediation re-reads every key right before it acts (the audit's reads, plus the
-# user's tags for the initkeys:exempt tag), then deactivates or deletes it; rollback
-# reactivates with the same UpdateAccessKey. Nothing else is ever changed.
-REMEDIATE_ACTIONS = (*AUDIT_ACTIONS, "iam:UpdateAccessKey", "iam:DeleteAccessKey")
+# user's tags for the initkeys:exempt tag and GetUser for the user's creation time,
+# to judge the key again), then deactivates or deletes it; rollback reactivates with
+# the same UpdateAccessKey. Nothing else is ever changed.
+REMEDIATE_ACTIONS = (
+    *AUDIT_ACTIONS,
+    "iam:GetUser",
+    "iam:UpdateAccessKey",
+    "iam:DeleteAccessKey",
+)
 
 
 def remediate_policy(cloudtrail: TrailSpec | None = None, partition: str = "aws") -> dict[str, Any]:

@@ -33,6 +33,7 @@ if TYPE_CHECKING:
     from initkeys.remediate.execute import Outcome, RemediationResult, Remediator
     from initkeys.remediate.journal import JournalEntry
     from initkeys.remediate.plan import PlannedAction
+    from initkeys.remediate.rollback import RefusedLine
     from initkeys.sources.accounts import AccountSelection
     from initkeys.sources.cloudtrail import TrailSpec
 
@@ -107,9 +108,15 @@ def remediate(
     """Deactivate (or, with --delete, delete) unused setup keys, as the audit's
     verdicts allow. Without --apply, only shows the plan.
 
+    An approved report (--from-audit) can only narrow what is done: an action its
+    verdict asks for is refused (reported, journaled as skipped) unless the verdict
+    follows from the finding's own dates and, right before acting, from the key as
+    AWS shows it then, judged with the report's mode and setup window.
+
     Exit codes: 0 every planned action applied or already done (or nothing to do,
-    or a dry run), 1 some were skipped or failed, 2 bad usage, 3 nothing could be
-    done (credentials, permissions, network).
+    or a dry run), 1 some were skipped, refused or failed (a dry run with refused
+    actions too), 2 bad usage or a bad report or journal, 3 nothing could be done
+    (credentials, permissions, network).
     """
     from initkeys.cli import make_settings
     from initkeys.remediate.plan import plan_remediation
@@ -162,8 +169,10 @@ def remediate(
         remediator, identity.account_id, report, settings, readers
     )
 
-    planned = plan_remediation(findings, mode=plan_mode, delete=delete)
+    window = report.setup_window if report is not None else settings.setup_window
+    planned = plan_remediation(findings, mode=plan_mode, delete=delete, setup_window=window)
     actions = [p for p in planned if p.acts]
+    refused = [p for p in planned if p.refused is not None]
     PlanOutput(plan_out, source).write(
         [AccountPlan(identity.account_id, identity.arn, planned)], plan_mode, delete, apply_
     )
@@ -171,20 +180,25 @@ def remediate(
     click.echo(f"Plan from {terminal_safe(source)}:")
     _print_plan(planned)
     _print_counts(planned)
-    if not actions:
+    _print_refused(refused)
+    if not actions and not refused:
         click.echo("Nothing to do.")
         sys.exit(0)
     verb = "delete" if delete else "deactivate"
-    if delete:
+    if delete and actions:
         click.echo("Deleted keys cannot be restored: rollback only reactivates deactivated keys.")
     if not apply_:
-        flags = "--apply --delete" if delete else "--apply"
-        click.echo(f"Dry run: nothing was changed. Run again with {flags} to {verb} them.")
-        sys.exit(0)
-    confirm_or_exit(
-        yes, f"{verb.capitalize()} {len(actions)} key(s) in account {identity.account_id}?"
-    )
-    result = _execute(remediator, actions, journal)
+        if actions:
+            flags = "--apply --delete" if delete else "--apply"
+            click.echo(f"Dry run: nothing was changed. Run again with {flags} to {verb} them.")
+        sys.exit(1 if refused else 0)
+    if journal is not None:
+        check_journal(journal)  # before the question: a bad journal stops the run now
+    if actions:
+        confirm_or_exit(
+            yes, f"{verb.capitalize()} {len(actions)} key(s) in account {identity.account_id}?"
+        )
+    result = _execute(remediator, [*actions, *refused], journal)
     sys.exit(result.exit_code)
 
 
@@ -211,14 +225,20 @@ def rollback(
     """Reactivate every key that a remediation journal deactivated, if it still
     exists and is still inactive. Deleted keys cannot be restored; they are listed.
 
+    Only the recorded ``before`` state is restored: a key the journal says was not
+    Active before is never activated, and an applied line counts only after its
+    planned line (same run, key, action). Every line refused is listed with why.
+
     Exit codes: 0 everything restored (or a dry run), 1 some keys could not be
-    reactivated or were deleted, 2 bad usage, 3 nothing could be done.
+    reactivated or were deleted, or the journal has refused lines (a dry run too),
+    2 bad usage or a file that is not a journal, 3 nothing could be done.
     """
     from initkeys.remediate.journal import read_journal
     from initkeys.remediate.rollback import plan_rollback
 
     refuse_unasked(apply_, yes)
-    plan = plan_rollback(read_journal(journal))
+    entries = read_journal(journal, warn=_warn)
+    plan = plan_rollback(entries)
     remediator = _remediator(profile, region, endpoint_url)
     identity = remediator.whoami()
     if (
@@ -238,18 +258,21 @@ def rollback(
     click.echo(f"Rollback of {terminal_safe(journal)}:")
     _print_plan(plan.reactivate)
     _print_undoable(plan.deleted, plan.maybe_deleted)
+    _print_refused_lines(plan.refused)
     lost = 1 if plan.undoable else 0
+    suspect = 1 if plan.refused else 0
     if not plan.reactivate:
         click.echo("No deactivated key to reactivate.")
-        sys.exit(lost if apply_ else 0)
+        sys.exit(max(lost, suspect) if apply_ else suspect)
     if not apply_:
         click.echo("Dry run: nothing was changed. Run again with --apply to reactivate them.")
-        sys.exit(0)
+        sys.exit(suspect)
     confirm_or_exit(
         yes, f"Reactivate {len(plan.reactivate)} key(s) in account {identity.account_id}?"
     )
-    result = _execute(remediator, plan.reactivate, journal)
-    sys.exit(max(result.exit_code, lost))
+    # The journal was read (and any shared write warned about) above; rollback goes on.
+    result = _execute(remediator, plan.reactivate, journal, read=entries)
+    sys.exit(max(result.exit_code, lost, suspect))
 
 
 # -- helpers ---------------------------------------------------------------------------
@@ -380,6 +403,7 @@ def _remediate_many(
     plans: list[tuple[Remediator, str, list[PlannedAction]]] = []
     documented: list[AccountPlan] = []
     errors: list[str] = []
+    refusals = 0
     plan_mode = report.mode if report is not None else settings.mode
     for target in targets:
         try:
@@ -393,26 +417,37 @@ def _remediate_many(
             click.echo(f"Account {target.account_id}: could not be planned: {exc}")
             documented.append(AccountPlan(target.account_id, None, error=str(exc)))
             continue
-        planned = plan_remediation(findings, mode=mode, delete=delete)
+        window = report.setup_window if report is not None else settings.setup_window
+        planned = plan_remediation(findings, mode=mode, delete=delete, setup_window=window)
         documented.append(AccountPlan(identity.account_id, identity.arn, planned))
         click.echo(f"Account {identity.account_id}, as {terminal_safe(identity.arn)}")
         _print_plan(planned)
         _print_counts(planned)
-        plans.append((remediator, identity.account_id, [p for p in planned if p.acts]))
-    total = sum(len(actions) for _, _, actions in plans)
+        refused = [p for p in planned if p.refused is not None]
+        _print_refused(refused)
+        refusals += len(refused)
+        plans.append((remediator, identity.account_id, [p for p in planned if p.acts or p.refused]))
+    total = sum(p.acts for _, _, actions in plans for p in actions)
     plan_out.write(documented, plan_mode, delete, apply_)
     if not plans:
         raise AccessError("no account could be planned: " + "; ".join(errors))
     verb = "delete" if delete else "deactivate"
-    if total == 0:
+    if total == 0 and refusals == 0:
         click.echo("Nothing to do.")
         sys.exit(1 if errors else 0)
     if not apply_:
-        flags = "--apply --delete" if delete else "--apply"
-        click.echo(f"Dry run: nothing was changed. Run again with {flags} to {verb} them.")
-        sys.exit(1 if errors else 0)
-    confirm_or_exit(yes, f"{verb.capitalize()} {total} key(s) in {len(plans)} account(s)?")
+        if total:
+            flags = "--apply --delete" if delete else "--apply"
+            click.echo(f"Dry run: nothing was changed. Run again with {flags} to {verb} them.")
+        sys.exit(1 if errors or refusals else 0)
     directory = journal_dir or f"initkeys-journals-{datetime.now(timezone.utc):%Y%m%dT%H%M%SZ}"
+    for _, account_id, actions in plans:
+        # Every account's journal is checked before the question and before any account
+        # is touched: a link or a file others can write stops the whole run.
+        if actions:
+            check_journal(os.path.join(directory, f"initkeys-journal-{account_id}.jsonl"))
+    if total:
+        confirm_or_exit(yes, f"{verb.capitalize()} {total} key(s) in {len(plans)} account(s)?")
     os.makedirs(directory, mode=0o700, exist_ok=True)
     worst = 1 if errors else 0
     for remediator, account_id, actions in plans:
@@ -491,13 +526,25 @@ def _remediator(profile: str | None, region: str | None, endpoint_url: str | Non
 
 
 def _execute(
-    remediator: Remediator, actions: Sequence[PlannedAction], journal: str | None
+    remediator: Remediator,
+    actions: Sequence[PlannedAction],
+    journal: str | None,
+    *,
+    read: Sequence[JournalEntry] | None = None,
 ) -> RemediationResult:
+    """Carry out ``actions``; ``read``: rollback's journal as it was read and planned
+    from (the run goes on if others can write it, as long as it has not changed)."""
     from initkeys.remediate.execute import default_journal_path
 
     path = journal or default_journal_path(remediator.whoami().account_id)
     click.echo(f"Journal: {terminal_safe(path)}")
-    result = remediator.execute(actions, journal=path, on_outcome=_print_outcome)
+    result = remediator.execute(
+        actions,
+        journal=path,
+        on_outcome=_print_outcome,
+        allow_shared_journal=read is not None,
+        journal_read=read,
+    )
     _print_result(result)
     if result.exit_code == 3:
         first = next(o.reason for o in result.outcomes if o.attempted)
@@ -510,7 +557,11 @@ def _print_plan(planned: Sequence[PlannedAction]) -> None:
     shown = [
         p
         for p in planned
-        if p.acts or p.exempt or p.status not in _QUIET or p.reason is Reason.SELF_CREATED
+        if p.acts
+        or p.refused is not None
+        or p.exempt
+        or p.status not in _QUIET
+        or p.reason is Reason.SELF_CREATED
     ]
     if not shown:
         return
@@ -518,6 +569,8 @@ def _print_plan(planned: Sequence[PlannedAction]) -> None:
     for p in shown:
         key = p.access_key_id or (f"slot {p.key_slot}" if p.key_slot else "-")
         action = p.action.value if p.acts and p.action is not None else "nothing"
+        if p.refused is not None:
+            action = "refused"
         rows.append(
             (
                 terminal_safe(p.user),
@@ -537,6 +590,43 @@ def _print_counts(planned: Sequence[PlannedAction]) -> None:
     parts = [f"{acting.count(a)} to {a.value}" for a in Action if a in acting]
     parts.append(f"{len(planned) - len(acting)} key(s) left alone")
     click.echo(", ".join(parts) + ".")
+
+
+def check_journal(path: str) -> None:
+    from initkeys.remediate.journal import check_journal as check
+
+    check(path)
+
+
+def _warn(message: str) -> None:
+    click.echo(f"initkeys: warning: {terminal_safe(message)}", err=True)
+
+
+def _print_refused(refused: Sequence[PlannedAction]) -> None:
+    if refused:
+        click.echo(
+            f"{len(refused)} action(s) the findings ask for are refused: their verdict is not "
+            "what initkeys decides from the findings' own dates (see WHY above)."
+        )
+
+
+def _print_refused_lines(refused: Sequence[RefusedLine]) -> None:
+    if not refused:
+        return
+    click.echo(f"Refused journal lines ({len(refused)}), not acted on:")
+    rows = [("LINE", "RUN", "KEY", "ACTION", "PHASE", "WHY")]
+    rows += [
+        (
+            str(r.line),
+            terminal_safe(r.entry.run_id[:8]),
+            terminal_safe(r.entry.access_key_id),
+            r.entry.action.value,
+            r.entry.phase.value,
+            r.why,
+        )
+        for r in refused
+    ]
+    _print_table(rows)
 
 
 def _print_undoable(deleted: Sequence[JournalEntry], maybe: Sequence[JournalEntry]) -> None:

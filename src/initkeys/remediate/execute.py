@@ -5,10 +5,13 @@ plan order, each one:
 
 1. re-read: ``ListAccessKeys`` (the key by id, never by slot: its create date
    and status), then, for a deactivation or deletion, ``GetAccessKeyLastUsed``,
-   ``GetLoginProfile`` and ``ListUserTags``;
+   ``GetLoginProfile`` and ``ListUserTags``, and, when the plan says with which
+   mode and window (``PlannedAction.setup_window``), ``GetUser``: the key is
+   judged again by the evaluator as AWS shows it now;
 2. skipped (and journaled) when the key is gone, re-created, used, no longer
-   a console user's, or exempt by tag; ``already-done`` when it is already in
-   the target state;
+   a console user's, exempt by tag, or no longer judged so that the action
+   applies (``refused: ...``); ``already-done`` when it is already in the target
+   state; an action the plan refused is journaled as skipped and not attempted;
 3. journaled as ``planned``, acted on, journaled as ``applied`` or ``failed``.
 
 When a call's answer is lost (connection dropped, 5xx), the key is read again
@@ -17,7 +20,6 @@ to learn what really happened, so the journal tells the truth either way.
 
 from __future__ import annotations
 
-import os
 import uuid
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
@@ -25,7 +27,7 @@ from datetime import datetime, timezone
 from typing import TYPE_CHECKING, Any
 
 from initkeys.errors import InputError
-from initkeys.model import AccountAudit, Settings
+from initkeys.model import AccessKey, AccountAudit, IamUser, Settings
 from initkeys.remediate.journal import (
     EMPTY_HISTORY,
     JournalEntry,
@@ -34,9 +36,9 @@ from initkeys.remediate.journal import (
     KeyState,
     Phase,
     iso,
-    read_journal,
+    shown,
 )
-from initkeys.remediate.plan import Action, PlannedAction
+from initkeys.remediate.plan import Action, PlannedAction, judge_again, refusal
 from initkeys.sources.accounts import session_identity
 from initkeys.sources.aws import (
     BAD_CREDENTIAL_CODES,
@@ -166,32 +168,47 @@ class Remediator:
         *,
         journal: str | None = None,
         on_outcome: OutcomeCallback | None = None,
+        allow_shared_journal: bool = False,
+        journal_read: Sequence[JournalEntry] | None = None,
     ) -> RemediationResult:
-        """Re-verify and carry out every action that ``acts``, journaling each.
+        """Re-verify and carry out every action that ``acts``, journaling each; an action
+        the plan ``refused`` is journaled as skipped, with its reason, and not attempted.
 
         ``journal`` is appended to when it exists (default:
         ``initkeys-journal-<account>-<UTC time>.jsonl`` in the working directory).
-        A journal of another account is refused (InputError).
+        A journal of another account, a link, anything but a regular file, a file
+        that is not a journal, or one others can write to (unless
+        ``allow_shared_journal``: rollback warns and goes on) is refused (InputError).
+        ``journal_read``: the entries the actions were planned from (rollback); a
+        journal that no longer begins with them is refused, nothing done.
         """
         identity = self.whoami()
         path = journal or default_journal_path(identity.account_id)
         run = _Run(self._account, identity, uuid.uuid4().hex, self._profile, self._policy)
         outcomes: list[Outcome] = []
-        with JournalWriter(path) as writer:
+        with JournalWriter(path, allow_shared=allow_shared_journal) as writer:
             # Read under the writer's lock: no other run is appending now.
-            if os.path.getsize(path):
-                run.history = JournalHistory.of(read_journal(path))
+            run.history = JournalHistory.of(writer.content.entries)
+            if journal_read is not None and (
+                writer.content.entries[: len(journal_read)] != tuple(journal_read)
+            ):
+                raise InputError(
+                    f"the journal {path} changed since it was read; nothing was done, "
+                    "run the command again"
+                )
             others = run.history.accounts - {identity.account_id}
             if others:
                 raise InputError(
-                    f"the journal {path} is about account {', '.join(sorted(others))}, but "
+                    f"the journal {path} is about account {shown(', '.join(sorted(others)))}, but "
                     f"the credentials sign in to {identity.account_id}"
                 )
             run.writer = writer
             for planned in actions:
                 if not planned.acts:
-                    continue
-                if run.stopped is None:
+                    if planned.refused is None or not _journalable(planned):
+                        continue
+                    outcome = run.done(planned, Phase.SKIPPED, planned.why, None)
+                elif run.stopped is None:
                     outcome = run.one(planned)
                 else:
                     outcome = run.record(
@@ -340,6 +357,13 @@ class _Run:
             return self.failed_read(planned, exc, "iam:GetLoginProfile/ListUserTags", state)
         if blocker is not None:
             return self.done(planned, Phase.SKIPPED, blocker, state)
+        if planned.setup_window is not None and planned.mode is not None:
+            try:
+                refused = self.live_refusal(planned, state)
+            except _aws_errors() as exc:
+                return self.failed_read(planned, exc, "iam:GetUser", state)
+            if refused is not None:
+                return self.done(planned, Phase.SKIPPED, "refused: " + refused, state)
         return self.act(planned, state)
 
     def act(self, planned: PlannedAction, before: KeyState) -> Outcome:
@@ -432,6 +456,32 @@ class _Run:
         used = answer.get("AccessKeyLastUsed", {}).get("LastUsedDate")
         return KeyState(state.status, state.create_date, as_utc(used) if used is not None else None)
 
+    def live_refusal(self, planned: PlannedAction, state: KeyState) -> str | None:
+        """Why the evaluator, judging the key as AWS shows it now (with the plan's mode
+        and window), does not give the planned action; None when it does. The caller
+        has checked that the user still has a console password."""
+        assert planned.action is not None and planned.setup_window is not None
+        assert planned.mode is not None and planned.access_key_id is not None
+        user = with_throttle_retry(lambda: self.iam.get_user(UserName=planned.user)["User"])
+        judged = judge_again(
+            IamUser(
+                name=planned.user,
+                arn=str(user.get("Arn", "")),
+                created=as_utc(user["CreateDate"]),
+                console_password=True,
+            ),
+            AccessKey(
+                slot=planned.key_slot or 1,
+                created=state.create_date,
+                active=state.active,
+                last_used=state.last_used,
+                access_key_id=planned.access_key_id,
+            ),
+            planned.mode,
+            planned.setup_window,
+        )
+        return refusal(planned.action, judged)
+
     def user_blocker(self, user: str) -> str | None:
         """Why the user's keys must not be touched now, or None."""
         from botocore.exceptions import ClientError
@@ -474,6 +524,10 @@ class _Run:
             )
         ):
             self.stopped = problem
+
+
+def _journalable(planned: PlannedAction) -> bool:
+    return planned.action is not None and planned.access_key_id is not None
 
 
 def _aws_errors() -> tuple[type[BaseException], ...]:

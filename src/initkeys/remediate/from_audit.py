@@ -2,21 +2,29 @@
 
 Remediating from a saved report lets a change be reviewed and approved before it
 is applied: only the keys in the report are candidates, judged by the report's
-own status, reason and exemption, and each is still re-verified live before any
-action (see :mod:`initkeys.remediate.execute`).
+own status, reason and exemption. The report is input initkeys did not write
+(it may have been edited on its way to approval): every field is checked, and
+its verdicts can only narrow what is done, never widen it. Each verdict that
+asks for an action is judged again from the finding's own dates, and the live
+key is judged again right before the action (see :mod:`initkeys.remediate.plan`
+and :mod:`initkeys.remediate.execute`).
 """
 
 from __future__ import annotations
 
-import json
+import math
+import os
+import stat
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from typing import Any
 
+from initkeys.durations import MAX_SETUP_WINDOW, check_setup_window
 from initkeys.errors import InputError
-from initkeys.inputs import read_text
+from initkeys.inputs import BadJson, load_json, read_text
 from initkeys.model import AccountAudit, Exemption, Finding, Mode, Reason, Status
-from initkeys.remediate.journal import parse_iso
+from initkeys.remediate.journal import shown
+from initkeys.timeutil import parse_utc
 
 SCHEMA_VERSION = 1
 
@@ -38,10 +46,11 @@ class AuditReport:
                 if audit.error is not None:
                     raise InputError(
                         f"{self.path}: account {account_id} could not be audited "
-                        f"({audit.error}); audit it again"
+                        f"({shown(audit.error)}); audit it again"
                     )
                 return audit
-        about = ", ".join(sorted({a.account_id for a in self.accounts})) or "no account"
+        ids = sorted({shown(a.account_id) for a in self.accounts})
+        about = ", ".join(ids[:5] + (["..."] if len(ids) > 5 else [])) or "no account"
         raise InputError(
             f"{self.path} is about {about}, but the credentials sign in to account "
             f"{account_id}; use the credentials of the audited account"
@@ -54,15 +63,47 @@ class _Bad(ValueError):
 
 def read_audit_report(path: str) -> AuditReport:
     """Parse an audit JSON file (``-`` is stdin); InputError for anything else."""
-    text = read_text(path, "audit report")
+    text = read_text(path, "audit report") if path == "-" else _read_file(path)
     try:
-        document = json.loads(text)
-    except ValueError as e:
+        document = load_json(text)
+    except BadJson as e:
         raise InputError(f"{path}: not an initkeys JSON audit report: {e}") from None
     try:
         return _report(path, document)
     except (_Bad, ValueError, TypeError) as e:
         raise InputError(f"{path}: not an initkeys JSON audit report: {e}") from None
+
+
+MAX_REPORT_BYTES = 256 * 1024 * 1024
+"""Far beyond the report of any real organization; a larger file is not read."""
+
+
+def _read_file(path: str) -> str:
+    """The report's text; a FIFO, device or directory is refused without blocking on it."""
+    try:
+        fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK | os.O_CLOEXEC)
+    except FileNotFoundError:
+        raise InputError(f"{path}: no such audit report") from None
+    except OSError as e:
+        raise InputError(f"{path}: cannot read the audit report: {e.strerror}") from None
+    try:
+        if not stat.S_ISREG(os.fstat(fd).st_mode):
+            raise InputError(f"{path}: the audit report is not a regular file")
+        chunks: list[bytes] = []
+        size = 0
+        while chunk := os.read(fd, 1 << 20):
+            chunks.append(chunk)
+            size += len(chunk)
+            if size > MAX_REPORT_BYTES:
+                raise InputError(f"{path}: too large for an audit report")
+    except OSError as e:
+        raise InputError(f"{path}: cannot read the audit report: {e.strerror}") from None
+    finally:
+        os.close(fd)
+    try:
+        return b"".join(chunks).decode("utf-8-sig")
+    except UnicodeDecodeError as e:
+        raise InputError(f"{path}: cannot read the audit report: {e}") from None
 
 
 def _report(path: str, document: Any) -> AuditReport:
@@ -71,19 +112,20 @@ def _report(path: str, document: Any) -> AuditReport:
     version = document.get("schema_version")
     if version != SCHEMA_VERSION:
         if "schema_version" in document:
-            raise _Bad(f"schema_version {version!r} is not supported (this initkeys reads 1)")
+            raise _Bad(
+                f"schema_version {repr(version)[:40]} is not supported (this initkeys reads 1)"
+            )
         raise _Bad("schema_version is missing (write it with 'initkeys audit --format json')")
     mode_text = _get(document, "mode", str)
     try:
         mode = Mode(mode_text)
     except ValueError:
-        raise _Bad(f"unknown mode {mode_text!r}") from None
-    window = _get(document, "setup_window_seconds", (int, float))
+        raise _Bad(f"unknown mode {mode_text[:40]!r}") from None
     accounts = _get(document, "accounts", list)
     return AuditReport(
         path=path,
         mode=mode,
-        setup_window=timedelta(seconds=window),
+        setup_window=_window(_get(document, "setup_window_seconds", (int, float))),
         generated_at=_time(document, "generated_at"),
         accounts=tuple(_account(a, i) for i, a in enumerate(accounts)),
     )
@@ -117,15 +159,17 @@ def _finding(document: Any, index: int) -> Finding:
         try:
             status = Status(status_text)
         except ValueError:
-            raise _Bad(f"unknown status {status_text!r}") from None
+            raise _Bad(f"unknown status {status_text[:40]!r}") from None
         try:
             reason = Reason(reason_text)
         except ValueError:
             # A reason this version does not know cannot be matched to the table.
             raise _Bad(
-                f"unknown reason {reason_text!r} (the report is from a newer initkeys?)"
+                f"unknown reason {reason_text[:40]!r} (the report is from a newer initkeys?)"
             ) from None
         slot = _optional(document, "key_slot", int)
+        if slot is not None and not 1 <= slot <= 2:
+            raise _Bad(f"key_slot {slot} is not 1 or 2")
         return Finding(
             user=_get(document, "user", str),
             arn=_get(document, "arn", str),
@@ -166,6 +210,17 @@ def _exemption(value: Any) -> Exemption | None:
     )
 
 
+def _window(seconds: float) -> timedelta:
+    """The report's setup window: finite, more than 0 s, at most 30 days."""
+    # Bounded before timedelta() sees it: 1e300 seconds overflows it.
+    if not math.isfinite(seconds) or not 0 < seconds <= MAX_SETUP_WINDOW.total_seconds():
+        raise _Bad(
+            f"setup_window_seconds {str(seconds)[:30]} is not more than 0 and at most "
+            f"{MAX_SETUP_WINDOW.total_seconds():.0f} (30 days)"
+        )
+    return check_setup_window(timedelta(seconds=seconds))
+
+
 def _get(document: dict[str, Any], name: str, kind: type | tuple[type, ...]) -> Any:
     if name not in document:
         raise _Bad(f"{name} is missing")
@@ -186,7 +241,7 @@ def _time(document: dict[str, Any], name: str) -> datetime | None:
     text = _optional(document, name, str)
     if text is None:
         return None
-    try:
-        return parse_iso(text)
-    except ValueError:
-        raise _Bad(f"{name} is not a timestamp: {text!r}") from None
+    moment = parse_utc(text)
+    if moment is None:
+        raise _Bad(f"{name} is not a timestamp: {text[:40]!r}")
+    return moment

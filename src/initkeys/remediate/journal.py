@@ -10,17 +10,20 @@ never reads one: ``ListAccessKeys`` has none).
 from __future__ import annotations
 
 import enum
+import errno
 import json
 import os
-from collections.abc import Iterable
-from dataclasses import dataclass
+import stat
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, replace
 from datetime import datetime, timezone
 from types import TracebackType
 from typing import Any
 
 from initkeys.errors import InputError
-from initkeys.inputs import read_text
+from initkeys.inputs import BadJson, load_json
 from initkeys.remediate.plan import Action
+from initkeys.timeutil import parse_utc
 
 try:  # POSIX only; elsewhere two runs on one journal are not prevented
     import fcntl
@@ -72,6 +75,12 @@ class JournalEntry:
     """The audit verdict that led here, ``FAIL setup-key-unused``; None for rollback."""
 
 
+def shown(text: str) -> str:
+    """Text read from a file, for an error line: short, control characters escaped."""
+    short = text if len(text) <= 200 else text[:200] + "..."
+    return "".join(c if c.isprintable() else c.encode("unicode_escape").decode() for c in short)
+
+
 def iso(moment: datetime | None) -> str | None:
     if moment is None:
         return None
@@ -80,14 +89,12 @@ def iso(moment: datetime | None) -> str | None:
 
 
 def parse_iso(text: str) -> datetime:
-    """An ISO 8601 instant (``Z`` or an offset; naive means UTC) as an aware UTC datetime."""
-    value = text.strip()
-    if value.endswith(("Z", "z")):
-        value = value[:-1] + "+00:00"  # fromisoformat takes "Z" only from Python 3.11
-    moment = datetime.fromisoformat(value)
-    if moment.tzinfo is None:
-        return moment.replace(tzinfo=timezone.utc)
-    return moment.astimezone(timezone.utc)
+    """An ISO 8601 instant (``Z`` or an offset; naive means UTC) as an aware UTC datetime;
+    ValueError for anything else, including instants outside 1970..9000 (timeutil)."""
+    moment = parse_utc(text)
+    if moment is None:
+        raise ValueError(f"not a timestamp: {text[:40]!r}")
+    return moment
 
 
 def _state_document(state: KeyState | None) -> dict[str, Any] | None:
@@ -120,26 +127,151 @@ def entry_document(entry: JournalEntry) -> dict[str, Any]:
     }
 
 
+MAX_JOURNAL_BYTES = 256 * 1024 * 1024
+"""Far beyond any real journal (a line is about 500 bytes); larger is not read."""
+
+_LINE_START = b'{"time": "'
+"""How every line initkeys writes begins: a torn last line must begin so too."""
+
+
+@dataclass(frozen=True)
+class JournalFile:
+    """A journal's validated content: its entries, and how its last line ends."""
+
+    entries: tuple[JournalEntry, ...]
+    torn_at: int | None = None
+    """Where a torn last line (a write cut short) begins, if there is one."""
+    unterminated: bool = False
+    """The last line is a whole entry without its newline."""
+    shared: str | None = None
+    """Why others could have written it (group/other write bit, another owner), or None."""
+
+
+def _open(path: str, flags: int, noun: str) -> int:
+    """``os.open`` that never follows a symbolic link and never blocks on a FIFO."""
+    try:
+        return os.open(path, flags | os.O_NOFOLLOW | os.O_NONBLOCK | os.O_CLOEXEC, 0o600)
+    except FileNotFoundError:
+        raise InputError(f"{path}: no such {noun}") from None
+    except OSError as e:
+        if e.errno == errno.ELOOP:
+            raise InputError(
+                f"{path}: the {noun} is a symbolic link; name the file itself"
+            ) from None
+        raise InputError(f"{path}: cannot open the {noun}: {e.strerror}") from None
+
+
+def _shared(st: os.stat_result) -> str | None:
+    if st.st_uid != os.geteuid():
+        return f"it is owned by uid {st.st_uid}, not by this user (uid {os.geteuid()})"
+    if st.st_mode & (stat.S_IWGRP | stat.S_IWOTH):
+        return f"group or others can write to it (mode {stat.S_IMODE(st.st_mode):o})"
+    return None
+
+
+def _regular(fd: int, path: str) -> str | None:
+    """Refuse anything but a regular file of a sane size; why others could have
+    written it, or None."""
+    st = os.fstat(fd)
+    if not stat.S_ISREG(st.st_mode):
+        raise InputError(f"{path}: the journal is not a regular file")
+    if st.st_size > MAX_JOURNAL_BYTES:
+        raise InputError(f"{path}: {st.st_size} bytes is too large for a journal")
+    return _shared(st)
+
+
+def _load(fd: int, path: str) -> JournalFile:
+    """Check that ``fd`` is a regular file holding a journal, and read it (changes nothing)."""
+    shared = _regular(fd, path)
+    chunks: list[bytes] = []
+    offset = 0
+    while True:
+        chunk = os.pread(fd, 1 << 20, offset)
+        if not chunk:
+            break
+        chunks.append(chunk)
+        offset += len(chunk)
+        if offset > MAX_JOURNAL_BYTES:
+            raise InputError(f"{path}: too large for a journal")
+    return replace(parse_journal(b"".join(chunks), path), shared=shared)
+
+
+def parse_journal(data: bytes, path: str) -> JournalFile:
+    """Every line must be a journal entry; the last, without its newline, may be torn
+    (a write cut short: it begins as every journal line does). InputError otherwise."""
+    lines = data.split(b"\n")
+    tail = lines.pop()  # b"" when the file ends with a newline
+    entries: list[JournalEntry] = []
+    for number, line in enumerate(lines, start=1):
+        try:
+            entries.append(parse_line(line))
+        except _NotAnEntry as e:
+            raise InputError(f"{path}: line {number} is not a journal line ({e})") from None
+    if not tail:
+        return JournalFile(tuple(entries))
+    try:
+        entries.append(parse_line(tail))
+        return JournalFile(tuple(entries), unterminated=True)
+    except _NotAnEntry as e:
+        if not tail.startswith(_LINE_START):
+            raise InputError(f"{path}: line {len(lines) + 1} is not a journal line ({e})") from None
+    return JournalFile(tuple(entries), torn_at=len(data) - len(tail))
+
+
+class _NotAnEntry(ValueError):
+    """A line that is not a journal entry; ``str`` says why."""
+
+
+def parse_line(line: bytes) -> JournalEntry:
+    """One journal line (without its newline), or _NotAnEntry."""
+    try:
+        document = load_json(line)
+    except BadJson as e:
+        raise _NotAnEntry(str(e)[:200]) from None
+    try:
+        return parse_entry(document)
+    except (ValueError, TypeError) as e:
+        raise _NotAnEntry(str(e)[:200]) from None
+
+
 class JournalWriter:
     """Appends entries to a JSONL file; each is on disk (fsync) when ``write`` returns.
 
-    The file is locked for the writer's lifetime, so two runs can never
-    interleave their actions on one journal.
+    The file is opened without following a symbolic link, must be a regular file
+    that only this user can write to (``allow_shared`` lets rollback go on with a
+    warning), and must already be a journal: all of that is checked before a byte
+    is written or cut. It is locked for the writer's lifetime, so two runs can
+    never interleave their actions on one journal. ``content`` is what it held.
     """
 
-    def __init__(self, path: str) -> None:
+    def __init__(self, path: str, *, allow_shared: bool = False) -> None:
         self.path = path
+        created = True
+        flags = os.O_RDWR | os.O_APPEND
         try:
-            existed = os.path.exists(path)
-            self._fd = os.open(path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o600)
+            # O_EXCL: a new file is known to be new (and a dangling link is not followed).
+            self._fd = os.open(
+                path,
+                flags | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW | os.O_NONBLOCK | os.O_CLOEXEC,
+                0o600,
+            )
+        except FileExistsError:
+            created = False
+            self._fd = _open(path, flags, "journal")
         except OSError as e:
             raise InputError(f"cannot write the journal {path}: {e.strerror}") from None
         try:
+            shared = _regular(self._fd, path)
+            if shared is not None and not allow_shared:
+                raise InputError(
+                    f"{path}: refusing to write a journal others could have forged: {shared}"
+                )
             self._lock()
-            if existed:
-                self._end_torn_line()
-            else:
+            # Read under the lock: no other run is appending now.
+            self.content = _load(self._fd, path)
+            if created:
                 _fsync_directory(path)
+            self._end_torn_line()
         except BaseException:
             os.close(self._fd)
             raise
@@ -159,12 +291,14 @@ class JournalWriter:
         # newline. It recorded nothing that happened: a line is on disk before the
         # action it announces starts, and a lost outcome line leaves its "planned"
         # line without an outcome, which reruns and rollback treat as unknown.
-        # So it is cut off, as databases cut a torn log tail.
-        with open(self.path, "rb") as f:
-            data = f.read()
-        if data and not data.endswith(b"\n"):
-            os.ftruncate(self._fd, data.rfind(b"\n") + 1)
+        # So it is cut off, as databases cut a torn log tail; a whole last entry
+        # only missing its newline gets the newline. Only ever after the whole
+        # file was checked to be a journal (parse_journal).
+        if self.content.torn_at is not None:
+            os.ftruncate(self._fd, self.content.torn_at)
             os.fsync(self._fd)
+        elif self.content.unterminated:
+            self._write_bytes(b"\n")
 
     def write(self, entry: JournalEntry) -> None:
         line = json.dumps(entry_document(entry), ensure_ascii=False) + "\n"
@@ -209,52 +343,86 @@ def _fsync_directory(path: str) -> None:
         os.close(fd)
 
 
-def read_journal(path: str) -> tuple[JournalEntry, ...]:
-    """Every entry of a journal, in order.
+def read_journal(
+    path: str, *, warn: Callable[[str], None] | None = None
+) -> tuple[JournalEntry, ...]:
+    """Every entry of a journal, in order; InputError unless ``path`` is a journal.
 
-    A last line without its newline that does not parse is ignored: it is what
-    a kill -9 in the middle of a write leaves. Any other bad line is an error.
+    ``path`` must be a regular file (a symbolic link or a FIFO is refused) whose
+    every line is a journal entry; a last line without its newline that begins
+    as a journal line is ignored: it is what a kill -9 in the middle of a write
+    leaves. A journal others could have written to is read, and ``warn`` is told why.
     """
-    text = read_text(path, "journal", stdin=False, encoding="utf-8")
-    lines = text.split("\n")
-    torn = lines[-1] != ""
-    entries: list[JournalEntry] = []
-    for number, line in enumerate(lines, start=1):
-        if not line.strip():
-            continue
-        try:
-            entries.append(parse_entry(json.loads(line)))
-        except (ValueError, TypeError, KeyError) as e:
-            if torn and number == len(lines):
-                break
-            raise InputError(f"{path}: line {number} is not a journal line ({e})") from None
-    return tuple(entries)
+    fd = _open(path, os.O_RDONLY, "journal")
+    try:
+        content = _load(fd, path)
+    finally:
+        os.close(fd)
+    if content.shared is not None and warn is not None:
+        warn(f"{path}: others could have written to this journal: {content.shared}")
+    return content.entries
+
+
+def check_journal(path: str) -> None:
+    """Refuse (InputError) a journal ``path`` that a writer would refuse, changing
+    nothing: run before confirmation, so that a bad journal stops a run before any
+    account is touched. A path that does not exist yet is fine."""
+    if not os.path.lexists(path):
+        return
+    fd = _open(path, os.O_RDONLY, "journal")
+    try:
+        content = _load(fd, path)
+    finally:
+        os.close(fd)
+    if content.shared is not None:
+        raise InputError(
+            f"{path}: refusing to write a journal others could have forged: {content.shared}"
+        )
+
+
+_STATUSES = frozenset({"Active", "Inactive"})
 
 
 def parse_entry(document: Any) -> JournalEntry:
     if not isinstance(document, dict):
         raise TypeError("a journal line is a JSON object")
+    verdict = document.get("verdict")
+    reason = document.get("reason")
+    if verdict is not None and not isinstance(verdict, str):
+        raise TypeError("verdict is not a string")
+    if reason is not None and not isinstance(reason, str):
+        raise TypeError("reason is not a string")
     return JournalEntry(
-        time=parse_iso(_text(document, "time")),
+        time=_time(document, "time"),
         run_id=_text(document, "run_id"),
         account=_text(document, "account"),
         principal=_text(document, "principal"),
         user=_text(document, "user"),
         access_key_id=_text(document, "access_key_id"),
-        action=Action(document["action"]),
-        phase=Phase(document["phase"]),
+        action=Action(_text(document, "action")),
+        phase=Phase(_text(document, "phase")),
         before=_parse_state(document.get("before")),
         after=_parse_state(document.get("after")),
-        reason=str(document.get("reason") or ""),
-        verdict=document.get("verdict") if isinstance(document.get("verdict"), str) else None,
+        reason=reason or "",
+        verdict=verdict,
     )
 
 
 def _text(document: dict[str, Any], name: str) -> str:
+    if name not in document:
+        raise ValueError(f"{name} is missing")
     value = document[name]
     if not isinstance(value, str):
         raise TypeError(f"{name} is not a string")
     return value
+
+
+def _time(document: dict[str, Any], name: str) -> datetime:
+    text = _text(document, name)
+    moment = parse_utc(text)
+    if moment is None:
+        raise ValueError(f"{name} is not a timestamp")
+    return moment
 
 
 def _parse_state(value: Any) -> KeyState | None:
@@ -262,11 +430,16 @@ def _parse_state(value: Any) -> KeyState | None:
         return None
     if not isinstance(value, dict):
         raise TypeError("a key state is an object or null")
+    status = _text(value, "status")
+    if status not in _STATUSES:
+        raise ValueError("a key's status is Active or Inactive")
     used = value.get("last_used")
+    if used is not None and not isinstance(used, str):
+        raise TypeError("last_used is not a string")
     return KeyState(
-        status=_text(value, "status"),
-        create_date=parse_iso(_text(value, "create_date")),
-        last_used=parse_iso(used) if isinstance(used, str) else None,
+        status=status,
+        create_date=_time(value, "create_date"),
+        last_used=None if used is None else _time(value, "last_used"),
     )
 
 

@@ -17,11 +17,11 @@ from __future__ import annotations
 import enum
 from collections.abc import Iterable
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 
-from initkeys.evaluate.verdicts import describe_gap
+from initkeys.evaluate.verdicts import describe_gap, judge_key
 from initkeys.formats import iso_utc
-from initkeys.model import Finding, Mode, Reason, Status
+from initkeys.model import AccessKey, Finding, IamUser, Mode, Reason, Settings, Status
 
 
 class Action(str, enum.Enum):
@@ -52,10 +52,17 @@ class PlannedAction:
     """The status the audit saw (True: Active); None when unknown."""
     key_slot: int | None = None
     exempt: bool = False
+    refused: str | None = None
+    """Why the action the finding asks for is refused: its verdict does not follow from
+    its own data (a forged or edited report). A refused action is journaled as skipped."""
+    setup_window: timedelta | None = None
+    """With ``mode``: the settings the executor judges the live key with right before
+    acting (the action must still be what initkeys decides); None: not judged again."""
+    mode: Mode | None = None
 
     @property
     def acts(self) -> bool:
-        return self.action is not None and self.access_key_id is not None
+        return self.action is not None and self.access_key_id is not None and self.refused is None
 
     @property
     def verdict(self) -> str:
@@ -66,12 +73,20 @@ class PlannedAction:
 
 
 def plan_remediation(
-    findings: Iterable[Finding], *, mode: Mode = Mode.SETUP, delete: bool = False
+    findings: Iterable[Finding],
+    *,
+    mode: Mode = Mode.SETUP,
+    delete: bool = False,
+    setup_window: timedelta | None = None,
 ) -> tuple[PlannedAction, ...]:
     """One entry per key finding (user-level findings have no key and are left out).
 
     ``mode`` is the mode the findings were judged in; ``delete`` asks for
     deletion instead of deactivation. A key id that appears twice is planned once.
+    With ``setup_window`` (the window the findings were judged with), findings are
+    trusted only as far as the evaluator agrees: each verdict that asks for an
+    action is judged again from the finding's own dates (an action they do not
+    give is ``refused``), and the executor judges the live key again before acting.
     """
     planned: list[PlannedAction] = []
     seen: set[str] = set()
@@ -83,6 +98,11 @@ def plan_remediation(
                 continue
             seen.add(finding.access_key_id)
         action, why = _decide(finding, mode, delete)
+        refused = None
+        if setup_window is not None and action is not None:
+            refused = refusal(action, _rejudged(finding, mode, setup_window))
+            if refused is not None:
+                why = "refused: " + refused
         planned.append(
             PlannedAction(
                 user=finding.user,
@@ -95,9 +115,72 @@ def plan_remediation(
                 expect_active=finding.active,
                 key_slot=finding.key_slot,
                 exempt=finding.exemption is not None,
+                refused=refused,
+                setup_window=setup_window,
+                mode=mode if setup_window is not None else None,
             )
         )
     return tuple(planned)
+
+
+def refusal(action: Action, judged: Finding | str) -> str | None:
+    """Why ``action`` may not be done to a key the evaluator judged ``judged`` (a string:
+    why it could not be judged), or None: FAIL for deactivate; FAIL or
+    ``setup-key-inactive`` for delete (the table of "What remediation may touch")."""
+    if isinstance(judged, str):
+        return judged
+    if judged.status is Status.FAIL or (
+        action is Action.DELETE and judged.reason is Reason.SETUP_KEY_INACTIVE
+    ):
+        return None
+    return (
+        f"initkeys judges this key {judged.status.value} {judged.reason.value}{_made(judged)}; "
+        + (
+            "only FAIL and setup-key-inactive keys are deleted"
+            if action is Action.DELETE
+            else "only FAIL keys are deactivated"
+        )
+    )
+
+
+def judge_again(user: IamUser, key: AccessKey, mode: Mode, setup_window: timedelta) -> Finding:
+    """The evaluator's verdict on one key of a console user, with the settings the plan
+    was made with (no exemptions: those are checked on their own)."""
+    return judge_key(user, key, Settings(mode=mode, setup_window=setup_window))
+
+
+def _made(finding: Finding) -> str:
+    gap = finding.setup_gap
+    return "" if gap is None else f" (made {describe_gap(gap)} the user)"
+
+
+def _rejudged(finding: Finding, mode: Mode, setup_window: timedelta) -> Finding | str:
+    """The finding judged again from its own data, or why it cannot be trusted."""
+    if finding.user_created is None or finding.key_created is None or finding.active is None:
+        return (
+            "the finding lacks the dates its verdict rests on (user_created, key_created, active)"
+        )
+    user = IamUser(
+        name=finding.user,
+        arn=finding.arn,
+        created=finding.user_created,
+        console_password=True,
+        password_created=finding.password_created,
+    )
+    key = AccessKey(
+        slot=finding.key_slot or 1,
+        created=finding.key_created,
+        active=finding.active,
+        last_used=finding.last_used,
+        access_key_id=finding.access_key_id,
+    )
+    judged = judge_again(user, key, mode, setup_window)
+    if (judged.status, judged.reason) != (finding.status, finding.reason):
+        return (
+            f"the report says {finding.status.value} {finding.reason.value}, but its own "
+            f"dates give {judged.status.value} {judged.reason.value}{_made(judged)}"
+        )
+    return judged
 
 
 def _decide(finding: Finding, mode: Mode, delete: bool) -> tuple[Action | None, str]:
@@ -177,12 +260,12 @@ def plan_document(
     """The plan as ``--plan-out`` writes it: what a reviewer or a pipeline checks
     before (or as a record of) ``--apply``. Keys left alone are listed with why."""
     accounts = []
-    totals: dict[str, int] = {"deactivate": 0, "delete": 0, "left_alone": 0}
+    totals: dict[str, int] = {"deactivate": 0, "delete": 0, "left_alone": 0, "refused": 0}
     for plan in plans:
         actions = []
         for p in plan.planned:
             action = p.action.value if p.acts and p.action is not None else None
-            totals[action or "left_alone"] += 1
+            totals[action or ("refused" if p.refused is not None else "left_alone")] += 1
             actions.append(
                 {
                     "user": p.user,
@@ -194,6 +277,7 @@ def plan_document(
                     "exempt": p.exempt,
                     "key_created": iso_utc(p.key_created),
                     "why": p.why,
+                    "refused": p.refused,
                 }
             )
         accounts.append(
