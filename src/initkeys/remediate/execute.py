@@ -533,8 +533,9 @@ def _journalable(planned: PlannedAction) -> bool:
 def _aws_errors() -> tuple[type[BaseException], ...]:
     """What AWS (or the way to it) can raise; anything else is a bug and propagates."""
     from botocore.exceptions import BotoCoreError, ClientError
+    from botocore.parsers import ResponseParserError  # an answer that is not AWS's: not a bug
 
-    return (BotoCoreError, ClientError)
+    return (BotoCoreError, ClientError, ResponseParserError)
 
 
 def _same_second(a: datetime, b: datetime) -> bool:
