@@ -3,11 +3,12 @@
 Remediating from a saved report lets a change be reviewed and approved before it
 is applied: only the keys in the report are candidates, judged by the report's
 own status, reason and exemption. The report is input initkeys did not write
-(it may have been edited on its way to approval): every field is checked, and
-its verdicts can only narrow what is done, never widen it. Each verdict that
-asks for an action is judged again from the finding's own dates, and the live
-key is judged again right before the action (see :mod:`initkeys.remediate.plan`
-and :mod:`initkeys.remediate.execute`).
+(it may have been edited on its way to approval): it is validated with the
+report's JSON Schema (:mod:`initkeys.schema`) before a field is read, and its
+verdicts can only narrow what is done, never widen it. Each verdict that asks
+for an action is judged again from the finding's own dates, and the live key is
+judged again right before the action (see :mod:`initkeys.remediate.plan` and
+:mod:`initkeys.remediate.execute`).
 """
 
 from __future__ import annotations
@@ -24,6 +25,7 @@ from initkeys.errors import InputError
 from initkeys.inputs import BadJson, load_json, read_text
 from initkeys.model import AccountAudit, Exemption, Finding, Mode, Reason, Status
 from initkeys.remediate.journal import shown
+from initkeys.schema import REPORT_SCHEMA, load_schema, validate
 from initkeys.timeutil import parse_utc
 
 SCHEMA_VERSION = 1
@@ -58,7 +60,7 @@ class AuditReport:
 
 
 class _Bad(ValueError):
-    """A field that is missing or has the wrong type; becomes one InputError."""
+    """A report that is not one this version reads; becomes one InputError."""
 
 
 def read_audit_report(path: str) -> AuditReport:
@@ -70,7 +72,7 @@ def read_audit_report(path: str) -> AuditReport:
         raise InputError(f"{path}: not an initkeys JSON audit report: {e}") from None
     try:
         return _report(path, document)
-    except (_Bad, ValueError, TypeError) as e:
+    except ValueError as e:  # _Bad, or the schema's SchemaError
         raise InputError(f"{path}: not an initkeys JSON audit report: {e}") from None
 
 
@@ -109,6 +111,7 @@ def _read_file(path: str) -> str:
 def _report(path: str, document: Any) -> AuditReport:
     if not isinstance(document, dict):
         raise _Bad("the top level is not an object")
+    # The version says which schema applies, so it is checked before the schema.
     version = document.get("schema_version")
     if version != SCHEMA_VERSION:
         if "schema_version" in document:
@@ -116,86 +119,54 @@ def _report(path: str, document: Any) -> AuditReport:
                 f"schema_version {repr(version)[:40]} is not supported (this initkeys reads 1)"
             )
         raise _Bad("schema_version is missing (write it with 'initkeys audit --format json')")
-    mode_text = _get(document, "mode", str)
-    try:
-        mode = Mode(mode_text)
-    except ValueError:
-        raise _Bad(f"unknown mode {mode_text[:40]!r}") from None
-    accounts = _get(document, "accounts", list)
+    # Every type, enum and timestamp below is guaranteed by the schema
+    # (initkeys/schemas/report-v1.json); what is left here is about meaning.
+    validate(document, load_schema(REPORT_SCHEMA))
     return AuditReport(
         path=path,
-        mode=mode,
-        setup_window=_window(_get(document, "setup_window_seconds", (int, float))),
-        generated_at=_time(document, "generated_at"),
-        accounts=tuple(_account(a, i) for i, a in enumerate(accounts)),
+        mode=Mode(document["mode"]),
+        setup_window=_window(document["setup_window_seconds"]),
+        generated_at=_time(document.get("generated_at")),
+        accounts=tuple(_account(a) for a in document["accounts"]),
     )
 
 
-def _account(document: Any, index: int) -> AccountAudit:
-    where = f"accounts[{index}]"
-    if not isinstance(document, dict):
-        raise _Bad(f"{where} is not an object")
-    try:
-        findings = _get(document, "findings", list)
-        return AccountAudit(
-            account_id=_get(document, "account_id", str),
-            partition=_get(document, "partition", str),
-            source=_get(document, "source", str),
-            report_generated_at=_time(document, "report_generated_at"),
-            error=_optional(document, "error", str),
-            findings=tuple(_finding(f, i) for i, f in enumerate(findings)),
-        )
-    except _Bad as e:
-        raise _Bad(f"{where}: {e}") from None
+def _account(document: dict[str, Any]) -> AccountAudit:
+    return AccountAudit(
+        account_id=document["account_id"],
+        partition=document["partition"],
+        source=document["source"],
+        report_generated_at=_time(document.get("report_generated_at")),
+        error=document.get("error"),
+        findings=tuple(_finding(f) for f in document["findings"]),
+    )
 
 
-def _finding(document: Any, index: int) -> Finding:
-    where = f"findings[{index}]"
-    if not isinstance(document, dict):
-        raise _Bad(f"{where} is not an object")
-    try:
-        status_text = _get(document, "status", str)
-        reason_text = _get(document, "reason", str)
-        try:
-            status = Status(status_text)
-        except ValueError:
-            raise _Bad(f"unknown status {status_text[:40]!r}") from None
-        try:
-            reason = Reason(reason_text)
-        except ValueError:
-            # A reason this version does not know cannot be matched to the table.
-            raise _Bad(
-                f"unknown reason {reason_text[:40]!r} (the report is from a newer initkeys?)"
-            ) from None
-        slot = _optional(document, "key_slot", int)
-        if slot is not None and not 1 <= slot <= 2:
-            raise _Bad(f"key_slot {slot} is not 1 or 2")
-        return Finding(
-            user=_get(document, "user", str),
-            arn=_get(document, "arn", str),
-            status=status,
-            reason=reason,
-            message=_optional(document, "message", str) or "",
-            key_slot=slot,
-            access_key_id=_optional(document, "access_key_id", str),
-            active=_optional(document, "active", bool),
-            user_created=_time(document, "user_created"),
-            key_created=_time(document, "key_created"),
-            last_used=_time(document, "last_used"),
-            password_created=_time(document, "password_created"),
-            exemption=_exemption(document.get("exemption")),
-        )
-    except _Bad as e:
-        raise _Bad(f"{where}: {e}") from None
+def _finding(document: dict[str, Any]) -> Finding:
+    slot = document.get("key_slot")
+    return Finding(
+        user=document["user"],
+        arn=document["arn"],
+        status=Status(document["status"]),
+        reason=Reason(document["reason"]),
+        message=document.get("message") or "",
+        # The schema's integer admits 1.0; a slot is an int.
+        key_slot=int(slot) if slot is not None else None,
+        access_key_id=document.get("access_key_id"),
+        active=document.get("active"),
+        user_created=_time(document.get("user_created")),
+        key_created=_time(document.get("key_created")),
+        last_used=_time(document.get("last_used")),
+        password_created=_time(document.get("password_created")),
+        exemption=_exemption(document.get("exemption")),
+    )
 
 
-def _exemption(value: Any) -> Exemption | None:
-    """The report's exemption, if any. Any non-empty value counts: being wrong
-    in that direction leaves a key alone, never removes one."""
-    if value is None or value is False or value == "" or value == {}:
+def _exemption(value: dict[str, Any] | None) -> Exemption | None:
+    """The report's exemption, if any. Any non-empty one counts: being wrong in
+    that direction leaves a key alone, never removes one."""
+    if not value:
         return None
-    if not isinstance(value, dict):
-        return Exemption(reason=str(value), source="report")
     expires: date | None = None
     if isinstance(value.get("expires"), str):
         try:
@@ -203,10 +174,10 @@ def _exemption(value: Any) -> Exemption | None:
         except ValueError:
             expires = None
     return Exemption(
-        reason=str(value.get("reason") or "exempt"),
-        source=str(value.get("source") or "report"),
+        reason=value.get("reason") or "exempt",
+        source=value.get("source") or "report",
         expires=expires,
-        pattern=value.get("pattern") if isinstance(value.get("pattern"), str) else None,
+        pattern=value.get("pattern"),
     )
 
 
@@ -221,27 +192,6 @@ def _window(seconds: float) -> timedelta:
     return check_setup_window(timedelta(seconds=seconds))
 
 
-def _get(document: dict[str, Any], name: str, kind: type | tuple[type, ...]) -> Any:
-    if name not in document:
-        raise _Bad(f"{name} is missing")
-    value = document[name]
-    # bool is an int in Python, but not a number (or a slot) in JSON.
-    if not isinstance(value, kind) or (isinstance(value, bool) and kind is not bool):
-        raise _Bad(f"{name} has the wrong type ({type(value).__name__})")
-    return value
-
-
-def _optional(document: dict[str, Any], name: str, kind: type) -> Any:
-    if document.get(name) is None:
-        return None
-    return _get(document, name, kind)
-
-
-def _time(document: dict[str, Any], name: str) -> datetime | None:
-    text = _optional(document, name, str)
-    if text is None:
-        return None
-    moment = parse_utc(text)
-    if moment is None:
-        raise _Bad(f"{name} is not a timestamp: {text[:40]!r}")
-    return moment
+def _time(text: str | None) -> datetime | None:
+    # The schema's date-time is parse_utc's: a string here always parses.
+    return None if text is None else parse_utc(text)
