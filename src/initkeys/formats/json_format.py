@@ -1,4 +1,7 @@
-"""``--format json``: the JSON output contract of ``shared/spec/verdicts.md``, schema_version 1.
+"""``--format json``: the JSON report of ``docs/verdicts.md``, schema_version 1.
+
+Its JSON Schema, ``initkeys/schemas/report-v1.json``, describes every field
+written here (``tests/test_report_schema.py`` holds the two together).
 
 The document is written piece by piece, one finding at a time: an offline run
 may hold a million findings, and building the whole document as one dict would
@@ -73,8 +76,13 @@ def control_document() -> dict[str, Any]:
 
 def finding_document(finding: Finding, finding_id: str) -> dict[str, Any]:
     """One finding as the contract spells it, with its stable id first."""
+    return {"id": finding_id, **finding_fields(finding)}
+
+
+def finding_fields(finding: Finding) -> dict[str, Any]:
+    """A finding as JSON data: the one shape of a finding in the report, SARIF's properties
+    and the guard's message (which takes a subset of it)."""
     return {
-        "id": finding_id,
         "user": finding.user,
         "arn": finding.arn,
         "key_slot": finding.key_slot,

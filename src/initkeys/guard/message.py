@@ -12,12 +12,25 @@ from collections.abc import Sequence
 from typing import Any
 
 from initkeys.formats import iso_utc
+from initkeys.formats.json_format import finding_fields
 from initkeys.guard.config import GuardAction
 from initkeys.guard.decide import GuardDecision
 from initkeys.model import Finding
 from initkeys.remediate.execute import Outcome
 
 SCHEMA_VERSION = 1
+
+# A key's fields in the message, in this order (then exemption and message).
+_KEY_FIELDS = (
+    "access_key_id",
+    "status",
+    "reason",
+    "active",
+    "user_created",
+    "key_created",
+    "last_used",
+    "setup_gap_seconds",
+)
 
 # SNS takes a subject of up to 100 printable ASCII characters.
 _SUBJECT_LIMIT = 100
@@ -74,24 +87,20 @@ def guard_document(
 
 
 def _key(finding: Finding, acts: bool, outcome: Outcome | None, applied: bool) -> dict[str, Any]:
-    gap = finding.setup_gap
     if outcome is not None:
         result: str | None = outcome.phase.value
     elif acts:
         result = "applied" if applied else "dry-run"
     else:
         result = None
+    # The report's shape of a finding, less what an alert does not need; the
+    # exemption is its reason alone.
+    fields = finding_fields(finding)
+    exemption = fields["exemption"]
     return {
-        "access_key_id": finding.access_key_id,
-        "status": finding.status.value,
-        "reason": finding.reason.value,
-        "active": finding.active,
-        "user_created": iso_utc(finding.user_created),
-        "key_created": iso_utc(finding.key_created),
-        "last_used": iso_utc(finding.last_used),
-        "setup_gap_seconds": int(gap.total_seconds()) if gap is not None else None,
-        "exemption": finding.exemption.reason if finding.exemption is not None else None,
-        "message": finding.message,
+        **{name: fields[name] for name in _KEY_FIELDS},
+        "exemption": exemption["reason"] if exemption is not None else None,
+        "message": fields["message"],
         "deactivate": acts,
         "outcome": result,
         "outcome_reason": outcome.reason if outcome is not None else None,
