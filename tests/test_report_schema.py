@@ -458,3 +458,46 @@ def test_the_reader_takes_added_fields_and_an_integral_float_slot(tmp_path: Path
     report = read_audit_report(str(path))
     slot = report.accounts[0].findings[0].key_slot
     assert slot == 1 and isinstance(slot, int)
+
+
+# -- one shape of a finding --------------------------------------------------------------------
+
+
+def test_the_guard_message_takes_its_key_fields_from_the_reports_shape() -> None:
+    """The guard's key entry is the report's finding, cut down: same values, its own order,
+    the exemption as its reason alone (the bytes the guard always wrote)."""
+    from datetime import timedelta
+
+    from format_runs import EXEMPTION, key_finding
+
+    from initkeys.formats.json_format import finding_fields
+    from initkeys.guard.message import _key
+
+    finding = key_finding(
+        "ops",
+        Status.FAIL,
+        Reason.SETUP_KEY_UNUSED,
+        exemption=EXEMPTION,
+        gap=timedelta(seconds=-1.5),
+    )
+    entry = _key(finding, True, None, False)
+    assert list(entry.items()) == [
+        ("access_key_id", None),
+        ("status", "FAIL"),
+        ("reason", "setup-key-unused"),
+        ("active", True),
+        ("user_created", "2022-01-01T00:00:00Z"),
+        (
+            "key_created",
+            "2021-12-31T23:59:58.500000Z",
+        ),
+        ("last_used", None),
+        ("setup_gap_seconds", -1),  # whole seconds toward zero, as int(total_seconds())
+        ("exemption", EXEMPTION.reason),
+        ("message", finding.message),
+        ("deactivate", True),
+        ("outcome", "dry-run"),
+        ("outcome_reason", None),
+    ]
+    fields = finding_fields(finding)
+    assert all(fields[name] == entry[name] for name in list(entry)[:8])

@@ -1,4 +1,4 @@
-"""The verdict table of shared/spec/verdicts.md, row by row, in both modes."""
+"""The verdict table of docs/verdicts.md, row by row, in both modes."""
 
 from __future__ import annotations
 

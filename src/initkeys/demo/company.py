@@ -1,7 +1,7 @@
 """A small fictional company, "Northwind Robotics", seeded into an emulator.
 
 Thirty IAM users created between 2013 and 2026 cover every row of the verdict
-table (``shared/spec/verdicts.md``) in both modes, plus the edge cases a live
+table (``docs/verdicts.md``) in both modes, plus the edge cases a live
 audit must get right: a key left alone after its sibling was deleted, two keys
 with the same create date, a key exactly at the window's edge, a key a little
 *before* its user (clock skew), a programmatic user who got a password years

@@ -1,6 +1,6 @@
 """CloudTrail evidence: who made each key in question, and the one verdict change it allows.
 
-``shared/spec/verdicts.md``, "CloudTrail evidence": a key's ``CreateAccessKey``
+``docs/verdicts.md``, "Who made the key: CloudTrail evidence": a key's ``CreateAccessKey``
 event names its creator. In ``setup`` mode a key its own IAM user made is PASS
 ``self-created``: the user made it as a separate step, which is what the control
 asks for. Any other creator leaves the verdict as the creation times decided it,

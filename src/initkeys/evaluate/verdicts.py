@@ -1,4 +1,4 @@
-"""The verdict table of ``shared/spec/verdicts.md``, as code.
+"""The verdict table of ``docs/verdicts.md``, as code.
 
 First matching row wins:
 

@@ -8,14 +8,11 @@ may hold a million findings, and building the whole document as one dict would
 copy every one of them. The bytes are the same as ``json.dumps(document,
 indent=2)`` would give, so the output stays plain, indented, valid JSON.
 
-Added to the contract (allowed, "fields may be added"): ``control.see_also``,
-``control.numbering``, top-level ``result`` (the worst account status),
-``complete`` (false when an account could not be audited or a finding is ERROR:
-fail closed), ``allow_errors`` and ``incomplete`` (the sentence saying what was
-not seen, or null), ``account_name``, and on every finding its stable ``id`` and
-``setup_gap_seconds``, and the CloudTrail evidence (``created_by``,
-``created_via``, ``created_from``, ``evidence_note``; null without
-``--cloudtrail`` and for keys not looked up).
+Fields are only ever added within schema_version 1: ``control.see_also`` and
+``numbering``, ``result``, ``complete``/``allow_errors``/``incomplete`` (fail
+closed), ``account_name``, ``report_lines``, ``notes``, and on every finding
+its ``id``, ``setup_gap_seconds`` and the CloudTrail evidence came after the
+first release; a reader (``remediate --from-audit``) requires none of them.
 """
 
 from __future__ import annotations

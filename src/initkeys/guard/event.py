@@ -85,7 +85,7 @@ class GuardEvent:
     @property
     def self_created(self) -> bool:
         """True when an IAM user made a key for itself, in its own account: the
-        separate step the control asks for (``verdicts.md``: PASS ``self-created``).
+        separate step the control asks for (``docs/verdicts.md``: PASS ``self-created``).
         The rule is the audit's (:func:`~initkeys.model.acted_on_itself`)."""
         return self.event_name == EventName.CREATE_ACCESS_KEY and acted_on_itself(
             self.actor.type,

@@ -1,6 +1,6 @@
 """What remediation would do to each key: a pure function of findings and options.
 
-The table of ``shared/spec/verdicts.md``, "What remediation may touch":
+The table of ``docs/verdicts.md``, "What remediation may touch":
 
 | finding                                             | --apply    | --apply --delete |
 |-----------------------------------------------------|------------|------------------|
