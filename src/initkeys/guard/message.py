@@ -21,16 +21,8 @@ from initkeys.remediate.execute import Outcome
 SCHEMA_VERSION = 1
 
 # A key's fields in the message, in this order (then exemption and message).
-_KEY_FIELDS = (
-    "access_key_id",
-    "status",
-    "reason",
-    "active",
-    "user_created",
-    "key_created",
-    "last_used",
-    "setup_gap_seconds",
-)
+_KEY_FIELDS = ("access_key_id", "status", "reason", "active")
+_KEY_TIMES = ("user_created", "key_created", "last_used", "setup_gap_seconds")
 
 # SNS takes a subject of up to 100 printable ASCII characters.
 _SUBJECT_LIMIT = 100
@@ -98,7 +90,7 @@ def _key(finding: Finding, acts: bool, outcome: Outcome | None, applied: bool) -
     fields = finding_fields(finding)
     exemption = fields["exemption"]
     return {
-        **{name: fields[name] for name in _KEY_FIELDS},
+        **{name: fields[name] for name in (*_KEY_FIELDS, *_KEY_TIMES)},
         "exemption": exemption["reason"] if exemption is not None else None,
         "message": fields["message"],
         "deactivate": acts,
