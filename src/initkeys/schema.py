@@ -20,8 +20,8 @@ from __future__ import annotations
 
 import json
 import re
-from collections.abc import Mapping, Sequence
-from functools import cache, lru_cache
+from collections.abc import Callable, Mapping, Sequence
+from functools import cache
 from importlib import resources
 from typing import Any
 
@@ -92,86 +92,193 @@ def check_subset(schema: Mapping[str, Any], where: str = "#") -> None:
 def validate(document: Any, schema: Mapping[str, Any] | None = None) -> None:
     """Raise :class:`SchemaError` for the first rule ``document`` breaks (the report schema
     unless another is given); return when it is valid."""
-    _check(document, load_schema() if schema is None else schema, ())
+    check = _report_check() if schema is None else _compile(schema)
+    check(document, ())
 
 
 JsonPath = tuple[str | int, ...]
+_Check = Callable[[Any, JsonPath], None]
 
 
-def _check(value: Any, schema: Mapping[str, Any], path: JsonPath) -> None:
+@cache
+def _report_check() -> _Check:
+    return _compile(load_schema())
+
+
+# The schema is turned into closures once: a report may hold a million findings, and
+# looking each keyword up again for every value made reading one five times slower.
+def _compile(schema: Mapping[str, Any]) -> _Check:
+    steps: list[_Check] = []
     if "type" in schema:
-        types = schema["type"]
-        types = [types] if isinstance(types, str) else types
-        if not any(_is(value, name) for name in types):
-            # Python's type names ("wrong type (str)"), as the reader has always said.
+        steps.append(_type_step(schema["type"]))
+    if "const" in schema:
+        steps.append(_const_step(schema["const"]))
+    if "enum" in schema:
+        steps.append(_enum_step(list(schema["enum"])))
+    if "minimum" in schema or "maximum" in schema:
+        steps.append(_number_step(schema.get("minimum"), schema.get("maximum")))
+    if {"minLength", "maxLength", "pattern", "format"} & set(schema):
+        steps.append(_string_step(schema))
+    if {"required", "properties", "additionalProperties"} & set(schema):
+        steps.append(_object_step(schema))
+    if "items" in schema:
+        steps.append(_array_step(_compile(schema["items"])))
+    if len(steps) == 1:
+        return steps[0]
+
+    def check(value: Any, path: JsonPath) -> None:
+        for step in steps:
+            step(value, path)
+
+    return check
+
+
+# json.loads gives exactly these types; anything else goes the slower way through _is.
+_EXACT: dict[str, tuple[type, ...]] = {
+    "null": (type(None),),
+    "boolean": (bool,),
+    "integer": (int,),
+    "number": (int, float),
+    "string": (str,),
+    "array": (list,),
+    "object": (dict,),
+}
+
+
+def _type_step(declared: str | list[str]) -> _Check:
+    types = [declared] if isinstance(declared, str) else list(declared)
+    exact = frozenset(kind for name in types for kind in _EXACT[name])
+
+    def check(value: Any, path: JsonPath) -> None:
+        if type(value) in exact or any(_is(value, name) for name in types):
+            return
+        # Python's type names ("wrong type (str)"), as the reader has always said.
+        raise SchemaError(
+            _path(path),
+            f"{_subject(path)} has the wrong type ({type(value).__name__}), "
+            f"not {' or '.join(types)}",
+        )
+
+    return check
+
+
+def _const_step(expected: Any) -> _Check:
+    def check(value: Any, path: JsonPath) -> None:
+        if not _equal(value, expected):
             raise SchemaError(
-                _path(path),
-                f"{_subject(path)} has the wrong type ({type(value).__name__}), "
-                f"not {' or '.join(types)}",
+                _path(path), f"{_subject(path)} is {_shown(value)}, not {_shown(expected)}"
             )
-    if "const" in schema and not _equal(value, schema["const"]):
-        raise SchemaError(
-            _path(path), f"{_subject(path)} is {_shown(value)}, not {_shown(schema['const'])}"
-        )
-    if "enum" in schema and not any(_equal(value, option) for option in schema["enum"]):
-        raise SchemaError(_path(path), _not_one_of(value, schema["enum"], path))
-    if _is(value, "number"):
-        _check_number(value, schema, path)
-    elif isinstance(value, str):
-        _check_string(value, schema, path)
-    elif isinstance(value, dict):
-        _check_object(value, schema, path)
-    elif isinstance(value, list) and "items" in schema:
-        for index, item in enumerate(value):
-            _check(item, schema["items"], (*path, index))
+
+    return check
 
 
-def _check_number(value: float, schema: Mapping[str, Any], path: JsonPath) -> None:
-    if "minimum" in schema and value < schema["minimum"]:
-        raise SchemaError(
-            _path(path), f"{_subject(path)} is {_shown(value)}, less than {schema['minimum']}"
-        )
-    if "maximum" in schema and value > schema["maximum"]:
-        raise SchemaError(
-            _path(path), f"{_subject(path)} is {_shown(value)}, more than {schema['maximum']}"
-        )
+def _enum_step(options: list[Any]) -> _Check:
+    strings = frozenset(o for o in options if isinstance(o, str))
+
+    def check(value: Any, path: JsonPath) -> None:
+        if type(value) is str and value in strings:
+            return
+        if not any(_equal(value, option) for option in options):
+            raise SchemaError(_path(path), _not_one_of(value, options, path))
+
+    return check
 
 
-def _check_string(value: str, schema: Mapping[str, Any], path: JsonPath) -> None:
-    if "minLength" in schema and len(value) < schema["minLength"]:
-        raise SchemaError(
-            _path(path), f"{_subject(path)} is shorter than {schema['minLength']} characters"
-        )
-    if "maxLength" in schema and len(value) > schema["maxLength"]:
-        raise SchemaError(
-            _path(path), f"{_subject(path)} is longer than {schema['maxLength']} characters"
-        )
+def _number_step(minimum: float | None, maximum: float | None) -> _Check:
+    def check(value: Any, path: JsonPath) -> None:
+        if not _is(value, "number"):
+            return
+        if minimum is not None and value < minimum:
+            raise SchemaError(
+                _path(path), f"{_subject(path)} is {_shown(value)}, less than {minimum}"
+            )
+        if maximum is not None and value > maximum:
+            raise SchemaError(
+                _path(path), f"{_subject(path)} is {_shown(value)}, more than {maximum}"
+            )
+
+    return check
+
+
+def _string_step(schema: Mapping[str, Any]) -> _Check:
+    shortest: int | None = schema.get("minLength")
+    longest: int | None = schema.get("maxLength")
+    pattern: str | None = schema.get("pattern")
     # JSON Schema patterns are not anchored: a search, as jsonschema does it.
-    if "pattern" in schema and not _pattern(schema["pattern"]).search(value):
-        raise SchemaError(
-            _path(path), f"{_subject(path)} {_shown(value)} does not match {schema['pattern']}"
-        )
-    if schema.get("format") == "date-time" and parse_utc(value) is None:
-        raise SchemaError(_path(path), f"{_subject(path)} is not a timestamp: {_shown(value)}")
+    search = re.compile(pattern).search if pattern is not None else None
+    timestamp = schema.get("format") == "date-time"
+
+    def check(value: Any, path: JsonPath) -> None:
+        if not isinstance(value, str):
+            return
+        if shortest is not None and len(value) < shortest:
+            raise SchemaError(
+                _path(path), f"{_subject(path)} is shorter than {shortest} characters"
+            )
+        if longest is not None and len(value) > longest:
+            raise SchemaError(_path(path), f"{_subject(path)} is longer than {longest} characters")
+        if search is not None and not search(value):
+            raise SchemaError(
+                _path(path), f"{_subject(path)} {_shown(value)} does not match {pattern}"
+            )
+        if timestamp and parse_utc(value) is None:
+            raise SchemaError(_path(path), f"{_subject(path)} is not a timestamp: {_shown(value)}")
+
+    return check
 
 
-def _check_object(value: dict[str, Any], schema: Mapping[str, Any], path: JsonPath) -> None:
-    for name in schema.get("required", ()):
-        if name not in value:
-            raise SchemaError(_path((*path, name)), f"{_within(path)}{name} is missing")
-    properties: Mapping[str, Any] = schema.get("properties", {})
-    for name, sub in properties.items():
-        if name in value:
-            _check(value[name], sub, (*path, name))
+def _object_step(schema: Mapping[str, Any]) -> _Check:
+    required = tuple(schema.get("required", ()))
+    properties = tuple(
+        (name, _compile(sub), _only_types(sub))
+        for name, sub in schema.get("properties", {}).items()
+    )
+    known = frozenset(name for name, _, _ in properties)
     extra = schema.get("additionalProperties", True)
-    if extra is True:
-        return
-    for name in value:
-        if name in properties:
-            continue
-        if extra is False:
-            raise SchemaError(_path((*path, name)), f"{_within(path)}{_key(name)} is not allowed")
-        _check(value[name], extra, (*path, name))
+    extra_check = _compile(extra) if isinstance(extra, Mapping) else None
+
+    def check(value: Any, path: JsonPath) -> None:
+        if not isinstance(value, dict):
+            return
+        for name in required:
+            if name not in value:
+                raise SchemaError(_path((*path, name)), f"{_within(path)}{name} is missing")
+        for name, child, fast in properties:
+            if name in value:
+                member = value[name]
+                if type(member) not in fast:  # a plain member of a plain type: no call
+                    child(member, (*path, name))
+        if extra is True:
+            return
+        for name in value:
+            if name in known:
+                continue
+            if extra_check is None:
+                raise SchemaError(
+                    _path((*path, name)), f"{_within(path)}{_key(name)} is not allowed"
+                )
+            extra_check(value[name], (*path, name))
+
+    return check
+
+
+def _only_types(schema: Mapping[str, Any]) -> frozenset[type]:
+    """The Python types that alone make a value valid under ``schema`` (none when
+    another keyword has a say)."""
+    if not set(schema) <= _ANNOTATIONS | {"type"} or "type" not in schema:
+        return frozenset()
+    declared = schema["type"]
+    types = [declared] if isinstance(declared, str) else declared
+    return frozenset(kind for name in types for kind in _EXACT[name])
+
+
+def _array_step(item: _Check) -> _Check:
+    def check(value: Any, path: JsonPath) -> None:
+        if isinstance(value, list):
+            for index, element in enumerate(value):
+                item(element, (*path, index))
+
+    return check
 
 
 def _is(value: Any, name: str) -> bool:
@@ -199,11 +306,6 @@ def _equal(value: Any, expected: Any) -> bool:
     if isinstance(value, (list, dict)) or isinstance(expected, (list, dict)):
         return type(value) is type(expected) and bool(value == expected)
     return bool(value == expected)
-
-
-@lru_cache(maxsize=64)
-def _pattern(pattern: str) -> re.Pattern[str]:
-    return re.compile(pattern)
 
 
 def _not_one_of(value: Any, options: Sequence[Any], path: JsonPath) -> str:

@@ -25,7 +25,7 @@ from initkeys.errors import InputError
 from initkeys.inputs import BadJson, load_json, read_text
 from initkeys.model import AccountAudit, Exemption, Finding, Mode, Reason, Status
 from initkeys.remediate.journal import shown
-from initkeys.schema import REPORT_SCHEMA, load_schema, validate
+from initkeys.schema import validate
 from initkeys.timeutil import parse_utc
 
 SCHEMA_VERSION = 1
@@ -121,7 +121,7 @@ def _report(path: str, document: Any) -> AuditReport:
         raise _Bad("schema_version is missing (write it with 'initkeys audit --format json')")
     # Every type, enum and timestamp below is guaranteed by the schema
     # (initkeys/schemas/report-v1.json); what is left here is about meaning.
-    validate(document, load_schema(REPORT_SCHEMA))
+    validate(document)
     return AuditReport(
         path=path,
         mode=Mode(document["mode"]),
