@@ -9,7 +9,7 @@ reader uses this validator of the JSON Schema subset the schema is written in:
 ``additionalProperties``, ``items``, ``enum``, ``const``, ``minimum``/``maximum``,
 ``minLength``/``maxLength``, ``pattern`` and ``format: date-time`` (read with
 :func:`initkeys.timeutil.parse_utc`, so a timestamp the reader accepts is one
-initkeys can compute with). ``tests/test_schema.py`` holds it to ``jsonschema``'s
+initkeys can compute with). ``tests/test_report_schema.py`` holds it to ``jsonschema``'s
 answers. Any other keyword is refused when the schema is loaded, not ignored.
 
 Errors name the JSON path: ``accounts[0].findings[3]: unknown status 'MAYBE'
