@@ -15,9 +15,9 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import replace
-from datetime import datetime, timedelta, timezone
+from datetime import datetime, timedelta
 
-from initkeys.evaluate.verdicts import describe_duration
+from initkeys.humanize import describe_duration
 from initkeys.model import (
     CLOCK_SKEW,
     CreationEvent,
@@ -30,6 +30,7 @@ from initkeys.model import (
     TimeRange,
     TrailEvidence,
 )
+from initkeys.timeutil import format_utc
 
 # CloudTrail records event times to the second, a credential report key times to
 # the second, live reads to the microsecond, and IAM's clocks differ a little:
@@ -235,6 +236,4 @@ def _covering(ranges: Sequence[TimeRange], moment: datetime) -> TimeRange | None
 
 def _stamp(moment: datetime) -> str:
     """ISO 8601 UTC to the second, as CloudTrail shows event times."""
-    if moment.tzinfo is None:
-        moment = moment.replace(tzinfo=timezone.utc)
-    return moment.astimezone(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
+    return format_utc(moment, "seconds")

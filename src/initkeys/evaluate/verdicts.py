@@ -19,6 +19,7 @@ from dataclasses import replace
 from datetime import datetime, timedelta
 
 from initkeys.evaluate.names import name_glob
+from initkeys.humanize import describe_gap
 from initkeys.model import (
     CLOCK_SKEW,
     TRACKING_START,
@@ -261,26 +262,3 @@ def _user_finding(user: IamUser, status: Status, reason: Reason, message: str) -
         user_created=user.created,
         password_created=user.password_created,
     )
-
-
-def describe_gap(gap: timedelta) -> str:
-    """A key's creation against its user's: '42s after', '3 days after', '5s before'."""
-    return f"{describe_duration(abs(gap))} {'before' if gap < timedelta(0) else 'after'}"
-
-
-def describe_duration(delta: timedelta) -> str:
-    """A short human duration: 42s, 7m 3s, 5h 2m, 12 days, 3.1 years."""
-    seconds = int(delta.total_seconds())
-    if seconds < 60:
-        return f"{seconds}s"
-    if seconds < 3600:
-        m, s = divmod(seconds, 60)
-        return f"{m}m {s}s" if s else f"{m}m"
-    if seconds < 86400:
-        h, rest = divmod(seconds, 3600)
-        m = rest // 60
-        return f"{h}h {m}m" if m else f"{h}h"
-    days = seconds // 86400
-    if days < 730:
-        return f"{days} day" + ("" if days == 1 else "s")
-    return f"{days / 365.25:.1f} years"
