@@ -75,5 +75,22 @@ def format_utc(moment: datetime | None, timespec: Timespec = "auto") -> str | No
             moment = moment.replace(tzinfo=timezone.utc)
         else:
             moment = moment.astimezone(timezone.utc)
-    # isoformat of a timezone.utc datetime always ends in "+00:00".
-    return moment.isoformat(timespec=timespec)[:-6] + "Z"
+    # isoformat of a timezone.utc datetime always ends in "+00:00". The argument-free
+    # call is the fastest, and reports make five of these a finding.
+    text = moment.isoformat() if timespec == "auto" else moment.isoformat(timespec=timespec)
+    return text[:-6] + "Z"
+
+
+def require_aware(moment: datetime | None, what: str) -> None:
+    """TypeError when ``moment`` is a naive datetime; None and aware ones pass.
+
+    The evaluator compares instants with aware constants (``TRACKING_START``), so
+    a naive one would fail deep inside with "can't compare offset-naive and
+    offset-aware datetimes", or worse, on some rows only. The public API says so
+    at the door instead.
+    """
+    if moment is not None and moment.tzinfo is None:
+        raise TypeError(
+            f"{what} is a naive datetime ({moment.isoformat()}): initkeys compares "
+            "instants, so give it a time zone, e.g. tzinfo=timezone.utc"
+        )
