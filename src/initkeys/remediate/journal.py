@@ -9,7 +9,6 @@ never reads one: ``ListAccessKeys`` has none).
 
 from __future__ import annotations
 
-import enum
 import errno
 import json
 import os
@@ -23,6 +22,7 @@ from typing import Any
 from initkeys.errors import InputError
 from initkeys.humanize import shown as shown  # for from_audit and rollback
 from initkeys.inputs import BadJson, load_json
+from initkeys.model import TextEnum
 from initkeys.remediate.plan import Action
 from initkeys.timeutil import format_utc, parse_utc
 
@@ -32,16 +32,13 @@ except ImportError:  # pragma: no cover
     fcntl = None  # type: ignore[assignment]
 
 
-class Phase(str, enum.Enum):
+class Phase(TextEnum):
     PLANNED = "planned"
     """Written right before the AWS call; alone, it means the outcome is unknown."""
     APPLIED = "applied"
     SKIPPED = "skipped"
     ALREADY_DONE = "already-done"
     FAILED = "failed"
-
-    def __str__(self) -> str:
-        return self.value
 
 
 @dataclass(frozen=True, slots=True)

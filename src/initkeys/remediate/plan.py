@@ -14,26 +14,22 @@ executor re-verifies live before every action.
 
 from __future__ import annotations
 
-import enum
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from initkeys.evaluate.verdicts import judge_key
 from initkeys.humanize import describe_gap
-from initkeys.model import AccessKey, Finding, IamUser, Mode, Reason, Settings, Status
+from initkeys.model import AccessKey, Finding, IamUser, Mode, Reason, Settings, Status, TextEnum
 from initkeys.timeutil import format_utc
 
 
-class Action(str, enum.Enum):
+class Action(TextEnum):
     """What is done to one key. ``reactivate`` is only ever done by rollback."""
 
     DEACTIVATE = "deactivate"
     DELETE = "delete"
     REACTIVATE = "reactivate"
-
-    def __str__(self) -> str:
-        return self.value
 
 
 @dataclass(frozen=True, slots=True)
