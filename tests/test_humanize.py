@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import subprocess
+import sys
 from datetime import timedelta
 
 import pytest
@@ -76,3 +78,16 @@ def test_terminal_safe_and_shown() -> None:
 def test_terminal_safe_leaves_nothing_a_terminal_acts_on(text: str) -> None:
     tried("terminal_safe")
     assert all(ch.isprintable() for ch in terminal_safe(text))
+
+
+def test_formats_do_not_import_the_evaluator_for_wording() -> None:
+    """Display helpers live in humanize: every format loads without the evaluator."""
+    code = (
+        "import sys\n"
+        "from initkeys.formats import FORMAT_NAMES, get_formatter\n"
+        "for name in FORMAT_NAMES:\n"
+        "    get_formatter(name)\n"
+        "loaded = sorted(m for m in sys.modules if m.startswith('initkeys.evaluate'))\n"
+        "assert not loaded, loaded\n"
+    )
+    subprocess.run([sys.executable, "-c", code], check=True)
