@@ -56,6 +56,21 @@ def test_parse_instant_accepts_z_and_offsets() -> None:
     assert parse_instant("2022-03-01T10:00:00") == datetime(2022, 3, 1, 10, 0)
 
 
+@pytest.mark.parametrize(
+    "text",
+    [
+        "0001-01-01T00:00:00+05:00",  # no UTC value: was an uncaught OverflowError (a 500)
+        "9999-12-31T23:59:59-05:00",
+        "1969-12-31T23:59:59Z",  # outside 1970..9000, as for every reader (timeutil)
+        "2022-03-01",  # a date is not an instant
+        "yesterday",
+    ],
+)
+def test_parse_instant_refuses_what_is_not_an_instant(text: str) -> None:
+    with pytest.raises(ValueError, match="not a timestamp"):
+        parse_instant(text)
+
+
 def test_clock_sets_user_and_key_create_dates(aws: EmulatorProcess) -> None:
     iam = aws.client("iam")
     aws.set_time(datetime(2013, 5, 6, 7, 8, 9, tzinfo=UTC))
@@ -299,3 +314,13 @@ def test_run_demo_serves_the_company_in_process(monkeypatch: pytest.MonkeyPatch)
         assert _utc(used["AccessKeyLastUsed"]["LastUsedDate"]) == datetime(
             2026, 11, 26, 17, 40, 12, tzinfo=UTC
         )
+
+
+def test_clock_endpoint_refuses_an_instant_without_utc_value(aws: EmulatorProcess) -> None:
+    url = aws.endpoint_url + "/_initkeys/clock"
+    body = b'{"now": "0001-01-01T00:00:00+05:00"}'
+    with pytest.raises(urllib.error.HTTPError) as excinfo:
+        PROXYLESS.open(urllib.request.Request(url, data=body, method="POST"), timeout=10)
+    assert excinfo.value.code == 400  # was a 500: an OverflowError the middleware missed
+    assert "not a timestamp" in json.loads(excinfo.value.read())["error"]
+    assert json.loads(PROXYLESS.open(url, timeout=10).read())["frozen"] is False

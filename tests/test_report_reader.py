@@ -19,7 +19,7 @@ from hypothesis import strategies as st
 from initkeys.durations import MAX_SETUP_WINDOW
 from initkeys.errors import InputError
 from initkeys.evaluate import evaluate_report, judge_user, search_ranges
-from initkeys.evaluate.verdicts import describe_gap
+from initkeys.humanize import describe_gap
 from initkeys.model import AccessKey, IamUser, Mode, Reason, ReportLines, Settings, Status
 from initkeys.sources import parse_credential_report, read_credential_report
 from initkeys.sources.credential_report import MAX_LINE, is_account_id, parse_iam_arn

@@ -587,3 +587,81 @@ def test_messages_describe_the_gap() -> None:
     assert "5s before the user" in finding.message
     finding = only(judge_user(make_user(make_key(3 * DAY)), SETUP))
     assert "3 days after the user" in finding.message
+
+
+NAIVE = USER_CREATED.replace(tzinfo=None)
+
+
+@pytest.mark.parametrize(
+    ("user", "field"),
+    [
+        (make_user(make_key(s(5)), created=NAIVE), "'alice': created"),
+        (make_user(make_key(s(5), base=NAIVE)), "'alice', key 1: created"),
+        # Used: no comparison with an aware constant would have caught it before.
+        (make_user(make_key(s(5), base=NAIVE, used=s(1))), "'alice', key 1: created"),
+        (make_user(make_key(s(5)), password_created=NAIVE), "'alice': password_created"),
+        (
+            make_user(AccessKey(slot=2, created=USER_CREATED, active=True, last_used=NAIVE)),
+            "'alice', key 2: last_used",
+        ),
+        # Not a console user, a root user, an unreadable row: rejected all the same.
+        (make_user(make_key(s(5), base=NAIVE), console=False), "'alice', key 1: created"),
+        (make_user(created=NAIVE, is_root=True), "'alice': created"),
+        (make_user(created=NAIVE, problem="bad row"), "'alice': created"),
+    ],
+)
+def test_naive_datetimes_are_a_clear_type_error(user: IamUser, field: str) -> None:
+    """A naive datetime is refused at the door, by name, not by a comparison deep inside."""
+    for judge in (
+        lambda: judge_user(user, SETUP),
+        lambda: list(evaluate_users([user], CIS)),
+        lambda: evaluate_report(_report(user), SETUP),
+    ):
+        with pytest.raises(TypeError, match=f"{field} is a naive datetime .*time zone"):
+            judge()
+
+
+def test_naive_datetimes_rejected_by_the_other_entry_points() -> None:
+    from initkeys.evaluate import judge_deleted_user, judge_unreadable_user
+
+    naive_user = make_user(make_key(s(5)), created=NAIVE)
+    with pytest.raises(TypeError, match="'alice': created is a naive datetime"):
+        judge_key(naive_user, naive_user.keys[0], SETUP)
+    with pytest.raises(TypeError, match="'alice', key 1: created is a naive datetime"):
+        judge_key(make_user(), make_key(s(5), base=NAIVE), SETUP)
+    with pytest.raises(TypeError, match="key_created is a naive datetime"):
+        is_setup_key(USER_CREATED, NAIVE, DEFAULT_SETUP_WINDOW)
+    with pytest.raises(TypeError, match="user_created is a naive datetime"):
+        is_setup_key(NAIVE, USER_CREATED, DEFAULT_SETUP_WINDOW)
+    with pytest.raises(TypeError, match="naive datetime"):
+        judge_deleted_user(naive_user)
+    with pytest.raises(TypeError, match="naive datetime"):
+        judge_unreadable_user(naive_user, "AccessDenied")
+
+
+def test_aware_datetimes_in_any_zone_are_judged_as_utc() -> None:
+    plus_two = timezone(timedelta(hours=2))
+    key = make_key(s(5), base=USER_CREATED.astimezone(plus_two))
+    assert only(judge_user(make_user(key), SETUP)).reason is Reason.SETUP_KEY_UNUSED
+
+
+def test_naive_cloudtrail_evidence_is_a_clear_type_error() -> None:
+    from initkeys.evaluate import with_evidence
+    from initkeys.model import CreationEvent, EventName, TimeRange, TrailEvidence
+
+    finding = only(judge_user(make_user(make_key(s(5))), SETUP))
+    event = CreationEvent(EventName.CREATE_ACCESS_KEY, NAIVE, "123456789012", "alice", None, None)
+    aware = TimeRange(USER_CREATED, USER_CREATED + s(60))
+    for evidence, what in [
+        (TrailEvidence("LookupEvents", events=(event,)), "the time of CreateAccessKey"),
+        (TrailEvidence("LookupEvents", horizon=NAIVE), "horizon"),
+        (TrailEvidence("LookupEvents", searched=(TimeRange(NAIVE, NAIVE),)), "the start of range"),
+        (
+            TrailEvidence(
+                "LookupEvents", searched=(aware,), unlogged=(TimeRange(USER_CREATED, NAIVE),)
+            ),
+            "the end of range",
+        ),
+    ]:
+        with pytest.raises(TypeError, match=f"LookupEvents: {what}.* is a naive datetime"):
+            list(with_evidence([finding], evidence, SETUP))

@@ -23,7 +23,15 @@ CLOCK_SKEW = timedelta(seconds=60)
 DEFAULT_SETUP_WINDOW = timedelta(minutes=10)
 
 
-class Status(str, enum.Enum):
+class TextEnum(str, enum.Enum):
+    """An enum of strings whose ``str()`` and f-string form is the value (``FAIL``, not
+    ``Status.FAIL``): the base of every enum initkeys writes. (``enum.StrEnum`` is 3.11+.)"""
+
+    def __str__(self) -> str:
+        return str(self.value)
+
+
+class Status(TextEnum):
     """A finding's verdict. ``rank`` orders them for roll-ups."""
 
     FAIL = "FAIL"
@@ -36,9 +44,6 @@ class Status(str, enum.Enum):
     def rank(self) -> int:
         """Higher is worse: FAIL > ERROR > WARNING > PASS > NOT_APPLICABLE."""
         return _RANK[self]
-
-    def __str__(self) -> str:
-        return self.value
 
 
 _RANK = {
@@ -58,17 +63,14 @@ def worst(statuses: Iterable[Status]) -> Status | None:
     return max(statuses, key=lambda s: s.rank, default=None)
 
 
-class Mode(str, enum.Enum):
+class Mode(TextEnum):
     """``setup``: the control's intent. ``cis``: the benchmark's literal audit."""
 
     SETUP = "setup"
     CIS = "cis"
 
-    def __str__(self) -> str:
-        return self.value
 
-
-class Reason(str, enum.Enum):
+class Reason(TextEnum):
     """Why a finding has its status; the codes of the verdict table."""
 
     INVALID_ROW = "invalid-row"
@@ -87,9 +89,6 @@ class Reason(str, enum.Enum):
     LIVE_READ_FAILED = "live-read-failed"
     # From CloudTrail evidence (--cloudtrail, setup mode): the key's own user made it.
     SELF_CREATED = "self-created"
-
-    def __str__(self) -> str:
-        return self.value
 
 
 @dataclass(frozen=True, slots=True)
@@ -361,15 +360,12 @@ def tally_statuses(findings: Iterable[Finding]) -> tuple[dict[Status, int], dict
 # --------------------------------------------------------------------------- CloudTrail evidence
 
 
-class EventName(str, enum.Enum):
+class EventName(TextEnum):
     """The IAM events that say who set a user up, and who made its keys."""
 
     CREATE_USER = "CreateUser"
     CREATE_LOGIN_PROFILE = "CreateLoginProfile"
     CREATE_ACCESS_KEY = "CreateAccessKey"
-
-    def __str__(self) -> str:
-        return self.value
 
 
 @dataclass(frozen=True, slots=True)

@@ -27,6 +27,7 @@ from types import FrameType, TracebackType
 from typing import TYPE_CHECKING, Any
 
 from initkeys.errors import InputError
+from initkeys.timeutil import format_utc, parse_utc
 
 if TYPE_CHECKING:
     from _typeshed.wsgi import StartResponse, WSGIApplication, WSGIEnvironment
@@ -86,16 +87,11 @@ def to_naive_utc(dt: datetime) -> datetime:
 
 
 def parse_instant(text: str) -> datetime:
-    """``2022-03-01T10:00:00Z`` (or any ISO 8601 instant) as naive UTC."""
-    # datetime.fromisoformat accepts a trailing "Z" only from Python 3.11 on.
-    value = text.strip()
-    if value.endswith(("Z", "z")):
-        value = value[:-1] + "+00:00"
-    return to_naive_utc(datetime.fromisoformat(value))
-
-
-def format_instant(naive_utc: datetime) -> str:
-    return naive_utc.replace(tzinfo=None).isoformat() + "Z"
+    """``2022-03-01T10:00:00Z`` (or any ISO 8601 instant in 1970..9000) as naive UTC."""
+    moment = parse_utc(text)
+    if moment is None:
+        raise ValueError(f"not a timestamp: {text[:40]!r}")
+    return to_naive_utc(moment)
 
 
 # moto's state is process-global, so one clock drives it: the last installed.
@@ -171,7 +167,7 @@ class ClockMiddleware:
         )
 
     def _state(self, start_response: StartResponse) -> Iterable[bytes]:
-        body = {"now": format_instant(self.clock.now()), "frozen": self.clock.frozen}
+        body = {"now": format_utc(self.clock.now()), "frozen": self.clock.frozen}
         return _json(start_response, "200 OK", body)
 
 

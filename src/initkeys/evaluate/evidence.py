@@ -15,9 +15,9 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import replace
-from datetime import datetime, timedelta, timezone
+from datetime import datetime, timedelta
 
-from initkeys.evaluate.verdicts import describe_duration
+from initkeys.humanize import describe_duration
 from initkeys.model import (
     CLOCK_SKEW,
     CreationEvent,
@@ -30,6 +30,7 @@ from initkeys.model import (
     TimeRange,
     TrailEvidence,
 )
+from initkeys.timeutil import format_utc, require_aware
 
 # CloudTrail records event times to the second, a credential report key times to
 # the second, live reads to the microsecond, and IAM's clocks differ a little:
@@ -77,12 +78,26 @@ def with_evidence(
     findings: Iterable[Finding], evidence: TrailEvidence, settings: Settings
 ) -> Iterator[Finding]:
     """``findings`` in the same order, each key in question with its CloudTrail evidence
-    (or a note saying why there is none), and PASS ``self-created`` where the spec says."""
+    (or a note saying why there is none), and PASS ``self-created`` where the spec says.
+    A naive datetime in ``evidence`` is a TypeError."""
+    _require_aware_evidence(evidence)
     index = _EventIndex(evidence.events)
     for finding in findings:
         if needs_evidence(finding):
             finding = _with_evidence(finding, index, evidence, settings)
         yield finding
+
+
+def _require_aware_evidence(evidence: TrailEvidence) -> None:
+    where = evidence.source
+    require_aware(evidence.horizon, f"{where}: horizon")
+    for r in (*evidence.searched, *evidence.unlogged):
+        if r.start.tzinfo is None or r.end.tzinfo is None:  # the message only when it is due
+            require_aware(r.start, f"{where}: the start of range {r}")
+            require_aware(r.end, f"{where}: the end of range {r}")
+    for event in evidence.events:
+        if event.time.tzinfo is None:
+            require_aware(event.time, f"{where}: the time of {event.name} {event.event_id}")
 
 
 class _EventIndex:
@@ -235,6 +250,4 @@ def _covering(ranges: Sequence[TimeRange], moment: datetime) -> TimeRange | None
 
 def _stamp(moment: datetime) -> str:
     """ISO 8601 UTC to the second, as CloudTrail shows event times."""
-    if moment.tzinfo is None:
-        moment = moment.replace(tzinfo=timezone.utc)
-    return moment.astimezone(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
+    return format_utc(moment, "seconds")

@@ -19,6 +19,7 @@ from dataclasses import replace
 from datetime import datetime, timedelta
 
 from initkeys.evaluate.names import name_glob
+from initkeys.humanize import describe_gap
 from initkeys.model import (
     CLOCK_SKEW,
     TRACKING_START,
@@ -31,10 +32,18 @@ from initkeys.model import (
     Settings,
     Status,
 )
+from initkeys.timeutil import require_aware
 
 
 def is_setup_key(user_created: datetime, key_created: datetime, window: timedelta) -> bool:
     """True when the key was made with the user: -60 s <= gap <= window, inclusive."""
+    if user_created.tzinfo is None or key_created.tzinfo is None:
+        require_aware(user_created, "user_created")
+        require_aware(key_created, "key_created")
+    return _is_setup_key(user_created, key_created, window)
+
+
+def _is_setup_key(user_created: datetime, key_created: datetime, window: timedelta) -> bool:
     gap = key_created - user_created
     return -CLOCK_SKEW <= gap <= window
 
@@ -43,8 +52,10 @@ def judge_user(user: IamUser, settings: Settings) -> list[Finding]:
     """All findings for one user: one per key of a console user, else one for the user.
 
     Exemptions (the user's ``initkeys:exempt`` tag, then the rules in
-    ``settings``) are attached to every finding of the user they match.
+    ``settings``) are attached to every finding of the user they match. A naive
+    datetime anywhere in ``user`` is a TypeError.
     """
+    _require_aware_user(user)
     findings = _judge_user(user, settings)
     if user.exempt_tag is None and not settings.exemptions:
         return findings
@@ -152,11 +163,16 @@ def _judge_user(user: IamUser, settings: Settings) -> list[Finding]:
                 f"{user.name} has a console password and no access keys.",
             )
         ]
-    return [judge_key(user, key, settings) for key in user.keys]
+    return [_judge_key(user, key, settings) for key in user.keys]
 
 
 def judge_key(user: IamUser, key: AccessKey, settings: Settings) -> Finding:
     """The verdict for one key of a console user whose row is readable."""
+    _require_aware_user(user, (key,))
+    return _judge_key(user, key, settings)
+
+
+def _judge_key(user: IamUser, key: AccessKey, settings: Settings) -> Finding:
     assert user.created is not None, "judge_user handles unreadable rows"
     status, reason, message = _verdict(user.name, user.created, key, settings)
     return Finding(
@@ -179,7 +195,7 @@ def _verdict(
     name: str, user_created: datetime, key: AccessKey, settings: Settings
 ) -> tuple[Status, Reason, str]:
     cis = settings.mode is Mode.CIS
-    setup_key = is_setup_key(user_created, key.created, settings.setup_window)
+    setup_key = _is_setup_key(user_created, key.created, settings.setup_window)
     who = f"Key {key.slot} of {name}"
 
     if key.last_used is not None:
@@ -234,8 +250,28 @@ def _verdict(
     )
 
 
+def _require_aware_user(user: IamUser, keys: Iterable[AccessKey] | None = None) -> None:
+    """TypeError when a datetime of ``user`` or of ``keys`` (default: all its keys) is naive."""
+    # Attribute reads and no allocation: this runs once per user of every report.
+    naive = (user.created is not None and user.created.tzinfo is None) or (
+        user.password_created is not None and user.password_created.tzinfo is None
+    )
+    if not naive:
+        for k in user.keys if keys is None else keys:
+            if k.created.tzinfo is None or (k.last_used is not None and k.last_used.tzinfo is None):
+                naive = True
+                break
+    if naive:
+        require_aware(user.created, f"{user.name!r}: created")
+        require_aware(user.password_created, f"{user.name!r}: password_created")
+        for k in user.keys if keys is None else keys:
+            require_aware(k.created, f"{user.name!r}, key {k.slot}: created")
+            require_aware(k.last_used, f"{user.name!r}, key {k.slot}: last_used")
+
+
 def judge_deleted_user(user: IamUser) -> Finding:
     """A user in the credential report who no longer exists (live audits)."""
+    _require_aware_user(user)
     return _user_finding(
         user,
         Status.NOT_APPLICABLE,
@@ -246,6 +282,7 @@ def judge_deleted_user(user: IamUser) -> Finding:
 
 def judge_unreadable_user(user: IamUser, why: str) -> Finding:
     """A user whose live re-read failed: the verdict is unknown, so ERROR."""
+    _require_aware_user(user)
     return _user_finding(
         user, Status.ERROR, Reason.LIVE_READ_FAILED, f"{user.name} could not be re-read live: {why}"
     )
@@ -261,26 +298,3 @@ def _user_finding(user: IamUser, status: Status, reason: Reason, message: str) -
         user_created=user.created,
         password_created=user.password_created,
     )
-
-
-def describe_gap(gap: timedelta) -> str:
-    """A key's creation against its user's: '42s after', '3 days after', '5s before'."""
-    return f"{describe_duration(abs(gap))} {'before' if gap < timedelta(0) else 'after'}"
-
-
-def describe_duration(delta: timedelta) -> str:
-    """A short human duration: 42s, 7m 3s, 5h 2m, 12 days, 3.1 years."""
-    seconds = int(delta.total_seconds())
-    if seconds < 60:
-        return f"{seconds}s"
-    if seconds < 3600:
-        m, s = divmod(seconds, 60)
-        return f"{m}m {s}s" if s else f"{m}m"
-    if seconds < 86400:
-        h, rest = divmod(seconds, 3600)
-        m = rest // 60
-        return f"{h}h {m}m" if m else f"{h}h"
-    days = seconds // 86400
-    if days < 730:
-        return f"{days} day" + ("" if days == 1 else "s")
-    return f"{days / 365.25:.1f} years"

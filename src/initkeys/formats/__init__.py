@@ -17,12 +17,12 @@ from __future__ import annotations
 import hashlib
 import re
 from collections.abc import Iterator
-from datetime import datetime, timezone
 from typing import TYPE_CHECKING, Protocol, TextIO
 
 from initkeys._version import __version__
 from initkeys.errors import InputError
 from initkeys.model import Status
+from initkeys.timeutil import format_utc
 
 if TYPE_CHECKING:
     from datetime import timedelta
@@ -149,7 +149,7 @@ def finding_id(account: AccountAudit, finding: Finding) -> str:
     if finding.key_slot is None:
         subject = "user"
     else:
-        subject = f"key{finding.key_slot}@{iso_utc(finding.key_created) or '?'}"
+        subject = f"key{finding.key_slot}@{format_utc(finding.key_created) or '?'}"
     return _stable_id(account, finding.arn or finding.user, subject)
 
 
@@ -271,21 +271,8 @@ def unsafe_pattern(extra: str = "") -> re.Pattern[str]:
     return re.compile(f"[{ranges}{extra}]")
 
 
-def iso_utc(moment: datetime | None) -> str | None:
-    """ISO 8601 in UTC with a ``Z`` suffix, or None.
-
-    A naive datetime is taken to be UTC already: every source parses AWS
-    timestamps, which are UTC.
-    """
-    if moment is None:
-        return None
-    if moment.tzinfo is timezone.utc:  # the common case, kept fast for big reports
-        text = moment.isoformat()
-        return text[:-6] + "Z" if text.endswith("+00:00") else text
-    if moment.tzinfo is None:
-        moment = moment.replace(tzinfo=timezone.utc)
-    text = moment.astimezone(timezone.utc).isoformat()
-    return text.removesuffix("+00:00") + "Z"
+# The one formatter (ISO 8601 UTC, ``Z``) under its old name, for the CLI, the guard and tests.
+iso_utc = format_utc
 
 
 def seconds(delta: timedelta | None) -> int | None:

@@ -50,9 +50,10 @@ from typing import Any, TextIO
 
 from initkeys._version import __version__
 from initkeys.control import CONTROL
-from initkeys.formats import PlainFormatter, identified_findings, iso_utc, seconds
+from initkeys.formats import PlainFormatter, identified_findings, seconds
 from initkeys.model import AccountAudit, AuditRun, Finding, Reason, Status
 from initkeys.partitions import region_in
+from initkeys.timeutil import format_utc
 
 SCHEMA_VERSION = "2018-10-08"
 GENERATOR_ID = "initkeys/cis-aws-1.11"
@@ -150,7 +151,7 @@ def account_findings(
     Every account's region is checked against its partition before any
     finding is built: a wrong ``--region`` fails before output starts.
     """
-    created = iso_utc(run.generated_at) or ""
+    created = format_utc(run.generated_at) or ""
     result = []
     for account in run.accounts:
         if account.error is not None:
@@ -291,11 +292,11 @@ def _product_fields(
         "initkeys/Source": account.source,
         "initkeys/User": finding.user,
         "initkeys/KeySlot": None if finding.key_slot is None else str(finding.key_slot),
-        "initkeys/UserCreated": iso_utc(finding.user_created),
-        "initkeys/KeyCreated": iso_utc(finding.key_created),
+        "initkeys/UserCreated": format_utc(finding.user_created),
+        "initkeys/KeyCreated": format_utc(finding.key_created),
         "initkeys/SetupGapSeconds": None if gap is None else str(gap),
-        "initkeys/LastUsed": iso_utc(finding.last_used),
-        "initkeys/PasswordCreated": iso_utc(finding.password_created),
+        "initkeys/LastUsed": format_utc(finding.last_used),
+        "initkeys/PasswordCreated": format_utc(finding.password_created),
         "initkeys/Exemption": exemption.describe() if exemption else None,
         "initkeys/ExemptionExpiredOn": (
             expired.expires.isoformat() if expired and expired.expires else None
@@ -319,7 +320,7 @@ def _resources(account: AccountAudit, finding: Finding, region: str) -> list[dic
         {
             "AwsIamUser": _present(
                 UserName=clip(finding.user, _NAME_MAX),
-                CreateDate=iso_utc(finding.user_created),
+                CreateDate=format_utc(finding.user_created),
                 Path=_user_path(finding.arn),
             )
         },
@@ -336,7 +337,7 @@ def _resources(account: AccountAudit, finding: Finding, region: str) -> list[dic
             "AwsIamAccessKey": _present(
                 AccessKeyId=finding.access_key_id,
                 Status=status,
-                CreatedAt=iso_utc(finding.key_created),
+                CreatedAt=format_utc(finding.key_created),
                 PrincipalName=clip(finding.user, _NAME_MAX),
                 PrincipalType="IAMUser",
                 AccountId=account.account_id,

@@ -20,8 +20,9 @@ from __future__ import annotations
 import csv
 from typing import TextIO
 
-from initkeys.formats import PlainFormatter, identified_findings, iso_utc, seconds, visible
+from initkeys.formats import PlainFormatter, identified_findings, seconds, visible
 from initkeys.model import AccountAudit, AuditRun, Finding, Status
+from initkeys.timeutil import format_utc
 
 COLUMNS = (
     "account_id",
@@ -99,11 +100,11 @@ def _finding_row(account: AccountAudit, finding: Finding, finding_id: str) -> tu
         finding.status.value,
         finding.reason.value,
         _bool(finding.active),
-        iso_utc(finding.user_created) or "",
-        iso_utc(finding.key_created) or "",
+        format_utc(finding.user_created) or "",
+        format_utc(finding.key_created) or "",
         _number(seconds(finding.setup_gap)),
-        iso_utc(finding.last_used) or "",
-        iso_utc(finding.password_created) or "",
+        format_utc(finding.last_used) or "",
+        format_utc(finding.password_created) or "",
         escape_formula(finding.message),
         *_exemption_cells(finding),
         finding_id,

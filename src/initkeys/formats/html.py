@@ -40,18 +40,18 @@ from datetime import datetime
 from typing import TextIO
 
 from initkeys.control import CONTROL
-from initkeys.evaluate.verdicts import describe_duration, describe_gap
 from initkeys.formats import (
     PlainFormatter,
     identified_findings,
     incomplete_note,
-    iso_utc,
     key_label,
     status_label,
     unsafe_pattern,
     visible_escape,
 )
+from initkeys.humanize import describe_duration, describe_gap, describe_window
 from initkeys.model import STATUS_ORDER, AccountAudit, AuditRun, Finding, Mode, Status
+from initkeys.timeutil import format_utc
 
 _LISTED = frozenset({Status.FAIL, Status.ERROR, Status.WARNING})
 _CLASS = {status: status.value.lower().replace("_", "-") for status in Status}
@@ -377,7 +377,7 @@ def _text(value: str) -> str:
 
 def _head(run: AuditRun, tool_version: str) -> str:
     result = run.status
-    generated = iso_utc(run.generated_at) or "-"
+    generated = format_utc(run.generated_at) or "-"
     incomplete = ", INCOMPLETE" if run.incomplete() else ""
     title = f"CIS AWS {CONTROL.id} audit: {result.value}{incomplete} ({generated})"
     return (
@@ -596,7 +596,7 @@ def _references(references: Iterable[str]) -> list[str]:
 def _scope(out: TextIO, run: AuditRun) -> None:
     write = out.write
     settings = run.settings
-    generated = iso_utc(run.generated_at) or "-"
+    generated = format_utc(run.generated_at) or "-"
     sources = sorted({a.source for a in run.accounts})
     source_items = "".join(
         f"<li>{'live audit (AWS API)' if s == 'aws' else _text(s)}</li>" for s in sources
@@ -607,7 +607,7 @@ def _scope(out: TextIO, run: AuditRun) -> None:
         ("Mode", _MODE_TEXT.get(settings.mode, settings.mode.value)),
         (
             "Setup window",
-            f"{describe_duration(window)} ({int(window.total_seconds())}s): a key created "
+            f"{describe_window(window)}: a key created "
             "within this time of its user (60s of clock skew allowed) is a setup key",
         ),
         ("Fails the run at", f"{settings.fail_on.value} and above (exempt findings excepted)"),
@@ -773,7 +773,7 @@ def _exemption_cell(f: Finding) -> str:
 
 
 def _time_cell(moment: datetime | None) -> str:
-    text = iso_utc(moment)
+    text = format_utc(moment)
     if text is None:
         return '<td class="time" data-sort="">-</td>'
     date, _, time = text.partition("T")

@@ -25,10 +25,10 @@ from initkeys.formats import (
     PlainFormatter,
     identified_findings,
     incomplete_note,
-    iso_utc,
     seconds,
 )
 from initkeys.model import STATUS_ORDER, AccountAudit, AuditRun, Exemption, Finding
+from initkeys.timeutil import format_utc
 
 SCHEMA_VERSION = 1
 _INDENT = 2
@@ -87,11 +87,11 @@ def finding_fields(finding: Finding) -> dict[str, Any]:
         "status": finding.status.value,
         "reason": finding.reason.value,
         "active": finding.active,
-        "user_created": iso_utc(finding.user_created),
-        "key_created": iso_utc(finding.key_created),
+        "user_created": format_utc(finding.user_created),
+        "key_created": format_utc(finding.key_created),
         "setup_gap_seconds": seconds(finding.setup_gap),
-        "last_used": iso_utc(finding.last_used),
-        "password_created": iso_utc(finding.password_created),
+        "last_used": format_utc(finding.last_used),
+        "password_created": format_utc(finding.password_created),
         "message": finding.message,
         "exemption": exemption_document(finding.exemption),
         "exemption_expired": exemption_document(finding.expired_exemption),
@@ -137,7 +137,7 @@ def _head(run: AuditRun, tool_version: str) -> dict[str, Any]:
         "control": control_document(),
         "mode": run.settings.mode.value,
         "setup_window_seconds": seconds(run.settings.setup_window),
-        "generated_at": iso_utc(run.generated_at),
+        "generated_at": format_utc(run.generated_at),
         "result": run.status.value,
         # Fail closed: whether every account and row was judged, whether the exit
         # code was told to ignore it, and the sentence the other formats show.
@@ -154,7 +154,7 @@ def _write_account(account: AccountAudit, out: TextIO, level: int) -> None:
         "account_name": account.account_name,
         "partition": account.partition,
         "source": account.source,
-        "report_generated_at": iso_utc(account.report_generated_at),
+        "report_generated_at": format_utc(account.report_generated_at),
         "status": account.status.value,
         "error": account.error,
         "report_lines": report_lines_document(account),

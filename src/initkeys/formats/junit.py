@@ -44,11 +44,11 @@ from initkeys.control import CONTROL
 from initkeys.formats import (
     PlainFormatter,
     identified_findings,
-    iso_utc,
     seconds,
     visible_escape,
 )
 from initkeys.model import AccountAudit, AuditRun, Finding, Settings, Status
+from initkeys.timeutil import format_utc
 
 # Escaped as in every format (formats.visible_escape), but only what XML cannot
 # hold: the document is data for CI tools, not text shown on a terminal.
@@ -105,7 +105,7 @@ class JunitFormatter(PlainFormatter):
         total = _Tally()
         for tally in tallies:
             total.add(tally)
-        timestamp = (iso_utc(run.generated_at) or "").removesuffix("Z")
+        timestamp = (format_utc(run.generated_at) or "").removesuffix("Z")
         name = f"initkeys {tool_version}: CIS AWS Foundations {CONTROL.id}"
         write('<?xml version="1.0" encoding="UTF-8"?>\n')
         stamp = f"timestamp={xml_attr(timestamp)}"
@@ -253,11 +253,11 @@ def _evidence(finding: Finding, finding_id: str) -> str:
         ("key", None if finding.key_slot is None else str(finding.key_slot)),
         ("access key id", finding.access_key_id),
         ("active", None if finding.active is None else str(finding.active).lower()),
-        ("user created", iso_utc(finding.user_created)),
-        ("key created", iso_utc(finding.key_created)),
+        ("user created", format_utc(finding.user_created)),
+        ("key created", format_utc(finding.key_created)),
         ("setup gap seconds", _number(seconds(finding.setup_gap))),
-        ("last used", iso_utc(finding.last_used) or ("never" if finding.key_slot else None)),
-        ("password created", iso_utc(finding.password_created)),
+        ("last used", format_utc(finding.last_used) or ("never" if finding.key_slot else None)),
+        ("password created", format_utc(finding.password_created)),
         *((name.replace("_", " "), value) for name, value in _trail_properties(finding)),
     ]
     return "".join(f"{label}: {value}\n" for label, value in lines if value is not None)
@@ -296,7 +296,7 @@ def _suite_properties(
     if account.account_name:
         properties.append(("account_name", account.account_name))
     if account.report_generated_at is not None:
-        properties.append(("report_generated_at", iso_utc(account.report_generated_at) or ""))
+        properties.append(("report_generated_at", format_utc(account.report_generated_at) or ""))
     return properties
 
 

@@ -20,9 +20,10 @@ from datetime import timedelta
 from typing import TextIO
 
 from initkeys.control import CONTROL
-from initkeys.evaluate.verdicts import describe_duration
-from initkeys.formats import PlainFormatter, incomplete_note, iso_utc, status_label, visible
+from initkeys.formats import PlainFormatter, incomplete_note, status_label, visible
+from initkeys.humanize import describe_duration, signed_duration
 from initkeys.model import STATUS_ORDER, AccountAudit, AuditRun, Finding, Status
+from initkeys.timeutil import format_utc
 
 MAX_ROWS = 50
 """Findings listed in the table; a PR comment or a job summary stays short."""
@@ -110,7 +111,7 @@ def _about(run: AuditRun, not_audited: int, tool_version: str) -> str:
         accounts += f", {not_audited} could not be audited"
     return (
         f"Mode `{run.settings.mode.value}`, setup window {window} · {accounts} · "
-        f"{iso_utc(run.generated_at)} · initkeys {tool_version}"
+        f"{format_utc(run.generated_at)} · initkeys {tool_version}"
     )
 
 
@@ -193,15 +194,13 @@ def _key_cell(finding: Finding) -> str:
 
 
 def _gap(gap: timedelta | None) -> str:
-    if gap is None:
-        return "-"
-    return ("-" if gap < timedelta(0) else "") + describe_duration(abs(gap))
+    return "-" if gap is None else signed_duration(gap)
 
 
 def _last_used(finding: Finding) -> str:
     if finding.key_slot is None:
         return "-"
-    return "never" if finding.last_used is None else (iso_utc(finding.last_used) or "")[:10]
+    return "never" if finding.last_used is None else (format_utc(finding.last_used) or "")[:10]
 
 
 def _creator_cell(finding: Finding) -> str:

@@ -43,9 +43,10 @@ from datetime import datetime, timezone
 from typing import Any, TextIO
 
 from initkeys.control import CONTROL
-from initkeys.formats import PlainFormatter, _stable_id, identified_findings, iso_utc, seconds
+from initkeys.formats import PlainFormatter, _stable_id, identified_findings, seconds
 from initkeys.formats.json_format import exemption_document
 from initkeys.model import AccountAudit, AuditRun, Finding, Status
+from initkeys.timeutil import format_utc
 
 OCSF_VERSION = "1.5.0"
 CLASS_UID = 2004  # Detection Finding
@@ -165,7 +166,7 @@ def _account_context(account: AccountAudit, common: dict[str, Any]) -> dict[str,
     unmapped = {
         **common["unmapped"],
         "source": account.source,
-        "report_generated_at": iso_utc(account.report_generated_at),
+        "report_generated_at": format_utc(account.report_generated_at),
     }
     return {**common, "cloud": cloud, "unmapped": unmapped}
 
@@ -271,8 +272,8 @@ def _resources(account: AccountAudit, finding: Finding) -> list[dict[str, Any]]:
         "name": finding.user,
         "cloud_partition": account.partition,
         "data": {
-            "user_created": iso_utc(finding.user_created),
-            "password_created": iso_utc(finding.password_created),
+            "user_created": format_utc(finding.user_created),
+            "password_created": format_utc(finding.password_created),
         },
     }
     if finding.key_slot is None:
@@ -287,8 +288,8 @@ def _resources(account: AccountAudit, finding: Finding) -> list[dict[str, Any]]:
         "user_arn": finding.arn,
         "key_slot": finding.key_slot,
         "active": finding.active,
-        "key_created": iso_utc(finding.key_created),
-        "last_used": iso_utc(finding.last_used),
+        "key_created": format_utc(finding.key_created),
+        "last_used": format_utc(finding.last_used),
     }
     return [key, user]
 

@@ -51,7 +51,6 @@ from initkeys.formats import (
     PlainFormatter,
     identified_findings,
     incomplete_note,
-    iso_utc,
     seconds,
 )
 from initkeys.formats.json_format import (
@@ -62,6 +61,7 @@ from initkeys.formats.json_format import (
 )
 from initkeys.formats.markdown import escape_inline
 from initkeys.model import AccountAudit, AuditRun, Finding, Status
+from initkeys.timeutil import format_utc
 
 SARIF_VERSION = "2.1.0"
 SARIF_SCHEMA = (
@@ -188,7 +188,7 @@ def _skeleton(run: AuditRun, tool_version: str, accounts: list[dict[str, Any]]) 
     invocation = {
         # Fail closed: a run that did not see everything did not succeed.
         "executionSuccessful": note is None,
-        "startTimeUtc": iso_utc(run.generated_at),
+        "startTimeUtc": format_utc(run.generated_at),
         "toolExecutionNotifications": notifications,
     }
     driver = {
@@ -248,7 +248,7 @@ def _account_location(index: int, account: AccountAudit) -> dict[str, Any]:
     if account.account_name is not None:
         properties["account_name"] = account.account_name
     if account.report_generated_at is not None:
-        properties["report_generated_at"] = iso_utc(account.report_generated_at)
+        properties["report_generated_at"] = format_utc(account.report_generated_at)
     # ``index`` (allowed on a cached entry) also keeps two entries for the same
     # account id distinct, which the schema's uniqueItems asks for.
     return {

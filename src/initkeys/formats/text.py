@@ -35,9 +35,10 @@ from rich.text import Text
 
 from initkeys._version import __version__
 from initkeys.control import CONTROL
-from initkeys.evaluate.verdicts import describe_duration, describe_gap
-from initkeys.formats import incomplete_note, iso_utc, key_label, status_label, visible
+from initkeys.formats import incomplete_note, key_label, status_label, visible
+from initkeys.humanize import describe_gap, describe_window
 from initkeys.model import STATUS_ORDER, AccountAudit, AuditRun, Finding, Mode, Status
+from initkeys.timeutil import format_utc
 
 # Width when ``out`` is not a terminal (a file, a pipe, a CI log).
 DEFAULT_WIDTH = 180  # files and pipes do not wrap; fits one-line timestamps
@@ -177,7 +178,7 @@ def _header(printer: _Printer, run: AuditRun, tool_version: str) -> None:
         ("Numbering", CONTROL.numbering),
         ("See also", CONTROL.see_also),
         ("Mode", _MODE_TEXT.get(run.settings.mode, run.settings.mode.value)),
-        ("Setup window", f"{describe_duration(window)} ({int(window.total_seconds())}s)"),
+        ("Setup window", describe_window(window)),
     )
     for label, value in rows:
         grid.add_row(Text(label), Text(value))
@@ -430,7 +431,7 @@ _SSO_ROLE = re.compile(r"^AWSReservedSSO_(.+)_[0-9a-f]{16}$")
 
 
 def _time_cell(moment: datetime | None, wide: bool) -> list[str]:
-    text = iso_utc(moment)
+    text = format_utc(moment)
     if text is None:
         return ["-"]
     if wide:
@@ -511,4 +512,4 @@ def _safe(text: str) -> str:
 
 def _when(moment: datetime | None) -> str:
     """A timestamp as in JSON and CSV (ISO 8601, UTC, ``Z``), or ``-``."""
-    return iso_utc(moment) or "-"
+    return format_utc(moment) or "-"

@@ -9,21 +9,22 @@ never reads one: ``ListAccessKeys`` has none).
 
 from __future__ import annotations
 
-import enum
 import errno
 import json
 import os
 import stat
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, replace
-from datetime import datetime, timezone
+from datetime import datetime
 from types import TracebackType
 from typing import Any
 
 from initkeys.errors import InputError
+from initkeys.humanize import shown as shown  # for from_audit and rollback
 from initkeys.inputs import BadJson, load_json
+from initkeys.model import TextEnum
 from initkeys.remediate.plan import Action
-from initkeys.timeutil import parse_utc
+from initkeys.timeutil import format_utc, parse_utc
 
 try:  # POSIX only; elsewhere two runs on one journal are not prevented
     import fcntl
@@ -31,16 +32,13 @@ except ImportError:  # pragma: no cover
     fcntl = None  # type: ignore[assignment]
 
 
-class Phase(str, enum.Enum):
+class Phase(TextEnum):
     PLANNED = "planned"
     """Written right before the AWS call; alone, it means the outcome is unknown."""
     APPLIED = "applied"
     SKIPPED = "skipped"
     ALREADY_DONE = "already-done"
     FAILED = "failed"
-
-    def __str__(self) -> str:
-        return self.value
 
 
 @dataclass(frozen=True, slots=True)
@@ -75,26 +73,8 @@ class JournalEntry:
     """The audit verdict that led here, ``FAIL setup-key-unused``; None for rollback."""
 
 
-def shown(text: str) -> str:
-    """Text read from a file, for an error line: short, control characters escaped."""
-    short = text if len(text) <= 200 else text[:200] + "..."
-    return "".join(c if c.isprintable() else c.encode("unicode_escape").decode() for c in short)
-
-
-def iso(moment: datetime | None) -> str | None:
-    if moment is None:
-        return None
-    text = moment.astimezone(timezone.utc).isoformat()
-    return text.removesuffix("+00:00") + "Z"
-
-
-def parse_iso(text: str) -> datetime:
-    """An ISO 8601 instant (``Z`` or an offset; naive means UTC) as an aware UTC datetime;
-    ValueError for anything else, including instants outside 1970..9000 (timeutil)."""
-    moment = parse_utc(text)
-    if moment is None:
-        raise ValueError(f"not a timestamp: {text[:40]!r}")
-    return moment
+# The journal's name for the one formatter, still imported by the executor and rollback.
+iso = format_utc
 
 
 def _state_document(state: KeyState | None) -> dict[str, Any] | None:
@@ -102,17 +82,16 @@ def _state_document(state: KeyState | None) -> dict[str, Any] | None:
         return None
     return {
         "status": state.status,
-        "create_date": iso(state.create_date),
-        "last_used": iso(state.last_used),
+        "create_date": format_utc(state.create_date),
+        "last_used": format_utc(state.last_used),
     }
 
 
 def entry_document(entry: JournalEntry) -> dict[str, Any]:
     """One journal line, as a dict (the order is the order on disk)."""
-    # Milliseconds: several lines are written within one second.
-    stamp = entry.time.astimezone(timezone.utc).isoformat(timespec="milliseconds")
     return {
-        "time": stamp.removesuffix("+00:00") + "Z",
+        # Milliseconds: several lines are written within one second.
+        "time": format_utc(entry.time, "milliseconds"),
         "run_id": entry.run_id,
         "account": entry.account,
         "principal": entry.principal,

@@ -14,25 +14,22 @@ executor re-verifies live before every action.
 
 from __future__ import annotations
 
-import enum
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from initkeys.evaluate.verdicts import describe_gap, judge_key
-from initkeys.formats import iso_utc
-from initkeys.model import AccessKey, Finding, IamUser, Mode, Reason, Settings, Status
+from initkeys.evaluate.verdicts import judge_key
+from initkeys.humanize import describe_gap
+from initkeys.model import AccessKey, Finding, IamUser, Mode, Reason, Settings, Status, TextEnum
+from initkeys.timeutil import format_utc
 
 
-class Action(str, enum.Enum):
+class Action(TextEnum):
     """What is done to one key. ``reactivate`` is only ever done by rollback."""
 
     DEACTIVATE = "deactivate"
     DELETE = "delete"
     REACTIVATE = "reactivate"
-
-    def __str__(self) -> str:
-        return self.value
 
 
 @dataclass(frozen=True, slots=True)
@@ -275,7 +272,7 @@ def plan_document(
                     "status": p.status.value if p.status else None,
                     "reason": p.reason.value if p.reason else None,
                     "exempt": p.exempt,
-                    "key_created": iso_utc(p.key_created),
+                    "key_created": format_utc(p.key_created),
                     "why": p.why,
                     "refused": p.refused,
                 }
@@ -291,7 +288,7 @@ def plan_document(
     return {
         "schema_version": 1,
         "kind": "initkeys-remediation-plan",
-        "generated_at": iso_utc(generated_at),
+        "generated_at": format_utc(generated_at),
         "source": source,
         "mode": mode.value,
         "delete": delete,
