@@ -11,8 +11,8 @@ from scenario import MINUTE, NOW, Scenario, at
 
 import initkeys
 from initkeys.audit import refresh_live
-from initkeys.model import Mode, Reason, Settings, Status
 from initkeys.aws import ApiCallCounter, AwsContext
+from initkeys.model import Mode, Reason, Settings, Status
 from initkeys.sources.aws import LiveAccount
 
 S = timedelta(seconds=1)
