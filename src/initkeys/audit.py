@@ -13,7 +13,7 @@ from dataclasses import dataclass, replace
 from datetime import timedelta
 from typing import TYPE_CHECKING
 
-from initkeys.aws import AwsContext
+from initkeys.aws import AwsContext, describe_access_error
 from initkeys.errors import AccessError
 from initkeys.evaluate import (
     evaluate_users,
@@ -32,7 +32,7 @@ from initkeys.model import (
     Status,
 )
 from initkeys.sources.accounts import AccountSelection, TargetAccount
-from initkeys.sources.aws import ListedUser, LiveAccount, describe_access_error
+from initkeys.sources.aws import ListedUser, LiveAccount
 from initkeys.sources.credential_report import open_credential_report
 
 if TYPE_CHECKING:

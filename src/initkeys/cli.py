@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING, Any, ClassVar
 import click
 
 from initkeys._version import __version__
+from initkeys.app.audit import make_settings
 from initkeys.cli_options import (
     account_selection_options,
     aws_options,
@@ -192,7 +193,6 @@ def audit(
         audit_selected,
         check_account_options,
         check_cloudtrail,
-        make_settings,
         report_targets,
         send_to_securityhub,
     )

@@ -13,50 +13,30 @@ from dataclasses import dataclass
 from datetime import datetime, timezone
 from typing import Any
 
+# Names that moved to initkeys.aws, still importable from here.
 from initkeys.aws import (
-    BAD_CREDENTIAL_CODES,
-    CLIENT_LOCK,
-    DEMO_HINT,
-    DENIED_CODES,
-    EXPIRED_CODES,
-    THROTTLING_CODES,
     ApiCallCounter,
     AwsContext,
     Identity,
     access_errors,
-    describe_access_error,
     error_code,
-    identity_from_arn,
-    is_access_error,
     make_client_config,
-    make_session,
     with_throttle_retry,
 )
+from initkeys.aws.errors import THROTTLING_CODES
 from initkeys.errors import AccessError, InputError
 from initkeys.model import AccessKey, CredentialReport, IamUser
 from initkeys.sources.credential_report import parse_credential_report
 
 __all__ = [
-    "BAD_CREDENTIAL_CODES",
-    "CLIENT_LOCK",
-    "DEMO_HINT",
-    "DENIED_CODES",
     "EXEMPT_TAG",
-    "EXPIRED_CODES",
-    "THROTTLING_CODES",
     "ApiCallCounter",
-    "AwsContext",
-    "Identity",
     "ListedUser",
     "LiveAccount",
     "access_errors",
     "as_utc",
-    "describe_access_error",
     "error_code",
-    "identity_from_arn",
-    "is_access_error",
     "make_client_config",
-    "make_session",
     "with_throttle_retry",
 ]
 
