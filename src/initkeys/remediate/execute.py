@@ -126,6 +126,11 @@ class Remediator:
         self._policy = policy
 
     @property
+    def session(self) -> Any:
+        """The boto3 session this remediator signs with."""
+        return self.aws.session
+
+    @property
     def account(self) -> LiveAccount:
         """The account's reader, with the remediator's clients (the event guard reads
         the user an event names through it, then acts through :meth:`execute`)."""
