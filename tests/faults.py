@@ -199,3 +199,16 @@ class FaultProxy:
     def __exit__(self, *exc: object) -> None:
         self._server.shutdown()
         self._server.server_close()
+
+
+def instant_retries() -> Any:
+    """A retry policy whose waits move a clock of its own instead of sleeping: for tests
+    that need the retries (and the report's time-out), not the wall time."""
+    from initkeys.aws import RetryPolicy
+
+    now = [0.0]
+
+    def sleep(seconds: float) -> None:
+        now[0] += seconds
+
+    return RetryPolicy(sleep=sleep, clock=lambda: now[0])

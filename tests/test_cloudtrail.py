@@ -24,6 +24,7 @@ from trail_records import ORG, iam_user, log_files, record, write_directory
 
 import initkeys
 from initkeys.audit import audit_report_file
+from initkeys.aws import AwsContext
 from initkeys.model import Mode, Reason, Settings, Status
 from initkeys.sources.accounts import AccountSelection, TargetAccount
 from initkeys.sources.aws import ApiCallCounter
@@ -37,8 +38,7 @@ def test_live_audit_with_the_trail_bucket(aws: Any, trail: Trail, mode: Mode) ->
     trail_bucket(aws, trail.files)
     readers = trail_readers(
         TrailSpec("s3", bucket=BUCKET, prefix=PREFIX),
-        session=aws.session(),
-        endpoint_url=aws.endpoint_url,
+        aws=AwsContext(aws.session(), endpoint_url=aws.endpoint_url),
     )
     result = initkeys.audit_account(
         aws.session(), settings=Settings(mode=mode), endpoint_url=aws.endpoint_url, trail=readers
@@ -204,7 +204,7 @@ def test_organization_audit_reads_each_members_logs_from_one_bucket(aws: Any) ->
     trail_bucket(aws, log_files(records, account=prod, org=ORG), prefix="")
 
     readers = trail_readers(
-        TrailSpec("s3", bucket=BUCKET), session=aws.session(), endpoint_url=aws.endpoint_url
+        TrailSpec("s3", bucket=BUCKET), aws=AwsContext(aws.session(), endpoint_url=aws.endpoint_url)
     )
     results = list(
         initkeys.audit_accounts(
@@ -237,8 +237,7 @@ def test_an_archived_log_file_is_named_not_fatal(aws: Any, trail: Trail) -> None
         endpoint_url=aws.endpoint_url,
         trail=trail_readers(
             TrailSpec("s3", bucket=BUCKET, prefix=PREFIX),
-            session=aws.session(),
-            endpoint_url=aws.endpoint_url,
+            aws=AwsContext(aws.session(), endpoint_url=aws.endpoint_url),
         ),
     )
     found = {f.user: f for f in result.findings}

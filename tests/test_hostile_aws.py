@@ -15,7 +15,7 @@ from fuzz_kit import assert_clean_end, run_main, tried
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from initkeys.sources.securityhub import _Unread
+from initkeys.sinks.securityhub import _Unread
 
 CORPUS = Path(__file__).parent / "data" / "hostile" / "aws"
 REPORT = str(CORPUS / "report.csv")

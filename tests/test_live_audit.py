@@ -11,8 +11,9 @@ from scenario import MINUTE, NOW, Scenario, at
 
 import initkeys
 from initkeys.audit import refresh_live
+from initkeys.aws import ApiCallCounter, AwsContext
 from initkeys.model import Mode, Reason, Settings, Status
-from initkeys.sources.aws import ApiCallCounter, LiveAccount
+from initkeys.sources.aws import LiveAccount
 
 S = timedelta(seconds=1)
 
@@ -162,7 +163,7 @@ def test_window_option_changes_setup_keys(aws: Any, company: dict[str, Any]) -> 
 
 def test_stale_report_is_corrected_live(aws: Any, company: dict[str, Any]) -> None:
     """The report can be hours old: keys used, deleted or created since are read live."""
-    account = LiveAccount(aws.session(), endpoint_url=aws.endpoint_url)
+    account = LiveAccount(AwsContext(aws.session(), endpoint_url=aws.endpoint_url))
     account.whoami()
     stale = account.credential_report()
     s = Scenario(aws)

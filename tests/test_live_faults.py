@@ -6,7 +6,7 @@ from datetime import timedelta
 from typing import Any
 
 import pytest
-from faults import FaultProxy, error_xml, report_state_xml
+from faults import FaultProxy, error_xml, instant_retries, report_state_xml
 from scenario import NOW, Scenario, at
 
 import initkeys
@@ -47,7 +47,9 @@ def test_throttling_is_retried_and_never_aborts(account: Any) -> None:
         return None
 
     with FaultProxy(account.endpoint_url, throttle) as proxy:
-        result = initkeys.audit_account(account.session(), endpoint_url=proxy.url)
+        result = initkeys.audit_account(
+            account.session(), endpoint_url=proxy.url, retry=instant_retries()
+        )
     assert verdicts(result) == expected
     assert proxy.injected["ListAccessKeys"] >= 3
     assert not [f for f in result.findings if f.status is Status.ERROR]
@@ -63,7 +65,9 @@ def test_throttling_beyond_botocores_retries_is_still_retried(account: Any) -> N
         return None
 
     with FaultProxy(account.endpoint_url, throttle) as proxy:
-        result = initkeys.audit_account(session, endpoint_url=proxy.url, max_workers=1)
+        result = initkeys.audit_account(
+            session, endpoint_url=proxy.url, max_workers=1, retry=instant_retries()
+        )
     assert [f.status for f in result.findings if f.user.startswith("user")] == [Status.FAIL] * 6
     assert proxy.injected["ListAccessKeys"] == 3
 
@@ -90,7 +94,9 @@ def test_report_that_never_completes_times_out_clearly(account: Any) -> None:
 
     with FaultProxy(account.endpoint_url, never) as proxy:
         with pytest.raises(initkeys.AccessError, match="not ready after 2s"):
-            initkeys.audit_account(account.session(), endpoint_url=proxy.url, report_timeout=2)
+            initkeys.audit_account(
+                account.session(), endpoint_url=proxy.url, report_timeout=2, retry=instant_retries()
+            )
         assert proxy.counts["GenerateCredentialReport"] >= 2
 
 

@@ -14,7 +14,7 @@ from typing import Any
 
 import pytest
 from cli_kit import run, subprocess_env
-from faults import DROP, DROP_AFTER_FORWARD, Delay, FaultProxy, error_xml
+from faults import DROP, DROP_AFTER_FORWARD, Delay, FaultProxy, error_xml, instant_retries
 from remediation_kit import (
     Account,
     applied,
@@ -26,6 +26,7 @@ from remediation_kit import (
     snapshot,
 )
 
+from initkeys.aws import AwsContext
 from initkeys.remediate import (
     Phase,
     RemediationResult,
@@ -56,9 +57,8 @@ def execute(
     else:
         boto = aws.session()
     findings = read_audit_report(str(report)).account("123456789012").findings
-    return Remediator(boto, endpoint_url=url).execute(
-        plan_remediation(findings, delete=delete), journal=str(journal)
-    )
+    aws = AwsContext(boto, endpoint_url=url, retry=instant_retries())
+    return Remediator(aws).execute(plan_remediation(findings, delete=delete), journal=str(journal))
 
 
 def test_throttling_and_server_errors_then_a_rerun_converges(

@@ -6,13 +6,17 @@ The Python API the CLI is built on::
     import boto3, initkeys
 
     result = initkeys.audit_account(boto3.Session(profile_name="prod"))
+    # or, to choose the endpoint, the retries (an injected sleep) and count calls:
+    aws = initkeys.AwsContext.open(profile="prod", region="eu-west-1")
+    result = initkeys.audit_account(aws)
     for finding in result.findings:
         print(finding.status, finding.user, finding.access_key_id, finding.reason)
 
     report = initkeys.read_credential_report("client-report.csv")
     result = initkeys.evaluate_report(report, initkeys.Settings(mode=initkeys.Mode.CIS))
 
-Nothing heavy is imported here: boto3 loads only when AWS is called.
+These functions are the application layer (:mod:`initkeys.app`): the command line
+calls the same ones. Nothing heavy is imported here: boto3 loads only when AWS is called.
 """
 
 from __future__ import annotations
@@ -25,8 +29,10 @@ from initkeys._version import __version__
 # Public name → module that defines it; loaded on first use (PEP 562) so that
 # `import initkeys` and `initkeys --version` stay fast.
 _EXPORTS = {
-    "audit_account": "initkeys.audit",
-    "audit_accounts": "initkeys.audit",
+    "audit_account": "initkeys.app.audit",
+    "audit_accounts": "initkeys.app.audit",
+    "AwsContext": "initkeys.aws",
+    "RetryPolicy": "initkeys.aws",
     "audit_report_file": "initkeys.audit",
     "CONTROL": "initkeys.control",
     "AccessError": "initkeys.errors",
@@ -55,6 +61,7 @@ __all__ = [
     "AccessKey",
     "AccountAudit",
     "AuditRun",
+    "AwsContext",
     "CredentialReport",
     "Finding",
     "IamUser",
@@ -62,6 +69,7 @@ __all__ = [
     "InputError",
     "Mode",
     "Reason",
+    "RetryPolicy",
     "Settings",
     "Status",
     "__version__",
@@ -76,7 +84,9 @@ __all__ = [
 ]
 
 if TYPE_CHECKING:
-    from initkeys.audit import audit_account, audit_accounts, audit_report_file
+    from initkeys.app.audit import audit_account, audit_accounts
+    from initkeys.audit import audit_report_file
+    from initkeys.aws import AwsContext, RetryPolicy
     from initkeys.control import CONTROL
     from initkeys.errors import AccessError, InitkeysError, InputError
     from initkeys.evaluate import evaluate_report, judge_user

@@ -11,8 +11,9 @@ from collections.abc import Callable, Iterable, Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, replace
 from datetime import timedelta
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
+from initkeys.aws import AwsContext, describe_access_error
 from initkeys.errors import AccessError
 from initkeys.evaluate import (
     evaluate_users,
@@ -31,7 +32,7 @@ from initkeys.model import (
     Status,
 )
 from initkeys.sources.accounts import AccountSelection, TargetAccount
-from initkeys.sources.aws import ApiCallCounter, ListedUser, LiveAccount, describe_access_error
+from initkeys.sources.aws import ListedUser, LiveAccount
 from initkeys.sources.credential_report import open_credential_report
 
 if TYPE_CHECKING:
@@ -91,46 +92,6 @@ def add_trail_evidence(audit: AccountAudit, trail: TrailReader, settings: Settin
         return audit
     evidence = trail.read(audit.account_id, audit.partition, ranges)
     return replace(audit, findings=tuple(with_evidence(findings, evidence, settings)))
-
-
-def audit_account(
-    session: Any = None,
-    *,
-    settings: Settings | None = None,
-    endpoint_url: str | None = None,
-    max_workers: int = 8,
-    report_timeout: float = 300.0,
-    progress: ProgressCallback | None = None,
-    counter: ApiCallCounter | None = None,
-    profile: str | None = None,
-    trail: TrailFor | None = None,
-) -> AccountAudit:
-    """Audit the account that ``session`` (a boto3 Session) signs in to; with
-    ``trail`` (see ``sources.cloudtrail.trail_readers``), add CloudTrail evidence.
-
-    Raises :class:`initkeys.errors.AccessError` when the account cannot be
-    audited at all (credentials, permissions, network).
-    """
-    settings = settings or Settings()
-    if session is None:
-        from initkeys.sources.aws import make_session
-
-        session = make_session(profile)
-    account = LiveAccount(
-        session,
-        endpoint_url=endpoint_url,
-        max_workers=max_workers,
-        counter=counter,
-        profile=profile,
-    )
-    return audit_live_account(
-        account,
-        settings=settings,
-        max_workers=max_workers,
-        report_timeout=report_timeout,
-        progress=progress,
-        trail=trail,
-    )
 
 
 def audit_live_account(
@@ -252,41 +213,31 @@ def _read_failed(listed: ListedUser, exc: BaseException) -> Finding:
     return judge_unreadable_user(user, describe_access_error(exc, "reading the user"))
 
 
-def audit_accounts(
-    session: Any,
+def audit_targets(
+    aws: AwsContext,
     targets: Sequence[TargetAccount],
     selection: AccountSelection,
     *,
-    settings: Settings | None = None,
-    endpoint_url: str | None = None,
+    settings: Settings,
     workers: int = 8,
     user_workers: int = 8,
     report_timeout: float = 300.0,
-    counter: ApiCallCounter | None = None,
-    profile: str | None = None,
     spill: FindingSpill | None = None,
     trail: TrailFor | None = None,
 ) -> Iterator[AccountAudit]:
     """Audit several accounts, ``workers`` at a time; results come in ``targets`` order.
 
-    The account ``session`` signs in to is audited with its own credentials;
-    every other one through ``selection.role_name``. An account that cannot be
-    audited (the role cannot be assumed, a call is denied) becomes an ERROR
-    result and the others go on. With ``spill``, each account's findings are
-    moved to disk as soon as it is done, so memory does not grow with the
-    number of accounts. With ``trail``, each account gets CloudTrail evidence
-    (LookupEvents through its own session, or one shared bucket or directory).
+    The account ``aws`` signs in to is audited with its own credentials; every
+    other one through ``selection.role_name``. An account that cannot be audited
+    (the role cannot be assumed, a call is denied) becomes an ERROR result and the
+    others go on. With ``spill``, each account's findings are moved to disk as soon
+    as it is done, so memory does not grow with the number of accounts. With
+    ``trail``, each account gets CloudTrail evidence (LookupEvents through its own
+    context, or one shared bucket or directory).
     """
-    from initkeys.sources.accounts import session_for, session_identity
+    from initkeys.sources.accounts import context_for
 
-    settings = settings or Settings()
-    own = LiveAccount(
-        session,
-        endpoint_url=endpoint_url,
-        max_workers=user_workers,
-        counter=counter,
-        profile=profile,
-    )
+    own = LiveAccount(aws, max_workers=user_workers)
     me = own.whoami()
 
     def failed(target: TargetAccount, error: str) -> AccountAudit:
@@ -304,23 +255,11 @@ def audit_accounts(
             if target.account_id == me.account_id:
                 account = own  # already signed in: no second identity call
             else:
-                target_session = session_for(
-                    session,
-                    me.account_id,
-                    me.partition,
-                    target.account_id,
-                    selection,
-                    endpoint_url,
+                # The assumed role's identity comes from AssumeRole: no GetCallerIdentity.
+                reached = context_for(
+                    aws, me.account_id, me.partition, target.account_id, selection
                 )
-                account = LiveAccount(
-                    target_session,
-                    endpoint_url=endpoint_url,
-                    max_workers=user_workers,
-                    counter=counter,
-                    profile=profile,
-                    # The assumed role's identity, from AssumeRole: no GetCallerIdentity.
-                    identity=session_identity(target_session),
-                )
+                account = LiveAccount(reached, max_workers=user_workers)
             result = audit_live_account(
                 account,
                 settings=settings,

@@ -7,17 +7,16 @@ so ``initkeys --version`` starts fast.
 from __future__ import annotations
 
 import os
-import stat
 import sys
 from collections.abc import Iterator
 from contextlib import ExitStack, contextmanager
-from dataclasses import dataclass, replace
 from datetime import datetime, timedelta, timezone
-from typing import TYPE_CHECKING, Any, ClassVar, TextIO
+from typing import TYPE_CHECKING, Any, ClassVar
 
 import click
 
 from initkeys._version import __version__
+from initkeys.app.audit import make_settings
 from initkeys.cli_options import (
     account_selection_options,
     aws_options,
@@ -27,28 +26,15 @@ from initkeys.cli_options import (
     trail_policy_options,
 )
 from initkeys.errors import AccessError, InitkeysError, InputError
-from initkeys.formats import FORMAT_NAMES, file_name, parse_format_list, visible
-from initkeys.model import AccountAudit, AuditRun, Mode, Settings, Status
+from initkeys.formats import FORMAT_NAMES, parse_format_list, visible
+from initkeys.model import AccountAudit, AuditRun, Status
+from initkeys.outputs import atomic_file
 from initkeys.partitions import check_region_name
 
 if TYPE_CHECKING:
-    from initkeys.audit import TrailFor
     from initkeys.formats import Formatter
-    from initkeys.sources.accounts import AccountSelection, TargetAccount
+    from initkeys.sources.accounts import AccountSelection
     from initkeys.sources.cloudtrail import TrailSpec
-    from initkeys.spill import FindingSpill
-
-
-@dataclass(frozen=True)
-class LiveOptions:
-    """How to reach AWS for a live audit, as the options gave it."""
-
-    profile: str | None
-    region: str | None
-    endpoint_url: str | None
-    workers: int
-    user_workers: int
-    report_timeout: timedelta
 
 
 class ReaderGone(Exception):
@@ -202,6 +188,15 @@ def audit(
     import every finding. A reader that stops reading (| head) or a closed stdout
     does not change the code.
     """
+    from initkeys.app.audit import (
+        LiveOptions,
+        audit_selected,
+        check_account_options,
+        check_cloudtrail,
+        report_targets,
+        send_to_securityhub,
+    )
+
     if demo and (report_paths or profile or endpoint_url or send_to):
         raise InputError(
             "--demo cannot be combined with --credential-report, --profile, --endpoint-url "
@@ -210,14 +205,9 @@ def audit(
     check_account_options(report_paths, demo, selection)
     trail = check_cloudtrail(cloudtrail, report_paths, demo)
     formats = parse_format_list(output_format)
+    trail_bucket = bool(trail and trail.kind == "s3")
     check_report_options(
-        report_paths,
-        formats,
-        send_to,
-        profile,
-        region,
-        endpoint_url,
-        trail_bucket=bool(trail and trail.kind == "s3"),
+        report_paths, formats, send_to, profile, region, endpoint_url, trail_bucket=trail_bucket
     )
     targets = report_targets(formats, output, output_dir)
     started = datetime.now(timezone.utc).replace(microsecond=0)
@@ -225,58 +215,40 @@ def audit(
         mode, setup_window, fail_on, exempt_users, config_path, started, allow_errors=allow_errors
     )
 
-    session = None
-    if send_to or not (report_paths or demo):
-        from initkeys.sources.aws import make_session
+    aws = None
+    if send_to or trail_bucket or not (report_paths or demo):
+        from initkeys.aws import AwsContext
 
-        session = make_session(profile, region)
-    live = LiveOptions(profile, region, endpoint_url, workers, user_workers, report_timeout)
+        aws = AwsContext.open(profile, region, endpoint_url)
     with ExitStack() as cleanup:
-        accounts = _audit_selected(
-            cleanup, settings, report_paths, demo, selection, live, session, trail
+        accounts = audit_selected(
+            cleanup,
+            settings,
+            report_paths=report_paths,
+            demo=demo,
+            selection=selection,
+            live=LiveOptions(workers, user_workers, report_timeout),
+            aws=aws,
+            trail=trail,
+            spinner=_progress,
+            bar=_account_progress,
         )
         run = AuditRun(settings=settings, generated_at=started, accounts=tuple(accounts))
         if all(a.error is not None for a in run.accounts):
             raise AccessError("; ".join(a.error or "" for a in run.accounts))
         # Security Hub's region: --region, else the session's, else each partition's home.
-        hub_region = region or (session.region_name if session is not None else None)
+        hub_region = region or (aws.region if aws is not None else None)
         for name, path in targets:
             _write_report(run, name, path, hub_region)
         if send_to:
-            _send_to_securityhub(run, session, hub_region, selection, endpoint_url, profile)
+            assert aws is not None
+            result = send_to_securityhub(run, aws, hub_region, selection)
+            for line in result.lines():
+                print(f"initkeys: securityhub: {line}", file=sys.stderr)
+            if not result.ok:
+                raise AccessError("not every finding reached Security Hub (see the lines above)")
         failing = run.fails()
     sys.exit(1 if failing else 0)
-
-
-def _audit_selected(
-    cleanup: ExitStack,
-    settings: Settings,
-    report_paths: tuple[str, ...],
-    demo: bool,
-    selection: AccountSelection,
-    live: LiveOptions,
-    session: Any,
-    trail: TrailSpec | None = None,
-) -> list[AccountAudit]:
-    """Audit what the options name. Several accounts (or report files) keep their
-    findings on disk until the report is written; ``cleanup`` removes them."""
-    from initkeys.spill import FindingSpill
-
-    if report_paths:
-        from initkeys.audit import audit_report_file
-
-        reader = _trail_readers(trail, live)(None) if trail is not None else None
-        if len(report_paths) == 1:
-            return [audit_report_file(report_paths[0], settings, reader)]
-        spill = cleanup.enter_context(FindingSpill())
-        audits = (audit_report_file(path, settings, reader) for path in report_paths)
-        return [replace(a, findings=spill.keep(a.findings)) for a in audits]
-    if demo:
-        return [_audit_demo(settings, live.user_workers)]
-    if selection.many:
-        spill = cleanup.enter_context(FindingSpill())
-        return _audit_many(settings, selection, live, session, spill, trail)
-    return [_audit_live(settings, live, session, trail)]
 
 
 def check_report_options(
@@ -301,199 +273,6 @@ def check_report_options(
             "with --send-to or --cloudtrail s3://…, and --region only with those or "
             "--format asff"
         )
-
-
-def _send_to_securityhub(
-    run: AuditRun,
-    session: Any,
-    region: str | None,
-    selection: AccountSelection,
-    endpoint_url: str | None,
-    profile: str | None,
-) -> None:
-    """Import the run's findings (each account's into its own hub); exit 3 if any failed."""
-    from initkeys.formats import iso_utc
-    from initkeys.formats.asff import account_findings
-    from initkeys.sources.securityhub import send_findings
-
-    result = send_findings(
-        session,
-        account_findings(run, region=region, tool_version=__version__),
-        updated_at=iso_utc(run.generated_at) or "",
-        selection=selection,
-        endpoint_url=endpoint_url,
-        profile=profile,
-    )
-    for line in result.lines():
-        print(f"initkeys: securityhub: {line}", file=sys.stderr)
-    if not result.ok:
-        raise AccessError("not every finding reached Security Hub (see the lines above)")
-
-
-def check_cloudtrail(
-    cloudtrail: str | None, report_paths: tuple[str, ...], demo: bool
-) -> TrailSpec | None:
-    """``--cloudtrail``, parsed and checked against what is audited (exit 2 if it cannot be)."""
-    if cloudtrail is None:
-        return None
-    from initkeys.sources.cloudtrail import LOOKUP_NEEDS_ACCOUNT, parse_trail_source
-
-    if demo:
-        raise InputError("--cloudtrail cannot be combined with --demo: the demo has no trail")
-    trail = parse_trail_source(cloudtrail)
-    if report_paths and trail.kind == "lookup":
-        raise InputError(LOOKUP_NEEDS_ACCOUNT)
-    return trail
-
-
-def _trail_readers(trail: TrailSpec, live: LiveOptions, session: Any = None) -> TrailFor:
-    """The CloudTrail reader for each audited account (an S3 bucket is read with
-    ``session``, the signed-in account's, or the options' own)."""
-    from initkeys.sources.aws import make_session
-    from initkeys.sources.cloudtrail import trail_readers
-
-    if trail.kind == "s3" and session is None:
-        session = make_session(live.profile, live.region)
-    return trail_readers(trail, session=session, endpoint_url=live.endpoint_url)
-
-
-def report_targets(
-    formats: list[str], output: str | None, output_dir: str | None
-) -> list[tuple[str, str | None]]:
-    """(format, path or None for stdout) per report; checked before any AWS call."""
-    if output == "-":  # as for most Unix tools: standard output, not a file named "-"
-        output = None
-    if output is not None and output_dir is not None:
-        raise InputError("--output and --output-dir cannot be combined")
-    if output_dir is None:
-        if len(formats) > 1:
-            raise InputError(f"{len(formats)} formats need --output-dir DIR (one file per format)")
-        return [(formats[0], output)]
-    try:
-        os.makedirs(output_dir, exist_ok=True)
-    except OSError as e:
-        raise InputError(f"cannot create --output-dir {output_dir}: {e.strerror}") from None
-    if not os.path.isdir(output_dir):
-        raise InputError(f"--output-dir {output_dir} is not a directory")
-    return [(name, os.path.join(output_dir, file_name(name))) for name in formats]
-
-
-def make_settings(
-    mode: str,
-    setup_window: timedelta,
-    fail_on: str,
-    exempt_users: tuple[str, ...],
-    config_path: str | None,
-    now: datetime,
-    *,
-    allow_errors: bool = False,
-) -> Settings:
-    """Settings from the command line; exemptions from --exempt-user and the config file."""
-    from initkeys.config import exemption_rules
-
-    return Settings(
-        mode=Mode(mode),
-        setup_window=setup_window,
-        fail_on=Status(fail_on.upper()),
-        allow_errors=allow_errors,
-        exemptions=exemption_rules(config_path, exempt_users),
-        today=now.date(),
-    )
-
-
-def _audit_live(
-    settings: Settings, live: LiveOptions, session: Any, trail: TrailSpec | None
-) -> AccountAudit:
-    from initkeys.audit import audit_account
-
-    readers = _trail_readers(trail, live, session) if trail is not None else None
-    # An AccessError here ends the run: the one account could not be audited (exit 3).
-    with _progress() as progress:
-        return audit_account(
-            session,
-            settings=settings,
-            endpoint_url=live.endpoint_url,
-            max_workers=live.user_workers,
-            report_timeout=live.report_timeout.total_seconds(),
-            progress=progress,
-            profile=live.profile,
-            trail=readers,
-        )
-
-
-def check_account_options(
-    report_paths: tuple[str, ...], demo: bool, selection: AccountSelection
-) -> None:
-    if selection.many and (report_paths or demo):
-        raise InputError(
-            "--org and --accounts audit live accounts; they cannot be combined "
-            "with --credential-report or --demo"
-        )
-
-
-def _audit_many(
-    settings: Settings,
-    selection: AccountSelection,
-    live: LiveOptions,
-    session: Any,
-    spill: FindingSpill,
-    trail: TrailSpec | None,
-) -> list[AccountAudit]:
-    from initkeys.audit import audit_accounts
-    from initkeys.sources.aws import ApiCallCounter
-
-    readers = _trail_readers(trail, live, session) if trail is not None else None
-    endpoint_url, profile = live.endpoint_url, live.profile
-    targets = select_targets(session, selection, endpoint_url=endpoint_url, profile=profile)
-    results: list[AccountAudit] = []
-    counter = ApiCallCounter()  # its retries (attempts beyond calls) show throttling
-    with _account_progress(len(targets), counter) as advance:
-        for result in audit_accounts(
-            session,
-            targets,
-            selection,
-            settings=settings,
-            endpoint_url=endpoint_url,
-            workers=live.workers,
-            user_workers=live.user_workers,
-            report_timeout=live.report_timeout.total_seconds(),
-            counter=counter,
-            profile=profile,
-            spill=spill,
-            trail=readers,
-        ):
-            results.append(result)
-            advance(result)
-    return results
-
-
-def select_targets(
-    session: Any,
-    selection: AccountSelection,
-    *,
-    endpoint_url: str | None,
-    profile: str | None,
-) -> tuple[TargetAccount, ...]:
-    """The accounts --org or --accounts name, less --exclude-accounts."""
-    from initkeys.sources.accounts import (
-        TargetAccount,
-        organization_accounts,
-        parse_account_ids,
-    )
-
-    excluded: set[str] = set()
-    if selection.exclude_list:
-        excluded = set(parse_account_ids(selection.exclude_list, "--exclude-accounts"))
-    if selection.org:
-        targets = organization_accounts(session, endpoint_url=endpoint_url, profile=profile)
-    else:
-        assert selection.account_list is not None
-        ids = parse_account_ids(selection.account_list, "--accounts")
-        targets = tuple(TargetAccount(i) for i in ids)
-    targets = tuple(t for t in targets if t.account_id not in excluded)
-    if not targets:
-        raise InputError("no accounts left after --exclude-accounts")
-    return targets
 
 
 @contextmanager
@@ -532,20 +311,6 @@ def _account_progress(total: int, counter: Any) -> Iterator[Any]:
             progress.update(task, advance=1, note=note)
 
         yield advance
-
-
-def _audit_demo(settings: Settings, workers: int) -> AccountAudit:
-    from initkeys.audit import audit_account
-    from initkeys.demo import run_demo
-
-    with _progress() as progress, run_demo() as (session, endpoint_url):
-        return audit_account(
-            session,
-            settings=settings,
-            endpoint_url=endpoint_url,
-            max_workers=workers,
-            progress=progress,
-        )
 
 
 @contextmanager
@@ -604,46 +369,6 @@ def _write_to_stdout(run: AuditRun, formatter: Formatter, output_format: str) ->
         stdout.flush()
     except BrokenPipeError:
         _discard_stdout()
-
-
-@contextmanager
-def atomic_file(path: str) -> Iterator[TextIO]:
-    """Write to a temporary file beside ``path`` and rename it over ``path`` at the end,
-    so a failed run never leaves a half-written report or destroys an older one.
-
-    Anything but a regular file (``/dev/null``, a FIFO, ``/dev/stdout``) is
-    written in place: renaming over it would replace the device itself, and
-    as root that replaces ``/dev/null`` for the whole machine. ``-`` is standard output
-    (``--plan-out -``), as for most Unix tools."""
-    if path == "-" and sys.stdout is not None:
-        yield sys.stdout
-        sys.stdout.flush()
-        return
-    try:
-        special = not stat.S_ISREG(os.stat(path).st_mode)
-    except FileNotFoundError:
-        special = False
-    except OSError as e:
-        raise InputError(f"cannot write {path}: {e.strerror}") from None
-    if special:
-        with open(path, "w", encoding="utf-8", newline="") as out:
-            yield out
-        return
-    import tempfile  # only when a report goes to a file: kept off the start-up path
-
-    directory = os.path.dirname(os.path.abspath(path))
-    try:
-        fd, tmp = tempfile.mkstemp(prefix=".initkeys-", dir=directory)
-    except OSError as e:
-        raise InputError(f"cannot write {path}: {e.strerror}") from None
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8", newline="") as out:
-            yield out
-        os.replace(tmp, path)
-    except BaseException:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
-        raise
 
 
 @cli.group()
@@ -726,7 +451,7 @@ def main(argv: list[str] | None = None) -> None:
         _die(f"{where}{e.strerror or e}", 2)
     except Exception as e:  # a bug: one line by default, the traceback on request
         if _stray_aws_error(e):  # no command caught it: exit 3, and never its raw text
-            from initkeys.sources.aws import describe_access_error
+            from initkeys.aws import describe_access_error
 
             _die(describe_access_error(e, "an AWS call"), 3)
         if os.environ.get("INITKEYS_DEBUG"):
@@ -748,7 +473,7 @@ def _stray_aws_error(e: Exception) -> bool:
         return False
     from botocore.exceptions import ParamValidationError
 
-    from initkeys.sources.aws import is_access_error
+    from initkeys.aws import is_access_error
 
     return is_access_error(e) and not isinstance(e, ParamValidationError)
 

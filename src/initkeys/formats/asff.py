@@ -37,7 +37,7 @@ Text that is not ours (user names, messages) is JSON-escaped, made one line
 in titles, and clipped to the ASFF limits (Title 256, Description 1024,
 Recommendation 512, counted in UTF-16 units as AWS does).
 
-No boto3 here: sending is ``initkeys.sources.securityhub``.
+No boto3 here: sending is ``initkeys.sinks.securityhub``.
 """
 
 from __future__ import annotations

@@ -15,6 +15,7 @@ from typing import Any
 
 import click
 
+from initkeys.cli_common import confirm_or_exit, refuse_unasked, terminal_safe
 from initkeys.cli_options import aws_options, exemption_options, setup_window_option
 from initkeys.errors import AccessError, InputError
 from initkeys.guard.config import GuardAction
@@ -78,14 +79,14 @@ def simulate(
     with --apply), 2 bad usage or an event the guard does not act on, 3 AWS could
     not be read, the notification not sent, or the deactivation failed.
     """
+    from initkeys.app.guard import simulate as simulate_event
+    from initkeys.aws import AwsContext
     from initkeys.config import exemption_rules
     from initkeys.guard.config import GuardConfig, check_topic_arn
+    from initkeys.guard.decide import GuardDecision
     from initkeys.guard.event import parse_event
     from initkeys.guard.runner import Guard
     from initkeys.model import Settings
-    from initkeys.remediate.cli import confirm_or_exit, refuse_unasked
-    from initkeys.remediate.execute import default_journal_path
-    from initkeys.sources.aws import make_session
 
     refuse_unasked(apply_, yes)
     chosen = GuardAction(action)
@@ -101,18 +102,16 @@ def simulate(
         setup_window=setup_window, exemptions=exemption_rules(config_path, exempt_users)
     )
     config = GuardConfig(action=chosen, topic_arn=topic_arn, settings=settings)
-    runner = Guard(
-        make_session(profile, region), config, endpoint_url=endpoint_url, profile=profile
-    )
-    decision = runner.decide(event, datetime.now(timezone.utc))
-    if apply_ and decision.alert:
+    runner = Guard(AwsContext.open(profile, region, endpoint_url), config)
+
+    def confirm(decision: GuardDecision) -> None:
         deactivating = chosen is GuardAction.DEACTIVATE and decision.actions
         what = "Deactivate the setup key(s), then notify" if deactivating else "Notify"
-        confirm_or_exit(yes, f"{what} ({_safe(event.user_name)})?")
-        path = journal or default_journal_path(event.account_id)
-        result = runner.act(decision, journal=path)
-    else:
-        result = runner.preview(decision)
+        confirm_or_exit(yes, f"{what} ({terminal_safe(event.user_name)})?")
+
+    now = datetime.now(timezone.utc)
+    result = simulate_event(runner, event, now, apply=apply_, journal=journal, confirm=confirm)
+    decision = result.decision
     if output_format == "json":
         click.echo(json.dumps({**result.document, "message_id": result.message_id}, indent=2))
     else:
@@ -219,10 +218,4 @@ def _print_text(
         else:
             lines.append("Notified: nobody (no --topic-arn)")
     for line in lines:
-        click.echo(_safe(line))
-
-
-def _safe(text: str) -> str:
-    from initkeys.remediate.cli import terminal_safe  # one escaping for every command
-
-    return terminal_safe(text)
+        click.echo(terminal_safe(line))

@@ -30,6 +30,7 @@ import tempfile
 from datetime import datetime, timezone
 from typing import Any
 
+from initkeys.aws import AwsContext
 from initkeys.errors import AccessError, InitkeysError
 from initkeys.guard.config import GuardConfig, config_from_env
 from initkeys.guard.event import IrrelevantEvent, MalformedEvent, check_document, parse_event
@@ -49,7 +50,7 @@ def handler(event: Any, context: Any = None) -> dict[str, Any]:
     """Decide on one EventBridge event, act as configured, and log what happened."""
     global _guard
     if _guard is None:
-        _guard = Guard(None, lambda_config())
+        _guard = Guard(AwsContext.open(), lambda_config())
     return handle(_guard, event, datetime.now(timezone.utc))
 
 

@@ -25,6 +25,7 @@ EXCLUDED = frozenset(
     {
         "__main__.py",
         "cli.py",
+        "cli_common.py",
         "cli_options.py",
         "remediate/cli.py",
         "guard/cli.py",

@@ -3,6 +3,8 @@
 With remediation, the only place the guard uses boto3. It reuses both of the
 project's AWS paths rather than copying them:
 
+Both go through one :class:`~initkeys.aws.AwsContext` (its clients, its retries):
+
 - reading: :class:`~initkeys.sources.aws.LiveAccount` (``GetUser``, then
   ``ListAccessKeys``, ``GetLoginProfile``, ``GetAccessKeyLastUsed`` and
   ``ListUserTags`` through ``read_user``, as a live audit re-reads a user);
@@ -24,6 +26,7 @@ from datetime import datetime
 from typing import Any
 
 from initkeys._version import __version__
+from initkeys.aws import AwsContext, access_errors
 from initkeys.errors import AccessError
 from initkeys.guard.config import GuardAction, GuardConfig, topic_region
 from initkeys.guard.decide import GuardDecision, decide
@@ -31,7 +34,6 @@ from initkeys.guard.event import GuardEvent, IrrelevantEvent
 from initkeys.guard.message import guard_document, subject
 from initkeys.remediate.execute import Outcome, Remediator
 from initkeys.remediate.journal import Phase
-from initkeys.sources.aws import access_errors, make_client_config, with_throttle_retry
 
 
 @dataclass(frozen=True)
@@ -56,22 +58,22 @@ class GuardResult:
 
 
 class Guard:
-    """The guard for the account ``session`` (a boto3 Session) signs in to."""
+    """The guard for the account its :class:`AwsContext` (or a boto3 Session, with
+    ``endpoint_url`` and ``profile``, as the Python API always allowed) signs in to."""
 
     def __init__(
         self,
-        session: Any = None,
+        aws: AwsContext | Any = None,
         config: GuardConfig | None = None,
         *,
         endpoint_url: str | None = None,
         profile: str | None = None,
     ) -> None:
         self.config = config or GuardConfig()
-        self._endpoint_url = endpoint_url
-        self._profile = profile
-        self._remediator = Remediator(
-            session, endpoint_url=endpoint_url, profile=profile, policy="guard"
-        )
+        if not isinstance(aws, AwsContext):
+            aws = AwsContext.open(profile, None, endpoint_url, session=aws)
+        self.aws = aws
+        self._remediator = Remediator(aws, policy="guard")
 
     def decide(self, event: GuardEvent, now: datetime) -> GuardDecision:
         """Read the user the event names, live, and decide (changes nothing).
@@ -88,7 +90,7 @@ class Guard:
         if not event.self_created:  # the event alone decides: no read needed
             account = self._remediator.account
             with access_errors(
-                "iam:GetUser/ListAccessKeys/GetLoginProfile", self._profile, policy="guard"
+                "iam:GetUser/ListAccessKeys/GetLoginProfile", self.aws.profile, policy="guard"
             ):
                 listed = account.get_user(event.user_name)
                 if listed is not None:
@@ -136,21 +138,12 @@ class Guard:
         )
 
     def _publish(self, topic_arn: str, document: dict[str, Any]) -> str:
-        session = self._remediator.session
-        kwargs: dict[str, Any] = {
-            "region_name": topic_region(topic_arn),
-            "config": make_client_config(1, session),
-        }
-        if self._endpoint_url:
-            kwargs["endpoint_url"] = self._endpoint_url
-        with access_errors("sns:Publish", self._profile, policy="guard"):
-            sns = session.client("sns", **kwargs)
-            answer = with_throttle_retry(
-                lambda: sns.publish(
-                    TopicArn=topic_arn,
-                    Subject=subject(document),
-                    Message=json.dumps(document, ensure_ascii=False),
-                )
+        with access_errors("sns:Publish", self.aws.profile, policy="guard"):
+            sns = self.aws.client("sns", topic_region(topic_arn))
+            answer = sns.publish(
+                TopicArn=topic_arn,
+                Subject=subject(document),
+                Message=json.dumps(document, ensure_ascii=False),
             )
         message_id = answer.get("MessageId")
         if not isinstance(message_id, str):

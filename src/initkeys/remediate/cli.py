@@ -10,12 +10,12 @@ from __future__ import annotations
 
 import sys
 from collections.abc import Sequence
-from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 import click
 
+from initkeys.cli_common import confirm_or_exit, refuse_unasked, terminal_safe
 from initkeys.cli_options import (
     account_selection_options,
     aws_options,
@@ -25,12 +25,13 @@ from initkeys.cli_options import (
 )
 from initkeys.errors import AccessError, InputError
 from initkeys.model import Mode, Reason, Status
-from initkeys.remediate.plan import AccountPlan
 
 if TYPE_CHECKING:
-    from initkeys.audit import TrailFor
-    from initkeys.model import Finding
+    from initkeys.app.remediate import PlannedAccount, PlanOutput
+    from initkeys.aws import AwsContext
+    from initkeys.model import Settings
     from initkeys.remediate.execute import Outcome, RemediationResult, Remediator
+    from initkeys.remediate.from_audit import AuditReport
     from initkeys.remediate.journal import JournalEntry
     from initkeys.remediate.plan import PlannedAction
     from initkeys.remediate.rollback import RefusedLine
@@ -118,8 +119,10 @@ def remediate(
     actions too), 2 bad usage or a bad report or journal, 3 nothing could be done
     (credentials, permissions, network).
     """
-    from initkeys.cli import make_settings
-    from initkeys.remediate.plan import plan_remediation
+    from initkeys.app.audit import make_settings, trail_readers_for
+    from initkeys.app.remediate import PlanOutput, plan_account
+    from initkeys.aws import AwsContext
+    from initkeys.remediate.execute import Remediator
 
     refuse_unasked(apply_, yes)
     # The same exemptions as the audit's: initkeys.toml, --config, --exempt-user.
@@ -143,43 +146,40 @@ def remediate(
             f"a live audit (mode {mode}, setup window {_short(setup_window)}"
             f"{_with_trail(cloudtrail)})"
         )
+    plan_output = PlanOutput(plan_out, source)
     if selection.many:
         if journal is not None:
             raise InputError("with --org or --accounts, use --journal-dir (one journal an account)")
-        _remediate_many(
-            settings,
-            report,
-            selection,
-            profile=profile,
-            region=region,
-            endpoint_url=endpoint_url,
-            apply_=apply_,
-            delete=delete,
-            yes=yes,
-            journal_dir=journal_dir,
-            plan_out=PlanOutput(plan_out, source),
-            trail=trail,
+        aws = AwsContext.open(profile, region, endpoint_url)
+        sys.exit(
+            _remediate_many(
+                aws,
+                settings,
+                report,
+                selection,
+                apply_,
+                delete,
+                yes,
+                journal_dir,
+                plan_output,
+                trail,
+            )
         )
     if journal_dir is not None:
         raise InputError("--journal-dir goes with --org or --accounts; use --journal")
-    remediator = _remediator(profile, region, endpoint_url)
+    aws = AwsContext.open(profile, region, endpoint_url)
+    remediator = Remediator(aws)
     identity = remediator.whoami()
-    readers = _trail_readers(trail, remediator.session, endpoint_url)
-    findings, plan_mode = _findings_to_plan(
-        remediator, identity.account_id, report, settings, readers
-    )
-
-    window = report.setup_window if report is not None else settings.setup_window
-    planned = plan_remediation(findings, mode=plan_mode, delete=delete, setup_window=window)
-    actions = [p for p in planned if p.acts]
-    refused = [p for p in planned if p.refused is not None]
-    PlanOutput(plan_out, source).write(
-        [AccountPlan(identity.account_id, identity.arn, planned)], plan_mode, delete, apply_
-    )
+    readers = trail_readers_for(trail, aws, policy="remediate")
+    planned = plan_account(remediator, report, settings, delete=delete, trail=readers).plan
+    plan_mode = report.mode if report is not None else settings.mode
+    actions = [p for p in planned.planned if p.acts]
+    refused = [p for p in planned.planned if p.refused is not None]
+    plan_output.write([planned], plan_mode, delete, apply_)
     click.echo(f"Account {identity.account_id}, as {terminal_safe(identity.arn)}")
     click.echo(f"Plan from {terminal_safe(source)}:")
-    _print_plan(planned)
-    _print_counts(planned)
+    _print_plan(planned.planned)
+    _print_counts(planned.planned)
     _print_refused(refused)
     if not actions and not refused:
         click.echo("Nothing to do.")
@@ -233,27 +233,13 @@ def rollback(
     reactivated or were deleted, or the journal has refused lines (a dry run too),
     2 bad usage or a file that is not a journal, 3 nothing could be done.
     """
-    from initkeys.remediate.journal import read_journal
-    from initkeys.remediate.rollback import plan_rollback
+    from initkeys.app.remediate import read_rollback, rollback_remediator
+    from initkeys.aws import AwsContext
 
     refuse_unasked(apply_, yes)
-    entries = read_journal(journal, warn=_warn)
-    plan = plan_rollback(entries)
-    remediator = _remediator(profile, region, endpoint_url)
-    identity = remediator.whoami()
-    if (
-        plan.account_id is not None
-        and plan.account_id != identity.account_id
-        and selection.role_name
-    ):
-        # A journal of an --org or --accounts run: reach its account through the role.
-        remediator = _remediator_for(remediator, plan.account_id, selection, endpoint_url, profile)
-        identity = remediator.whoami()
-    if plan.account_id is not None and plan.account_id != identity.account_id:
-        raise InputError(
-            f"the journal {journal} is about account {plan.account_id}, but the credentials "
-            f"sign in to account {identity.account_id} (pass --role-name to reach it)"
-        )
+    entries, plan = read_rollback(journal, warn=_warn)
+    aws = AwsContext.open(profile, region, endpoint_url)
+    remediator, identity = rollback_remediator(aws, journal, plan, selection)
     click.echo(f"Account {identity.account_id}, as {terminal_safe(identity.arn)}")
     click.echo(f"Rollback of {terminal_safe(journal)}:")
     _print_plan(plan.reactivate)
@@ -276,26 +262,6 @@ def rollback(
 
 
 # -- helpers ---------------------------------------------------------------------------
-
-
-def confirm_or_exit(yes: bool, question: str) -> None:
-    """Ask before changing AWS, unless --yes; a no ends the run (exit 1), nothing changed."""
-    if not yes and not click.confirm(question, default=False, err=True):
-        click.echo("Not confirmed: nothing was changed.", err=True)
-        sys.exit(1)
-
-
-def refuse_unasked(apply_: bool, yes: bool) -> None:
-    """Never change AWS unasked: without a terminal to ask on, --yes is required."""
-    if apply_ and not yes and not _stdin_is_terminal():
-        raise InputError(
-            "--apply needs confirmation, and standard input is not a terminal: review the "
-            "plan (run without --apply), then pass --yes"
-        )
-
-
-def _stdin_is_terminal() -> bool:
-    return sys.stdin is not None and sys.stdin.isatty()
 
 
 def _same_settings(
@@ -332,197 +298,91 @@ def _check_cloudtrail(cloudtrail: str | None, from_audit: str | None) -> TrailSp
             "used (make the report with 'initkeys audit --cloudtrail SOURCE' to have them "
             "judged with the evidence)"
         )
-    from initkeys.cli import check_cloudtrail
+    from initkeys.app.audit import check_cloudtrail
 
     return check_cloudtrail(cloudtrail, (), False)
-
-
-def _trail_readers(
-    trail: TrailSpec | None, session: Any, endpoint_url: str | None
-) -> TrailFor | None:
-    """The CloudTrail reader of each account, as the audit makes them: LookupEvents in the
-    account itself, or one bucket read with ``session`` (the signed-in account's), listed
-    now so that a wrong or denied bucket stops the run before anything is planned."""
-    if trail is None:
-        return None
-    from initkeys.sources.cloudtrail import trail_readers
-
-    return trail_readers(trail, session=session, endpoint_url=endpoint_url, policy="remediate")
 
 
 def _with_trail(cloudtrail: str | None) -> str:
     return "" if cloudtrail is None else f", CloudTrail {cloudtrail}"
 
 
-def _findings_to_plan(
-    remediator: Remediator,
-    account_id: str,
-    report: Any,
-    settings: Any,
-    trail: TrailFor | None = None,
-) -> tuple[tuple[Finding, ...], Mode]:
-    """The approved report's findings for the account (with today's exemption rules),
-    or a fresh live audit's (with CloudTrail evidence when ``trail``); and the mode
-    they were judged in."""
-    if report is not None:
-        from initkeys.evaluate.verdicts import with_exemption_rules
-
-        audited = report.account(account_id)
-        return with_exemption_rules(audited.findings, settings), report.mode
-    return tuple(remediator.audit(settings, trail).findings), settings.mode
-
-
 def _remediate_many(
-    settings: Any,
-    report: Any,
+    aws: AwsContext,
+    settings: Settings,
+    report: AuditReport | None,
     selection: AccountSelection,
-    *,
-    profile: str | None,
-    region: str | None,
-    endpoint_url: str | None,
     apply_: bool,
     delete: bool,
     yes: bool,
     journal_dir: str | None,
     plan_out: PlanOutput,
     trail: TrailSpec | None = None,
-) -> None:
+) -> int:
     """Plan every account first, ask once, then act account by account, each with its
-    own journal (so rollback and reruns work per account). Exits."""
+    own journal (so rollback and reruns work per account). Returns the exit code."""
     import os
 
-    from initkeys.cli import select_targets
-    from initkeys.remediate.execute import Remediator
-    from initkeys.remediate.plan import plan_remediation
-    from initkeys.sources.aws import make_session
+    from initkeys.app.audit import trail_readers_for
+    from initkeys.app.remediate import account_journal, journal_directory, plan_accounts
 
-    base = make_session(profile, region)
-    own = Remediator(base, endpoint_url=endpoint_url, profile=profile)
-    readers = _trail_readers(trail, base, endpoint_url)
-    targets = select_targets(base, selection, endpoint_url=endpoint_url, profile=profile)
-    plans: list[tuple[Remediator, str, list[PlannedAction]]] = []
-    documented: list[AccountPlan] = []
-    errors: list[str] = []
+    readers = trail_readers_for(trail, aws, policy="remediate")
+    accounts = plan_accounts(aws, selection, report, settings, delete=delete, trail=readers)
+    errors = [a.plan for a in accounts if a.remediator is None]
+    planned: list[PlannedAccount] = [a for a in accounts if a.remediator is not None]
     refusals = 0
-    plan_mode = report.mode if report is not None else settings.mode
-    for target in targets:
-        try:
-            remediator = _remediator_for(own, target.account_id, selection, endpoint_url, profile)
-            identity = remediator.whoami()
-            findings, mode = _findings_to_plan(
-                remediator, identity.account_id, report, settings, readers
-            )
-        except (AccessError, InputError) as exc:
-            errors.append(f"account {target.account_id}: {exc}")
-            click.echo(f"Account {target.account_id}: could not be planned: {exc}")
-            documented.append(AccountPlan(target.account_id, None, error=str(exc)))
+    for account in accounts:
+        plan = account.plan
+        if account.remediator is None:
+            click.echo(f"Account {plan.account_id}: could not be planned: {plan.error}")
             continue
-        window = report.setup_window if report is not None else settings.setup_window
-        planned = plan_remediation(findings, mode=mode, delete=delete, setup_window=window)
-        documented.append(AccountPlan(identity.account_id, identity.arn, planned))
-        click.echo(f"Account {identity.account_id}, as {terminal_safe(identity.arn)}")
-        _print_plan(planned)
-        _print_counts(planned)
-        refused = [p for p in planned if p.refused is not None]
+        click.echo(f"Account {plan.account_id}, as {terminal_safe(plan.principal or '')}")
+        _print_plan(plan.planned)
+        _print_counts(plan.planned)
+        refused = [p for p in plan.planned if p.refused is not None]
         _print_refused(refused)
         refusals += len(refused)
-        plans.append((remediator, identity.account_id, [p for p in planned if p.acts or p.refused]))
-    total = sum(p.acts for _, _, actions in plans for p in actions)
-    plan_out.write(documented, plan_mode, delete, apply_)
-    if not plans:
-        raise AccessError("no account could be planned: " + "; ".join(errors))
+    total = sum(p.acts for account in planned for p in account.work)
+    plan_mode = report.mode if report is not None else settings.mode
+    plan_out.write([a.plan for a in accounts], plan_mode, delete, apply_)
+    if not planned:
+        reasons = "; ".join(f"account {e.account_id}: {e.error}" for e in errors)
+        raise AccessError("no account could be planned: " + reasons)
     verb = "delete" if delete else "deactivate"
     if total == 0 and refusals == 0:
         click.echo("Nothing to do.")
-        sys.exit(1 if errors else 0)
+        return 1 if errors else 0
     if not apply_:
         if total:
             flags = "--apply --delete" if delete else "--apply"
             click.echo(f"Dry run: nothing was changed. Run again with {flags} to {verb} them.")
-        sys.exit(1 if errors or refusals else 0)
-    directory = journal_dir or f"initkeys-journals-{datetime.now(timezone.utc):%Y%m%dT%H%M%SZ}"
-    for _, account_id, actions in plans:
+        return 1 if errors or refusals else 0
+    directory = journal_directory(journal_dir)
+    for account in planned:
         # Every account's journal is checked before the question and before any account
         # is touched: a link or a file others can write stops the whole run.
-        if actions:
-            check_journal(os.path.join(directory, f"initkeys-journal-{account_id}.jsonl"))
+        if account.work:
+            check_journal(account_journal(directory, account.plan.account_id))
     if total:
-        confirm_or_exit(yes, f"{verb.capitalize()} {total} key(s) in {len(plans)} account(s)?")
+        confirm_or_exit(yes, f"{verb.capitalize()} {total} key(s) in {len(planned)} account(s)?")
     os.makedirs(directory, mode=0o700, exist_ok=True)
     worst = 1 if errors else 0
-    for remediator, account_id, actions in plans:
-        if not actions:
+    for account in planned:
+        assert account.remediator is not None
+        account_id = account.plan.account_id
+        if not account.work:
             continue
-        path = os.path.join(directory, f"initkeys-journal-{account_id}.jsonl")
         click.echo(f"Account {account_id}:")
         try:
-            result = _execute(remediator, actions, path)
+            result = _execute(
+                account.remediator, account.work, account_journal(directory, account_id)
+            )
         except AccessError as exc:
             click.echo(f"Account {account_id}: {exc}")
             worst = max(worst, 1)
             continue
         worst = max(worst, result.exit_code)
-    sys.exit(worst)
-
-
-@dataclass(frozen=True)
-class PlanOutput:
-    """Where ``--plan-out`` writes the plan (nowhere without it), and what it came from."""
-
-    path: str | None
-    source: str
-
-    def write(self, plans: Sequence[AccountPlan], mode: Mode, delete: bool, apply_: bool) -> None:
-        if self.path is None:
-            return
-        import json
-
-        from initkeys.cli import atomic_file
-        from initkeys.remediate.plan import plan_document
-
-        document = plan_document(
-            plans,
-            generated_at=datetime.now(timezone.utc).replace(microsecond=0),
-            source=self.source,
-            mode=mode,
-            delete=delete,
-            apply=apply_,
-        )
-        with atomic_file(self.path) as out:
-            json.dump(document, out, indent=2)
-            out.write("\n")
-
-
-def _remediator_for(
-    own: Remediator,
-    account_id: str,
-    selection: AccountSelection,
-    endpoint_url: str | None,
-    profile: str | None,
-) -> Remediator:
-    """``own`` for its own account; for any other, a Remediator through the selection's
-    role, which must sign in to that account (a misconfigured role must not act elsewhere)."""
-    from initkeys.remediate.execute import Remediator
-    from initkeys.sources.accounts import session_for
-
-    me = own.whoami()
-    if account_id == me.account_id:
-        return own
-    session = session_for(
-        own.session, me.account_id, me.partition, account_id, selection, endpoint_url
-    )
-    remediator = Remediator(session, endpoint_url=endpoint_url, profile=profile)
-    reached = remediator.whoami().account_id
-    if reached != account_id:
-        raise AccessError(f"the role's credentials sign in to account {reached}, not {account_id}")
-    return remediator
-
-
-def _remediator(profile: str | None, region: str | None, endpoint_url: str | None) -> Remediator:
-    from initkeys.remediate.execute import Remediator
-    from initkeys.sources.aws import make_session
-
-    return Remediator(make_session(profile, region), endpoint_url=endpoint_url, profile=profile)
+    return worst
 
 
 def _execute(
@@ -532,23 +392,17 @@ def _execute(
     *,
     read: Sequence[JournalEntry] | None = None,
 ) -> RemediationResult:
-    """Carry out ``actions``; ``read``: rollback's journal as it was read and planned
-    from (the run goes on if others can write it, as long as it has not changed)."""
+    """Carry out ``actions``, printing each outcome; AccessError when nothing could be done."""
+    from initkeys.app.remediate import execute_actions, nothing_done
     from initkeys.remediate.execute import default_journal_path
 
     path = journal or default_journal_path(remediator.whoami().account_id)
     click.echo(f"Journal: {terminal_safe(path)}")
-    result = remediator.execute(
-        actions,
-        journal=path,
-        on_outcome=_print_outcome,
-        allow_shared_journal=read is not None,
-        journal_read=read,
-    )
+    result = execute_actions(remediator, actions, path, on_outcome=_print_outcome, read=read)
     _print_result(result)
-    if result.exit_code == 3:
-        first = next(o.reason for o in result.outcomes if o.attempted)
-        raise AccessError(f"nothing could be done: {first} (journal: {path})")
+    error = nothing_done(result)
+    if error is not None:
+        raise error
     return result
 
 
@@ -671,14 +525,6 @@ def _print_table(rows: Sequence[tuple[str, ...]]) -> None:
     for row in rows:
         cells = [cell.ljust(w) for cell, w in zip(row[:-1], widths[:-1], strict=True)] + [row[-1]]
         click.echo(("  " + "  ".join(cells)).rstrip())
-
-
-def terminal_safe(text: str) -> str:
-    """Control characters escaped: a crafted user name must not drive the terminal."""
-    return "".join(
-        ch if ch.isprintable() or ch == " " else ch.encode("unicode_escape").decode("ascii")
-        for ch in text
-    )
 
 
 def _iso(moment: datetime | None) -> str | None:

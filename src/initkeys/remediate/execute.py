@@ -26,6 +26,15 @@ from dataclasses import dataclass
 from datetime import datetime, timezone
 from typing import TYPE_CHECKING, Any
 
+from initkeys.aws import (
+    BAD_CREDENTIAL_CODES,
+    EXPIRED_CODES,
+    ApiCallCounter,
+    AwsContext,
+    Identity,
+    describe_access_error,
+    error_code,
+)
 from initkeys.errors import InputError
 from initkeys.model import AccessKey, AccountAudit, IamUser, Settings
 from initkeys.remediate.journal import (
@@ -39,19 +48,7 @@ from initkeys.remediate.journal import (
     shown,
 )
 from initkeys.remediate.plan import Action, PlannedAction, judge_again, refusal
-from initkeys.sources.accounts import session_identity
-from initkeys.sources.aws import (
-    BAD_CREDENTIAL_CODES,
-    EXEMPT_TAG,
-    EXPIRED_CODES,
-    ApiCallCounter,
-    Identity,
-    LiveAccount,
-    as_utc,
-    describe_access_error,
-    error_code,
-    with_throttle_retry,
-)
+from initkeys.sources.aws import EXEMPT_TAG, LiveAccount, as_utc
 
 if TYPE_CHECKING:
     from initkeys.audit import TrailFor
@@ -106,41 +103,32 @@ def default_journal_path(account_id: str, now: datetime | None = None) -> str:
 
 
 class Remediator:
-    """Acts on one AWS account, the one ``session`` (a boto3 Session) signs in to."""
+    """Acts on one AWS account, the one its :class:`AwsContext` signs in to."""
 
     def __init__(
         self,
-        session: Any = None,
+        aws: AwsContext | Any = None,
         *,
         endpoint_url: str | None = None,
         profile: str | None = None,
         counter: ApiCallCounter | None = None,
         policy: str = "remediate",
     ) -> None:
-        """``policy``: the ``initkeys policy`` a denial names (the event guard has its own)."""
-        if session is None:
-            from initkeys.sources.aws import make_session
-
-            session = make_session(profile)
-        self._session = session
-        self._endpoint_url = endpoint_url
-        self._profile = profile
-        self._counter = counter
-        self._account = LiveAccount(
-            session,
-            endpoint_url=endpoint_url,
-            max_workers=1,
-            counter=counter,
-            profile=profile,
-            # An assumed role's session knows its identity: no GetCallerIdentity.
-            identity=session_identity(session),
-        )
+        """``aws``: the context to act through; a boto3 Session (or None: the standard
+        credential chain with ``profile``) is made into one with ``endpoint_url`` and
+        ``counter``, as the Python API always allowed. ``policy``: the
+        ``initkeys policy`` a denial names (the event guard has its own)."""
+        if not isinstance(aws, AwsContext):
+            aws = AwsContext.open(profile, None, endpoint_url, session=aws)
+        self.aws = aws.counting(counter)
+        # An assumed role's context knows its identity: no GetCallerIdentity.
+        self._account = LiveAccount(self.aws, max_workers=1)
         self._policy = policy
 
     @property
     def session(self) -> Any:
         """The boto3 session this remediator signs with."""
-        return self._session
+        return self.aws.session
 
     @property
     def account(self) -> LiveAccount:
@@ -184,7 +172,7 @@ class Remediator:
         """
         identity = self.whoami()
         path = journal or default_journal_path(identity.account_id)
-        run = _Run(self._account, identity, uuid.uuid4().hex, self._profile, self._policy)
+        run = _Run(self._account, identity, uuid.uuid4().hex, self._policy)
         outcomes: list[Outcome] = []
         with JournalWriter(path, allow_shared=allow_shared_journal) as writer:
             # Read under the writer's lock: no other run is appending now.
@@ -240,7 +228,6 @@ class _Run:
         account: LiveAccount,
         identity: Identity,
         run_id: str,
-        profile: str | None,
         policy: str = "remediate",
     ) -> None:
         self.account = account
@@ -248,7 +235,6 @@ class _Run:
         self.iam = account.iam
         self.identity = identity
         self.run_id = run_id
-        self.profile = profile
         self.history = EMPTY_HISTORY
         self.writer: JournalWriter | None = None
         self.stopped: str | None = None
@@ -386,7 +372,7 @@ class _Run:
                 return self.iam.update_access_key(UserName=user, AccessKeyId=key_id, Status=status)
 
         try:
-            with_throttle_retry(request)
+            request()
         except _aws_errors() as exc:
             return self.after_failed_call(planned, before, target, exc, call)
         return self.record(Outcome(planned, Phase.APPLIED, planned.why, before, target))
@@ -439,9 +425,7 @@ class _Run:
         from botocore.exceptions import ClientError
 
         try:
-            metadata = with_throttle_retry(
-                lambda: self.iam.list_access_keys(UserName=user)["AccessKeyMetadata"]
-            )
+            metadata = self.iam.list_access_keys(UserName=user)["AccessKeyMetadata"]
         except ClientError as exc:
             if error_code(exc) == "NoSuchEntity":
                 return None
@@ -452,7 +436,7 @@ class _Run:
         return None
 
     def with_last_use(self, state: KeyState, key_id: str) -> KeyState:
-        answer = with_throttle_retry(lambda: self.iam.get_access_key_last_used(AccessKeyId=key_id))
+        answer = self.iam.get_access_key_last_used(AccessKeyId=key_id)
         used = answer.get("AccessKeyLastUsed", {}).get("LastUsedDate")
         return KeyState(state.status, state.create_date, as_utc(used) if used is not None else None)
 
@@ -462,7 +446,7 @@ class _Run:
         has checked that the user still has a console password."""
         assert planned.action is not None and planned.setup_window is not None
         assert planned.mode is not None and planned.access_key_id is not None
-        user = with_throttle_retry(lambda: self.iam.get_user(UserName=planned.user)["User"])
+        user = self.iam.get_user(UserName=planned.user)["User"]
         judged = judge_again(
             IamUser(
                 name=planned.user,
@@ -487,7 +471,7 @@ class _Run:
         from botocore.exceptions import ClientError
 
         try:
-            with_throttle_retry(lambda: self.iam.get_login_profile(UserName=user))
+            self.iam.get_login_profile(UserName=user)
         except ClientError as exc:
             if error_code(exc) != "NoSuchEntity":
                 raise
@@ -501,7 +485,7 @@ class _Run:
     # -- errors --------------------------------------------------------------------
 
     def describe(self, exc: BaseException, call: str) -> str:
-        return describe_access_error(exc, call, self.profile, policy=self.policy)
+        return describe_access_error(exc, call, self.account.aws.profile, policy=self.policy)
 
     def stop_if_fatal(self, exc: BaseException, problem: str) -> None:
         """Stop the run after credential and network failures (botocore has already

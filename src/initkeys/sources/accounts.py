@@ -1,4 +1,4 @@
-"""Which accounts to audit, and a boto3 session for each (AWS Organizations, STS)."""
+"""Which accounts to audit, and an AWS context for each (AWS Organizations, STS)."""
 
 from __future__ import annotations
 
@@ -7,15 +7,9 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
 from typing import Any
 
+from initkeys.aws import CLIENT_LOCK, AwsContext, access_errors, identity_from_arn
 from initkeys.errors import AccessError, InputError
 from initkeys.inputs import read_text
-from initkeys.sources.aws import (
-    CLIENT_LOCK,
-    Identity,
-    access_errors,
-    identity_from_arn,
-    make_client_config,
-)
 
 _ACCOUNT_ID = re.compile(r"^\d{12}$")
 
@@ -62,31 +56,16 @@ def parse_account_ids(value: str, option: str) -> tuple[str, ...]:
     return tuple(dict.fromkeys(ids))  # keep order, drop repeats
 
 
-def session_identity(session: Any) -> Identity | None:
-    """The identity a session from :func:`session_for` is known to sign in as
-    (an assumed role's), or None (read it with GetCallerIdentity)."""
-    identity = getattr(session, "identity", None)
-    return identity if isinstance(identity, Identity) else None
-
-
-def organization_accounts(
-    session: Any, *, endpoint_url: str | None = None, profile: str | None = None
-) -> tuple[TargetAccount, ...]:
+def organization_accounts(aws: AwsContext) -> tuple[TargetAccount, ...]:
     """The organization's ACTIVE accounts (run from the management account or a
     delegated administrator)."""
-    region = session.region_name or "us-east-1"
     accounts: list[TargetAccount] = []
     with access_errors(
         "organizations:ListAccounts",
-        profile,
+        aws.profile,
         suffix=" (--org runs from the management or a delegated administrator account)",
     ):
-        client = session.client(
-            "organizations",
-            region_name=region,
-            endpoint_url=endpoint_url,
-            config=make_client_config(4, session),
-        )
+        client = aws.client("organizations", workers=4)
         for page in client.get_paginator("list_accounts").paginate():
             for account in page["Accounts"]:
                 # "State" replaced "Status" in 2025; either says ACTIVE.
@@ -102,19 +81,17 @@ def role_arn(account_id: str, partition: str, role_name: str) -> str:
     return f"arn:{partition}:iam::{account_id}:role/{name}"
 
 
-def assume_role_session(
-    session: Any,
+def assume_role(
+    aws: AwsContext,
     account_id: str,
     partition: str,
     role_name: str,
     *,
     external_id: str | None = None,
     session_name: str = "initkeys",
-    endpoint_url: str | None = None,
-) -> Any:
-    """A boto3 Session signed in to ``account_id`` through ``role_name``; its
-    ``identity`` is the assumed role's, read from the AssumeRole answer (no
-    GetCallerIdentity needed).
+) -> AwsContext:
+    """``aws`` signed in to ``account_id`` through ``role_name``; its ``identity`` is
+    the assumed role's, read from the AssumeRole answer (no GetCallerIdentity needed).
 
     The role's credentials last an hour, and a run can last longer (an organization
     audit, a confirmation prompt left waiting): they refresh themselves, with
@@ -124,19 +101,12 @@ def assume_role_session(
     Raises :class:`AccessError` when the role cannot be assumed.
     """
     arn = role_arn(account_id, partition, role_name)
-    region = session.region_name or "us-east-1"
+    region = aws.region or "us-east-1"
     kwargs: dict[str, Any] = {"RoleArn": arn, "RoleSessionName": session_name}
     if external_id:
         kwargs["ExternalId"] = external_id
     with access_errors("sts:AssumeRole", prefix=f"cannot assume {arn}: "):
-        # The base session is shared by the threads of an organization run.
-        with CLIENT_LOCK:
-            sts = session.client(
-                "sts",
-                region_name=region,
-                endpoint_url=endpoint_url,
-                config=make_client_config(4, session),
-            )
+        sts = aws.client("sts", region, workers=4)
         asked = datetime.now(timezone.utc)
         answer = sts.assume_role(**kwargs)
 
@@ -147,16 +117,17 @@ def assume_role_session(
 
     from botocore.credentials import RefreshableCredentials
 
-    return AssumedSession(
-        session,
+    session = AssumedSession(
+        aws.session,
         RefreshableCredentials.create_from_metadata(
             metadata=_credential_metadata(answer, asked),
             refresh_using=assume_again,
             method="assume-role",
         ),
         region,
-        identity_from_arn(str(answer.get("AssumedRoleUser", {}).get("Arn", ""))),
     )
+    identity = identity_from_arn(str(answer.get("AssumedRoleUser", {}).get("Arn", "")))
+    return aws.signed_in_as(session, identity)
 
 
 # AssumeRole's session length when DurationSeconds is not given (initkeys never gives it).
@@ -220,17 +191,9 @@ class AssumedSession:
     shared a client costs about as much as one from the base session. Sessions are
     not thread-safe, so client creation is serialised; the clients themselves are.
 
-    ``identity`` is the principal the credentials sign in as (None when AWS's
-    answer did not say).
     """
 
-    def __init__(
-        self,
-        base: Any,
-        credentials: Any,
-        region: str,
-        identity: Identity | None = None,
-    ) -> None:
+    def __init__(self, base: Any, credentials: Any, region: str) -> None:
         import botocore.session
         from botocore.credentials import CredentialProvider, CredentialResolver
 
@@ -240,9 +203,9 @@ class AssumedSession:
             def load(self) -> Any:
                 return credentials
 
-        self.identity = identity
         self.region_name = region
         with CLIENT_LOCK:
+            # boto3 has no public way to share its model loader: its botocore session.
             base_botocore = base._session
             # The same profile as the base session: its retry, endpoint and other
             # settings apply to this account's clients too.
@@ -253,32 +216,30 @@ class AssumedSession:
         # The botocore session itself makes the clients (as boto3's Session.client does):
         # a boto3 Session over it would add boto3's data path to the shared loader again
         # for every account, and the services used here need none of boto3's additions.
-        self._session = own  # also read for config such as max_attempts
+        self._session = own
 
     def client(self, service: str, **kwargs: Any) -> Any:
         with CLIENT_LOCK:
             return self._session.create_client(service, **kwargs)
 
 
-def session_for(
-    base: Any,
+def context_for(
+    aws: AwsContext,
     own_account_id: str,
     partition: str,
     account_id: str,
     selection: AccountSelection,
-    endpoint_url: str | None = None,
-) -> Any:
+) -> AwsContext:
     """The signed-in account keeps its own credentials; any other is reached by its role."""
     if account_id == own_account_id:
-        return base
+        return aws
     if not selection.role_name:
         raise AccessError("--role-name is needed to reach another account")
-    return assume_role_session(
-        base,
+    return assume_role(
+        aws,
         account_id,
         partition,
         selection.role_name,
         external_id=selection.external_id,
         session_name=selection.role_session_name,
-        endpoint_url=endpoint_url,
     )

@@ -37,17 +37,16 @@ from datetime import date, datetime, timedelta, timezone
 from functools import partial
 from typing import Any, BinaryIO, Protocol
 
+from initkeys.aws import AwsContext
 from initkeys.errors import InputError
 from initkeys.inputs import BadJson, load_json
 from initkeys.model import CreationEvent, EventName, TimeRange, TrailEvidence
 from initkeys.partitions import PARTITION_HOME_REGION
 from initkeys.sources.aws import (
-    CLIENT_LOCK,
     LiveAccount,
     access_errors,
     as_utc,
     error_code,
-    make_client_config,
     with_throttle_retry,
 )
 from initkeys.timeutil import parse_utc
@@ -146,11 +145,11 @@ def parse_trail_source(text: str) -> TrailSpec:
 
 
 def trail_readers(
-    spec: TrailSpec, *, session: Any = None, endpoint_url: str | None = None, policy: str = "audit"
+    spec: TrailSpec, *, aws: AwsContext | None = None, policy: str = "audit"
 ) -> Callable[[LiveAccount | None], TrailReader]:
     """Which reader serves an audited account: LookupEvents in that account (through its
-    own session), or the one bucket or directory every account's logs are in (an
-    organization's trail bucket is read with ``session``, the signed-in account's).
+    own context), or the one bucket or directory every account's logs are in (an
+    organization's trail bucket is read with ``aws``, the signed-in account's).
 
     A bucket is listed once here (``AWSLogs/``), so that a wrong name (InputError)
     or a denied list (AccessError) ends the run before the audit, not after it.
@@ -161,15 +160,8 @@ def trail_readers(
         directory = DirectoryTrail(spec.path)
         return lambda _account: directory
     if spec.kind == "s3":
-        assert spec.bucket is not None and session is not None
-        kwargs: dict[str, Any] = {
-            "region_name": session.region_name or "us-east-1",
-            "config": make_client_config(8, session),
-        }
-        if endpoint_url:
-            kwargs["endpoint_url"] = endpoint_url
-        with CLIENT_LOCK:
-            client = session.client("s3", **kwargs)
+        assert spec.bucket is not None and aws is not None
+        client = aws.client("s3", workers=8)
         bucket = S3Trail(client, spec.bucket, spec.prefix, policy=policy)
         bucket.owners()  # fail now, not after the audit, on a wrong bucket or a denied list
         return lambda _account: bucket

@@ -1,9 +1,7 @@
 """Send ASFF findings to AWS Security Hub (``initkeys audit --send-to securityhub``).
 
-This is an output, not a source, but it calls AWS: boto3 is used only under
-``initkeys.sources`` (and remediation), so the sender lives here, beside the
-session and error handling of :mod:`initkeys.sources.aws`. The findings
-themselves are built by :mod:`initkeys.formats.asff`, which knows no boto3.
+An output that calls AWS, through the run's :class:`~initkeys.aws.AwsContext`. The
+findings themselves are built by :mod:`initkeys.formats.asff`, which knows no boto3.
 
 Security Hub takes a finding of the default product only from the account the
 finding is about (its ``AwsAccountId``), so each account's findings are
@@ -37,15 +35,10 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
+from initkeys.aws import AwsContext, Identity, access_errors
 from initkeys.errors import AccessError
-from initkeys.sources.accounts import AccountSelection, session_for
-from initkeys.sources.aws import (
-    CLIENT_LOCK,
-    Identity,
-    LiveAccount,
-    access_errors,
-    make_client_config,
-)
+from initkeys.sources.accounts import AccountSelection, context_for
+from initkeys.sources.aws import LiveAccount
 
 BATCH_SIZE = 100  # BatchImportFindings takes at most 100 findings a call
 BATCH_BYTES = 5_000_000  # and at most 6 MB
@@ -137,25 +130,23 @@ class SendResult:
 
 
 def send_findings(
-    session: Any,
+    aws: AwsContext,
     accounts: Iterable[AccountFindings],
     *,
     updated_at: str,
     selection: AccountSelection | None = None,
-    endpoint_url: str | None = None,
-    profile: str | None = None,
     identity: Identity | None = None,
 ) -> SendResult:
     """Import each account's findings into its own Security Hub; archive the stale ones.
 
-    ``identity`` is whom ``session`` signs in as, when the caller knows it already
+    ``identity`` is whom ``aws`` signs in as, when the caller knows it already
     (from its audit's :class:`LiveAccount`); otherwise it is read once (STS).
     Raises :class:`AccessError` when the signed-in identity cannot be read
     (credentials, network); an account that cannot be reached or denies a call
     is recorded in the result and the others go on.
     """
     selection = selection or AccountSelection()
-    me = identity or LiveAccount(session, endpoint_url=endpoint_url, profile=profile).whoami()
+    me = identity or LiveAccount(aws).whoami()
     result = SendResult()
     for account in accounts:
         result.accounts += 1
@@ -170,40 +161,26 @@ def send_findings(
             )
             continue
         try:
-            target = session_for(
-                session, me.account_id, me.partition, account.account_id, selection, endpoint_url
-            )
-            _send_account(target, account, result, updated_at, endpoint_url, profile)
+            target = context_for(aws, me.account_id, me.partition, account.account_id, selection)
+            _send_account(target, account, result, updated_at)
         except AccessError as exc:
             result.failed_accounts.append((account.account_id, str(exc)))
     return result
 
 
 def _send_account(
-    session: Any,
-    account: AccountFindings,
-    result: SendResult,
-    updated_at: str,
-    endpoint_url: str | None,
-    profile: str | None,
+    aws: AwsContext, account: AccountFindings, result: SendResult, updated_at: str
 ) -> None:
-    kwargs: dict[str, Any] = {
-        "region_name": account.region,
-        "config": make_client_config(1, session),
-    }
-    if endpoint_url:
-        kwargs["endpoint_url"] = endpoint_url
-    with CLIENT_LOCK:
-        client = session.client("securityhub", **kwargs)
+    client = aws.client("securityhub", account.region)
     sent: set[str] = set()
     unread = _Unread()
     for batch in _batches(account.findings):
-        result.imported += _import(client, account.account_id, batch, result, profile)
+        result.imported += _import(aws, client, account.account_id, batch, result)
         sent.update(str(f["Id"]) for f in batch)
         for finding in batch:
             unread.note(finding)
     stale: list[dict[str, Any]] = []
-    for stored in _active_findings(client, account, profile):
+    for stored in _active_findings(aws, client, account):
         finding_id = stored.get("Id")
         if not isinstance(finding_id, str) or finding_id in sent:
             continue  # ours and current, or not a finding an import could name
@@ -212,7 +189,7 @@ def _send_account(
         else:
             stale.append(_archived(stored, updated_at))
     for batch in _batches(stale):
-        result.archived += _import(client, account.account_id, batch, result, profile)
+        result.archived += _import(aws, client, account.account_id, batch, result)
 
 
 class _Unread:
@@ -273,14 +250,14 @@ def _batches(findings: Iterable[dict[str, Any]]) -> Iterable[list[dict[str, Any]
 
 
 def _import(
+    aws: AwsContext,
     client: Any,
     account_id: str,
     batch: list[dict[str, Any]],
     result: SendResult,
-    profile: str | None,
 ) -> int:
     """Import one batch; rejections go to ``result``. Returns how many were taken."""
-    with access_errors("securityhub:BatchImportFindings", profile, policy="securityhub"):
+    with access_errors("securityhub:BatchImportFindings", aws.profile, policy="securityhub"):
         answer = client.batch_import_findings(Findings=batch)
     for failed in answer.get("FailedFindings", []):
         result.rejected.append(
@@ -295,7 +272,7 @@ def _import(
 
 
 def _active_findings(
-    client: Any, account: AccountFindings, profile: str | None
+    aws: AwsContext, client: Any, account: AccountFindings
 ) -> list[dict[str, Any]]:
     """This tool's ACTIVE findings of the account, as Security Hub holds them."""
 
@@ -309,7 +286,7 @@ def _active_findings(
         "RecordState": equals("ACTIVE"),
     }
     found: list[dict[str, Any]] = []
-    with access_errors("securityhub:GetFindings", profile, policy="securityhub"):
+    with access_errors("securityhub:GetFindings", aws.profile, policy="securityhub"):
         for page in client.get_paginator("get_findings").paginate(
             Filters=filters, PaginationConfig={"PageSize": 100}
         ):

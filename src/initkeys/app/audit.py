@@ -1,0 +1,370 @@
+"""Audit one account, many accounts, report files or the demo: settings in, results out.
+
+No printing and no exit codes here: failures are raised as
+:class:`~initkeys.errors.InputError` (bad input) or :class:`~initkeys.errors.AccessError`
+(AWS could not be read); the command line renders results and maps them to exit codes.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import AbstractContextManager, ExitStack
+from dataclasses import dataclass, replace
+from datetime import datetime, timedelta
+from typing import TYPE_CHECKING, Any
+
+from initkeys.aws import ApiCallCounter, AwsContext, RetryPolicy
+from initkeys.errors import InputError
+from initkeys.model import AccountAudit, AuditRun, Mode, Settings, Status
+from initkeys.sources.accounts import AccountSelection, TargetAccount
+
+if TYPE_CHECKING:
+    from initkeys.audit import ProgressCallback, TrailFor
+    from initkeys.sinks.securityhub import SendResult
+    from initkeys.sources.cloudtrail import TrailSpec
+    from initkeys.spill import FindingSpill
+
+# The UI's hooks: a spinner around one account's audit, a bar over many accounts.
+Spinner = Callable[[], AbstractContextManager["ProgressCallback | None"]]
+AccountBar = Callable[[int, ApiCallCounter], AbstractContextManager[Callable[[AccountAudit], None]]]
+
+
+def _context(
+    aws: AwsContext | Any,
+    profile: str | None,
+    endpoint_url: str | None,
+    counter: ApiCallCounter | None,
+    retry: RetryPolicy | None,
+) -> AwsContext:
+    """The Python API's AWS arguments as one context (a context passed in wins)."""
+    if isinstance(aws, AwsContext):
+        context = aws
+    else:
+        context = AwsContext.open(profile, None, endpoint_url, session=aws)
+    if retry is not None:
+        context = replace(context, retry=retry)
+    return context.counting(counter)
+
+
+def audit_account(
+    session: AwsContext | Any = None,
+    *,
+    settings: Settings | None = None,
+    endpoint_url: str | None = None,
+    max_workers: int = 8,
+    report_timeout: float = 300.0,
+    progress: ProgressCallback | None = None,
+    counter: ApiCallCounter | None = None,
+    profile: str | None = None,
+    trail: TrailFor | None = None,
+    retry: RetryPolicy | None = None,
+) -> AccountAudit:
+    """Audit the account that ``session`` (an :class:`~initkeys.aws.AwsContext`, or a
+    boto3 Session with ``endpoint_url`` and ``profile``) signs in to; with ``trail``
+    (see ``sources.cloudtrail.trail_readers``), add CloudTrail evidence. ``retry``:
+    how calls are retried and waited for (an injected sleep makes tests fast).
+
+    Raises :class:`initkeys.errors.AccessError` when the account cannot be
+    audited at all (credentials, permissions, network).
+    """
+    from initkeys.audit import audit_live_account
+    from initkeys.sources.aws import LiveAccount
+
+    aws = _context(session, profile, endpoint_url, counter, retry)
+    return audit_live_account(
+        LiveAccount(aws, max_workers=max_workers),
+        settings=settings or Settings(),
+        max_workers=max_workers,
+        report_timeout=report_timeout,
+        progress=progress,
+        trail=trail,
+    )
+
+
+def audit_accounts(
+    session: AwsContext | Any,
+    targets: Sequence[TargetAccount],
+    selection: AccountSelection,
+    *,
+    settings: Settings | None = None,
+    endpoint_url: str | None = None,
+    workers: int = 8,
+    user_workers: int = 8,
+    report_timeout: float = 300.0,
+    counter: ApiCallCounter | None = None,
+    profile: str | None = None,
+    spill: FindingSpill | None = None,
+    trail: TrailFor | None = None,
+    retry: RetryPolicy | None = None,
+) -> Iterator[AccountAudit]:
+    """Audit several accounts, ``workers`` at a time, in ``targets`` order (see
+    :func:`initkeys.audit.audit_targets`); ``session`` as for :func:`audit_account`."""
+    from initkeys.audit import audit_targets
+
+    return audit_targets(
+        _context(session, profile, endpoint_url, counter, retry),
+        targets,
+        selection,
+        settings=settings or Settings(),
+        workers=workers,
+        user_workers=user_workers,
+        report_timeout=report_timeout,
+        spill=spill,
+        trail=trail,
+    )
+
+
+# -- the command line's audit, as functions ---------------------------------------------
+
+
+@dataclass(frozen=True)
+class LiveOptions:
+    """How much of AWS a live audit uses at a time, and how long it waits for the report."""
+
+    workers: int = 8
+    user_workers: int = 8
+    report_timeout: timedelta = timedelta(minutes=5)
+
+
+def make_settings(
+    mode: str,
+    setup_window: timedelta,
+    fail_on: str,
+    exempt_users: tuple[str, ...],
+    config_path: str | None,
+    now: datetime,
+    *,
+    allow_errors: bool = False,
+) -> Settings:
+    """Settings from the command line; exemptions from --exempt-user and the config file."""
+    from initkeys.config import exemption_rules
+
+    return Settings(
+        mode=Mode(mode),
+        setup_window=setup_window,
+        fail_on=Status(fail_on.upper()),
+        allow_errors=allow_errors,
+        exemptions=exemption_rules(config_path, exempt_users),
+        today=now.date(),
+    )
+
+
+def check_cloudtrail(
+    cloudtrail: str | None, report_paths: tuple[str, ...], demo: bool
+) -> TrailSpec | None:
+    """``--cloudtrail``, parsed and checked against what is audited (InputError if it cannot be)."""
+    if cloudtrail is None:
+        return None
+    from initkeys.sources.cloudtrail import LOOKUP_NEEDS_ACCOUNT, parse_trail_source
+
+    if demo:
+        raise InputError("--cloudtrail cannot be combined with --demo: the demo has no trail")
+    trail = parse_trail_source(cloudtrail)
+    if report_paths and trail.kind == "lookup":
+        raise InputError(LOOKUP_NEEDS_ACCOUNT)
+    return trail
+
+
+def check_account_options(
+    report_paths: tuple[str, ...], demo: bool, selection: AccountSelection
+) -> None:
+    if selection.many and (report_paths or demo):
+        raise InputError(
+            "--org and --accounts audit live accounts; they cannot be combined "
+            "with --credential-report or --demo"
+        )
+
+
+def report_targets(
+    formats: list[str], output: str | None, output_dir: str | None
+) -> list[tuple[str, str | None]]:
+    """(format, path or None for stdout) per report; checked before any AWS call."""
+    from initkeys.formats import file_name
+
+    if output == "-":  # as for most Unix tools: standard output, not a file named "-"
+        output = None
+    if output is not None and output_dir is not None:
+        raise InputError("--output and --output-dir cannot be combined")
+    if output_dir is None:
+        if len(formats) > 1:
+            raise InputError(f"{len(formats)} formats need --output-dir DIR (one file per format)")
+        return [(formats[0], output)]
+    try:
+        os.makedirs(output_dir, exist_ok=True)
+    except OSError as e:
+        raise InputError(f"cannot create --output-dir {output_dir}: {e.strerror}") from None
+    if not os.path.isdir(output_dir):
+        raise InputError(f"--output-dir {output_dir} is not a directory")
+    return [(name, os.path.join(output_dir, file_name(name))) for name in formats]
+
+
+def trail_readers_for(
+    trail: TrailSpec | None, aws: AwsContext | None, policy: str = "audit"
+) -> TrailFor | None:
+    """The CloudTrail reader of each audited account: LookupEvents in the account itself,
+    or one bucket (read with ``aws``, the signed-in account's) or directory, listed now
+    so that a wrong or denied bucket stops the run before anything is audited."""
+    if trail is None:
+        return None
+    from initkeys.sources.cloudtrail import trail_readers
+
+    return trail_readers(trail, aws=aws, policy=policy)
+
+
+def select_targets(aws: AwsContext, selection: AccountSelection) -> tuple[TargetAccount, ...]:
+    """The accounts --org or --accounts name, less --exclude-accounts."""
+    from initkeys.sources.accounts import organization_accounts, parse_account_ids
+
+    excluded: set[str] = set()
+    if selection.exclude_list:
+        excluded = set(parse_account_ids(selection.exclude_list, "--exclude-accounts"))
+    if selection.org:
+        targets = organization_accounts(aws)
+    else:
+        assert selection.account_list is not None
+        ids = parse_account_ids(selection.account_list, "--accounts")
+        targets = tuple(TargetAccount(i) for i in ids)
+    targets = tuple(t for t in targets if t.account_id not in excluded)
+    if not targets:
+        raise InputError("no accounts left after --exclude-accounts")
+    return targets
+
+
+def audit_selected(
+    cleanup: ExitStack,
+    settings: Settings,
+    *,
+    report_paths: tuple[str, ...] = (),
+    demo: bool = False,
+    selection: AccountSelection | None = None,
+    live: LiveOptions | None = None,
+    aws: AwsContext | None = None,
+    trail: TrailSpec | None = None,
+    spinner: Spinner | None = None,
+    bar: AccountBar | None = None,
+) -> list[AccountAudit]:
+    """Audit what the options name: report files, the demo, several accounts, or the one
+    ``aws`` signs in to. Several accounts (or report files) keep their findings on disk
+    until the report is written; ``cleanup`` removes them. ``spinner`` and ``bar`` are
+    the UI's progress hooks (none: silent)."""
+    from initkeys.spill import FindingSpill
+
+    selection = selection or AccountSelection()
+    live = live or LiveOptions()
+    if report_paths:
+        return audit_files(cleanup, settings, report_paths, trail_readers_for(trail, aws))
+    if demo:
+        return [audit_demo(settings, live.user_workers, spinner)]
+    assert aws is not None, "a live audit needs an AWS context"
+    if selection.many:
+        spill = cleanup.enter_context(FindingSpill())
+        return audit_many(aws, selection, settings, live, spill, trail, bar)
+    return [audit_live(aws, settings, live, trail, spinner)]
+
+
+def audit_files(
+    cleanup: ExitStack, settings: Settings, paths: tuple[str, ...], trail: TrailFor | None
+) -> list[AccountAudit]:
+    """Credential report files; with several, findings wait on disk (``cleanup``)."""
+    from initkeys.audit import audit_report_file
+    from initkeys.spill import FindingSpill
+
+    reader = trail(None) if trail is not None else None
+    if len(paths) == 1:
+        return [audit_report_file(paths[0], settings, reader)]
+    spill = cleanup.enter_context(FindingSpill())
+    audits = (audit_report_file(path, settings, reader) for path in paths)
+    return [replace(a, findings=spill.keep(a.findings)) for a in audits]
+
+
+def audit_live(
+    aws: AwsContext,
+    settings: Settings,
+    live: LiveOptions,
+    trail: TrailSpec | None = None,
+    spinner: Spinner | None = None,
+) -> AccountAudit:
+    """The one account ``aws`` signs in to; an AccessError ends the run (exit 3)."""
+    readers = trail_readers_for(trail, aws)
+    with _spinning(spinner) as progress:
+        return audit_account(
+            aws,
+            settings=settings,
+            max_workers=live.user_workers,
+            report_timeout=live.report_timeout.total_seconds(),
+            progress=progress,
+            trail=readers,
+        )
+
+
+def audit_many(
+    aws: AwsContext,
+    selection: AccountSelection,
+    settings: Settings,
+    live: LiveOptions,
+    spill: FindingSpill | None = None,
+    trail: TrailSpec | None = None,
+    bar: AccountBar | None = None,
+) -> list[AccountAudit]:
+    """The accounts ``selection`` names; one that cannot be audited is an ERROR result."""
+    from initkeys.audit import audit_targets
+
+    readers = trail_readers_for(trail, aws)
+    targets = select_targets(aws, selection)
+    counter = ApiCallCounter()  # its retries (attempts beyond calls) show throttling
+    results: list[AccountAudit] = []
+    with ExitStack() as stack:
+        advance = stack.enter_context(bar(len(targets), counter)) if bar is not None else None
+        for result in audit_targets(
+            aws.counting(counter),
+            targets,
+            selection,
+            settings=settings,
+            workers=live.workers,
+            user_workers=live.user_workers,
+            report_timeout=live.report_timeout.total_seconds(),
+            spill=spill,
+            trail=readers,
+        ):
+            results.append(result)
+            if advance is not None:
+                advance(result)
+    return results
+
+
+def audit_demo(settings: Settings, workers: int, spinner: Spinner | None = None) -> AccountAudit:
+    """The built-in demo account, in an emulator started and stopped here."""
+    from initkeys.demo import run_demo
+
+    with _spinning(spinner) as progress, run_demo() as (session, endpoint_url):
+        return audit_account(
+            AwsContext(session, endpoint_url=endpoint_url),
+            settings=settings,
+            max_workers=workers,
+            progress=progress,
+        )
+
+
+def send_to_securityhub(
+    run: AuditRun, aws: AwsContext, region: str | None, selection: AccountSelection
+) -> SendResult:
+    """Import the run's findings, each account's into its own hub (see the result's
+    ``ok`` and ``lines()``)."""
+    from initkeys._version import __version__
+    from initkeys.formats import iso_utc
+    from initkeys.formats.asff import account_findings
+    from initkeys.sinks.securityhub import send_findings
+
+    return send_findings(
+        aws,
+        account_findings(run, region=region, tool_version=__version__),
+        updated_at=iso_utc(run.generated_at) or "",
+        selection=selection,
+    )
+
+
+def _spinning(spinner: Spinner | None) -> AbstractContextManager[ProgressCallback | None]:
+    from contextlib import nullcontext
+
+    return spinner() if spinner is not None else nullcontext(None)

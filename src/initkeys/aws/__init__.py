@@ -1,0 +1,45 @@
+"""How initkeys reaches AWS: one :class:`AwsContext` (session, endpoint, counter, retry
+policy), error sentences (:func:`access_errors`), and the one :class:`RetryPolicy`."""
+
+from initkeys.aws.context import (
+    CLIENT_LOCK,
+    ApiCallCounter,
+    AwsContext,
+    Identity,
+    identity_from_arn,
+    make_client_config,
+    make_session,
+)
+from initkeys.aws.errors import (
+    BAD_CREDENTIAL_CODES,
+    DEMO_HINT,
+    DENIED_CODES,
+    EXPIRED_CODES,
+    THROTTLING_CODES,
+    access_errors,
+    describe_access_error,
+    error_code,
+    is_access_error,
+)
+from initkeys.aws.retry import RetryPolicy, with_throttle_retry
+
+__all__ = [
+    "BAD_CREDENTIAL_CODES",
+    "CLIENT_LOCK",
+    "DEMO_HINT",
+    "DENIED_CODES",
+    "EXPIRED_CODES",
+    "THROTTLING_CODES",
+    "ApiCallCounter",
+    "AwsContext",
+    "Identity",
+    "RetryPolicy",
+    "access_errors",
+    "describe_access_error",
+    "error_code",
+    "identity_from_arn",
+    "is_access_error",
+    "make_client_config",
+    "make_session",
+    "with_throttle_retry",
+]

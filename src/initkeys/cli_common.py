@@ -1,0 +1,37 @@
+"""What every command prints or asks the same way (no command imports another's module)."""
+
+from __future__ import annotations
+
+import sys
+
+import click
+
+from initkeys.errors import InputError
+
+
+def terminal_safe(text: str) -> str:
+    """Control characters escaped: a crafted user name must not drive the terminal."""
+    return "".join(
+        ch if ch.isprintable() or ch == " " else ch.encode("unicode_escape").decode("ascii")
+        for ch in text
+    )
+
+
+def confirm_or_exit(yes: bool, question: str) -> None:
+    """Ask before changing AWS, unless --yes; a no ends the run (exit 1), nothing changed."""
+    if not yes and not click.confirm(question, default=False, err=True):
+        click.echo("Not confirmed: nothing was changed.", err=True)
+        sys.exit(1)
+
+
+def refuse_unasked(apply_: bool, yes: bool) -> None:
+    """Never change AWS unasked: without a terminal to ask on, --yes is required."""
+    if apply_ and not yes and not _stdin_is_terminal():
+        raise InputError(
+            "--apply needs confirmation, and standard input is not a terminal: review the "
+            "plan (run without --apply), then pass --yes"
+        )
+
+
+def _stdin_is_terminal() -> bool:
+    return sys.stdin is not None and sys.stdin.isatty()

@@ -1,0 +1,1 @@
+"""Outputs that leave the machine: where findings are sent (Security Hub)."""
