@@ -19,7 +19,7 @@ from initkeys._version import __version__
 from initkeys.control import CONTROL
 from initkeys.errors import InputError
 from initkeys.evaluate import evaluate_report
-from initkeys.formats import FORMAT_NAMES, get_formatter, iso_utc, unsafe_pattern, visible
+from initkeys.formats import FORMAT_NAMES, get_formatter, unsafe_pattern, visible
 from initkeys.formats.csv_format import COLUMNS, escape_formula
 from initkeys.formats.text import DEFAULT_WIDTH
 from initkeys.model import (
@@ -32,6 +32,7 @@ from initkeys.model import (
     Status,
 )
 from initkeys.sources import parse_credential_report
+from initkeys.timeutil import format_utc as iso_utc
 
 UTC = timezone.utc
 GENERATED = datetime(2026, 11, 28, 1, 0, tzinfo=UTC)

@@ -461,10 +461,10 @@ def _finding(**kw: Any) -> Any:
 def test_the_plan_refuses_a_verdict_its_own_dates_do_not_give() -> None:
     from datetime import timedelta
 
-    from initkeys.formats import iso_utc
     from initkeys.model import Mode
     from initkeys.remediate import plan_remediation
     from initkeys.remediate.plan import AccountPlan, plan_document
+    from initkeys.timeutil import format_utc as iso_utc
 
     forged = _finding()
     window = timedelta(minutes=10)

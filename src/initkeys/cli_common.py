@@ -7,14 +7,7 @@ import sys
 import click
 
 from initkeys.errors import InputError
-
-
-def terminal_safe(text: str) -> str:
-    """Control characters escaped: a crafted user name must not drive the terminal."""
-    return "".join(
-        ch if ch.isprintable() or ch == " " else ch.encode("unicode_escape").decode("ascii")
-        for ch in text
-    )
+from initkeys.humanize import terminal_safe as terminal_safe  # every command escapes alike
 
 
 def confirm_or_exit(yes: bool, question: str) -> None:

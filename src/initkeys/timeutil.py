@@ -11,7 +11,7 @@ outside is "not a timestamp", the same as text that is not one.
 from __future__ import annotations
 
 from datetime import datetime, timezone
-from typing import Literal, overload
+from typing import Any, Literal, overload
 
 # Far wider than any real AWS timestamp (AWS began in 2006) and far enough from
 # datetime's own limits that adding a setup window, clock skew or a CloudTrail
@@ -79,6 +79,15 @@ def format_utc(moment: datetime | None, timespec: Timespec = "auto") -> str | No
     # call is the fastest, and reports make five of these a finding.
     text = moment.isoformat() if timespec == "auto" else moment.isoformat(timespec=timespec)
     return text[:-6] + "Z"
+
+
+def as_utc(value: Any) -> datetime:
+    """A datetime botocore parsed (AWS times are UTC; a naive one is taken as UTC) as aware UTC."""
+    if isinstance(value, datetime):
+        if value.tzinfo is None:
+            return value.replace(tzinfo=timezone.utc)
+        return value.astimezone(timezone.utc)
+    raise TypeError(f"expected a datetime, got {value!r}")
 
 
 def require_aware(moment: datetime | None, what: str) -> None:

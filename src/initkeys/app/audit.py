@@ -352,14 +352,14 @@ def send_to_securityhub(
     """Import the run's findings, each account's into its own hub (see the result's
     ``ok`` and ``lines()``)."""
     from initkeys._version import __version__
-    from initkeys.formats import iso_utc
     from initkeys.formats.asff import account_findings
     from initkeys.sinks.securityhub import send_findings
+    from initkeys.timeutil import format_utc
 
     return send_findings(
         aws,
         account_findings(run, region=region, tool_version=__version__),
-        updated_at=iso_utc(run.generated_at) or "",
+        updated_at=format_utc(run.generated_at) or "",
         selection=selection,
     )
 

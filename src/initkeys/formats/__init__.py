@@ -37,7 +37,6 @@ __all__ = [
     "get_formatter",
     "identified_findings",
     "incomplete_note",
-    "iso_utc",
     "key_label",
     "parse_format_list",
     "seconds",
@@ -269,10 +268,6 @@ def unsafe_pattern(extra: str = "") -> re.Pattern[str]:
     """One unsafe character, or one of ``extra`` (the inside of a regex character class)."""
     ranges = "".join(f"{chr(low)}-{chr(high)}" for low, high in _UNSAFE_RANGES)
     return re.compile(f"[{ranges}{extra}]")
-
-
-# The one formatter (ISO 8601 UTC, ``Z``) under its old name, for the CLI, the guard and tests.
-iso_utc = format_utc
 
 
 def seconds(delta: timedelta | None) -> int | None:

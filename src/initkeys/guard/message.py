@@ -11,12 +11,12 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
-from initkeys.formats import iso_utc
 from initkeys.formats.json_format import finding_fields
 from initkeys.guard.config import GuardAction
 from initkeys.guard.decide import GuardDecision
 from initkeys.model import Finding
 from initkeys.remediate.execute import Outcome
+from initkeys.timeutil import format_utc
 
 SCHEMA_VERSION = 1
 
@@ -49,13 +49,13 @@ def guard_document(
         "schema_version": SCHEMA_VERSION,
         "tool": {"name": "initkeys", "version": tool_version},
         "control": "CIS AWS Foundations 1.11",
-        "decided_at": iso_utc(decision.decided_at),
+        "decided_at": format_utc(decision.decided_at),
         "account_id": event.account_id,
         "region": event.region,
         "event": {
             "id": event.event_id,
             "name": str(event.event_name),
-            "time": iso_utc(event.event_time),
+            "time": format_utc(event.event_time),
         },
         "created_by": {
             "type": event.actor.type,

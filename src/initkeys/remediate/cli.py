@@ -24,6 +24,7 @@ from initkeys.cli_options import (
     role_options,
 )
 from initkeys.errors import AccessError, InputError
+from initkeys.humanize import short_duration
 from initkeys.model import Mode, Reason, Status
 
 if TYPE_CHECKING:
@@ -143,7 +144,7 @@ def remediate(
         source = f"the audit report {from_audit}{when} (mode {report.mode.value})"
     else:
         source = (
-            f"a live audit (mode {mode}, setup window {_short(setup_window)}"
+            f"a live audit (mode {mode}, setup window {short_duration(setup_window)}"
             f"{_with_trail(cloudtrail)})"
         )
     plan_output = PlanOutput(plan_out, source)
@@ -283,8 +284,8 @@ def _same_settings(
         and setup_window != report_window
     ):
         raise InputError(
-            f"--setup-window {_short(setup_window)} conflicts with the audit report "
-            f"({_short(report_window)}); with --from-audit the report's verdicts are used"
+            f"--setup-window {short_duration(setup_window)} conflicts with the audit report "
+            f"({short_duration(report_window)}); with --from-audit the report's verdicts are used"
         )
 
 
@@ -528,15 +529,6 @@ def _print_table(rows: Sequence[tuple[str, ...]]) -> None:
 
 
 def _iso(moment: datetime | None) -> str | None:
-    from initkeys.remediate.journal import iso
+    from initkeys.timeutil import format_utc
 
-    return iso(moment.replace(microsecond=0)) if moment is not None else None
-
-
-def _short(window: timedelta) -> str:
-    seconds = int(window.total_seconds())
-    if seconds % 3600 == 0 and seconds:
-        return f"{seconds // 3600}h"
-    if seconds % 60 == 0 and seconds:
-        return f"{seconds // 60}m"
-    return f"{seconds}s"
+    return format_utc(moment, "seconds")

@@ -36,6 +36,7 @@ from initkeys.aws import (
     error_code,
 )
 from initkeys.errors import InputError
+from initkeys.humanize import shown
 from initkeys.model import AccessKey, AccountAudit, IamUser, Settings
 from initkeys.remediate.journal import (
     EMPTY_HISTORY,
@@ -44,11 +45,10 @@ from initkeys.remediate.journal import (
     JournalWriter,
     KeyState,
     Phase,
-    iso,
-    shown,
 )
 from initkeys.remediate.plan import Action, PlannedAction, judge_again, refusal
-from initkeys.sources.aws import EXEMPT_TAG, LiveAccount, as_utc
+from initkeys.sources.aws import EXEMPT_TAG, LiveAccount
+from initkeys.timeutil import as_utc, format_utc
 
 if TYPE_CHECKING:
     from initkeys.audit import TrailFor
@@ -305,8 +305,8 @@ class _Run:
             return self.done(
                 planned,
                 Phase.SKIPPED,
-                f"the key's create date is {iso(state.create_date)}, not "
-                f"{iso(planned.key_created)} as planned",
+                f"the key's create date is {format_utc(state.create_date)}, not "
+                f"{format_utc(planned.key_created)} as planned",
                 state,
             )
 
@@ -326,7 +326,7 @@ class _Run:
             return self.done(
                 planned,
                 Phase.SKIPPED,
-                f"the key has been used (last used {iso(state.last_used)}); a used key is "
+                f"the key has been used (last used {format_utc(state.last_used)}); a used key is "
                 "never deactivated or deleted",
                 state,
             )

@@ -22,9 +22,9 @@ from typing import Any
 
 from initkeys.durations import MAX_SETUP_WINDOW, check_setup_window
 from initkeys.errors import InputError
+from initkeys.humanize import shown
 from initkeys.inputs import BadJson, load_json, read_text
 from initkeys.model import AccountAudit, Exemption, Finding, Mode, Reason, Status
-from initkeys.remediate.journal import shown
 from initkeys.schema import validate
 from initkeys.timeutil import parse_utc
 

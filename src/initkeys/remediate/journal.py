@@ -20,7 +20,6 @@ from types import TracebackType
 from typing import Any
 
 from initkeys.errors import InputError
-from initkeys.humanize import shown as shown  # for from_audit and rollback
 from initkeys.inputs import BadJson, load_json
 from initkeys.model import TextEnum
 from initkeys.remediate.plan import Action
@@ -71,10 +70,6 @@ class JournalEntry:
     reason: str
     verdict: str | None = None
     """The audit verdict that led here, ``FAIL setup-key-unused``; None for rollback."""
-
-
-# The journal's name for the one formatter, still imported by the executor and rollback.
-iso = format_utc
 
 
 def _state_document(state: KeyState | None) -> dict[str, Any] | None:

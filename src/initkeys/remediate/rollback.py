@@ -22,8 +22,10 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 
 from initkeys.errors import InputError
-from initkeys.remediate.journal import JournalEntry, Phase, iso, shown
+from initkeys.humanize import shown
+from initkeys.remediate.journal import JournalEntry, Phase
 from initkeys.remediate.plan import Action, PlannedAction
+from initkeys.timeutil import format_utc
 
 
 @dataclass(frozen=True)
@@ -104,7 +106,7 @@ def plan_rollback(entries: Iterable[JournalEntry]) -> RollbackPlan:
             user=e.user,
             access_key_id=e.access_key_id,
             action=Action.REACTIVATE,
-            why=f"deactivated by run {e.run_id[:8]} at {iso(e.time.replace(microsecond=0))}",
+            why=f"deactivated by run {e.run_id[:8]} at {format_utc(e.time, 'seconds')}",
             key_created=e.before.create_date if e.before is not None else None,
             expect_active=False,
         )

@@ -27,6 +27,7 @@ from initkeys.aws.errors import THROTTLING_CODES
 from initkeys.errors import AccessError, InputError
 from initkeys.model import AccessKey, CredentialReport, IamUser
 from initkeys.sources.credential_report import parse_credential_report
+from initkeys.timeutil import as_utc
 
 __all__ = [
     "EXEMPT_TAG",
@@ -34,7 +35,6 @@ __all__ = [
     "ListedUser",
     "LiveAccount",
     "access_errors",
-    "as_utc",
     "error_code",
     "make_client_config",
     "with_throttle_retry",
@@ -264,11 +264,3 @@ class LiveAccount:
             if not page.get("IsTruncated"):
                 return None
             marker = {"Marker": page["Marker"]}
-
-
-def as_utc(value: Any) -> datetime:
-    if isinstance(value, datetime):
-        if value.tzinfo is None:
-            return value.replace(tzinfo=timezone.utc)
-        return value.astimezone(timezone.utc)
-    raise TypeError(f"expected a datetime, got {value!r}")

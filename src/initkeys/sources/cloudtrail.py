@@ -45,11 +45,10 @@ from initkeys.partitions import PARTITION_HOME_REGION
 from initkeys.sources.aws import (
     LiveAccount,
     access_errors,
-    as_utc,
     error_code,
     with_throttle_retry,
 )
-from initkeys.timeutil import parse_utc
+from initkeys.timeutil import as_utc, parse_utc
 
 IAM_SOURCE = "iam.amazonaws.com"
 EVENT_NAMES = tuple(EventName)
