@@ -3,14 +3,14 @@
 from __future__ import annotations
 
 import threading
-import time
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from datetime import datetime, timedelta, timezone
 from typing import Any
 
+from initkeys.aws.retry import DEFAULT_POLICY, RetryPolicy
 from initkeys.inputs import BadJson, load_json
 from initkeys.model import EventName, TimeRange, TrailEvidence
-from initkeys.sources.aws import access_errors, with_throttle_retry
+from initkeys.sources.aws import access_errors
 from initkeys.sources.cloudtrail import limits
 from initkeys.sources.cloudtrail.collect import Collector
 from initkeys.sources.cloudtrail.limits import describe_size
@@ -26,18 +26,20 @@ _LOOKUP_PAGE = 50  # the API's largest page
 class RateLimiter:
     """At most ``rate`` requests a second, evenly spaced: a token bucket holding one
     token, so that no burst can exceed the rate in any one second. Threads wait
-    their turn. ``clock`` and ``sleep`` are passed in for tests."""
+    their turn. It waits on the clock and sleep of ``policy`` (the AWS context's
+    retry policy, whose retries it spaces too), unless ``clock`` or ``sleep`` is given."""
 
     def __init__(
         self,
         rate: float = LOOKUP_RATE,
         *,
-        clock: Callable[[], float] = time.monotonic,
-        sleep: Callable[[float], None] = time.sleep,
+        policy: RetryPolicy = DEFAULT_POLICY,
+        clock: Callable[[], float] | None = None,
+        sleep: Callable[[float], None] | None = None,
     ) -> None:
         self.interval = 1.0 / rate
-        self._clock = clock
-        self._sleep = sleep
+        self._clock = clock or policy.clock
+        self._sleep = sleep or policy.sleep
         self._lock = threading.Lock()
         self._next: float | None = None
 
@@ -53,9 +55,11 @@ class RateLimiter:
 class LookupTrail:
     """``LookupEvents`` in one account's home region, one event name at a time.
 
-    Every HTTP attempt, botocore's retries of a ``ThrottlingException`` included,
-    first waits for the rate limiter, so the account's 2 requests a second are
-    never exceeded by us.
+    Every HTTP attempt, the retries of a ``ThrottlingException`` included, first
+    waits for the rate limiter, so the account's 2 requests a second are never
+    exceeded by us. The client retries on its own (one made by an
+    :class:`~initkeys.aws.AwsContext` with the context's ``retry``, which is also
+    the limiter's clock and sleep): no second layer of retries is added here.
     """
 
     source = "LookupEvents"
@@ -67,10 +71,11 @@ class LookupTrail:
         limiter: RateLimiter | None = None,
         now: Callable[[], datetime] = lambda: datetime.now(timezone.utc),
         policy: str = "audit",
+        retry: RetryPolicy = DEFAULT_POLICY,
     ) -> None:
         self._client = client
         self._policy = policy
-        self._limiter = limiter or RateLimiter()
+        self._limiter = limiter or RateLimiter(policy=retry)
         self._now = now
         client.meta.events.register(
             "before-send.cloudtrail.LookupEvents", lambda **_: self._limiter.wait()
@@ -109,7 +114,7 @@ class LookupTrail:
             with access_errors(
                 "cloudtrail:LookupEvents", policy=self._policy, policy_args=" --cloudtrail lookup"
             ):
-                page = with_throttle_retry(lambda: self._client.lookup_events(**request))
+                page = self._client.lookup_events(**request)
             for event in page.get("Events", []):
                 yield lookup_record(event)
             token = page.get("NextToken")

@@ -50,6 +50,8 @@ def trail_readers(
     def lookup(account: LiveAccount | None) -> TrailReader:
         if account is None:
             raise InputError(LOOKUP_NEEDS_ACCOUNT)
-        return LookupTrail(account.home_client("cloudtrail"), policy=policy)
+        return LookupTrail(
+            account.home_client("cloudtrail"), policy=policy, retry=account.aws.retry
+        )
 
     return lookup

@@ -11,7 +11,7 @@ from typing import Any
 from initkeys.errors import InputError
 from initkeys.model import TimeRange, TrailEvidence
 from initkeys.partitions import PARTITION_HOME_REGION
-from initkeys.sources.aws import access_errors, error_code, with_throttle_retry
+from initkeys.sources.aws import access_errors, error_code
 from initkeys.sources.cloudtrail import limits
 from initkeys.sources.cloudtrail.collect import Collector
 from initkeys.sources.cloudtrail.limits import describe_size
@@ -25,7 +25,10 @@ from initkeys.sources.cloudtrail.logfiles import (
 
 
 class S3Trail:
-    """A trail's log files in S3, read only for the days and delivery times that matter."""
+    """A trail's log files in S3, read only for the days and delivery times that matter.
+
+    ``client`` retries on its own (one made by an :class:`~initkeys.aws.AwsContext`
+    retries as the context's policy says, throttling included)."""
 
     def __init__(
         self, client: Any, bucket: str, prefix: str = "", *, policy: str = "audit"
@@ -95,9 +98,8 @@ class S3Trail:
 
         with self._errors("s3:GetObject"):
             try:
-                answer = with_throttle_retry(
-                    lambda: self._s3.get_object(Bucket=self.bucket, Key=key)
-                )
+                # The client retries a throttled download (the context's policy).
+                answer = self._s3.get_object(Bucket=self.bucket, Key=key)
             except ClientError as exc:
                 # A lifecycle rule moved it to Glacier: one unreadable file, not the end.
                 if error_code(exc) == "InvalidObjectState":
