@@ -16,6 +16,12 @@ can hold them.
 
 Every reader keeps ``CreateUser``, ``CreateLoginProfile`` and ``CreateAccessKey``
 events of ``iam.amazonaws.com`` that succeeded, as :class:`CreationEvent` records.
+
+One module per job: :mod:`.spec` (the ``--cloudtrail`` value), :mod:`.records` (one
+record; the user acted on), :mod:`.collect` (an account's evidence; the record cap),
+:mod:`.logfiles` (log file names and content), the readers :mod:`.files`, :mod:`.s3`
+and :mod:`.lookup` (with its rate limiter), :mod:`.readers` (which serves an account)
+and :mod:`.limits` (how much is read). Every name callers use is re-exported here.
 """
 
 from initkeys.sources.cloudtrail.collect import shown
