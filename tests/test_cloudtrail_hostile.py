@@ -30,7 +30,7 @@ from trail_records import ACCOUNT, admin_in_console, iam_user, log_files, record
 
 import initkeys.sources.cloudtrail as cloudtrail
 from initkeys.model import TimeRange
-from initkeys.sources.cloudtrail import DirectoryTrail, LookupTrail, RateLimiter, S3Trail
+from initkeys.sources.cloudtrail import DirectoryTrail, LookupTrail, RateLimiter, S3Trail, limits
 
 CORPUS = Path(__file__).parent / "data" / "hostile" / "cloudtrail"
 REPORT = CORPUS / "report.csv"
@@ -194,7 +194,7 @@ def test_a_gzip_bomb_stops_at_the_cap(tmp_path: Path, monkeypatch: pytest.Monkey
     against a cap lowered to 1 MiB: the note says so, and no more than the cap and a
     chunk or two is ever held."""
     assert cloudtrail.MAX_LOG_BYTES == 1 << 30  # the default, said in the README
-    monkeypatch.setattr(cloudtrail, "MAX_LOG_BYTES", 1 << 20)
+    monkeypatch.setattr(limits, "MAX_LOG_BYTES", 1 << 20)
     bomb = tmp_path / "bomb.json.gz"
     with gzip.open(bomb, "wb", compresslevel=9) as out:
         block = b"\0" * (1 << 20)
@@ -215,7 +215,7 @@ def test_a_gzip_bomb_stops_at_the_cap(tmp_path: Path, monkeypatch: pytest.Monkey
 
 
 def test_reading_stops_at_the_record_cap(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(cloudtrail, "MAX_RECORDS", 3)
+    monkeypatch.setattr(limits, "MAX_RECORDS", 3)
     log_file(tmp_path / "a.json.gz", [sam_record()] * 3)
     log_file(tmp_path / "b.json.gz", [sam_record()] * 3)
     evidence = DirectoryTrail(str(tmp_path)).read(ACCOUNT, "aws", SPAN)
@@ -244,8 +244,8 @@ def test_names_on_disk_are_escaped_in_every_output(tmp_path: Path) -> None:
 def test_s3_objects_are_capped_as_stored_and_decompressed(
     aws: Any, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setattr(cloudtrail, "MAX_DOWNLOAD_BYTES", 1 << 20)
-    monkeypatch.setattr(cloudtrail, "MAX_LOG_BYTES", 1 << 20)
+    monkeypatch.setattr(limits, "MAX_DOWNLOAD_BYTES", 1 << 20)
+    monkeypatch.setattr(limits, "MAX_LOG_BYTES", 1 << 20)
     genuine, big, bomb = (log_files([sam_record()], delay=timedelta(minutes=m)) for m in (3, 4, 5))
     (big_file,) = big
     (bomb_file,) = bomb
@@ -269,7 +269,7 @@ def test_s3_objects_are_capped_as_stored_and_decompressed(
 def test_lookup_events_strings_are_read_through_load_json(
     aws: Any, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setattr(cloudtrail, "MAX_EVENT_CHARS", 8 << 10)
+    monkeypatch.setattr(limits, "MAX_EVENT_CHARS", 8 << 10)
     genuine = sam_record()
 
     def hostile(n: int, text: Any) -> dict[str, Any]:

@@ -21,9 +21,10 @@ from trail_company import ACCOUNT, ADMIN, Trail, check_evidence
 from trail_records import iam_user, record
 
 import initkeys
+from initkeys.aws import AwsContext, Identity, RetryPolicy
 from initkeys.model import Reason, Status, TimeRange
-from initkeys.sources.aws import make_client_config
-from initkeys.sources.cloudtrail import LookupTrail, RateLimiter
+from initkeys.sources.aws import LiveAccount, make_client_config
+from initkeys.sources.cloudtrail import LookupTrail, RateLimiter, TrailSpec, trail_readers
 
 FAST = 1000.0  # requests a second, for tests about pages rather than the rate
 S = timedelta(seconds=1)
@@ -102,6 +103,48 @@ def test_two_requests_a_second_and_throttling_is_retried(aws: Any) -> None:
     assert endpoint.too_fast == 0
     gaps = [b - a for a, b in itertools.pairwise(endpoint.arrivals)]
     assert min(gaps) >= 0.45, gaps
+
+
+def test_the_rate_and_the_retries_run_on_the_context_policy(aws: Any) -> None:
+    """The reader that ``--cloudtrail lookup`` makes: its client is the context's, retried
+    by the context's policy (no second layer), and the rate limiter waits on that policy's
+    clock and sleep, so an injected sleep keeps 2 requests a second without real waiting."""
+    clock = [0.0]
+    sleeps: list[float] = []
+
+    def sleep(seconds: float) -> None:
+        sleeps.append(seconds)
+        clock[0] += seconds
+
+    retry = RetryPolicy(sleep=sleep, clock=lambda: clock[0], jitter=lambda: 1.0)
+    t = datetime.now(timezone.utc).replace(microsecond=0) - timedelta(days=1)
+    records = [
+        record("CreateUser", ADMIN, t, user="kim"),
+        record("CreateAccessKey", ADMIN, t + 9 * S, user="kim", key_id="AKIAKIMSETUPKEY00001"),
+    ]
+    sent: list[float] = []
+    with LookupEndpoint(records, page_size=1, throttle=(2, 4), rate=None) as endpoint:
+        context = AwsContext.open(
+            session=aws.session(), endpoint_url=endpoint.url, retry=retry
+        ).signed_in_as(aws.session(), Identity(ACCOUNT, "aws", ADMIN.identity["arn"]))
+        reader = trail_readers(TrailSpec("lookup"))(LiveAccount(context))
+        assert isinstance(reader, LookupTrail)
+        reader._client.meta.events.register(  # after the limiter's own hook
+            "before-send.cloudtrail.LookupEvents", lambda **_: sent.append(clock[0])
+        )
+        evidence = reader.read(ACCOUNT, "aws", [TimeRange(t - 600 * S, t + 900 * S)])
+    assert sorted(e.access_key_id or e.name.value for e in evidence.events) == [
+        "AKIAKIMSETUPKEY00001",
+        "CreateUser",
+    ]
+    # A page for each of the 3 event names, and the 2 throttled attempts, retried once
+    # each by the policy (after a wait of base * jitter = 1 s).
+    assert endpoint.throttled == [2, 4]
+    assert len(endpoint.arrivals) == len(sent) == 5
+    assert sleeps.count(1.0) >= 2
+    # Every attempt, retries included, at least 0.5 s after the one before on the policy's clock.
+    gaps = [b - a for a, b in itertools.pairwise(sent)]
+    assert min(gaps) >= 0.5, gaps
 
 
 def test_denied_lookup_is_an_access_error_naming_the_policy(aws: Any, trail: Trail) -> None:

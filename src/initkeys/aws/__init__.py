@@ -21,7 +21,7 @@ from initkeys.aws.errors import (
     error_code,
     is_access_error,
 )
-from initkeys.aws.retry import RetryPolicy, with_throttle_retry
+from initkeys.aws.retry import RetryPolicy
 
 __all__ = [
     "BAD_CREDENTIAL_CODES",
@@ -41,5 +41,4 @@ __all__ = [
     "is_access_error",
     "make_client_config",
     "make_session",
-    "with_throttle_retry",
 ]

@@ -17,7 +17,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-from initkeys.aws.errors import THROTTLING_CODES, error_code
+from initkeys.aws.errors import THROTTLING_CODES
 
 # botocore's total attempts when neither the policy nor the user's AWS configuration
 # (AWS_MAX_ATTEMPTS, the profile's max_attempts) says: standard mode with 10 retries.
@@ -94,26 +94,5 @@ class RetryPolicy:
         service = client.meta.service_model.service_id.hyphenize()
         client.meta.events.register_first(f"needs-retry.{service}", needs_retry)
 
-    def call(self, call: Callable[[], Any], attempts: int = THROTTLE_ROUNDS) -> Any:
-        """``call()``, retried while AWS throttles it: for a client this policy is not
-        attached to (one made by the caller), after that client's own retries."""
-        from botocore.exceptions import ClientError
-
-        delay = self.base
-        for attempt in range(attempts):
-            try:
-                return call()
-            except ClientError as exc:
-                if error_code(exc) not in THROTTLING_CODES or attempt == attempts - 1:
-                    raise
-            self.sleep(delay * (0.5 + self.jitter()))
-            delay = min(delay * 2, self.cap)
-        raise AssertionError("unreachable")
-
 
 DEFAULT_POLICY = RetryPolicy()
-
-
-def with_throttle_retry(call: Callable[[], Any], attempts: int = THROTTLE_ROUNDS) -> Any:
-    """Retry past a client's own retries while still throttled (the default policy)."""
-    return DEFAULT_POLICY.call(call, attempts)

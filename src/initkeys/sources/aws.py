@@ -21,7 +21,6 @@ from initkeys.aws import (
     access_errors,
     error_code,
     make_client_config,
-    with_throttle_retry,
 )
 from initkeys.aws.errors import THROTTLING_CODES
 from initkeys.errors import AccessError, InputError
@@ -37,7 +36,6 @@ __all__ = [
     "access_errors",
     "error_code",
     "make_client_config",
-    "with_throttle_retry",
 ]
 
 # The IAM user tag whose value is the reason the organization keeps the user's keys.
