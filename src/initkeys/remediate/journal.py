@@ -16,9 +16,9 @@ import stat
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, replace
 from datetime import datetime
-from types import TracebackType
 from typing import Any
 
+from initkeys.closing import Closing
 from initkeys.errors import InputError
 from initkeys.inputs import BadJson, load_json
 from initkeys.model import TextEnum
@@ -208,7 +208,7 @@ def parse_line(line: bytes) -> JournalEntry:
         raise _NotAnEntry(str(e)[:200]) from None
 
 
-class JournalWriter:
+class JournalWriter(Closing):
     """Appends entries to a JSONL file; each is on disk (fsync) when ``write`` returns.
 
     The file is opened without following a symbolic link, must be a regular file
@@ -289,17 +289,6 @@ class JournalWriter:
         if self._fd >= 0:
             os.close(self._fd)  # also releases the lock
             self._fd = -1
-
-    def __enter__(self) -> JournalWriter:
-        return self
-
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        self.close()
 
 
 def _fsync_directory(path: str) -> None:
