@@ -75,6 +75,13 @@ def aws_options(command: _F) -> _F:
     )
 
 
+def workers_option(name: str, help_text: str) -> Callable[[_F], _F]:
+    """A thread count from 1 to 64, 8 by default (``--workers``, ``--user-workers``)."""
+    return click.option(
+        name, type=click.IntRange(1, 64), default=8, show_default=True, help=help_text
+    )
+
+
 def trail_policy_options(command_name: str) -> Callable[[_F], _F]:
     """``--cloudtrail SOURCE`` and ``--partition`` of ``policy audit`` and ``policy remediate``:
     the statements that ``COMMAND_NAME --cloudtrail SOURCE`` adds."""
