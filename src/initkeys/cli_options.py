@@ -7,6 +7,7 @@ imported here: this module is on the start-up path.
 
 from __future__ import annotations
 
+import enum
 import functools
 from collections.abc import Callable
 from datetime import timedelta
@@ -119,18 +120,23 @@ def setup_window_option(command: _F) -> _F:
     )(command)
 
 
+def enum_option(name: str, default: enum.Enum, help_text: str) -> Callable[[_F], _F]:
+    """An option whose choices are the values of ``default``'s enum."""
+    choices = [member.value for member in type(default)]
+    return click.option(
+        name, type=click.Choice(choices), default=default.value, show_default=True, help=help_text
+    )
+
+
 def judgement_options(command: _F) -> _F:
     """--mode and --setup-window: how keys are judged."""
     return _apply(
         command,
         [
-            click.option(
+            enum_option(
                 "--mode",
-                type=click.Choice([m.value for m in Mode]),
-                default=Mode.SETUP.value,
-                show_default=True,
-                help="setup: keys created with the user; cis: the benchmark's literal "
-                "audit procedure.",
+                Mode.SETUP,
+                "setup: keys created with the user; cis: the benchmark's literal audit procedure.",
             ),
             setup_window_option,
         ],
