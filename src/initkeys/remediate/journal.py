@@ -154,6 +154,15 @@ def _regular(fd: int, path: str) -> str | None:
     return _shared(st)
 
 
+def _read(path: str) -> JournalFile:
+    """The journal at ``path``, read through :func:`_open` and :func:`_load`."""
+    fd = _open(path, os.O_RDONLY, "journal")
+    try:
+        return _load(fd, path)
+    finally:
+        os.close(fd)
+
+
 def _load(fd: int, path: str) -> JournalFile:
     """Check that ``fd`` is a regular file holding a journal, and read it (changes nothing)."""
     shared = _regular(fd, path)
@@ -316,11 +325,7 @@ def read_journal(
     as a journal line is ignored: it is what a kill -9 in the middle of a write
     leaves. A journal others could have written to is read, and ``warn`` is told why.
     """
-    fd = _open(path, os.O_RDONLY, "journal")
-    try:
-        content = _load(fd, path)
-    finally:
-        os.close(fd)
+    content = _read(path)
     if content.shared is not None and warn is not None:
         warn(f"{path}: others could have written to this journal: {content.shared}")
     return content.entries
@@ -332,11 +337,7 @@ def check_journal(path: str) -> None:
     account is touched. A path that does not exist yet is fine."""
     if not os.path.lexists(path):
         return
-    fd = _open(path, os.O_RDONLY, "journal")
-    try:
-        content = _load(fd, path)
-    finally:
-        os.close(fd)
+    content = _read(path)
     if content.shared is not None:
         raise InputError(
             f"{path}: refusing to write a journal others could have forged: {content.shared}"
