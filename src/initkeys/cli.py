@@ -24,6 +24,7 @@ from initkeys.cli_options import (
     judgement_options,
     report_timeout_callback,
     trail_policy_options,
+    workers_option,
 )
 from initkeys.errors import AccessError, InitkeysError, InputError
 from initkeys.formats import FORMAT_NAMES, parse_format_list, visible
@@ -130,20 +131,8 @@ def cli() -> None:
 )
 @exemption_options
 @account_selection_options
-@click.option(
-    "--workers",
-    type=click.IntRange(1, 64),
-    default=8,
-    show_default=True,
-    help="Accounts audited at a time.",
-)
-@click.option(
-    "--user-workers",
-    type=click.IntRange(1, 64),
-    default=8,
-    show_default=True,
-    help="Concurrent live reads of users within one account.",
-)
+@workers_option("--workers", "Accounts audited at a time.")
+@workers_option("--user-workers", "Concurrent live reads of users within one account.")
 @click.option(
     "--report-timeout",
     default="5m",

@@ -7,6 +7,7 @@ imported here: this module is on the start-up path.
 
 from __future__ import annotations
 
+import enum
 import functools
 from collections.abc import Callable
 from datetime import timedelta
@@ -75,6 +76,13 @@ def aws_options(command: _F) -> _F:
     )
 
 
+def workers_option(name: str, help_text: str) -> Callable[[_F], _F]:
+    """A thread count from 1 to 64, 8 by default (``--workers``, ``--user-workers``)."""
+    return click.option(
+        name, type=click.IntRange(1, 64), default=8, show_default=True, help=help_text
+    )
+
+
 def trail_policy_options(command_name: str) -> Callable[[_F], _F]:
     """``--cloudtrail SOURCE`` and ``--partition`` of ``policy audit`` and ``policy remediate``:
     the statements that ``COMMAND_NAME --cloudtrail SOURCE`` adds."""
@@ -112,18 +120,23 @@ def setup_window_option(command: _F) -> _F:
     )(command)
 
 
+def enum_option(name: str, default: enum.Enum, help_text: str) -> Callable[[_F], _F]:
+    """An option whose choices are the values of ``default``'s enum."""
+    choices = [member.value for member in type(default)]
+    return click.option(
+        name, type=click.Choice(choices), default=default.value, show_default=True, help=help_text
+    )
+
+
 def judgement_options(command: _F) -> _F:
     """--mode and --setup-window: how keys are judged."""
     return _apply(
         command,
         [
-            click.option(
+            enum_option(
                 "--mode",
-                type=click.Choice([m.value for m in Mode]),
-                default=Mode.SETUP.value,
-                show_default=True,
-                help="setup: keys created with the user; cis: the benchmark's literal "
-                "audit procedure.",
+                Mode.SETUP,
+                "setup: keys created with the user; cis: the benchmark's literal audit procedure.",
             ),
             setup_window_option,
         ],

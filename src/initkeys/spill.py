@@ -21,9 +21,9 @@ from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import fields
 from itertools import islice
 from operator import attrgetter
-from types import TracebackType
 from typing import overload
 
+from initkeys.closing import Closing
 from initkeys.model import STATUS_ORDER, Finding, Status
 
 __all__ = ["FindingSpill", "SpilledFindings"]
@@ -88,7 +88,7 @@ class SpilledFindings(Sequence[Finding]):
         return f"SpilledFindings({self._length} findings)"
 
 
-class FindingSpill:
+class FindingSpill(Closing):
     """A private temporary directory for spilled findings; removed on ``close``.
 
     ``keep`` is safe to call from several threads: each call writes its own file.
@@ -116,14 +116,3 @@ class FindingSpill:
 
     def close(self) -> None:
         shutil.rmtree(self._root, ignore_errors=True)
-
-    def __enter__(self) -> FindingSpill:
-        return self
-
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        traceback: TracebackType | None,
-    ) -> None:
-        self.close()

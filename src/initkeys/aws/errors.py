@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from typing import TypeVar
 
 from initkeys.errors import AccessError
 
@@ -39,6 +40,21 @@ def error_code(exc: BaseException) -> str:
     if isinstance(response, dict):
         return str(response.get("Error", {}).get("Code", ""))
     return ""
+
+
+_T = TypeVar("_T")
+
+
+def unless_missing(call: Callable[[], _T]) -> _T | None:
+    """``call()``, or None when IAM answers NoSuchEntity (the user, key or password is gone)."""
+    from botocore.exceptions import ClientError
+
+    try:
+        return call()
+    except ClientError as exc:
+        if error_code(exc) == "NoSuchEntity":
+            return None
+        raise
 
 
 def describe_access_error(

@@ -23,9 +23,10 @@ import sys
 import threading
 from collections.abc import Callable, Iterable, Sequence
 from datetime import datetime, timezone
-from types import FrameType, TracebackType
+from types import FrameType
 from typing import TYPE_CHECKING, Any
 
+from initkeys.closing import Closing
 from initkeys.errors import InputError
 from initkeys.timeutil import format_utc, parse_utc
 
@@ -195,7 +196,7 @@ def _json(
     return [data]
 
 
-class Emulator:
+class Emulator(Closing):
     """A running in-process emulator; stop it with :meth:`stop` or ``with``."""
 
     def __init__(self, server: Any, thread: threading.Thread, clock: Clock, url: str) -> None:
@@ -221,16 +222,7 @@ class Emulator:
         self._server.server_close()
         self._thread.join(timeout=10)
 
-    def __enter__(self) -> Emulator:
-        return self
-
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        self.stop()
+    close = stop  # what ``with`` calls
 
 
 def start_emulator(host: str = "127.0.0.1", port: int = 0, clock: Clock | None = None) -> Emulator:

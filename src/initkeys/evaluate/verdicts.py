@@ -174,13 +174,10 @@ def judge_key(user: IamUser, key: AccessKey, settings: Settings) -> Finding:
 
 def _judge_key(user: IamUser, key: AccessKey, settings: Settings) -> Finding:
     assert user.created is not None, "judge_user handles unreadable rows"
-    status, reason, message = _verdict(user.name, user.created, key, settings)
     return Finding(
-        user=user.name,
-        arn=user.arn,
-        status=status,
-        reason=reason,
-        message=message,
+        user.name,
+        user.arn,
+        *_verdict(user.name, user.created, key, settings),  # status, reason, message
         key_slot=key.slot,
         access_key_id=key.access_key_id,
         active=key.active,

@@ -17,7 +17,7 @@ from __future__ import annotations
 import hashlib
 import re
 from collections.abc import Iterator
-from typing import TYPE_CHECKING, Protocol, TextIO
+from typing import TYPE_CHECKING, TextIO
 
 from initkeys._version import __version__
 from initkeys.errors import InputError
@@ -32,7 +32,6 @@ if TYPE_CHECKING:
 __all__ = [
     "FORMAT_NAMES",
     "Formatter",
-    "PlainFormatter",
     "finding_id",
     "get_formatter",
     "identified_findings",
@@ -62,25 +61,9 @@ _REGISTRY: dict[str, tuple[str, str, str]] = {
 FORMAT_NAMES: tuple[str, ...] = tuple(_REGISTRY)
 
 
-class Formatter(Protocol):
-    """Writes a whole audit run to ``out`` in one format."""
-
-    name: str
-
-    def render(
-        self,
-        run: AuditRun,
-        out: TextIO,
-        *,
-        color: bool = False,
-        tool_version: str = ...,
-    ) -> None:
-        """Write ``run`` to ``out``; ``color`` matters only to formats that have it."""
-        ...
-
-
-class PlainFormatter:
-    """Base of the formats without colour: :meth:`render` hands the run to :meth:`write`."""
+class Formatter:
+    """Writes a whole audit run to ``out`` in one format. A format without colour
+    writes in :meth:`write`; the text format, which has colour, overrides :meth:`render`."""
 
     name: str
 
@@ -92,7 +75,8 @@ class PlainFormatter:
         color: bool = False,
         tool_version: str = __version__,
     ) -> None:
-        del color  # only the text format has colour
+        """Write ``run`` to ``out``; ``color`` matters only to formats that have it."""
+        del color
         self.write(run, out, tool_version)
 
     def write(self, run: AuditRun, out: TextIO, tool_version: str) -> None:

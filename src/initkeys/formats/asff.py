@@ -50,7 +50,7 @@ from typing import Any, TextIO
 
 from initkeys._version import __version__
 from initkeys.control import CONTROL
-from initkeys.formats import PlainFormatter, identified_findings, seconds
+from initkeys.formats import Formatter, identified_findings, seconds
 from initkeys.model import AccountAudit, AuditRun, Finding, Reason, Status
 from initkeys.partitions import region_in
 from initkeys.timeutil import format_utc
@@ -121,7 +121,7 @@ class AccountFindings:
     """Iterate once; built as they are read."""
 
 
-class AsffFormatter(PlainFormatter):
+class AsffFormatter(Formatter):
     name = "asff"
 
     def __init__(self, region: str | None = None) -> None:

@@ -20,7 +20,7 @@ from __future__ import annotations
 import csv
 from typing import TextIO
 
-from initkeys.formats import PlainFormatter, identified_findings, seconds, visible
+from initkeys.formats import Formatter, identified_findings, seconds, visible
 from initkeys.model import AccountAudit, AuditRun, Finding, Status
 from initkeys.timeutil import format_utc
 
@@ -59,7 +59,7 @@ _FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
 Cell = str | int
 
 
-class CsvFormatter(PlainFormatter):
+class CsvFormatter(Formatter):
     name = "csv"
 
     def write(self, run: AuditRun, out: TextIO, tool_version: str) -> None:

@@ -41,7 +41,7 @@ from typing import TextIO
 
 from initkeys.control import CONTROL
 from initkeys.formats import (
-    PlainFormatter,
+    Formatter,
     identified_findings,
     incomplete_note,
     key_label,
@@ -279,7 +279,7 @@ _NUMERIC = frozenset({"Status", "Gap"})  # sorted by their data-sort numbers
 _RIGHT = frozenset({"Gap"})
 
 
-class HtmlFormatter(PlainFormatter):
+class HtmlFormatter(Formatter):
     name = "html"
 
     def __init__(self, *, passing_limit: int = 1000, chart_limit: int = 20) -> None:

@@ -22,7 +22,7 @@ from typing import Any, TextIO
 
 from initkeys.control import CONTROL
 from initkeys.formats import (
-    PlainFormatter,
+    Formatter,
     identified_findings,
     incomplete_note,
     seconds,
@@ -34,7 +34,7 @@ SCHEMA_VERSION = 1
 _INDENT = 2
 
 
-class JsonFormatter(PlainFormatter):
+class JsonFormatter(Formatter):
     name = "json"
 
     def write(self, run: AuditRun, out: TextIO, tool_version: str) -> None:

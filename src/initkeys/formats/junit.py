@@ -42,7 +42,7 @@ from typing import TextIO
 
 from initkeys.control import CONTROL
 from initkeys.formats import (
-    PlainFormatter,
+    Formatter,
     identified_findings,
     seconds,
     visible_escape,
@@ -93,7 +93,7 @@ class _Tally:
         )
 
 
-class JunitFormatter(PlainFormatter):
+class JunitFormatter(Formatter):
     name = "junit"
 
     def write(self, run: AuditRun, out: TextIO, tool_version: str) -> None:

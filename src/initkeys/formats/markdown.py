@@ -20,7 +20,7 @@ from datetime import timedelta
 from typing import TextIO
 
 from initkeys.control import CONTROL
-from initkeys.formats import PlainFormatter, incomplete_note, status_label, visible
+from initkeys.formats import Formatter, incomplete_note, status_label, visible
 from initkeys.humanize import describe_duration, signed_duration
 from initkeys.model import STATUS_ORDER, AccountAudit, AuditRun, Finding, Status
 from initkeys.timeutil import format_utc
@@ -63,7 +63,7 @@ def escape_inline(text: str) -> str:
     return _INLINE_SPECIAL.sub(r"\\\1", visible(text))
 
 
-class MarkdownFormatter(PlainFormatter):
+class MarkdownFormatter(Formatter):
     name = "markdown"
 
     def write(self, run: AuditRun, out: TextIO, tool_version: str) -> None:

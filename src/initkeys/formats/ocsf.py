@@ -43,7 +43,7 @@ from datetime import datetime, timezone
 from typing import Any, TextIO
 
 from initkeys.control import CONTROL
-from initkeys.formats import PlainFormatter, _stable_id, identified_findings, seconds
+from initkeys.formats import Formatter, _stable_id, identified_findings, seconds
 from initkeys.formats.json_format import exemption_document
 from initkeys.model import AccountAudit, AuditRun, Finding, Status
 from initkeys.timeutil import format_utc
@@ -79,7 +79,7 @@ _NEW = (1, "New")
 _SUPPRESSED = (3, "Suppressed")
 
 
-class OcsfFormatter(PlainFormatter):
+class OcsfFormatter(Formatter):
     name = "ocsf"
 
     def write(self, run: AuditRun, out: TextIO, tool_version: str) -> None:

@@ -48,7 +48,7 @@ from urllib.parse import quote
 
 from initkeys.control import CONTROL
 from initkeys.formats import (
-    PlainFormatter,
+    Formatter,
     identified_findings,
     incomplete_note,
     seconds,
@@ -85,7 +85,7 @@ _LOCATIONS = "\x00initkeys-logical-locations\x00"
 _ITEM_PAD = " " * 8  # run members sit at 6 spaces; array items at 8
 
 
-class SarifFormatter(PlainFormatter):
+class SarifFormatter(Formatter):
     name = "sarif"
 
     def write(self, run: AuditRun, out: TextIO, tool_version: str) -> None:

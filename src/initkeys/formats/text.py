@@ -35,7 +35,7 @@ from rich.text import Text
 
 from initkeys._version import __version__
 from initkeys.control import CONTROL
-from initkeys.formats import incomplete_note, key_label, status_label, visible
+from initkeys.formats import Formatter, incomplete_note, key_label, status_label, visible
 from initkeys.humanize import describe_gap, describe_window
 from initkeys.model import STATUS_ORDER, AccountAudit, AuditRun, Finding, Mode, Status
 from initkeys.timeutil import format_utc
@@ -63,7 +63,7 @@ _GUTTER = "  "
 _BATCH = 500  # evidence rows per print: bounded memory, few calls into rich
 
 
-class TextFormatter:
+class TextFormatter(Formatter):
     name = "text"
 
     def render(

@@ -16,7 +16,12 @@ from typing import Any
 import click
 
 from initkeys.cli_common import confirm_or_exit, refuse_unasked, terminal_safe
-from initkeys.cli_options import aws_options, exemption_options, setup_window_option
+from initkeys.cli_options import (
+    aws_options,
+    enum_option,
+    exemption_options,
+    setup_window_option,
+)
 from initkeys.errors import AccessError, InputError
 from initkeys.guard.config import GuardAction
 
@@ -31,12 +36,10 @@ def guard() -> None:
 @aws_options
 @setup_window_option
 @exemption_options
-@click.option(
+@enum_option(
     "--action",
-    type=click.Choice([a.value for a in GuardAction]),
-    default=GuardAction.NOTIFY.value,
-    show_default=True,
-    help="notify: send the message to --topic-arn; deactivate: deactivate the setup key "
+    GuardAction.NOTIFY,
+    "notify: send the message to --topic-arn; deactivate: deactivate the setup key "
     "first (re-verified live; never deleted).",
 )
 @click.option("--topic-arn", metavar="ARN", help="The SNS topic to notify (with --apply).")

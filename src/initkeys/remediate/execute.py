@@ -35,6 +35,7 @@ from initkeys.aws import (
     describe_access_error,
     error_code,
 )
+from initkeys.aws.errors import unless_missing
 from initkeys.errors import InputError
 from initkeys.humanize import shown
 from initkeys.model import AccessKey, AccountAudit, IamUser, Settings
@@ -422,15 +423,10 @@ class _Run:
 
     def read_key(self, user: str, key_id: str) -> KeyState | None:
         """The key by id (never by slot), or None when it or its user is gone."""
-        from botocore.exceptions import ClientError
-
-        try:
-            metadata = self.iam.list_access_keys(UserName=user)["AccessKeyMetadata"]
-        except ClientError as exc:
-            if error_code(exc) == "NoSuchEntity":
-                return None
-            raise
-        for m in metadata:
+        listed = unless_missing(lambda: self.iam.list_access_keys(UserName=user))
+        if listed is None:
+            return None
+        for m in listed["AccessKeyMetadata"]:
             if m["AccessKeyId"] == key_id:
                 return KeyState(status=str(m["Status"]), create_date=as_utc(m["CreateDate"]))
         return None
@@ -468,13 +464,7 @@ class _Run:
 
     def user_blocker(self, user: str) -> str | None:
         """Why the user's keys must not be touched now, or None."""
-        from botocore.exceptions import ClientError
-
-        try:
-            self.iam.get_login_profile(UserName=user)
-        except ClientError as exc:
-            if error_code(exc) != "NoSuchEntity":
-                raise
+        if unless_missing(lambda: self.iam.get_login_profile(UserName=user)) is None:
             return "the user has no console password now, so the control no longer applies"
         # Read again: a tag added since the audit still protects the user's keys.
         tag = self.account.exempt_tag(user)

@@ -16,9 +16,9 @@ import stat
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, replace
 from datetime import datetime
-from types import TracebackType
 from typing import Any
 
+from initkeys.closing import Closing
 from initkeys.errors import InputError
 from initkeys.inputs import BadJson, load_json
 from initkeys.model import TextEnum
@@ -154,6 +154,15 @@ def _regular(fd: int, path: str) -> str | None:
     return _shared(st)
 
 
+def _read(path: str) -> JournalFile:
+    """The journal at ``path``, read through :func:`_open` and :func:`_load`."""
+    fd = _open(path, os.O_RDONLY, "journal")
+    try:
+        return _load(fd, path)
+    finally:
+        os.close(fd)
+
+
 def _load(fd: int, path: str) -> JournalFile:
     """Check that ``fd`` is a regular file holding a journal, and read it (changes nothing)."""
     shared = _regular(fd, path)
@@ -208,7 +217,7 @@ def parse_line(line: bytes) -> JournalEntry:
         raise _NotAnEntry(str(e)[:200]) from None
 
 
-class JournalWriter:
+class JournalWriter(Closing):
     """Appends entries to a JSONL file; each is on disk (fsync) when ``write`` returns.
 
     The file is opened without following a symbolic link, must be a regular file
@@ -290,17 +299,6 @@ class JournalWriter:
             os.close(self._fd)  # also releases the lock
             self._fd = -1
 
-    def __enter__(self) -> JournalWriter:
-        return self
-
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        self.close()
-
 
 def _fsync_directory(path: str) -> None:
     """Make a new file's directory entry durable too (POSIX)."""
@@ -327,11 +325,7 @@ def read_journal(
     as a journal line is ignored: it is what a kill -9 in the middle of a write
     leaves. A journal others could have written to is read, and ``warn`` is told why.
     """
-    fd = _open(path, os.O_RDONLY, "journal")
-    try:
-        content = _load(fd, path)
-    finally:
-        os.close(fd)
+    content = _read(path)
     if content.shared is not None and warn is not None:
         warn(f"{path}: others could have written to this journal: {content.shared}")
     return content.entries
@@ -343,11 +337,7 @@ def check_journal(path: str) -> None:
     account is touched. A path that does not exist yet is fine."""
     if not os.path.lexists(path):
         return
-    fd = _open(path, os.O_RDONLY, "journal")
-    try:
-        content = _load(fd, path)
-    finally:
-        os.close(fd)
+    content = _read(path)
     if content.shared is not None:
         raise InputError(
             f"{path}: refusing to write a journal others could have forged: {content.shared}"

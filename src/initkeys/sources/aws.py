@@ -22,7 +22,7 @@ from initkeys.aws import (
     error_code,
     make_client_config,
 )
-from initkeys.aws.errors import THROTTLING_CODES
+from initkeys.aws.errors import THROTTLING_CODES, unless_missing
 from initkeys.errors import AccessError, InputError
 from initkeys.model import AccessKey, CredentialReport, IamUser
 from initkeys.sources.credential_report import parse_credential_report
@@ -172,14 +172,10 @@ class LiveAccount:
     def get_user(self, name: str) -> ListedUser | None:
         """One user by name (``GetUser``), or None when there is no such user: the
         event guard reads the one user an event names, not the whole account."""
-        from botocore.exceptions import ClientError
-
-        try:
-            user = self.iam.get_user(UserName=name)["User"]
-        except ClientError as exc:
-            if error_code(exc) == "NoSuchEntity":
-                return None
-            raise
+        answer = unless_missing(lambda: self.iam.get_user(UserName=name))
+        if answer is None:
+            return None
+        user = answer["User"]
         return ListedUser(
             name=user["UserName"], arn=user["Arn"], created=as_utc(user["CreateDate"])
         )
@@ -191,22 +187,15 @@ class LiveAccount:
         row for the user: keys the report already shows as used keep their
         last-use date (a used key cannot become unused), saving a call.
         """
-        from botocore.exceptions import ClientError
-
         iam = self.iam
-        try:
-            metadata = iam.list_access_keys(UserName=listed.name)["AccessKeyMetadata"]
-        except ClientError as exc:
-            if error_code(exc) == "NoSuchEntity":
-                return None
-            raise
-        try:
-            profile = iam.get_login_profile(UserName=listed.name)["LoginProfile"]
-            console, password_created = True, as_utc(profile["CreateDate"])
-        except ClientError as exc:
-            if error_code(exc) != "NoSuchEntity":
-                raise
-            console, password_created = False, None
+        listing = unless_missing(lambda: iam.list_access_keys(UserName=listed.name))
+        if listing is None:
+            return None
+        metadata = listing["AccessKeyMetadata"]
+        profile = unless_missing(lambda: iam.get_login_profile(UserName=listed.name))
+        console, password_created = False, None
+        if profile is not None:
+            console, password_created = True, as_utc(profile["LoginProfile"]["CreateDate"])
         ordered = sorted(metadata, key=lambda m: (as_utc(m["CreateDate"]), m["AccessKeyId"]))
         seconds = [as_utc(m["CreateDate"]).replace(microsecond=0) for m in ordered]
         # The report names keys by creation second only: reuse its last-use date

@@ -37,7 +37,7 @@ import sys
 from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
 from datetime import datetime
-from typing import IO, Any
+from typing import IO, Any, NamedTuple
 
 from initkeys.errors import InputError
 from initkeys.inputs import BadJson, load_json
@@ -443,24 +443,38 @@ def _unreadable(name: str, arn: str, problem: str) -> IamUser:
     return IamUser(name=name, arn=arn, created=None, console_password=False, problem=problem)
 
 
+class _Columns(NamedTuple):
+    """Where a row's fields are: the fast and the careful path read the same ones."""
+
+    user: int
+    arn: int
+    created: int
+    password: int
+    changed: int | None  # optional: the password's creation
+    slots: list[tuple[int, int, int, int]]  # (slot, active, last rotated, last used)
+
+
 def _users(
     lines: Iterator[Line], number: int, columns: dict[str, int], header_width: int
 ) -> Iterator[IamUser]:
     """A user per non-blank line after the header (line ``number``): read, or unreadable."""
-    c_user = columns["user"]
-    c_arn = columns["arn"]
-    c_created = columns["user_creation_time"]
-    c_password = columns["password_enabled"]
-    c_changed = columns.get("password_last_changed")  # optional: the password's creation
-    slots = [
-        (
-            n,
-            columns[f"access_key_{n}_active"],
-            columns[f"access_key_{n}_last_rotated"],
-            columns[f"access_key_{n}_last_used_date"],
-        )
-        for n in (1, 2)
-    ]
+    where = _Columns(
+        columns["user"],
+        columns["arn"],
+        columns["user_creation_time"],
+        columns["password_enabled"],
+        columns.get("password_last_changed"),
+        [
+            (
+                n,
+                columns[f"access_key_{n}_active"],
+                columns[f"access_key_{n}_last_rotated"],
+                columns[f"access_key_{n}_last_used_date"],
+            )
+            for n in (1, 2)
+        ],
+    )
+    c_user, c_arn = where.user, where.arn
     for line in lines:
         number += 1
         if line is None:
@@ -485,22 +499,15 @@ def _users(
                 f"line {number} has {len(row)} fields, the header has {header_width}",
             )
             continue
-        user = _fast_user(row, c_user, c_arn, c_created, c_password, c_changed, slots)
+        user = _fast_user(row, where)
         if user is None:  # something unusual: the careful path says what
-            user = _user(row, number, c_user, c_arn, c_created, c_password, c_changed, slots)
+            user = _user(row, number, where)
         yield user
 
 
-def _fast_user(
-    row: list[str],
-    c_user: int,
-    c_arn: int,
-    c_created: int,
-    c_password: int,
-    c_changed: int | None,
-    slots: list[tuple[int, int, int, int]],
-) -> IamUser | None:
+def _fast_user(row: list[str], where: _Columns) -> IamUser | None:
     """The common, well-formed row, parsed with few checks; None sends it to :func:`_user`."""
+    c_user, c_arn, c_created, c_password, c_changed, slots = where
     name = row[c_user]
     arn = row[c_arn]
     if not name or name == ROOT_USER:
@@ -547,16 +554,8 @@ def _fast_timestamp(text: str) -> datetime | None:
     return parse_utc(text)
 
 
-def _user(
-    row: list[str],
-    line: int,
-    c_user: int,
-    c_arn: int,
-    c_created: int,
-    c_password: int,
-    c_changed: int | None,
-    slots: list[tuple[int, int, int, int]],
-) -> IamUser:
+def _user(row: list[str], line: int, where: _Columns) -> IamUser:
+    c_user, c_arn, c_created, c_password, c_changed, slots = where
     name = row[c_user]
     arn = row[c_arn]
     parsed = _iam_arn(arn)
