@@ -26,6 +26,7 @@ from datetime import datetime, timezone
 from types import FrameType, TracebackType
 from typing import TYPE_CHECKING, Any
 
+from initkeys.demo import emulator_unavailable
 from initkeys.errors import InputError
 
 if TYPE_CHECKING:
@@ -43,8 +44,6 @@ __all__ = [
 ]
 
 CLOCK_PATH = "/_initkeys/clock"
-
-MISSING_MOTO = "the demo needs the AWS emulator: pip install 'initkeys[demo]'"
 
 
 class Clock:
@@ -120,7 +119,7 @@ def install_clock(clock: Clock) -> None:
     try:
         import moto.core.utils as moto_utils
     except ImportError as exc:
-        raise InputError(MISSING_MOTO) from exc
+        raise emulator_unavailable(exc) from exc
     with _install_lock:
         _active_clock = clock
         if _original_utcnow is None:
@@ -253,7 +252,7 @@ def start_emulator(host: str = "127.0.0.1", port: int = 0, clock: Clock | None =
         )
         from werkzeug.serving import make_server
     except ImportError as exc:
-        raise InputError(MISSING_MOTO) from exc
+        raise emulator_unavailable(exc) from exc
 
     class QuietHandler(MotoRequestHandler):
         # One log line per request on stderr would drown the demo's output.
