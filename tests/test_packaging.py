@@ -6,6 +6,7 @@ from __future__ import annotations
 import base64
 import hashlib
 import re
+import shutil
 import subprocess
 import sys
 from importlib import resources
@@ -95,6 +96,43 @@ def test_page_style_and_script_are_package_files(name: str, directive: str) -> N
     assert text.isascii() and text.endswith("\n") and "\r" not in text
     # The CSP allows exactly the file's text, after the newline that follows its tag.
     assert f"{directive}-src 'sha256-{_sha256(chr(10) + text)}';" in CONTENT_SECURITY_POLICY
+
+
+# --- the fuzz-count summary under pytest-xdist --------------------------------------
+
+_COUNTING_TESTS = {
+    "test_one.py": (
+        "import fuzz_kit\n"
+        "def test_a():\n    fuzz_kit.tried('alpha')\n    fuzz_kit.tried('alpha')\n"
+        "def test_b():\n    fuzz_kit.tried('beta')\n"
+    ),
+    "test_two.py": (
+        "import fuzz_kit\n"
+        "def test_c():\n    fuzz_kit.tried('alpha')\n"
+        "def test_d():\n    fuzz_kit.tried('beta')\n    fuzz_kit.tried('gamma')\n"
+    ),
+}
+
+
+@pytest.mark.parametrize("workers", [["-n", "2", "--dist", "loadfile"], ["-p", "no:xdist"]])
+def test_fuzz_counts_are_summed_over_workers(tmp_path: Path, workers: list[str]) -> None:
+    """The summary line counts every worker's inputs (and still works without xdist)."""
+    pytest.importorskip("xdist")
+    here = Path(__file__).resolve().parent
+    for name in ("conftest.py", "fuzz_kit.py"):
+        shutil.copy(here / name, tmp_path / name)
+    for name, text in _COUNTING_TESTS.items():
+        (tmp_path / name).write_text(text, encoding="utf-8")
+    proc = subprocess.run(
+        [sys.executable, "-m", "pytest", "-p", "no:cacheprovider", *workers, str(tmp_path)],
+        cwd=tmp_path,
+        env=subprocess_env(),
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    assert "fuzz inputs tried: 6 (alpha 3, beta 2, gamma 1)" in proc.stdout, proc.stdout
 
 
 # --- dependency pins ----------------------------------------------------------------
