@@ -98,6 +98,15 @@ def test_page_style_and_script_are_package_files(name: str, directive: str) -> N
     assert f"{directive}-src 'sha256-{_sha256(chr(10) + text)}';" in CONTENT_SECURITY_POLICY
 
 
+def test_guard_zip_leaves_out_the_html_report() -> None:
+    # formats.html reads its files when imported; the Lambda zip carries only modules.
+    from initkeys.guard.package import package_files
+
+    names = {name for name, _ in package_files()}
+    assert "initkeys/formats/html.py" not in names
+    assert "initkeys/formats/json_format.py" in names
+
+
 # --- the fuzz-count summary under pytest-xdist --------------------------------------
 
 _COUNTING_TESTS = {
