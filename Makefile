@@ -39,7 +39,9 @@ lint: $(STAMP_TEST)
 typecheck: $(STAMP_TEST)
 	$(BIN)/mypy --strict src/initkeys
 
-# Test workers (pytest-xdist); PYTEST_WORKERS=0 runs the suite in one process.
+# Test workers (pytest-xdist), each with its own emulator process. Three beat two
+# (= -n auto) even on 2 cores: much of each test is spent waiting on the emulator
+# or a subprocess. PYTEST_WORKERS=0 runs the suite in one process.
 PYTEST_WORKERS ?= 3
 
 pytest: $(STAMP_TEST)
