@@ -26,7 +26,6 @@ from datetime import datetime, timezone
 from types import FrameType, TracebackType
 from typing import TYPE_CHECKING, Any
 
-from initkeys.demo import emulator_unavailable
 from initkeys.errors import InputError
 
 if TYPE_CHECKING:
@@ -119,6 +118,8 @@ def install_clock(clock: Clock) -> None:
     try:
         import moto.core.utils as moto_utils
     except ImportError as exc:
+        from initkeys.demo import emulator_unavailable
+
         raise emulator_unavailable(exc) from exc
     with _install_lock:
         _active_clock = clock
@@ -252,6 +253,8 @@ def start_emulator(host: str = "127.0.0.1", port: int = 0, clock: Clock | None =
         )
         from werkzeug.serving import make_server
     except ImportError as exc:
+        from initkeys.demo import emulator_unavailable
+
         raise emulator_unavailable(exc) from exc
 
     class QuietHandler(MotoRequestHandler):
