@@ -204,12 +204,34 @@ def trail(aws: EmulatorProcess) -> Any:
     return seed_trail(aws)
 
 
-def pytest_terminal_summary(terminalreporter: Any) -> None:
-    """How many inputs each fuzzer tried in this run (see fuzz_kit)."""
-    import sys as _sys
+def _fuzz_inputs() -> dict[str, int]:
+    """This process's fuzz_kit counts (none when no fuzzer ran here)."""
+    kit = sys.modules.get("fuzz_kit")
+    return dict(getattr(kit, "FUZZ_INPUTS", None) or {})
 
-    kit = _sys.modules.get("fuzz_kit")
-    counts = getattr(kit, "FUZZ_INPUTS", None)
+
+# Under pytest-xdist the fuzzers run in the workers: each sends its counts to the
+# controller when it finishes, and the controller adds them up for the summary.
+_WORKER_FUZZ_INPUTS: dict[str, int] = {}
+
+
+def pytest_sessionfinish(session: pytest.Session) -> None:
+    workeroutput = getattr(session.config, "workeroutput", None)
+    if workeroutput is not None:  # an xdist worker
+        workeroutput["fuzz_inputs"] = _fuzz_inputs()
+
+
+@pytest.hookimpl(optionalhook=True)  # an xdist hook: unknown when xdist is not installed
+def pytest_testnodedown(node: Any, error: Any) -> None:
+    for name, n in getattr(node, "workeroutput", {}).get("fuzz_inputs", {}).items():
+        _WORKER_FUZZ_INPUTS[name] = _WORKER_FUZZ_INPUTS.get(name, 0) + n
+
+
+def pytest_terminal_summary(terminalreporter: Any) -> None:
+    """How many inputs each fuzzer tried in this run, over every worker (see fuzz_kit)."""
+    counts = _fuzz_inputs()
+    for name, n in _WORKER_FUZZ_INPUTS.items():
+        counts[name] = counts.get(name, 0) + n
     if counts:
         total = sum(counts.values())
         parts = ", ".join(f"{name} {n}" for name, n in sorted(counts.items()))

@@ -46,8 +46,6 @@ __all__ = [
 
 CLOCK_PATH = "/_initkeys/clock"
 
-MISSING_MOTO = "the demo needs the AWS emulator: pip install 'initkeys[demo]'"
-
 
 class Clock:
     """Real UTC time, or a frozen instant. Safe to use from any thread."""
@@ -117,7 +115,9 @@ def install_clock(clock: Clock) -> None:
     try:
         import moto.core.utils as moto_utils
     except ImportError as exc:
-        raise InputError(MISSING_MOTO) from exc
+        from initkeys.demo import emulator_unavailable
+
+        raise emulator_unavailable(exc) from exc
     with _install_lock:
         _active_clock = clock
         if _original_utcnow is None:
@@ -241,7 +241,9 @@ def start_emulator(host: str = "127.0.0.1", port: int = 0, clock: Clock | None =
         )
         from werkzeug.serving import make_server
     except ImportError as exc:
-        raise InputError(MISSING_MOTO) from exc
+        from initkeys.demo import emulator_unavailable
+
+        raise emulator_unavailable(exc) from exc
 
     class QuietHandler(MotoRequestHandler):
         # One log line per request on stderr would drown the demo's output.

@@ -11,7 +11,8 @@ Self-contained means the page loads nothing: no fonts, images, styles or
 scripts from anywhere. Its Content-Security-Policy (``default-src 'none'``,
 the inline style and script allowed by their SHA-256 hashes) makes the browser
 refuse any load, so even a crafted value that slipped through escaping could
-neither run nor reach the network.
+neither run nor reach the network. The style and script are package files
+(``static/report.css`` and ``static/report.js``) written into the page.
 
 Every text that is not ours (user names, ARNs, account names, file names,
 messages, exemption reasons) goes through :func:`_text`: HTML-escaped,
@@ -37,6 +38,7 @@ import hashlib
 import html
 from collections.abc import Iterable, Iterator
 from datetime import datetime
+from importlib import resources
 from typing import TextIO
 
 from initkeys.control import CONTROL
@@ -83,167 +85,20 @@ _CHART_BAR = 400
 _CHART_ROW = 26
 _CHART_MIN_SEGMENT = 3
 
-_CSS = """
-:root {
-  --ink: #1d2433; --muted: #5b6578; --line: #d9dee7; --paper: #ffffff; --band: #f4f6f9;
-  --accent: #233a5e;
-  --fail: #c0271d; --error: #8b3aa8; --warning: #b65c00; --pass: #1d7f4e; --not-applicable: #6b7385;
-}
-* { box-sizing: border-box; }
-html { font-size: 14px; -webkit-print-color-adjust: exact; print-color-adjust: exact; }
-body {
-  margin: 0; color: var(--ink); background: var(--paper);
-  font: 1rem/1.5 system-ui, -apple-system, "Segoe UI", Roboto, "Helvetica Neue", Arial, sans-serif;
-}
-.page { max-width: 1400px; margin: 0 auto; padding: 0 28px 40px; }
-header.masthead { background: var(--accent); color: #fff; }
-header.masthead .page { padding-top: 22px; padding-bottom: 22px; }
-.eyebrow {
-  margin: 0; font-size: .86rem; letter-spacing: .08em; text-transform: uppercase; opacity: .8;
-}
-h1 { margin: 6px 0 10px; font-size: 1.7rem; line-height: 1.25; font-weight: 650; max-width: 60em; }
-.byline { margin: 0; font-size: .93rem; opacity: .9; }
-.byline span + span::before { content: "\\00b7"; margin: 0 .6em; opacity: .7; }
-h2 {
-  margin: 34px 0 12px; padding-bottom: 6px; font-size: 1.3rem; font-weight: 650;
-  border-bottom: 2px solid var(--line);
-}
-h3 { margin: 20px 0 8px; font-size: 1.07rem; }
-p { margin: 8px 0; }
-.note { color: var(--muted); font-size: .93rem; }
-code, .mono, .id {
-  font-family: ui-monospace, SFMono-Regular, Menlo, Consolas, monospace; font-size: .86rem;
-}
-.cards { display: flex; flex-wrap: wrap; gap: 12px; margin: 14px 0; }
-.card {
-  flex: 1 1 120px; min-width: 120px; padding: 12px 14px; border: 1px solid var(--line);
-  border-top: 4px solid var(--status); border-radius: 6px; background: var(--paper);
-}
-.card .n {
-  display: block; font-size: 2rem; font-weight: 700; line-height: 1.1; color: var(--status);
-}
-.card .label { font-size: .86rem; font-weight: 600; letter-spacing: .04em; color: var(--muted); }
-.card.result { flex: 1.4 1 170px; background: var(--band); }
-.incomplete {
-  margin: 14px 0; padding: 10px 14px; border-left: 5px solid var(--error); background: #f5ecf8;
-  font-weight: 600;
-}
-.card.result .n { font-size: 1.6rem; }
-.fail { --status: var(--fail); } .error { --status: var(--error); }
-.warning { --status: var(--warning); } .pass { --status: var(--pass); }
-.not-applicable { --status: var(--not-applicable); }
-.badge {
-  display: inline-block; padding: 1px 6px; border-radius: 9px; font-size: .75rem; font-weight: 700;
-  letter-spacing: .02em; color: #fff; background: var(--status); white-space: nowrap;
-}
-.facts { display: grid; grid-template-columns: max-content 1fr; gap: 6px 22px; margin: 0; }
-.facts dt { font-weight: 600; color: var(--muted); }
-.facts dd { margin: 0; }
-.facts ul { margin: 0; padding-left: 18px; }
-figure { margin: 16px 0; padding: 14px; border: 1px solid var(--line); border-radius: 6px; }
-figure svg { display: block; width: 100%; max-width: 940px; height: auto; }
-figcaption { margin-top: 8px; color: var(--muted); font-size: .86rem; }
-table { width: 100%; border-collapse: collapse; font-size: .9rem; }
-th, td {
-  padding: 6px 5px; border-bottom: 1px solid var(--line); text-align: left; vertical-align: top;
-}
-thead th {
-  position: sticky; top: 0; z-index: 1; background: var(--band); font-size: .79rem;
-  font-weight: 650; color: var(--muted); text-transform: uppercase; letter-spacing: .02em;
-  border-bottom: 2px solid var(--line);
-}
-tbody tr:nth-child(even) { background: #fafbfc; }
-tbody tr.fail td:first-child, tbody tr.error td:first-child, tbody tr.warning td:first-child {
-  box-shadow: inset 3px 0 var(--status);
-}
-td.num, th.num { text-align: right; font-variant-numeric: tabular-nums; }
-td.zero { color: #b4bac6; }
-.sub { display: block; color: var(--muted); font-size: .82rem; }
-.findings td { overflow-wrap: anywhere; }
-.findings td.key, .findings td.reason, .findings td.num { overflow-wrap: normal; }
-.findings td.id { font-size: .79rem; color: var(--muted); }
-.findings td.id span, td.time span { display: block; white-space: nowrap; }
-.findings td.time { font-variant-numeric: tabular-nums; }
-.findings td.account, .findings td.nowrap { white-space: nowrap; }
-.findings td.account .sub { white-space: normal; }
-.findings td.user { min-width: 7em; }
-.findings td.message { min-width: 12em; }
-button.sort {
-  all: inherit; display: inline-flex; gap: 4px; align-items: center; cursor: pointer;
-  border-bottom: 0; padding: 0; background: none; position: static;
-}
-button.sort::after { content: "\\2195"; opacity: .35; }
-th[aria-sort="ascending"] button.sort::after { content: "\\25b2"; opacity: 1; }
-th[aria-sort="descending"] button.sort::after { content: "\\25bc"; opacity: 1; }
-button.sort:focus-visible { outline: 2px solid var(--accent); outline-offset: 2px; }
-a { color: var(--accent); }
-footer { margin-top: 34px; padding-top: 10px; border-top: 1px solid var(--line); }
-@page { size: A4 landscape; margin: 12mm; }
-@media print {
-  html { font-size: 10px; }
-  .page { max-width: none; padding: 0; }
-  header.masthead { background: none; color: var(--ink); border-bottom: 3px solid var(--accent); }
-  header.masthead .page { padding: 0 0 10px; }
-  h2 { break-after: avoid; }
-  thead th { position: static; }
-  thead { display: table-header-group; }
-  tr, figure, .card { break-inside: avoid; }
-  figure svg { max-width: 680px; }
-  button.sort::after, .screen-only { display: none; }
-  a { color: inherit; text-decoration: none; }
-}
-"""
 
-_SCRIPT = """
-(function () {
-  "use strict";
-  var table = document.getElementById("findings-table");
-  if (!table || !table.tHead || !table.tBodies.length) { return; }
-  var body = table.tBodies[0];
-  var heads = table.tHead.rows[0].cells;
-  var collator = new Intl.Collator(undefined, { numeric: true, sensitivity: "base" });
-  function value(row, column, numeric) {
-    var cell = row.cells[column];
-    var text = cell.hasAttribute("data-sort") ? cell.getAttribute("data-sort") : cell.textContent;
-    if (text === "" || text === "-") { return null; }
-    return numeric ? Number(text) : text;
-  }
-  function sortBy(column) {
-    var th = heads[column];
-    var ascending = th.getAttribute("aria-sort") !== "ascending";
-    var numeric = th.getAttribute("data-type") === "number";
-    var direction = ascending ? 1 : -1;
-    var rows = Array.prototype.map.call(body.rows, function (row, index) {
-      return { key: value(row, column, numeric), index: index, row: row };
-    });
-    rows.sort(function (a, b) {
-      if (a.key === null || b.key === null) {
-        if (a.key === b.key) { return a.index - b.index; }
-        return a.key === null ? 1 : -1;
-      }
-      var order = numeric ? a.key - b.key : collator.compare(a.key, b.key);
-      return order ? order * direction : a.index - b.index;
-    });
-    var fragment = document.createDocumentFragment();
-    rows.forEach(function (item) { fragment.appendChild(item.row); });
-    body.appendChild(fragment);
-    Array.prototype.forEach.call(heads, function (other) {
-      other.setAttribute("aria-sort", "none");
-    });
-    th.setAttribute("aria-sort", ascending ? "ascending" : "descending");
-  }
-  Array.prototype.forEach.call(heads, function (th, column) {
-    var button = document.createElement("button");
-    button.type = "button";
-    button.className = "sort";
-    button.title = "Sort by this column";
-    while (th.firstChild) { button.appendChild(th.firstChild); }
-    th.appendChild(button);
-    th.setAttribute("aria-sort", "none");
-    button.addEventListener("click", function () { sortBy(column); });
-  });
-}());
-"""
+def _static(name: str) -> str:
+    """A file of the page shipped in ``static/`` beside this module, as text.
+
+    Universal newlines: a checkout with CRLF endings still writes the same page,
+    with the same CSP hashes.
+    """
+    return (resources.files("initkeys.formats") / "static" / name).read_text(encoding="utf-8")
+
+
+# Each starts on a new line after its tag (``<style>\n``): the newline is part of
+# the text the CSP hashes.
+_CSS = "\n" + _static("report.css")
+_SCRIPT = "\n" + _static("report.js")
 
 
 def _csp_hash(source: str) -> str:

@@ -3,7 +3,9 @@
 The Lambda Python runtime provides boto3; initkeys needs nothing else there. The
 zip holds the package's Python files less the modules that need click, rich or
 moto (the command line, the demo emulator): the runtime has none of them, and
-leaving them out proves the handler does not need them. The zip is
+leaving them out proves the handler does not need them. The HTML report is left
+out too: it reads package data files (its style and script) the zip does not
+carry, and the handler writes no report. The zip is
 reproducible: the same code gives the same bytes (sorted entries, fixed times),
 so its S3 key can be its hash and a redeploy changes nothing when nothing changed.
 """
@@ -20,7 +22,8 @@ from initkeys.errors import InputError
 
 HANDLER = "initkeys.guard.lambda_handler.handler"
 
-# Modules (relative to the package) that import click, rich or moto.
+# Modules (relative to the package) that import click, rich or moto, and the
+# HTML report, which reads package data files.
 EXCLUDED = frozenset(
     {
         "__main__.py",
@@ -30,6 +33,7 @@ EXCLUDED = frozenset(
         "remediate/cli.py",
         "guard/cli.py",
         "formats/text.py",
+        "formats/html.py",
     }
 )
 EXCLUDED_DIRECTORIES = frozenset({"demo"})
