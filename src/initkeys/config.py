@@ -19,12 +19,12 @@ keeps it.
 from __future__ import annotations
 
 import os
-import stat
 import sys
 from datetime import date
 from typing import Any
 
 from initkeys.errors import InputError
+from initkeys.inputs import read_text
 from initkeys.model import ExemptionRule
 
 CONFIG_FILE = "initkeys.toml"
@@ -67,7 +67,8 @@ def read_config(path: str) -> tuple[ExemptionRule, ...]:
         import tomli as tomllib
 
     name = _shown(os.path.basename(path))
-    text = _config_text(path)
+    # A regular file only: an initkeys.toml that is a FIFO or device must not block or never end.
+    text = read_text(path, "config file", stdin=False, limit=MAX_CONFIG_BYTES, regular_only=True)
     try:
         document = tomllib.loads(text)
     except tomllib.TOMLDecodeError as e:
@@ -110,34 +111,6 @@ def _check_pattern(pattern: str, where: str) -> None:
             f"{where}: a user pattern of {len(pattern)} characters is longer than any IAM "
             f"path and name (at most {MAX_PATTERN})"
         )
-
-
-def _config_text(path: str) -> str:
-    """The file's text: a regular file (never a FIFO, a device or a directory, which
-    could block or never end) of at most :data:`MAX_CONFIG_BYTES`, in UTF-8."""
-    shown = _shown(path)
-    try:
-        # O_NONBLOCK: opening a FIFO must not wait for a writer before it can be refused.
-        fd = os.open(path, os.O_RDONLY | getattr(os, "O_NONBLOCK", 0))
-    except FileNotFoundError:
-        raise InputError(f"{shown}: no such config file") from None
-    except OSError as e:
-        raise InputError(f"{shown}: cannot read the config file: {e.strerror}") from None
-    try:
-        regular = stat.S_ISREG(os.fstat(fd).st_mode)
-    except OSError:
-        regular = False
-    if not regular:
-        os.close(fd)
-        raise InputError(f"{shown}: the config file must be a regular file")
-    with os.fdopen(fd, "rb") as f:
-        data = f.read(MAX_CONFIG_BYTES + 1)
-    if len(data) > MAX_CONFIG_BYTES:
-        raise InputError(f"{shown}: a config file larger than 1 MiB is not an exemption list")
-    try:
-        return data.decode("utf-8-sig")  # -sig: drop the BOM some editors write
-    except UnicodeDecodeError as e:
-        raise InputError(f"{shown}: cannot read the config file: not UTF-8 ({e.reason})") from None
 
 
 def _shown(text: str) -> str:

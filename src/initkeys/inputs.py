@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import json
 import math
+import os
 import re
+import stat
 import sys
 from typing import Any
 
@@ -22,28 +24,49 @@ def read_text(
     stdin: bool = True,
     encoding: str = "utf-8-sig",
     limit: int = DEFAULT_READ_LIMIT,
+    regular_only: bool = False,
 ) -> str:
     """The text of ``path`` ('-' reads standard input, when ``stdin``), at most ``limit`` bytes.
 
     A missing, unreadable, undecodable or over-long file is an InputError naming
-    the file as ``noun`` (``no such journal``). ``utf-8-sig`` drops the BOM some
-    editors write.
+    the file as ``noun`` (``no such journal``). ``regular_only`` refuses a FIFO, a
+    device or a directory without blocking on it (for files initkeys finds or that
+    must be files; a path the user names may otherwise be ``<(…)``). ``utf-8-sig``
+    drops the BOM some editors write.
     """
     try:
         if stdin and path == "-":
             data = sys.stdin.buffer.read(limit + 1)
+        elif regular_only:
+            data = _read_regular(path, noun, limit)
         else:
             with open(path, "rb") as f:
                 data = f.read(limit + 1)
         if len(data) > limit:
-            raise InputError(f"{path}: larger than {_size(limit)}: not a {noun}")
+            raise InputError(f"{path}: larger than {_size(limit)}, too large for the {noun}")
         return data.decode(encoding)
     except FileNotFoundError:
         raise InputError(f"{path}: no such {noun}") from None
     except UnicodeDecodeError:
-        raise InputError(f"{path}: cannot read the {noun}: it is not UTF-8 text") from None
+        raise InputError(f"{path}: cannot read the {noun}: not UTF-8 text") from None
     except OSError as e:
         raise InputError(f"{path}: cannot read the {noun}: {e.strerror or e}") from None
+
+
+def _read_regular(path: str, noun: str, limit: int) -> bytes:
+    # O_NONBLOCK: opening a FIFO must not wait for a writer before it can be refused.
+    fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK | os.O_CLOEXEC)
+    try:
+        mode = os.fstat(fd).st_mode
+        if not stat.S_ISREG(mode):
+            kind = "a directory" if stat.S_ISDIR(mode) else "a FIFO or device"
+            raise InputError(
+                f"{path}: the {noun} must be a regular file ({kind} is not a regular file)"
+            )
+        with os.fdopen(fd, "rb", closefd=False) as f:
+            return f.read(limit + 1)
+    finally:
+        os.close(fd)
 
 
 def _size(limit: int) -> str:

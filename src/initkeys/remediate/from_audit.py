@@ -14,8 +14,6 @@ judged again right before the action (see :mod:`initkeys.remediate.plan` and
 from __future__ import annotations
 
 import math
-import os
-import stat
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from typing import Any
@@ -65,7 +63,8 @@ class _Bad(ValueError):
 
 def read_audit_report(path: str) -> AuditReport:
     """Parse an audit JSON file (``-`` is stdin); InputError for anything else."""
-    text = read_text(path, "audit report") if path == "-" else _read_file(path)
+    # A FIFO, device or directory is refused without blocking on it ('-' is stdin).
+    text = read_text(path, "audit report", limit=MAX_REPORT_BYTES, regular_only=True)
     try:
         document = load_json(text)
     except BadJson as e:
@@ -78,34 +77,6 @@ def read_audit_report(path: str) -> AuditReport:
 
 MAX_REPORT_BYTES = 256 * 1024 * 1024
 """Far beyond the report of any real organization; a larger file is not read."""
-
-
-def _read_file(path: str) -> str:
-    """The report's text; a FIFO, device or directory is refused without blocking on it."""
-    try:
-        fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK | os.O_CLOEXEC)
-    except FileNotFoundError:
-        raise InputError(f"{path}: no such audit report") from None
-    except OSError as e:
-        raise InputError(f"{path}: cannot read the audit report: {e.strerror}") from None
-    try:
-        if not stat.S_ISREG(os.fstat(fd).st_mode):
-            raise InputError(f"{path}: the audit report is not a regular file")
-        chunks: list[bytes] = []
-        size = 0
-        while chunk := os.read(fd, 1 << 20):
-            chunks.append(chunk)
-            size += len(chunk)
-            if size > MAX_REPORT_BYTES:
-                raise InputError(f"{path}: too large for an audit report")
-    except OSError as e:
-        raise InputError(f"{path}: cannot read the audit report: {e.strerror}") from None
-    finally:
-        os.close(fd)
-    try:
-        return b"".join(chunks).decode("utf-8-sig")
-    except UnicodeDecodeError as e:
-        raise InputError(f"{path}: cannot read the audit report: {e}") from None
 
 
 def _report(path: str, document: Any) -> AuditReport:
