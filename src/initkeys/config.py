@@ -24,6 +24,7 @@ from datetime import date
 from typing import Any
 
 from initkeys.errors import InputError
+from initkeys.humanize import terminal_safe as _shown
 from initkeys.inputs import read_text
 from initkeys.model import ExemptionRule
 
@@ -111,11 +112,6 @@ def _check_pattern(pattern: str, where: str) -> None:
             f"{where}: a user pattern of {len(pattern)} characters is longer than any IAM "
             f"path and name (at most {MAX_PATTERN})"
         )
-
-
-def _shown(text: str) -> str:
-    """``text`` safe to print on a terminal: control characters as escapes."""
-    return "".join(c if c.isprintable() else ascii(c)[1:-1] for c in text)
 
 
 def _expiry(value: Any, where: str) -> date | None:
