@@ -1,0 +1,1 @@
+"""Infrastructure as code: the readers and the records they produce (records.py)."""
