@@ -266,6 +266,9 @@ def yaml_documents(text: str) -> tuple[list[Any], Lines]:
         raise _yaml_error(e, text) from None
     except RecursionError:
         raise Unreadable(f"nested deeper than {limits.MAX_NESTING} levels") from None
+    except UnicodeError:
+        # A lone surrogate (text decoded with surrogateescape) cannot reach the parser.
+        raise Unreadable("not UTF-8 text") from None
     return builder.documents, builder.lines
 
 

@@ -38,6 +38,8 @@ _NESTED = {
 # Transforms whose effect on AWS::IAM::* resources is known: SAM passes them through,
 # LanguageExtensions only adds functions (its Fn::ForEach is a note of its own).
 _KNOWN_TRANSFORMS = {"AWS::Serverless-2016-10-31", "AWS::LanguageExtensions"}
+# IAM's limit on a user name (IAM API Reference, CreateUser): a longer literal is no name.
+MAX_USER_NAME = 64
 _SUB_ONE = re.compile(r"\$\{([A-Za-z0-9:_]+)(?:\.([A-Za-z0-9._]+))?\}")
 
 
@@ -123,6 +125,14 @@ class _Reader:
             if not isinstance(kind, str):
                 what = "has no Type" if kind is None else "has a Type that is not a string"
                 self.bad(f"resource {shorten(logical_id)} {what}", line)
+                continue
+            literal = _properties(body).get("UserName")
+            if kind in (USER, ACCESS_KEY) and _too_long(literal):
+                self.bad(
+                    f"resource {shorten(logical_id)} has a UserName longer than IAM's "
+                    f"{MAX_USER_NAME} characters",
+                    line,
+                )
                 continue
             if kind == USER:
                 self.user(logical_id, body, line)
@@ -286,6 +296,10 @@ def _get_att(resource: str, attribute: str) -> _Target:
         f"the stack fails to create this key until it is !Ref {shorten(resource)}"
     )
     return _Target(address=resource, why=why)
+
+
+def _too_long(value: Any) -> bool:
+    return isinstance(value, str) and len(value) > MAX_USER_NAME
 
 
 def _properties(body: dict[str, Any]) -> dict[str, Any]:
