@@ -19,6 +19,7 @@ from typing import Any
 
 import yaml
 
+from initkeys.humanize import terminal_safe
 from initkeys.inputs import BadJson, load_json
 from initkeys.sources.iac import limits
 
@@ -297,5 +298,6 @@ def _tag(tag: str | None) -> str:
 
 
 def shorten(text: str, width: int = 60) -> str:
-    """``text`` cut to ``width`` characters, for quoting in a one-line note."""
-    return text if len(text) <= width else text[: width - 1] + "…"
+    """``text`` cut to ``width`` characters, control characters escaped: for quoting a
+    value from the file in a one-line note."""
+    return terminal_safe(text if len(text) <= width else text[: width - 1] + "…")

@@ -30,6 +30,7 @@ from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from typing import Any
 
+from initkeys.humanize import terminal_safe
 from initkeys.inputs import BadJson, load_json
 from initkeys.sources.iac import limits
 from initkeys.sources.iac.records import IacKind, IacNote, IacResource, IacScan, SourceLine
@@ -243,4 +244,4 @@ def _index(index: object) -> str:
 
 
 def _show(value: str) -> str:
-    return value if len(value) <= 40 else value[:39] + "…"
+    return terminal_safe(value if len(value) <= 40 else value[:39] + "…")
