@@ -11,6 +11,7 @@ import time
 from pathlib import Path
 
 import pytest
+import yaml
 from fuzz_kit import tried
 from hypothesis import given, settings
 from hypothesis import strategies as st
@@ -381,6 +382,19 @@ def test_every_hostile_file_is_checked_and_listed() -> None:
     readme = (HOSTILE / "README.md").read_text()
     listed = set(re.findall(r"^\| `([^`]+)` \|", readme, flags=re.MULTILINE))
     assert listed == files
+
+
+def test_the_pure_python_parser_reads_the_same(monkeypatch: pytest.MonkeyPatch) -> None:
+    # Where PyYAML was built without libyaml, its Python parser gives the same events.
+    monkeypatch.delattr(yaml, "CSafeLoader", raising=False)
+    assert findings(CORPUS / "cloudformation" / "ref.yaml") == EXPECTED["cloudformation/ref.yaml"]
+    for name in ("billion-laughs.yaml", "deep-nesting.yaml", "python-object.yaml"):
+        scan = scan_file(HOSTILE / name)
+        problem, line = UNREADABLE[name]
+        assert [n.what for n in scan.notes] == [
+            f"cloudformation/{name} is not a template CloudFormation can read: {problem} "
+            f"(line {line})"
+        ]
 
 
 def test_huge_scalar_and_oversized_text() -> None:

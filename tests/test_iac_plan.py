@@ -234,6 +234,19 @@ def test_an_errored_plan_is_read_with_an_unreadable_note() -> None:
     )
 
 
+def test_an_incomplete_plan_is_read_with_a_note() -> None:
+    plan = load("existing.json") | {"complete": False}
+    scan = read_plan(json.dumps(plan), "p.json")
+    assert [(n.unreadable, n.what) for n in scan.notes] == [
+        (
+            False,
+            "p.json is an incomplete plan (complete: false): Terraform deferred some changes "
+            "to a later run; scan that run's plan too",
+        )
+    ]
+    assert verdicts(plan)[0] == ("FAIL", "iac-setup-key", "dan", ())
+
+
 def test_every_hostile_plan_is_checked_and_listed() -> None:
     files = {p.name for p in HOSTILE.iterdir() if p.name != "README.md"}
     assert files == set(UNREADABLE) | {"errored.json"}

@@ -18,6 +18,8 @@ place after apply.
   ``for_each`` or ``count`` over the same collection.
 - A key planned with ``status = "Inactive"`` is a condition (an inactive setup key is a
   WARNING, as in the audit).
+- A plan that ``errored`` is read, with an unreadable note (what it holds is cut short);
+  an incomplete one (``complete: false``, changes deferred) with a note.
 - The state form (``terraform show -json`` of a state: ``values`` instead of
   ``planned_values``) is read the same way.
 """
@@ -116,6 +118,15 @@ class _Plan:
                     what=f"{self.shown} is a plan that errored: what it would create is "
                     "incomplete; fix the errors and scan a new plan",
                     unreadable=True,
+                )
+            )
+        elif self.document.get("complete") is False:
+            notes.append(
+                IacNote(
+                    at=SourceLine(self.shown, 0),
+                    configuration=self.shown,
+                    what=f"{self.shown} is an incomplete plan (complete: false): Terraform "
+                    "deferred some changes to a later run; scan that run's plan too",
                 )
             )
         return resources, notes
