@@ -111,25 +111,16 @@ class _Plan:
         resources = [self.resource(p, users) for p in planned if p.address not in deleted]
         notes = []
         if self.document.get("errored") is True:
-            notes.append(
-                IacNote(
-                    at=SourceLine(self.shown, 0),
-                    configuration=self.shown,
-                    what=f"{self.shown} is a plan that errored: what it would create is "
-                    "incomplete; fix the errors and scan a new plan",
-                    unreadable=True,
-                )
-            )
+            what = "is a plan that errored: what it would create is incomplete; fix the errors"
+            notes.append(self.note(f"{what} and scan a new plan", unreadable=True))
         elif self.document.get("complete") is False:
-            notes.append(
-                IacNote(
-                    at=SourceLine(self.shown, 0),
-                    configuration=self.shown,
-                    what=f"{self.shown} is an incomplete plan (complete: false): Terraform "
-                    "deferred some changes to a later run; scan that run's plan too",
-                )
-            )
+            what = "is an incomplete plan (complete: false): Terraform deferred some changes"
+            notes.append(self.note(f"{what} to a later run; scan that run's plan too"))
         return resources, notes
+
+    def note(self, what: str, *, unreadable: bool = False) -> IacNote:
+        at = SourceLine(self.shown, 0)
+        return IacNote(at, self.shown, f"{self.shown} {what}", unreadable=unreadable)
 
     def deleted(self) -> set[str]:
         """Instances the plan only deletes (planned_values should not hold them)."""
