@@ -96,11 +96,8 @@ def json_lines(text: str) -> Lines:
     :class:`Unreadable` for a key written twice in one object."""
     lines: Lines = {}
     stack: list[_JsonFrame] = []
-    line, last = 1, 0
+    line, counted = 1, 0  # newlines are counted only up to the keys whose line is kept
     for match in _JSON_TOKEN.finditer(text):
-        start = match.start()
-        line += text.count("\n", last, start)
-        last = start
         token = match.group()
         top = stack[-1] if stack else None
         if token in ("{", "["):
@@ -115,6 +112,9 @@ def json_lines(text: str) -> Lines:
                 top.expect_key, top.key = True, None
         elif top is not None and top.is_object and top.expect_key:
             key = json.loads(token) if "\\" in token else token[1:-1]
+            if key in top.keys or top.in_resources:
+                line += text.count("\n", counted, match.start())
+                counted = match.start()
             if key in top.keys:
                 raise Unreadable(f"the key {shorten(key)!r} is written twice", line)
             top.keys.add(key)
