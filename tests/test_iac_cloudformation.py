@@ -264,6 +264,17 @@ def test_a_parameter_default_is_read_with_a_condition_and_no_default_is_undecide
     ]
 
 
+def test_a_users_name_from_a_parameter_default_links_a_literal_key() -> None:
+    params = "Parameters:\n  Who: {Type: String, Default: alice}\n"
+    by_parameter = ALICE.replace("UserName: alice", "UserName: !Ref Who")
+    assert verdicts(template(by_parameter + key("alice"), params)) == [
+        ("FAIL", "iac-setup-key", ())
+    ]
+    assert verdicts(template(by_parameter + key("!Ref Alice"), params)) == [
+        ("FAIL", "iac-setup-key", ())
+    ]
+
+
 def test_fn_if_around_a_keys_user_name_gives_one_key_per_branch() -> None:
     text = template(ALICE + key("!If [UseAlice, !Ref Alice, !Ref AWS::NoValue]"))
     scan = read_template(text, "t.yaml")

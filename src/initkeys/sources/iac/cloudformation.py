@@ -9,9 +9,11 @@ access keys they create (AWS CloudFormation User Guide, "Template reference":
   logical ID), ``!Sub "${User}"`` (the same), a literal name, or ``!GetAtt User.Arn``: a
   misuse (IAM wants a name, not an ARN, so the stack fails until it is mended to ``!Ref``):
   read as that user, with a condition that says so, making the verdict a WARNING.
-- A resource ``Condition``, an ``Fn::If`` around ``LoginProfile`` or ``UserName``, a
-  ``UserName`` from a parameter's default, and ``Status: Inactive`` on a key are
-  conditions (the verdict cannot be a certain FAIL).
+- A resource ``Condition``, an ``Fn::If`` around ``LoginProfile`` or a key's
+  ``UserName``, a key's ``UserName`` from a parameter's default, and ``Status: Inactive``
+  on a key are conditions (the verdict cannot be a certain FAIL). A user's ``UserName``
+  from a parameter is read as the parameter's default, without a condition: it only
+  decides which literal names link to the user.
 - Nested stacks (``AWS::CloudFormation::Stack``, ``AWS::Serverless::Application``),
   ``Fn::ForEach`` loops and macros other than SAM's are notes: not scanned here.
 - SAM passes ``AWS::IAM::*`` through as written; CDK output is a plain JSON template
@@ -165,7 +167,9 @@ class _Reader:
         properties = _properties(body)
         module = _cdk_path(body)
         target = self.target(properties.get("UserName"))
-        name = target.name if target.why is None and target.address is None else None
+        # A parameter's Default is the likely name: it links a key that names the user
+        # literally (a !Ref to the user needs no name).
+        name = target.name if target.address is None else None
         at = SourceLine(self.shown, line)
         self.resources.append(
             IacResource(
