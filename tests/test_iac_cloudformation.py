@@ -496,3 +496,67 @@ def test_fuzz_mutated_templates_always_give_a_scan(text: str) -> None:
     if any(n.unreadable for n in scan.notes) and scan.files_read == 0:
         assert scan.resources == ()
     judge_iac(scan, Settings())
+
+
+LEAVES = (
+    st.sampled_from(
+        ["alice", "Alice", "AWS::NoValue", "AWS::IAM::User", "${Alice}", "${Alice.Arn}", "", "x.y"]
+    )
+    | st.none()
+    | st.integers(-1, 1)
+    | st.booleans()
+)
+FUNCTIONS = st.sampled_from(
+    ["Ref", "Fn::GetAtt", "Fn::Sub", "Fn::If", "Fn::Join", "Fn::ImportValue", "Condition"]
+)
+VALUES = st.recursive(
+    LEAVES,
+    lambda inner: (
+        st.lists(inner, max_size=3)
+        | st.dictionaries(FUNCTIONS, inner, min_size=1, max_size=1)
+        | st.dictionaries(st.sampled_from(["Password", "UserName", "A"]), inner, max_size=2)
+    ),
+    max_leaves=8,
+)
+BODIES = st.fixed_dictionaries(
+    {
+        "Type": st.sampled_from(
+            ["AWS::IAM::User", "AWS::IAM::AccessKey", "AWS::CloudFormation::Stack"]
+        )
+    },
+    optional={
+        "Properties": st.dictionaries(
+            st.sampled_from(["UserName", "LoginProfile", "Status", "TemplateURL"]),
+            VALUES,
+            max_size=3,
+        )
+        | VALUES,
+        "Condition": VALUES,
+        "Metadata": st.dictionaries(st.just("aws:cdk:path"), VALUES, max_size=1),
+    },
+)
+TEMPLATES = st.fixed_dictionaries(
+    {"Resources": st.dictionaries(st.sampled_from(["Alice", "Bob", "Key", "K2"]), BODIES)},
+    optional={
+        "Parameters": st.dictionaries(st.sampled_from(["Alice", "Who"]), VALUES, max_size=2),
+        "Transform": VALUES,
+    },
+)
+
+
+@settings(max_examples=120, deadline=None, derandomize=True)
+@given(TEMPLATES, st.booleans())
+def test_fuzz_template_shapes_always_give_a_scan(
+    document: dict[str, object], as_yaml: bool
+) -> None:
+    tried("iac-cloudformation-shapes")
+    dumper = getattr(yaml, "CSafeDumper", yaml.SafeDumper)
+    text = yaml.dump(document, Dumper=dumper) if as_yaml else json.dumps(document, indent=1)
+    scan = read_template(text, "shapes.json")
+    assert scan.files_read == 1
+    resources = document["Resources"]
+    assert isinstance(resources, dict)
+    for resource in scan.resources:
+        logical_id = resource.address.split(".")[0]
+        assert logical_id in resources and resource.at.line > 0
+    judge_iac(scan, Settings())
