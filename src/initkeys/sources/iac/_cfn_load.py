@@ -116,7 +116,7 @@ def json_lines(text: str) -> Lines:
                 line += text.count("\n", counted, match.start())
                 counted = match.start()
             if key in top.keys:
-                raise Unreadable(f"the key {shorten(key)!r} is written twice", line)
+                raise Unreadable(f"the key '{shorten(key)}' is written twice", line)
             top.keys.add(key)
             top.expect_key, top.key = False, key
             if top.in_resources:
@@ -188,7 +188,7 @@ class _Builder:
     def key(self, frame: _Frame, key: str, line: int) -> None:
         assert isinstance(frame.container, dict)
         if key in frame.container:
-            raise Unreadable(f"the key {shorten(key)!r} is written twice", line)
+            raise Unreadable(f"the key '{shorten(key)}' is written twice", line)
         frame.key = key
         if frame.in_resources:
             self.lines[key] = line

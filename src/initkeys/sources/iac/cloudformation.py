@@ -42,6 +42,9 @@ _NESTED = {
 _KNOWN_TRANSFORMS = {"AWS::Serverless-2016-10-31", "AWS::LanguageExtensions"}
 # IAM's limit on a user name (IAM API Reference, CreateUser): a longer literal is no name.
 MAX_USER_NAME = 64
+# "The logical ID must be alphanumeric (A-Za-z0-9) and unique within the template."
+_LOGICAL_ID = re.compile(r"[A-Za-z0-9]{1,255}")
+_USER_NAME = re.compile(r"[A-Za-z0-9_+=,.@-]+")
 _SUB_ONE = re.compile(r"\$\{([A-Za-z0-9:_]+)(?:\.([A-Za-z0-9._]+))?\}")
 
 
@@ -120,6 +123,10 @@ class _Reader:
                     line,
                 )
                 continue
+            if not _LOGICAL_ID.fullmatch(logical_id):
+                # CloudFormation refuses the template; the ID would become an address.
+                self.bad(f"the logical ID '{shorten(logical_id)}' is not alphanumeric", line)
+                continue
             if not isinstance(body, dict):
                 self.bad(f"resource {shorten(logical_id)} is not a mapping", line)
                 continue
@@ -129,13 +136,11 @@ class _Reader:
                 self.bad(f"resource {shorten(logical_id)} {what}", line)
                 continue
             literal = _properties(body).get("UserName")
-            if kind in (USER, ACCESS_KEY) and _too_long(literal):
-                self.bad(
-                    f"resource {shorten(logical_id)} has a UserName longer than IAM's "
-                    f"{MAX_USER_NAME} characters",
-                    line,
-                )
-                continue
+            if kind in (USER, ACCESS_KEY) and isinstance(literal, str):
+                problem = _name_problem(literal)
+                if problem is not None:
+                    self.bad(f"resource {shorten(logical_id)} has a UserName {problem}", line)
+                    continue
             if kind == USER:
                 self.user(logical_id, body, line)
             elif kind == ACCESS_KEY:
@@ -261,11 +266,12 @@ class _Reader:
             parameter = self.parameters[name]
             default = parameter.get("Default") if isinstance(parameter, dict) else None
             if isinstance(default, str):
-                why = f"UserName is parameter {shorten(name)}, read as its Default {default!r}"
+                why = f"UserName is parameter {shorten(name)}, read as its Default "
+                why += f"'{shorten(default)}'"
                 return _Target(name=default, why=why)
             return _Target()
-        if name.startswith("AWS::"):
-            return _Target()  # a pseudo parameter names no user
+        if name.startswith("AWS::") or not _LOGICAL_ID.fullmatch(name):
+            return _Target()  # a pseudo parameter, or no resource at all, names no user
         return _Target(address=name)
 
     def sub(self, argument: Any, depth: int) -> _Target:
@@ -302,8 +308,13 @@ def _get_att(resource: str, attribute: str) -> _Target:
     return _Target(address=resource, why=why)
 
 
-def _too_long(value: Any) -> bool:
-    return isinstance(value, str) and len(value) > MAX_USER_NAME
+def _name_problem(name: str) -> str | None:
+    """Why IAM would refuse ``name`` as a user name (IAM API Reference, CreateUser)."""
+    if len(name) > MAX_USER_NAME:
+        return f"longer than IAM's {MAX_USER_NAME} characters"
+    if not _USER_NAME.fullmatch(name):
+        return f"'{shorten(name)}' that IAM refuses (letters, digits and _+=,.@- only)"
+    return None
 
 
 def _properties(body: dict[str, Any]) -> dict[str, Any]:
