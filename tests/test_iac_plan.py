@@ -210,6 +210,9 @@ UNREADABLE = {
     "nan.json": "NaN is not a JSON number",
     "lone-surrogate.json": "a string holds a lone UTF-16 surrogate",
     "top-array.json": "its top is not a JSON object",
+    "control-user-name.json": "aws_iam_user.alice has a name 'alice\\x1b]0;pwned\\x07' that IAM "
+    "refuses (letters, digits and _+=,.@- only)",
+    "control-address.json": "the address 'aws_iam_user.alice\\x1b[2J' holds control characters",
 }
 
 

@@ -19,9 +19,9 @@ from typing import Any
 
 import yaml
 
-from initkeys.humanize import terminal_safe
 from initkeys.inputs import BadJson, load_json
 from initkeys.sources.iac import limits
+from initkeys.sources.iac._names import shorten
 
 
 class Unreadable(Exception):
@@ -295,9 +295,3 @@ def _intrinsic(tag: str, value: Any) -> dict[str, Any]:
 
 def _tag(tag: str | None) -> str:
     return shorten(str(tag).replace("tag:yaml.org,2002:", "!!"))
-
-
-def shorten(text: str, width: int = 60) -> str:
-    """``text`` cut to ``width`` characters, control characters escaped: for quoting a
-    value from the file in a one-line note."""
-    return terminal_safe(text if len(text) <= width else text[: width - 1] + "…")

@@ -28,7 +28,8 @@ from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from initkeys.sources.iac._cfn_load import Lines, Unreadable, load_template, shorten
+from initkeys.sources.iac._cfn_load import Lines, Unreadable, load_template
+from initkeys.sources.iac._names import name_problem, shorten
 from initkeys.sources.iac.records import IacKind, IacNote, IacResource, IacScan, SourceLine
 
 USER = "AWS::IAM::User"
@@ -40,11 +41,8 @@ _NESTED = {
 # Transforms whose effect on AWS::IAM::* resources is known: SAM passes them through,
 # LanguageExtensions only adds functions (its Fn::ForEach is a note of its own).
 _KNOWN_TRANSFORMS = {"AWS::Serverless-2016-10-31", "AWS::LanguageExtensions"}
-# IAM's limit on a user name (IAM API Reference, CreateUser): a longer literal is no name.
-MAX_USER_NAME = 64
 # "The logical ID must be alphanumeric (A-Za-z0-9) and unique within the template."
 _LOGICAL_ID = re.compile(r"[A-Za-z0-9]{1,255}")
-_USER_NAME = re.compile(r"[A-Za-z0-9_+=,.@-]+")
 _SUB_ONE = re.compile(r"\$\{([A-Za-z0-9:_]+)(?:\.([A-Za-z0-9._]+))?\}")
 
 
@@ -137,7 +135,7 @@ class _Reader:
                 continue
             literal = _properties(body).get("UserName")
             if kind in (USER, ACCESS_KEY) and isinstance(literal, str):
-                problem = _name_problem(literal)
+                problem = name_problem(literal)
                 if problem is not None:
                     self.bad(f"resource {shorten(logical_id)} has a UserName {problem}", line)
                     continue
@@ -306,15 +304,6 @@ def _get_att(resource: str, attribute: str) -> _Target:
         f"the stack fails to create this key until it is !Ref {shorten(resource)}"
     )
     return _Target(address=resource, why=why)
-
-
-def _name_problem(name: str) -> str | None:
-    """Why IAM would refuse ``name`` as a user name (IAM API Reference, CreateUser)."""
-    if len(name) > MAX_USER_NAME:
-        return f"longer than IAM's {MAX_USER_NAME} characters"
-    if not _USER_NAME.fullmatch(name):
-        return f"'{shorten(name)}' that IAM refuses (letters, digits and _+=,.@- only)"
-    return None
 
 
 def _properties(body: dict[str, Any]) -> dict[str, Any]:

@@ -32,9 +32,9 @@ from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from initkeys.humanize import terminal_safe
 from initkeys.inputs import BadJson, load_json
 from initkeys.sources.iac import limits
+from initkeys.sources.iac._names import name_problem, shorten
 from initkeys.sources.iac.records import IacKind, IacNote, IacResource, IacScan, SourceLine
 
 _KINDS = {
@@ -141,6 +141,10 @@ class _Plan:
         values = planned.values
         field = "name" if planned.kind is IacKind.USER else "user"
         name = values.get(field)
+        problem = name_problem(name) if isinstance(name, str) else None
+        if problem is not None:
+            # The AWS provider validates names at plan time: Terraform wrote no such plan.
+            raise _Malformed(f"{planned.address} has a {field} {problem}")
         address = None
         condition = None
         if planned.kind is not IacKind.USER:
@@ -210,6 +214,9 @@ def _walk(module: Mapping[str, Any], address: str, depth: int) -> Iterator[_Plan
         where, name = resource.get("address"), resource.get("name")
         if not isinstance(where, str) or not isinstance(name, str):
             raise _Malformed("a planned resource has no address or name")
+        if not where.isprintable():
+            # Terraform's addresses never hold them; one would reach a terminal as written.
+            raise _Malformed(f"the address '{shorten(where)}' holds control characters")
         values = resource.get("values", {})
         yield _Planned(
             module=address,
@@ -223,8 +230,8 @@ def _walk(module: Mapping[str, Any], address: str, depth: int) -> Iterator[_Plan
     for child in _list(module.get("child_modules", []), "child_modules"):
         child = _object(child, "a child module")
         child_address = child.get("address")
-        if not isinstance(child_address, str):
-            raise _Malformed("a child module has no address")
+        if not isinstance(child_address, str) or not child_address.isprintable():
+            raise _Malformed("a child module has no address Terraform would write")
         yield from _walk(child, child_address, depth + 1)
 
 
@@ -246,4 +253,4 @@ def _index(index: object) -> str:
 
 
 def _show(value: str) -> str:
-    return terminal_safe(value if len(value) <= 40 else value[:39] + "…")
+    return shorten(value, 40)
