@@ -9,6 +9,7 @@ a file that cannot be read or parsed is an unreadable note and the rest is still
 from __future__ import annotations
 
 import dataclasses
+import os
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -53,6 +54,9 @@ class _Folder:
     """One folder's Terraform files, parsed once however many roots read it."""
 
     path: Path
+    """As the user would name it (the walker's path, or a module source joined to it)."""
+    key: Path
+    """Its identity: the resolved path."""
     files: list[TfFile] = field(default_factory=list)
     unreadable: list[tuple[SourceLine, str]] = field(default_factory=list)
     listed: bool = True
@@ -83,6 +87,8 @@ class _Root:
     notes: list[IacNote] = field(default_factory=list)
     budget: Budget = field(default_factory=Budget)
     instances: int = 0
+    users: set[str] = field(default_factory=set)
+    """Addresses of the users created, in every module."""
 
 
 def read_configurations(folders: Sequence[Path], shown: Callable[[Path], str]) -> IacScan:
@@ -113,11 +119,11 @@ class _Reader:
         keys = {folder: _key(folder) for folder in given}
         called: set[Path] = set()
         for folder in given:
-            model = self.folder(keys[folder])
+            model = self.folder(folder, keys[folder])
             for call in model.modules:
                 source = _literal_source(call)
                 if source is not None and _is_local(source):
-                    target = _key(keys[folder] / source)
+                    target = _key(_join(folder, source))
                     if target != keys[folder]:
                         called.add(target)
         reached: set[Path] = set()
@@ -130,16 +136,18 @@ class _Reader:
         notes = [n for result in results for n in result.notes]
         return IacScan(tuple(resources), tuple(notes), self.files_read)
 
-    def folder(self, path: Path) -> _Folder:
-        if path in self.folders:
-            return self.folders[path]
-        model = _Folder(path)
-        self.folders[path] = model
+    def folder(self, path: Path, key: Path) -> _Folder:
+        if key in self.folders:
+            return self.folders[key]
+        model = _Folder(path, key)
+        self.folders[key] = model
         try:
+            # Not only regular files: a FIFO or a dangling link named *.tf is refused by
+            # read_text (a note), not skipped in silence.
             names = sorted(
-                p for p in path.iterdir() if p.name.endswith((".tf", ".tf.json")) and p.is_file()
+                p for p in path.iterdir() if p.name.endswith((".tf", ".tf.json")) and not p.is_dir()
             )
-        except OSError:
+        except (OSError, ValueError):
             model.listed = False
             return model
         for file in names:
@@ -185,7 +193,7 @@ class _Reader:
         values: dict[str, Expr] = {}
         for name in order:
             file = folder / name
-            scratch = _Folder(folder)
+            scratch = _Folder(folder, folder)
             text = self.text(file, scratch)
             try:
                 if text is not None:
@@ -212,8 +220,8 @@ class _Reader:
 
     def root(self, folder: Path, key: Path, reached: set[Path]) -> _Root:
         root = _Root(self.shown(folder))
-        model = self.folder(key)
-        values = self.tfvars(key, root)
+        model = self.folder(folder, key)
+        values = self.tfvars(folder, root)
         variables: dict[str, object] = {}
         constants = Scope({}, budget=root.budget)
         for file in model.files:
@@ -236,8 +244,8 @@ class _Reader:
         condition: str | None,
         stack: tuple[Path, ...],
         reached: set[Path],
-    ) -> None:
-        reached.add(model.path)
+    ) -> Scope:
+        reached.add(model.key)
         for at, what in model.unreadable:
             self.note(root, at, what, unreadable=True, module=module)
         local_exprs = {name: expr for f in model.files for name, expr in f.locals}
@@ -250,6 +258,7 @@ class _Reader:
             self.module_call(root, model, call, scope, module, condition, stack, reached)
         for decl in (d for d in decls if d.type != "aws_iam_user"):
             self.resource(root, decl, scope, module, condition)
+        return scope
 
     def expand(
         self, root: _Root, attrs: dict[str, Expr], scope: Scope, at: SourceLine, label: str
@@ -301,9 +310,10 @@ class _Reader:
                     else None
                 )
                 scope.users[address] = name
+                root.users.add(address)
                 user_name, user_address = name, None
             else:
-                user_name, user_address = self.user_of(decl.attrs.get("user"), inst.scope)
+                user_name, user_address = _user_of(decl.attrs.get("user"), inst.scope, root)
             root.resources.append(
                 IacResource(
                     kind=kind,
@@ -316,18 +326,6 @@ class _Reader:
                     condition=_combine(condition, inst.condition),
                 )
             )
-
-    def user_of(self, expr: Expr | None, scope: Scope) -> tuple[str | None, str | None]:
-        """The user a login profile or key names: (name, user resource address)."""
-        if expr is None:
-            return None, None
-        value = evaluate(expr, scope)
-        if isinstance(value, str):
-            return value, None
-        if isinstance(value, ResRef) and value.type == "aws_iam_user" and value.attr in NAME_ATTRS:
-            return value.name, value.address
-        # Not decided statically (or not a name at all): the expression itself says which.
-        return None, expr.text
 
     def module_call(
         self,
@@ -343,6 +341,7 @@ class _Reader:
         at = SourceLine(call.path, call.line)
         path = f"{module}.module.{call.name}" if module else f"module.{call.name}"
         source = _literal_source(call)
+        called = f'module "{call.name}" ({_brief(source or "")})'
         if source is None:
             self.note(
                 root,
@@ -356,28 +355,27 @@ class _Reader:
             if known is not None:
                 self.registry_module(root, call, known, scope, path, condition)
             else:
-                what = f'module "{call.name}" ({source}) was not scanned: {PLAN_HINT}'
+                what = f"{called} was not scanned: {PLAN_HINT}"
                 self.note(root, at, what, module=path)
             return
-        target = _key(model.path / source)
-        if ".terraform" in target.parts:
-            what = f'module "{call.name}" ({source}) is a downloaded copy, not scanned: {PLAN_HINT}'
+        target_path = _join(model.path, source)
+        target = _key(target_path)
+        if ".terraform" in target.parts or ".terraform" in target_path.parts:
+            what = f"{called} is a downloaded copy, not scanned: {PLAN_HINT}"
             self.note(root, at, what, module=path)
             return
         if target in stack:
-            what = (
-                f'module "{call.name}" ({source}) calls a module being read (a cycle): not followed'
-            )
+            what = f"{called} calls a module being read (a cycle): not followed"
             self.note(root, at, what, module=path)
             return
         if len(stack) > MAX_MODULE_DEPTH:
             deep = f"nested more than {MAX_MODULE_DEPTH} modules deep"
-            what = f'module "{call.name}" ({source}) is {deep}: not followed'
+            what = f"{called} is {deep}: not followed"
             self.note(root, at, what, module=path)
             return
-        child = self.folder(target)
+        child = self.folder(target_path, target)
         if not child.files and not child.unreadable:
-            what = f'module "{call.name}" ({source}): no Terraform files in {self.shown(target)}'
+            what = f"{called}: no Terraform files in {_brief(self.shown(target_path))}"
             self.note(root, at, what, module=path)
             return
         for inst in self.expand(root, call.attrs, scope, at, path):
@@ -388,7 +386,7 @@ class _Reader:
                 self.note(root, at, what, module=path)
                 return
             variables = self.bind(child, call, inst.scope, root.budget)
-            self.instance(
+            inner = self.instance(
                 root,
                 child,
                 variables,
@@ -397,6 +395,8 @@ class _Reader:
                 (*stack, target),
                 reached,
             )
+            outputs = {name: expr for f in child.files for name, expr in f.outputs}
+            scope.modules.setdefault(call.name, {})[inst.suffix] = _output_reader(inner, outputs)
 
     def bind(
         self, child: _Folder, call: ModuleCall, scope: Scope, budget: Budget
@@ -463,6 +463,10 @@ class _Reader:
             name_expr = call.attrs.get(known.name_input)
             name = _name(evaluate(name_expr, inst.scope)) if name_expr is not None else None
             user_address = prefix + known.user
+            user_ref = ResRef("aws_iam_user", user_address, "name", name)
+            scope.modules.setdefault(call.name, {})[inst.suffix] = _registry_outputs(
+                known, user_ref
+            )
             common = _combine(condition, inst.condition, version_condition)
             made = [
                 (IacKind.USER, known.user, known.create_user),
@@ -491,11 +495,21 @@ class _Reader:
                 )
 
 
+def _brief(text: str) -> str:
+    """A module source or folder short enough for a one-line note."""
+    return text if len(text) <= 80 else text[:77] + "..."
+
+
+def _join(folder: Path, source: str) -> Path:
+    """A local module's folder as the user would name it (``infra/modules/user``)."""
+    return Path(os.path.normpath(folder / source.replace("\\", "/")))
+
+
 def _key(path: Path) -> Path:
     """A folder's identity: its absolute, resolved path (symlink loops stay unresolved)."""
     try:
         return path.resolve()
-    except (OSError, RuntimeError):
+    except (OSError, RuntimeError, ValueError):
         return path.absolute()
 
 
@@ -504,7 +518,8 @@ def _literal_source(call: ModuleCall) -> str | None:
     if source is None:
         return None
     value = evaluate(source, Scope({}))
-    return value if isinstance(value, str) else None
+    # A NUL cannot be in a path: such a source names no folder (a note, not an exception).
+    return value if isinstance(value, str) and "\x00" not in value else None
 
 
 def _with_path(parsed: TfFile, shown: str) -> TfFile:
@@ -513,7 +528,43 @@ def _with_path(parsed: TfFile, shown: str) -> TfFile:
         tuple(dataclasses.replace(m, path=shown) for m in parsed.modules),
         parsed.variables,
         parsed.locals,
+        parsed.outputs,
     )
+
+
+def _output_reader(scope: Scope, outputs: dict[str, Expr]) -> Callable[[str], object]:
+    def read(name: str) -> object:
+        expr = outputs.get(name)
+        if expr is None:
+            return Unknown(f"the module has no output {name}")
+        return evaluate(expr, scope)
+
+    return read
+
+
+def _user_of(expr: Expr | None, scope: Scope, root: _Root) -> tuple[str | None, str | None]:
+    """The user a login profile or key names: (name, user resource address)."""
+    if expr is None:
+        return None, None
+    value = evaluate(expr, scope)
+    if isinstance(value, str):
+        return value, None
+    if isinstance(value, ResRef) and value.type == "aws_iam_user" and value.attr in NAME_ATTRS:
+        if value.undecided_index and value.address not in root.users:
+            # aws_iam_user.u[each.key] where each.key is undecided: which user is unknown.
+            return None, None
+        return value.name, value.address
+    # Not decided statically (or not a name at all): the expression itself says which.
+    return None, expr.text
+
+
+def _registry_outputs(known: KnownModule, user: ResRef) -> Callable[[str], object]:
+    def read(name: str) -> object:
+        if name in known.name_outputs:
+            return user
+        return Unknown(f"the module's output {name} is not recorded")
+
+    return read
 
 
 def _line_of(message: str) -> int:

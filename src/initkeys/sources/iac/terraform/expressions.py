@@ -10,8 +10,10 @@ Work is bounded (:class:`Budget`): a hostile configuration ends in Unknown, not 
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from typing import Any
 
 from initkeys.sources.iac.terraform.syntax import (
     Access,
@@ -54,6 +56,8 @@ class ResRef:
     address: str
     attr: str | None
     name: str | None = None
+    undecided_index: bool = False
+    """The instance key could not be evaluated (the address holds its expression)."""
 
 
 @dataclass
@@ -79,26 +83,14 @@ class Scope:
     each: tuple[object, object] | None = None
     count_index: object = None
     bound: dict[str, object] = field(default_factory=dict)
+    modules: dict[str, dict[str, Callable[[str], object]]] = field(default_factory=dict)
+    """Module calls of this module instance: name → instance suffix → output reader."""
     _locals: dict[str, object] = field(default_factory=dict)
     _busy: set[str] = field(default_factory=set)
 
-    def child(self, **changes: object) -> Scope:
+    def child(self, **changes: Any) -> Scope:
         """The same module instance with other iteration values (locals are shared)."""
-        scope = Scope(
-            self.variables,
-            self.local_exprs,
-            self.prefix,
-            self.users,
-            self.budget,
-            self.each,
-            self.count_index,
-            dict(self.bound),
-            self._locals,
-            self._busy,
-        )
-        for name, value in changes.items():
-            setattr(scope, name, value)
-        return scope
+        return dataclasses.replace(self, **changes)
 
     def local(self, name: str) -> object:
         if name in self._locals:
@@ -235,6 +227,8 @@ def _ref(ref: Ref, scope: Scope) -> object:
         if scope.count_index is None:
             return Unknown(f"{ref.text} is used outside count")
         return _steps(scope.count_index, steps[1:], ref.text, scope)
+    if root == "module" and head is not None:
+        return _module_output(head, steps[1:], ref.text, scope)
     if root in IAM_TYPES and head is not None:
         return _resource_ref(root, head, steps[1:], ref.text, scope)
     return Unknown(f"{_brief(ref.text)} is not known statically")
@@ -244,14 +238,32 @@ def _resource_ref(
     rtype: str, name: str, steps: tuple[str | Expr, ...], text: str, scope: Scope
 ) -> object:
     address = f"{scope.prefix}{rtype}.{name}"
+    undecided = False
     if steps and not isinstance(steps[0], str):
-        address += instance_suffix(evaluate(steps[0], scope), steps[0].text)
+        key = evaluate(steps[0], scope)
+        undecided = isinstance(key, Unknown)
+        address += instance_suffix(key, steps[0].text)
         steps = steps[1:]
     attr = steps[0] if steps and isinstance(steps[0], str) else None
     if len(steps) > 1:
         return Unknown(f"{_brief(text)} is not known statically")
     user_name = scope.users.get(address) if rtype == "aws_iam_user" else None
-    return ResRef(rtype, address, attr, user_name if attr in NAME_ATTRS else None)
+    name_value = user_name if attr in NAME_ATTRS else None
+    return ResRef(rtype, address, attr, name_value, undecided)
+
+
+def _module_output(name: str, steps: tuple[str | Expr, ...], text: str, scope: Scope) -> object:
+    instances = scope.modules.get(name)
+    if instances is None:
+        return Unknown(f"{_brief(text)} is not known statically")
+    suffix = ""
+    if steps and not isinstance(steps[0], str):
+        suffix = instance_suffix(evaluate(steps[0], scope), steps[0].text)
+        steps = steps[1:]
+    read = instances.get(suffix)
+    if read is None or not steps or not isinstance(steps[0], str):
+        return Unknown(f"{_brief(text)} is not known statically")
+    return _steps(read(steps[0]), steps[1:], text, scope)
 
 
 def instance_suffix(key: object, text: str) -> str:

@@ -76,8 +76,8 @@ def _tree(text: str) -> Tree[Any]:
 
 
 def _short(token: object) -> str:
-    shown = str(token).splitlines()[0] if str(token).strip() else "end of line"
-    return repr(shown[:30])
+    lines = [line.strip() for line in str(token).splitlines() if line.strip()]
+    return repr(lines[0][:30]) if lines else "end of line"
 
 
 def _check_depth(tree: Tree[Any]) -> None:
@@ -103,6 +103,7 @@ def _file(conv: _Converter, tree: Tree[Any]) -> TfFile:
     modules: list[ModuleCall] = []
     variables: list[VariableDecl] = []
     local_values: list[tuple[str, Expr]] = []
+    outputs: list[tuple[str, Expr]] = []
     for block in _kids(_body(tree), "block"):
         kind, labels, body = conv.block_head(block)
         line = block.meta.line
@@ -117,7 +118,13 @@ def _file(conv: _Converter, tree: Tree[Any]) -> TfFile:
             variables.append(VariableDecl(labels[0], attrs.get("default")))
         elif kind == "locals" and not labels:
             local_values += [(n, e) for n, e, _ in conv.attributes(body)]
-    return TfFile(tuple(resources), tuple(modules), tuple(variables), tuple(local_values))
+        elif kind == "output" and len(labels) == 1:
+            attrs = {n: e for n, e, _ in conv.attributes(body)}
+            if "value" in attrs:
+                outputs.append((labels[0], attrs["value"]))
+    return TfFile(
+        tuple(resources), tuple(modules), tuple(variables), tuple(local_values), tuple(outputs)
+    )
 
 
 def _kids(node: Tree[Any], data: str) -> Iterator[Tree[Any]]:
@@ -351,7 +358,14 @@ def parse_json(text: str) -> TfFile:
         variables.append(VariableDecl(name, json_literal(default) if has else None))
     for block in _blocks(doc.get("locals")):
         local_values += [(k, json_expr(v)) for k, v in block.items()]
-    return TfFile(tuple(resources), tuple(modules), tuple(variables), tuple(local_values))
+    outputs = [
+        (name, json_expr(body["value"]))
+        for name, body in _labelled(doc.get("output"))
+        if isinstance(body, dict) and "value" in body
+    ]
+    return TfFile(
+        tuple(resources), tuple(modules), tuple(variables), tuple(local_values), tuple(outputs)
+    )
 
 
 def parse_tfvars_json(text: str) -> dict[str, Expr]:

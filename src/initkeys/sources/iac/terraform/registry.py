@@ -26,6 +26,8 @@ class KnownModule:
     user: str
     login_profile: str
     access_key: str
+    name_outputs: tuple[str, ...] = ()
+    """Outputs that are the user's name (``module.x.iam_user_name``)."""
 
 
 # terraform-aws-modules/terraform-aws-iam, modules/iam-user/variables.tf (v5.x; the
@@ -47,6 +49,8 @@ IAM_USER = KnownModule(
     user="aws_iam_user.this[0]",
     login_profile="aws_iam_user_login_profile.this[0]",
     access_key="aws_iam_access_key.this[0]",
+    # iam_user_name since v4 (README "Outputs"); this_iam_user_name before.
+    name_outputs=("iam_user_name", "this_iam_user_name"),
 )
 
 KNOWN_MODULES = {IAM_USER.source: IAM_USER}

@@ -151,3 +151,4 @@ class TfFile:
     modules: tuple[ModuleCall, ...] = ()
     variables: tuple[VariableDecl, ...] = ()
     locals: tuple[tuple[str, Expr], ...] = ()
+    outputs: tuple[tuple[str, Expr], ...] = ()
