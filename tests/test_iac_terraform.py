@@ -647,3 +647,68 @@ def test_fuzz_mutated_terraform_is_always_a_scan(case: tuple[str, str]) -> None:
             if finding.note is not None:
                 assert "\n" not in finding.note.what and finding.note.what
         assert result.files_read + sum(n.unreadable for n in result.notes) >= 1
+
+
+def test_module_for_each_expands_module_instances(tmp_path: Path) -> None:
+    write(
+        tmp_path,
+        "main.tf",
+        'module "team" {\n  for_each = { ann = true, ben = false }\n'
+        '  source = "./user"\n  name = each.key\n  key = each.value\n}\n',
+    )
+    write(
+        tmp_path / "user",
+        "main.tf",
+        'variable "name" {}\nvariable "key" {}\n'
+        'resource "aws_iam_user" "this" {\n  name = var.name\n}\n'
+        'resource "aws_iam_user_login_profile" "this" {\n  user = aws_iam_user.this.name\n}\n'
+        'resource "aws_iam_access_key" "this" {\n  count = var.key ? 1 : 0\n'
+        "  user = aws_iam_user.this.name\n}\n",
+    )
+    rows = findings(tmp_path)
+    assert [(r[0], r[3], r[4]) for r in rows] == [
+        (FAIL, "ann", 'module.team["ann"]'),
+        (PASS, "ben", 'module.team["ben"]'),
+    ]
+    addresses = [r.address for r in scan(tmp_path).resources]
+    assert 'module.team["ann"].aws_iam_access_key.this[0]' in addresses
+
+
+def test_a_module_source_inside_dot_terraform_is_a_downloaded_copy(tmp_path: Path) -> None:
+    write(tmp_path, "main.tf", 'module "iam" {\n  source = "./.terraform/modules/iam"\n}\n')
+    write(tmp_path / ".terraform" / "modules" / "iam", "main.tf", GOOD)
+    result = read_configurations([tmp_path], lambda p: shown(p, tmp_path))
+    (note,) = result.notes
+    assert note.what == (
+        'module "iam" (./.terraform/modules/iam) is a downloaded copy, not scanned: ' + PLAN
+    )
+    assert result.resources == ()
+
+
+def test_a_recursion_error_is_a_note_not_a_traceback(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from initkeys.sources.iac.terraform import configuration
+
+    write(tmp_path, "good.tf", GOOD)
+
+    def too_deep(*args: object) -> None:
+        raise RecursionError
+
+    monkeypatch.setattr(configuration._Reader, "instance", too_deep)
+    result = read_configurations([tmp_path], lambda p: shown(p, tmp_path))
+    (note,) = result.notes
+    assert (note.what, note.unreadable) == (".: nested too deeply to evaluate", True)
+
+
+def test_long_chains_of_locals_and_deep_expressions_end_in_unknown(tmp_path: Path) -> None:
+    chain = "".join(f"  l{i} = local.l{i + 1}\n" for i in range(600))
+    write(
+        tmp_path,
+        "main.tf",
+        f'locals {{\n{chain}  l600 = "far"\n  near = ((((("x")))))\n}}\n'
+        'resource "aws_iam_user" "far" {\n  name = local.l0\n}\n'
+        'resource "aws_iam_user" "near" {\n  name = local.near\n}\n',
+    )
+    users = [(r.address, r.user_name) for r in scan(tmp_path).resources]
+    assert users == [("aws_iam_user.far", None), ("aws_iam_user.near", "x")]

@@ -127,11 +127,11 @@ class _Reader:
                     if target != keys[folder]:
                         called.add(target)
         reached: set[Path] = set()
-        results = [self.root(f, keys[f], reached) for f in given if keys[f] not in called]
+        results = [self.guarded(f, keys[f], reached) for f in given if keys[f] not in called]
         # Folders only called from each other (a cycle) have no root: each is read as one.
         for folder in given:
             if keys[folder] not in reached:
-                results.append(self.root(folder, keys[folder], reached))
+                results.append(self.guarded(folder, keys[folder], reached))
         resources = [r for result in results for r in result.resources]
         notes = [n for result in results for n in result.notes]
         return IacScan(tuple(resources), tuple(notes), self.files_read)
@@ -217,6 +217,18 @@ class _Reader:
         root.notes.append(IacNote(at, root.configuration, what, unreadable, module))
 
     # --- configurations -----------------------------------------------------------------
+
+    def guarded(self, folder: Path, key: Path, reached: set[Path]) -> _Root:
+        try:
+            return self.root(folder, key, reached)
+        except RecursionError:
+            # The bounds on nesting and evaluation depth should make this unreachable;
+            # if a configuration still nests too deep, it is one note, not a traceback.
+            root = _Root(self.shown(folder))
+            reached.add(key)
+            what = f"{root.configuration}: nested too deeply to evaluate"
+            self.note(root, SourceLine(root.configuration), what, unreadable=True)
+            return root
 
     def root(self, folder: Path, key: Path, reached: set[Path]) -> _Root:
         root = _Root(self.shown(folder))

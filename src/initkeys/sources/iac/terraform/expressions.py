@@ -36,7 +36,7 @@ IAM_TYPES = frozenset({"aws_iam_user", "aws_iam_user_login_profile", "aws_iam_ac
 NAME_ATTRS = frozenset({"name", "id"})
 MAX_ITEMS = 1_000
 MAX_STRING = 64 * 1024
-MAX_EVAL_DEPTH = 250
+MAX_EVAL_DEPTH = 120
 MAX_STEPS = 200_000
 
 
