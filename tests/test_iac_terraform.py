@@ -712,3 +712,30 @@ def test_long_chains_of_locals_and_deep_expressions_end_in_unknown(tmp_path: Pat
     )
     users = [(r.address, r.user_name) for r in scan(tmp_path).resources]
     assert users == [("aws_iam_user.far", None), ("aws_iam_user.near", "x")]
+
+
+def test_a_folder_named_twice_is_one_root(tmp_path: Path) -> None:
+    write(tmp_path / "a", "main.tf", GOOD)
+    (tmp_path / "link").symlink_to("a")
+    result = read_configurations(
+        [tmp_path / "a", tmp_path / "link", tmp_path / "a"], lambda p: shown(p, tmp_path)
+    )
+    assert [r.configuration for r in result.resources] == ["a", "a", "a"]
+
+
+def test_count_index_links_counted_keys_to_counted_users(tmp_path: Path) -> None:
+    write(
+        tmp_path,
+        "main.tf",
+        'variable "names" {\n  default = ["x", "y"]\n}\n'
+        'resource "aws_iam_user" "u" {\n  count = length(var.names)\n'
+        "  name = var.names[count.index]\n}\n"
+        'resource "aws_iam_user_login_profile" "u" {\n  count = length(var.names)\n'
+        "  user = aws_iam_user.u[count.index].name\n}\n"
+        'resource "aws_iam_access_key" "u" {\n  count = 1\n  user = aws_iam_user.u[0].name\n}\n',
+    )
+    rows = findings(tmp_path)
+    assert [(r[0], r[3], r[5], r[6], r[7]) for r in rows] == [
+        (FAIL, "x", "main.tf:4", ("main.tf:8",), ("main.tf:12",)),
+        (PASS, "y", "main.tf:4", ("main.tf:8",), ()),
+    ]

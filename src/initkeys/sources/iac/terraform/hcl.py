@@ -170,7 +170,8 @@ class _Converter:
                 names.append(self.string_literal(child))
             elif child.data in ("identifier", "keyword", "literal_value"):
                 names.append(self.src(child))
-        assert body is not None
+        if body is None or not names:  # the grammar makes both present; be sure
+            raise Unparsable(f"line {block.meta.line}: a block without a body")
         return names[0], names[1:], body
 
     def string_literal(self, node: Tree[Any]) -> str:
@@ -412,6 +413,8 @@ def json_expr(value: object) -> Expr:
 def _json(value: object, *, templates: bool) -> Expr:
     text = _brief(value)
     if isinstance(value, str):
+        if templates and "%{" in value.replace("%%{", ""):
+            return Opaque(value)  # a template directive: not evaluated
         return _json_template(value) if templates and ("${" in value) else Lit(value, value)
     if value is None or isinstance(value, (bool, int, float)):
         return Lit(value, text)
