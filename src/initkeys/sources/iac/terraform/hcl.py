@@ -331,12 +331,7 @@ def _template(parts: list[str | Expr], text: str) -> Expr:
 
 def parse_json(text: str) -> TfFile:
     """The blocks of one ``.tf.json`` file (Terraform's JSON configuration syntax)."""
-    try:
-        doc = load_json(text)
-    except BadJson as e:
-        raise Unparsable(f"not valid JSON ({e})") from None
-    if not isinstance(doc, dict):
-        raise Unparsable("not a Terraform JSON configuration (the top level is not an object)")
+    doc = _json_object(text, "a Terraform JSON configuration")
     lines = _key_lines(text)
     resources: list[ResourceDecl] = []
     modules: list[ModuleCall] = []
@@ -370,13 +365,18 @@ def parse_json(text: str) -> TfFile:
 
 
 def parse_tfvars_json(text: str) -> dict[str, Expr]:
+    doc = _json_object(text, "a variables file")
+    return {k: json_literal(v) for k, v in doc.items()}
+
+
+def _json_object(text: str, what: str) -> dict[str, Any]:
     try:
         doc = load_json(text)
     except BadJson as e:
         raise Unparsable(f"not valid JSON ({e})") from None
     if not isinstance(doc, dict):
-        raise Unparsable("not a variables file (the top level is not an object)")
-    return {k: json_literal(v) for k, v in doc.items()}
+        raise Unparsable(f"not {what} (the top level is not an object)")
+    return doc
 
 
 def _blocks(value: object) -> list[dict[str, Any]]:
