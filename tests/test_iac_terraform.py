@@ -739,3 +739,89 @@ def test_count_index_links_counted_keys_to_counted_users(tmp_path: Path) -> None
         (FAIL, "x", "main.tf:4", ("main.tf:8",), ("main.tf:12",)),
         (PASS, "y", "main.tf:4", ("main.tf:8",), ()),
     ]
+
+
+LEAVES = st.sampled_from(
+    [
+        "1",
+        "-2.5",
+        '"alice"',
+        '"${var.prefix}-x"',
+        "true",
+        "null",
+        "var.prefix",
+        "var.users",
+        "var.nothing",
+        "local.a",
+        "local.loop",
+        "each.key",
+        "each.value",
+        "count.index",
+        "aws_iam_user.u.name",
+        "aws_iam_user.u[0].id",
+        "data.x.y",
+        "module.m.out",
+        "path.module",
+        "9" * 60,
+        "[]",
+        "{}",
+    ]
+)
+
+
+def combine(children: st.SearchStrategy[str]) -> st.SearchStrategy[str]:
+    pair = st.tuples(children, children)
+    return st.one_of(
+        st.builds(
+            lambda p, op: f"{p[0]} {op} {p[1]}",
+            pair,
+            st.sampled_from(["+", "-", "*", "/", "%", "==", "!=", "<", ">=", "&&", "||"]),
+        ),
+        st.builds(lambda c, p: f"{c} ? {p[0]} : {p[1]}", children, pair),
+        st.builds(lambda p: f"[{p[0]}, {p[1]}]", pair),
+        st.builds(lambda p: f"{{ a = {p[0]}, b = {p[1]} }}", pair),
+        st.builds(lambda p: f"({p[0]})[{p[1]}]", pair),
+        st.builds(lambda c: f"({c}).name", children),
+        st.builds(lambda c: f"!({c})", children),
+        st.builds(lambda c: f'"pre-${{{c}}}-post"', children),
+        st.builds(lambda p: f"[for k, v in {p[0]} : {p[1]} if v]", pair),
+        st.builds(lambda p: f"{{ for k, v in {p[0]} : k => {p[1]} }}", pair),
+        st.builds(
+            lambda f, p: f"{f}({p[0]}, {p[1]})",
+            st.sampled_from(["length", "toset", "lookup", "merge", "concat", "keys", "nope"]),
+            pair,
+        ),
+        st.builds(lambda c: f"toset({c})", children),
+    )
+
+
+EXPRESSIONS = st.recursive(LEAVES, combine, max_leaves=12)
+
+
+@settings(
+    max_examples=150,
+    deadline=None,
+    derandomize=True,
+    suppress_health_check=[HealthCheck.too_slow],
+)
+@given(EXPRESSIONS, EXPRESSIONS, st.sampled_from(["count", "for_each"]))
+def test_fuzz_generated_expressions_never_raise(name: str, meta: str, which: str) -> None:
+    tried("iac-terraform-expressions")
+    text = (
+        'variable "prefix" {\n  default = "p"\n}\n'
+        'variable "users" {\n  default = { a = { key = true }, b = { key = false } }\n}\n'
+        'variable "nothing" {}\n'
+        f"locals {{\n  a = {name}\n  loop = local.loop\n}}\n"
+        f'resource "aws_iam_user" "u" {{\n  {which} = {meta}\n  name = {name}\n}}\n'
+        f'resource "aws_iam_access_key" "k" {{\n  {which} = {meta}\n  user = {name}\n}}\n'
+    )
+    with tempfile.TemporaryDirectory() as tmp:
+        folder = Path(tmp)
+        (folder / "main.tf").write_text(text)
+        result = read_configurations([folder], lambda p: shown(p, folder))
+    assert isinstance(result, IacScan)
+    # Generated text is valid HCL: it is read, not refused.
+    assert result.files_read == 1, [n.what for n in result.notes]
+    for resource in result.resources:
+        assert resource.condition is None or "\n" not in resource.condition
+    judge_iac(result, Settings())

@@ -352,7 +352,12 @@ def _binop(expr: BinOp, scope: Scope) -> object:
     if op in ("==", "!="):
         if isinstance(left, ResRef) or isinstance(right, ResRef):
             return Unknown(f"{_brief(expr.text)} is known only after apply")
-        return (left == right and type(left) is type(right)) is (op == "==")
+        a, b = _as_number(left), _as_number(right)
+        if isinstance(left, (int, float)) and isinstance(right, (int, float)):
+            same = a == b and a is not None  # 1 == 1.0, but true != 1
+        else:
+            same = left == right and type(left) is type(right)
+        return same is (op == "==")
     a, b = _as_number(left), _as_number(right)
     if a is None or b is None:
         return Unknown(f"{_brief(expr.text)} is not arithmetic on numbers")
