@@ -128,9 +128,8 @@ class _Reader:
                         called.add(target)
         reached: set[Path] = set()
         # One root per folder, however many paths name it (a link, "a" and "./a").
-        roots = [f for f in given if keys[f] not in called]
-        roots = [f for i, f in enumerate(roots) if keys[f] not in {keys[g] for g in roots[:i]}]
-        results = [self.guarded(f, keys[f], reached) for f in roots]
+        roots = {keys[f]: f for f in reversed(given) if keys[f] not in called}
+        results = [self.guarded(f, key, reached) for f in given if roots.get(key := keys[f]) is f]
         # Folders only called from each other (a cycle) have no root: each is read as one.
         for folder in given:
             if keys[folder] not in reached:
