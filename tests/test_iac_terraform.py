@@ -825,3 +825,17 @@ def test_fuzz_generated_expressions_never_raise(name: str, meta: str, which: str
     for resource in result.resources:
         assert resource.condition is None or "\n" not in resource.condition
     judge_iac(result, Settings())
+
+
+def test_each_value_attributes_and_heredoc_names(tmp_path: Path) -> None:
+    write(
+        tmp_path,
+        "main.tf",
+        'locals {\n  people = {\n    p1 = { login = "pat" }\n  }\n}\n'
+        'resource "aws_iam_user" "people" {\n  for_each = local.people\n'
+        "  name = each.value.login\n}\n"
+        'resource "aws_iam_user" "doc" {\n  name = <<-EOT\n    doc\n  EOT\n}\n',
+    )
+    users = [(r.address, r.user_name) for r in scan(tmp_path).resources]
+    assert users[0] == ('aws_iam_user.people["p1"]', "pat")
+    assert users[1][0] == "aws_iam_user.doc"
