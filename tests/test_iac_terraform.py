@@ -839,3 +839,13 @@ def test_each_value_attributes_and_heredoc_names(tmp_path: Path) -> None:
     users = [(r.address, r.user_name) for r in scan(tmp_path).resources]
     assert users[0] == ('aws_iam_user.people["p1"]', "pat")
     assert users[1][0] == "aws_iam_user.doc"
+
+
+def test_links_to_a_device_or_to_themselves_are_unreadable_notes(tmp_path: Path) -> None:
+    write(tmp_path, "good.tf", GOOD)
+    (tmp_path / "zero.tf").symlink_to("/dev/zero")
+    (tmp_path / "loop.tf").symlink_to("loop.tf")
+    rows = findings(tmp_path)
+    assert rows[0] == OK_FAIL
+    notes = sorted((str(r[4]), str(r[5]).split(":")[0]) for r in rows[1:] if r[0] == ERROR)
+    assert notes == [("loop.tf:0", "loop.tf"), ("zero.tf:0", "zero.tf")]
