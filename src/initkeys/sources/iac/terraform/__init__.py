@@ -1,0 +1,9 @@
+"""The Terraform reader: ``.tf`` (HCL, parsed by python-hcl2) and ``.tf.json`` files,
+their variables, ``.tfvars``, locals, ``count``/``for_each``, local modules and the
+registry modules whose inputs initkeys records (:mod:`.registry`)."""
+
+from __future__ import annotations
+
+from initkeys.sources.iac.terraform.configuration import read_configurations
+
+__all__ = ["read_configurations"]

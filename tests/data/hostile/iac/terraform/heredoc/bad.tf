@@ -1,0 +1,5 @@
+resource "aws_iam_user" "x" {
+  name = <<EOT
+alice
+  description = "never closed"
+}

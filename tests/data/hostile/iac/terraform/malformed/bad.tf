@@ -1,0 +1,6 @@
+resource "aws_iam_user" "x" {
+  name = "x"
+
+  tags = {
+    a = 
+}

@@ -1,0 +1,3 @@
+variable "ci" {
+  type = bool
+}
