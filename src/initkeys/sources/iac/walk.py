@@ -1,0 +1,287 @@
+"""Find the infrastructure-as-code files under the paths given, hand each to its reader,
+and merge what they find into one :class:`~initkeys.sources.iac.records.IacScan`.
+
+- ``.tf`` and ``.tf.json`` files: their folders go, once, to the Terraform reader (which
+  decides which folders are roots and which are local modules, and reads the files);
+- ``.json``, ``.yaml``, ``.yml`` and ``.template`` files are read here (bounded) and
+  sniffed: a plan (``terraform show -json``) or a CloudFormation template goes to its
+  reader; anything else is not IaC and is counted as skipped;
+- ``.terraform/``, ``.git/``, ``node_modules/`` and CDK's ``cdk.out/asset.*`` are skipped.
+
+A folder is walked without following symbolic links to folders (so a link loop cannot
+hang the walk); a linked file is read only when it points inside the folder given.
+A file that cannot be read is an unreadable note; a path that does not exist is an
+:class:`~initkeys.errors.InputError` before anything is read.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import stat
+from collections.abc import Callable, Iterator, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import cast
+
+from initkeys.errors import InputError
+from initkeys.inputs import read_text
+from initkeys.sources.iac import limits
+from initkeys.sources.iac.records import IacNote, IacScan, SourceLine
+
+SKIPPED_FOLDERS = frozenset({".terraform", ".git", "node_modules"})
+_SNIFFED = (".json", ".yaml", ".yml", ".template")
+_TERRAFORM = (".tf", ".tf.json")
+
+# What makes a file a plan or a template. Sniffing reads text, not a parse: the reader
+# parses (bounded) and turns a broken file into a note.
+_PLAN_VERSION = re.compile(r'"format_version"\s*:')
+_PLAN_BODY = re.compile(r'"(?:planned_values|resource_changes)"\s*:')
+_CFN_VERSION = re.compile(r"""^\s*["']?AWSTemplateFormatVersion["']?\s*:""", re.MULTILINE)
+_CFN_RESOURCES = re.compile(r"""(?:^Resources\s*:|"Resources"\s*:)""", re.MULTILINE)
+_CFN_TYPE = re.compile(r"""["']?Type["']?\s*:\s*["']?AWS::""")
+
+TemplateReader = Callable[[str, str], IacScan]
+FoldersReader = Callable[[Sequence[Path], Callable[[Path], str]], IacScan]
+
+
+@dataclass(frozen=True)
+class Readers:
+    """The three readers; tests may hand their own. Imported when first used, so the
+    walker works (and is tested) apart from them."""
+
+    template: TemplateReader | None = None
+    plan: TemplateReader | None = None
+    terraform: FoldersReader | None = None
+
+    def read_template(self, text: str, shown: str) -> IacScan:
+        if self.template is not None:
+            return self.template(text, shown)
+        return cast(TemplateReader, _reader("cloudformation", "read_template"))(text, shown)
+
+    def read_plan(self, text: str, shown: str) -> IacScan:
+        if self.plan is not None:
+            return self.plan(text, shown)
+        return cast(TemplateReader, _reader("plan", "read_plan"))(text, shown)
+
+    def read_configurations(self, folders: Sequence[Path], shown: Callable[[Path], str]) -> IacScan:
+        if self.terraform is not None:
+            return self.terraform(folders, shown)
+        return cast(FoldersReader, _reader("terraform", "read_configurations"))(folders, shown)
+
+
+def _reader(module: str, name: str) -> object:
+    """A reader, imported when first needed (each is built and merged on its own)."""
+    import importlib
+
+    return getattr(importlib.import_module(f"initkeys.sources.iac.{module}"), name)
+
+
+def sniff(text: str) -> str | None:
+    """``"plan"``, ``"cloudformation"`` or None (not IaC) for a JSON or YAML document."""
+    if _PLAN_VERSION.search(text) and _PLAN_BODY.search(text):
+        return "plan"
+    if _CFN_VERSION.search(text):
+        return "cloudformation"
+    if _CFN_RESOURCES.search(text) and _CFN_TYPE.search(text):
+        return "cloudformation"
+    return None
+
+
+@dataclass
+class _Found:
+    """What the walk found, before anything is parsed."""
+
+    documents: list[tuple[Path, str]] = field(default_factory=list)
+    folders: dict[Path, None] = field(default_factory=dict)
+    notes: list[IacNote] = field(default_factory=list)
+    seen: set[tuple[int, int]] = field(default_factory=set)
+    files: int = 0
+
+
+@dataclass(frozen=True)
+class _Root:
+    """A path as the user typed it, and where it really is."""
+
+    typed: str
+    real: Path
+
+    def shown(self, path: Path) -> str | None:
+        """``path`` as the user would write it from here; None when it is not under this root."""
+        try:
+            relative = path.relative_to(self.real)
+        except ValueError:
+            return None
+        if not relative.parts:
+            return self.typed
+        return os.path.join(self.typed, *relative.parts)
+
+
+def scan_paths(paths: Sequence[Path | str], readers: Readers | None = None) -> IacScan:
+    """Every IaC file under ``paths`` (files or folders), read and merged.
+
+    Raises :class:`InputError` for a path that does not exist; everything else that
+    cannot be read is an unreadable note in the scan."""
+    readers = readers or Readers()
+    roots = [_root(str(p)) for p in paths]
+    found = _Found()
+    for root in roots:
+        _collect(root, found)
+
+    def shown(path: Path) -> str:
+        real = Path(os.path.abspath(path))
+        for root in roots:
+            name = root.shown(real)
+            if name is not None:
+                return name
+        return os.path.relpath(real)  # a local module outside every path given
+
+    scans: list[IacScan] = []
+    skipped = 0
+    for path, name in found.documents:
+        scan, is_iac = _read_document(path, name, readers)
+        scans.append(scan)
+        skipped += not is_iac
+    if found.folders:
+        scans.append(_guarded(lambda: readers.read_configurations(list(found.folders), shown)))
+    return IacScan(
+        resources=tuple(r for s in scans for r in s.resources),
+        notes=(*found.notes, *(n for s in scans for n in s.notes)),
+        files_read=sum(s.files_read for s in scans),
+        skipped=skipped + sum(s.skipped for s in scans),
+    )
+
+
+def _root(typed: str) -> _Root:
+    if not os.path.lexists(typed):
+        raise InputError(f"{typed}: no such file or folder")
+    return _Root(typed, Path(os.path.abspath(typed)))
+
+
+def _collect(root: _Root, found: _Found) -> None:
+    """The files of one path given: a file as named (a link the user named is followed),
+    a folder walked."""
+    try:
+        mode = os.stat(root.real).st_mode
+    except OSError as e:
+        found.notes.append(_unreadable(root.typed, f"{e.strerror or e}"))
+        return
+    if not stat.S_ISDIR(mode):
+        _add_file(root.real, root.typed, found, named=True)
+        return
+    for path, depth_exceeded in _walk(root, found):
+        name = root.shown(path) or str(path)
+        if depth_exceeded:
+            found.notes.append(
+                _unreadable(name, f"is more than {limits.MAX_DEPTH} folders deep: not scanned")
+            )
+            continue
+        if path.is_symlink() and not _inside(path, root.real):
+            continue  # a link out of the tree given is not followed
+        if found.files >= limits.MAX_FILES:
+            found.notes.append(
+                _unreadable(
+                    root.typed,
+                    f"holds more than {limits.MAX_FILES} files: the rest were not scanned",
+                )
+            )
+            return
+        _add_file(path, name, found, named=False)
+
+
+def _walk(root: _Root, found: _Found) -> Iterator[tuple[Path, bool]]:
+    """Entries under ``root`` that are not folders, in name order, depth first; links to
+    folders are not followed. A folder deeper than the limit is yielded once with
+    ``True`` instead of its files."""
+    stack: list[tuple[Path, int]] = [(root.real, 0)]
+    while stack:
+        folder, depth = stack.pop()
+        if depth > limits.MAX_DEPTH:
+            yield folder, True
+            continue
+        try:
+            with os.scandir(folder) as it:
+                entries = sorted(it, key=lambda e: e.name)
+        except OSError as e:
+            found.notes.append(_unreadable(root.shown(folder) or str(folder), f"{e.strerror}"))
+            continue
+        subfolders: list[Path] = []
+        for entry in entries:
+            if entry.is_dir(follow_symlinks=False):
+                if not _skipped_folder(folder, entry.name):
+                    subfolders.append(Path(entry.path))
+            else:  # a FIFO or device too: reading it refuses it, as a note
+                yield Path(entry.path), False
+        stack.extend((sub, depth + 1) for sub in reversed(subfolders))
+
+
+def _skipped_folder(parent: Path, name: str) -> bool:
+    return name in SKIPPED_FOLDERS or (parent.name == "cdk.out" and name.startswith("asset."))
+
+
+def _inside(path: Path, top: Path) -> bool:
+    try:
+        return Path(os.path.realpath(path)).is_relative_to(os.path.realpath(top))
+    except OSError:
+        return False
+
+
+def _add_file(path: Path, name: str, found: _Found, *, named: bool) -> None:
+    lower = path.name.lower()
+    if lower.endswith(_TERRAFORM):
+        found.folders.setdefault(path.parent, None)
+        found.files += 1
+        return
+    if not named and not lower.endswith(_SNIFFED):
+        return
+    try:
+        info = os.stat(path)
+    except OSError:
+        info = None
+    if info is not None:
+        identity = (info.st_dev, info.st_ino)
+        if identity in found.seen:
+            return  # the same file by another name (a link, a path given twice)
+        found.seen.add(identity)
+    found.files += 1
+    found.documents.append((path, name))
+
+
+def _read_document(path: Path, name: str, readers: Readers) -> tuple[IacScan, bool]:
+    """(what its reader found, whether it is IaC at all)."""
+    try:
+        text = read_text(
+            str(path), "file", stdin=False, limit=limits.MAX_FILE_BYTES, regular_only=True
+        )
+    except InputError as e:
+        return IacScan(notes=(_unreadable(name, _problem(str(e), str(path))),)), True
+    kind = sniff(text)
+    if kind is None:
+        return IacScan(), False
+    if kind == "plan":
+        return _guarded(lambda: readers.read_plan(text, name), name), True
+    return _guarded(lambda: readers.read_template(text, name), name), True
+
+
+def _guarded(read: Callable[[], IacScan], name: str = "the Terraform configuration") -> IacScan:
+    """A reader's scan; one nested past Python's stack (a reader's bug on a hostile file)
+    is a note on that file, not the end of the run."""
+    try:
+        return read()
+    except RecursionError:
+        return IacScan(notes=(_unreadable(name, "is nested too deeply to read"),))
+
+
+def _problem(message: str, path: str) -> str:
+    """InputError's ``PATH: problem`` without the path (the note names the file itself)."""
+    prefix = f"{path}: "
+    return message[len(prefix) :] if message.startswith(prefix) else message
+
+
+def _unreadable(name: str, problem: str) -> IacNote:
+    return IacNote(
+        at=SourceLine(name, 0),
+        configuration=name,
+        what=f"{name}: {problem}",
+        unreadable=True,
+    )
