@@ -190,9 +190,9 @@ def _collect(root: _Root, found: _Found) -> None:
 
 
 def _walk(root: _Root, found: _Found) -> Iterator[tuple[Path, bool]]:
-    """Entries under ``root`` that are not folders, in name order, depth first; links to
-    folders are not followed. A folder deeper than the limit is yielded once with
-    ``True`` instead of its files."""
+    """Entries under ``root`` that are not folders: a folder's own in name order, then its
+    subfolders', depth first. Links to folders are not followed. A folder deeper than the
+    limit is yielded once with ``True`` instead of its files."""
     stack: list[tuple[Path, int]] = [(root.real, 0)]
     while stack:
         folder, depth = stack.pop()
