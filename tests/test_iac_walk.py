@@ -35,6 +35,8 @@ NOT_IAC = {
     "workflow.yaml": "on: push\njobs:\n  a:\n    runs-on: ubuntu-latest\n",
     "tf-state-ish.json": '{"format_version": "1.0"}',
     "resources.yaml": "Resources:\n  x:\n    Type: Custom::Thing\n",
+    "string-resources.json": '{"Resources": "Type: AWS::IAM::User"}',
+    "nested-type.yaml": "data:\n  Type: AWS::IAM::User\n",
 }
 
 

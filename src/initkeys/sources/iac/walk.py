@@ -38,8 +38,10 @@ _TERRAFORM = (".tf", ".tf.json")
 _PLAN_VERSION = re.compile(r'"format_version"\s*:')
 _PLAN_BODY = re.compile(r'"(?:planned_values|resource_changes)"\s*:')
 _CFN_VERSION = re.compile(r"""^\s*["']?AWSTemplateFormatVersion["']?\s*:""", re.MULTILINE)
-_CFN_RESOURCES = re.compile(r"""(?:^Resources\s*:|"Resources"\s*:)""", re.MULTILINE)
-_CFN_TYPE = re.compile(r"""["']?Type["']?\s*:\s*["']?AWS::""")
+# A top-level ``Resources`` mapping (YAML at column 0, or a JSON object) and a resource
+# ``Type`` of ``AWS::`` (a YAML key, or a JSON member).
+_CFN_RESOURCES = re.compile(r"""^Resources\s*:|"Resources"\s*:\s*\{""", re.MULTILINE)
+_CFN_TYPE = re.compile(r"""^\s+["']?Type["']?\s*:\s*["']?AWS::|"Type"\s*:\s*"AWS::""", re.MULTILINE)
 
 TemplateReader = Callable[[str, str], IacScan]
 FoldersReader = Callable[[Sequence[Path], Callable[[Path], str]], IacScan]
