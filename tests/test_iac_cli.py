@@ -14,11 +14,11 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 
 import pytest
+from cli_kit import assert_one_line_error, run
+from fuzz_kit import assert_clean_end, run_main, tried
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from cli_kit import assert_one_line_error, run
-from fuzz_kit import assert_clean_end, run_main, tried
 from initkeys.sources.iac import walk
 from initkeys.sources.iac.records import IacKind, IacNote, IacResource, IacScan, SourceLine
 

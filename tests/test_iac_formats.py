@@ -14,10 +14,10 @@ from typing import Any
 
 import jsonschema
 import pytest
+from fuzz_kit import tried
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from fuzz_kit import tried
 from initkeys.app.iac import IacRun
 from initkeys.evaluate.iac import judge_iac
 from initkeys.formats.iac import (

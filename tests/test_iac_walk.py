@@ -12,10 +12,10 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 
 import pytest
+from fuzz_kit import tried
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from fuzz_kit import tried
 from initkeys.errors import InputError
 from initkeys.sources.iac import limits, walk
 from initkeys.sources.iac.records import IacKind, IacResource, IacScan, SourceLine
@@ -133,7 +133,7 @@ def test_a_tree_goes_to_the_right_readers_named_as_typed(chdir: Path) -> None:
     assert scan.skipped == len(NOT_IAC)
     assert scan.files_read == 4 + 2  # four documents, two folders (as the stand-in counts)
     assert scan.notes == ()
-    assert [r.at for r in scan.resources][0] == SourceLine("repo/cdk.out/App.template.json", 2)
+    assert scan.resources[0].at == SourceLine("repo/cdk.out/App.template.json", 2)
 
 
 @pytest.mark.parametrize("typed", ["repo", "./repo", "repo/"])
@@ -377,4 +377,4 @@ def test_the_real_terraform_reader_is_reached(chdir: Path) -> None:
     assert [(r.kind, r.user_name, r.at) for r in scan.resources] == [
         (IacKind.USER, "alice", SourceLine("infra/main.tf", 1))
     ]
-    assert walk.SKIPPED_FOLDERS >= {".terraform"}
+    assert {".terraform"} <= walk.SKIPPED_FOLDERS
