@@ -469,3 +469,11 @@ def test_fuzz_every_format_renders_any_findings(
     SARIF.validate(json.loads(render("sarif", run)))
     REPORT.validate(json.loads(render("json", run)))
     ET.fromstring(render("junit", run))
+
+
+def test_every_iac_reason_is_in_the_contract() -> None:
+    doc = (Path(__file__).parent.parent / "docs" / "verdicts.md").read_text(encoding="utf-8")
+    section = doc[doc.index("## Infrastructure as code") :]
+    for reason in IacReason:
+        assert f"| `{reason.value}` |" in section, reason
+    assert "(../src/initkeys/schemas/iac-report-v1.json)" in section

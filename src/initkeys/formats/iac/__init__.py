@@ -140,7 +140,8 @@ def finding_message(finding: IacFinding) -> str:
         text = _SENTENCES[finding.reason].format(
             config=finding.configuration,
             user=finding.user,
-            conditions="; ".join(finding.conditions) or "a condition",
+            conditions="; ".join(finding.conditions)
+            or ("which configuration is applied" if finding.elsewhere else "a condition"),
         )
         if finding.elsewhere:
             text += f" A key for this user is also created in: {', '.join(finding.elsewhere)}."
