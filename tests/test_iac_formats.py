@@ -477,3 +477,12 @@ def test_every_iac_reason_is_in_the_contract() -> None:
     for reason in IacReason:
         assert f"| `{reason.value}` |" in section, reason
     assert "(../src/initkeys/schemas/iac-report-v1.json)" in section
+
+
+def test_ids_do_not_depend_on_how_the_path_was_typed() -> None:
+    def first_id(path: str) -> str:
+        user = IacResource(IacKind.USER, "U", SourceLine(f"{path}/main.tf", 1), path, user_name="u")
+        run = IacRun(Settings(), WHEN, judge_iac(IacScan(resources=(user,)), Settings()))
+        return str(json.loads(render("json", run))["findings"][0]["id"])
+
+    assert first_id("infra") == first_id("./infra") == first_id(".\\infra")

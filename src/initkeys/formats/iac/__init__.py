@@ -10,6 +10,7 @@ crafted name must not drive a terminal or break a line.
 from __future__ import annotations
 
 import hashlib
+import posixpath
 from collections.abc import Iterator
 from typing import TYPE_CHECKING, TextIO
 
@@ -161,17 +162,22 @@ def identified(run: IacRun) -> Iterator[tuple[str, IacFinding]]:
         material = "\x1f".join(
             (
                 "iac",
-                finding.configuration,
+                _same_path(finding.configuration),
                 finding.module,
                 finding.user,
                 finding.note.what if finding.note is not None else "",
-                at.path if at is not None else "",
+                _same_path(at.path) if at is not None else "",
             )
         )
         base = "initkeys-iac-" + hashlib.sha256(material.encode("utf-8")).hexdigest()[:24]
         count = seen.get(base, 0) + 1
         seen[base] = count
         yield (base if count == 1 else f"{base}-{count}"), finding
+
+
+def _same_path(path: str) -> str:
+    """``./infra\\main.tf`` and ``infra/main.tf`` name one file: one id, however typed."""
+    return posixpath.normpath(path.replace("\\", "/"))
 
 
 def incomplete_note(run: IacRun) -> str | None:
