@@ -8,10 +8,9 @@ usage, a path that does not exist, or nothing at all could be read.
 
 from __future__ import annotations
 
-import os
 import sys
 from datetime import datetime, timezone
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any, cast
 
 import click
 
@@ -106,16 +105,8 @@ def _write(run: IacRun, name: str, path: str | None) -> None:
         except BrokenPipeError:
             pass  # a FIFO whose reader went away: the scan's verdict stands
         return
-    from initkeys.cli import _discard_stdout, _note
+    from initkeys.cli import _write_to_stdout
 
-    stdout = sys.stdout
-    if stdout is None:  # started with fd 1 closed
-        _note("standard output is closed: the report was not written")
-        return
-    try:
-        color = name == "text" and stdout.isatty() and "NO_COLOR" not in os.environ
-        formatter.render(run, stdout, color=color, tool_version=__version__)
-        stdout.flush()
-    except BrokenPipeError:
-        # As the audit: a reader that goes away (| head) does not change the exit code.
-        _discard_stdout()
+    # The audit's way to stdout (colour on a terminal, a reader that goes away keeps the
+    # exit code); an IaC formatter renders as an audit formatter does.
+    _write_to_stdout(cast(Any, run), cast(Any, formatter), name)

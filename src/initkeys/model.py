@@ -244,8 +244,33 @@ class Finding:
         return self.key_created - self.user_created
 
 
+class Tallied:
+    """Counts of a frozen record's ``findings`` by status (an account's, an IaC run's)."""
+
+    findings: Iterable[Judged]
+
+    def counts(self) -> dict[Status, int]:
+        """Findings per status (a copy: the caller may change it)."""
+        return dict(self._tally[0])
+
+    def open_counts(self) -> dict[Status, int]:
+        """Findings per status that no exemption covers (a copy)."""
+        return dict(self._tally[1])
+
+    @property
+    def exempt(self) -> int:
+        """How many findings an exemption covers."""
+        return sum(self._tally[0].values()) - sum(self._tally[1].values())
+
+    @cached_property
+    def _tally(self) -> tuple[dict[Status, int], dict[Status, int]]:
+        # Counted once, on first use: the findings never change (a frozen
+        # dataclass without slots keeps a cached_property in its __dict__).
+        return tally_statuses(self.findings)
+
+
 @dataclass(frozen=True)
-class AccountAudit:
+class AccountAudit(Tallied):
     """The result of auditing one account (or one report file)."""
 
     account_id: str
@@ -270,25 +295,6 @@ class AccountAudit:
             return Status.ERROR
         counts = self._tally[0]
         return worst(s for s in STATUS_ORDER if counts[s]) or Status.NOT_APPLICABLE
-
-    def counts(self) -> dict[Status, int]:
-        """Findings per status (a copy: the caller may change it)."""
-        return dict(self._tally[0])
-
-    def open_counts(self) -> dict[Status, int]:
-        """Findings per status that no exemption covers (a copy)."""
-        return dict(self._tally[1])
-
-    @property
-    def exempt(self) -> int:
-        """How many findings an exemption covers."""
-        return sum(self._tally[0].values()) - sum(self._tally[1].values())
-
-    @cached_property
-    def _tally(self) -> tuple[dict[Status, int], dict[Status, int]]:
-        # Counted once, on first use: the findings never change (a frozen
-        # dataclass without slots keeps a cached_property in its __dict__).
-        return tally_statuses(self.findings)
 
 
 @dataclass(frozen=True)

@@ -11,12 +11,11 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timezone
-from functools import cached_property
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 from initkeys.errors import InputError
-from initkeys.model import STATUS_ORDER, Settings, Status, run_fails, tally_statuses, worst
+from initkeys.model import STATUS_ORDER, Settings, Status, Tallied, run_fails, worst
 from initkeys.sources.iac.records import IacFinding, IacReason
 
 if TYPE_CHECKING:
@@ -24,7 +23,7 @@ if TYPE_CHECKING:
 
 
 @dataclass(frozen=True)
-class IacRun:
+class IacRun(Tallied):
     """Everything one ``initkeys iac`` invocation found."""
 
     settings: Settings
@@ -36,18 +35,6 @@ class IacRun:
     """JSON and YAML files that are neither a template nor a plan."""
     paths: tuple[str, ...] = ()
     """The paths scanned, as given."""
-
-    def counts(self) -> dict[Status, int]:
-        """Findings per status, every status present (a copy)."""
-        return dict(self._tally[0])
-
-    def open_counts(self) -> dict[Status, int]:
-        """Findings per status that no exemption covers (a copy)."""
-        return dict(self._tally[1])
-
-    @property
-    def exempt(self) -> int:
-        return sum(self._tally[0].values()) - sum(self._tally[1].values())
 
     @property
     def status(self) -> Status:
@@ -71,10 +58,6 @@ class IacRun:
     def nothing_found(self) -> bool:
         """No IaC file at all under the paths (e.g. a commit of other JSON or YAML)."""
         return self.files_read == 0 and not self.findings
-
-    @cached_property
-    def _tally(self) -> tuple[dict[Status, int], dict[Status, int]]:
-        return tally_statuses(self.findings)
 
 
 def scan_iac(

@@ -79,22 +79,16 @@ def file_name(name: str) -> str:
 
 
 def parse_format_list(text: str) -> list[str]:
-    """``json,sarif`` → ``["json", "sarif"]``: known names, no repeats, in the given order."""
-    names: list[str] = []
+    """``json,sarif`` → ``["json", "sarif"]``: as the audit's list, of the IaC formats."""
+    from initkeys.formats import parse_format_list as parse_names
+
     for part in text.split(","):
-        name = part.strip().lower()
-        if not name:
-            continue
-        if name not in _REGISTRY:
+        if part.strip() and part.strip().lower() not in _REGISTRY:
             raise InputError(
                 f"unknown output format {visible(part.strip())!r} for iac; choose from: "
                 f"{', '.join(IAC_FORMAT_NAMES)}"
             )
-        if name not in names:
-            names.append(name)
-    if not names:
-        raise InputError("--format needs at least one format name")
-    return names
+    return parse_names(text)  # every IaC format is an audit format too: same order, no repeats
 
 
 def place(at: SourceLine | None) -> str:
