@@ -271,3 +271,38 @@ def failure_options(command: _F) -> _F:
             ),
         ],
     )
+
+
+def report_options(format_names: tuple[str, ...], example: str) -> Callable[[_F], _F]:
+    """--format, --output/-o and --output-dir: which reports, and where (``example``: a
+    file --output-dir writes, for the help)."""
+
+    def decorate(command: _F) -> _F:
+        return _apply(
+            command,
+            [
+                click.option(
+                    "--format",
+                    "output_format",
+                    default="text",
+                    show_default=True,
+                    metavar="NAME[,NAME…]",
+                    help=f"Output format: {', '.join(format_names)}. Several, comma-separated, "
+                    "need --output-dir.",
+                ),
+                click.option(
+                    "--output",
+                    "-o",
+                    metavar="PATH",
+                    help="Write the report to PATH, not stdout ('-': stdout).",
+                ),
+                click.option(
+                    "--output-dir",
+                    metavar="DIR",
+                    help="Write one file per --format into DIR (created if missing), "
+                    f"e.g. DIR/{example}.",
+                ),
+            ],
+        )
+
+    return decorate

@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING, Any, cast
 import click
 
 from initkeys._version import __version__
-from initkeys.cli_options import exemption_options, failure_options
+from initkeys.cli_options import exemption_options, failure_options, report_options
 from initkeys.formats.iac import IAC_FORMAT_NAMES
 
 if TYPE_CHECKING:
@@ -24,23 +24,7 @@ if TYPE_CHECKING:
 
 @click.command("iac")
 @click.argument("paths", nargs=-1, required=True, metavar="PATH...")
-@click.option(
-    "--format",
-    "output_format",
-    default="text",
-    show_default=True,
-    metavar="NAME[,NAME…]",
-    help=f"Output format: {', '.join(IAC_FORMAT_NAMES)}. Several, comma-separated, need "
-    "--output-dir.",
-)
-@click.option(
-    "--output", "-o", metavar="PATH", help="Write the report to PATH, not stdout ('-': stdout)."
-)
-@click.option(
-    "--output-dir",
-    metavar="DIR",
-    help="Write one file per --format into DIR (created if missing), e.g. DIR/initkeys-iac.sarif.",
-)
+@report_options(IAC_FORMAT_NAMES, "initkeys-iac.sarif")
 @failure_options
 @exemption_options
 def iac(
