@@ -127,7 +127,6 @@ def sarif_document(run: IacRun, tool_version: str) -> dict[str, Any]:
                     "driver": {
                         "name": "initkeys",
                         "version": tool_version,
-                        "informationUri": "https://github.com/initkeys/initkeys",
                         "rules": rules(),
                     }
                 },

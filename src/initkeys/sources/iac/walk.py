@@ -19,7 +19,7 @@ from __future__ import annotations
 import os
 import re
 import stat
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import cast
@@ -94,8 +94,8 @@ def sniff(text: str) -> str | None:
 class _Found:
     """What the walk found, before anything is parsed."""
 
-    documents: list[tuple[Path, str]] = field(default_factory=list)
-    folders: dict[Path, None] = field(default_factory=dict)
+    documents: list[tuple[str, str]] = field(default_factory=list)
+    folders: dict[str, None] = field(default_factory=dict)
     notes: list[IacNote] = field(default_factory=list)
     seen: set[tuple[int, int]] = field(default_factory=set)
     files: int = 0
@@ -145,7 +145,8 @@ def scan_paths(paths: Sequence[Path | str], readers: Readers | None = None) -> I
         scans.append(scan)
         skipped += not is_iac
     if found.folders:
-        scans.append(_guarded(lambda: readers.read_configurations(list(found.folders), shown)))
+        folders = [Path(folder) for folder in found.folders]
+        scans.append(_guarded(lambda: readers.read_configurations(folders, shown)))
     return IacScan(
         resources=tuple(r for s in scans for r in s.resources),
         notes=(*found.notes, *(n for s in scans for n in s.notes)),
@@ -162,80 +163,74 @@ def _root(typed: str) -> _Root:
 
 def _collect(root: _Root, found: _Found) -> None:
     """The files of one path given: a file as named (a link the user named is followed),
-    a folder walked."""
+    a folder walked: a folder's own files in name order, then its subfolders, depth
+    first. Plain strings, not pathlib, on this path: a tree may hold 100,000 files."""
     try:
         mode = os.stat(root.real).st_mode
     except OSError as e:
         found.notes.append(_unreadable(root.typed, f"{e.strerror or e}"))
         return
     if not stat.S_ISDIR(mode):
-        _add_file(root.real, root.typed, found, named=True)
+        _add_file(str(root.real), root.typed, found)
         return
-    for path, depth_exceeded in _walk(root, found):
-        name = root.shown(path) or str(path)
-        if depth_exceeded:
-            found.notes.append(
-                _unreadable(name, f"is more than {limits.MAX_DEPTH} folders deep: not scanned")
-            )
-            continue
-        if path.is_symlink() and not _inside(path, root.real):
-            continue  # a link out of the tree given is not followed
-        if found.files >= limits.MAX_FILES:
-            found.notes.append(
-                _unreadable(
-                    root.typed,
-                    f"holds more than {limits.MAX_FILES} files: the rest were not scanned",
-                )
-            )
-            return
-        _add_file(path, name, found, named=False)
-
-
-def _walk(root: _Root, found: _Found) -> Iterator[tuple[Path, bool]]:
-    """Entries under ``root`` that are not folders: a folder's own in name order, then its
-    subfolders', depth first. Links to folders are not followed. A folder deeper than the
-    limit is yielded once with ``True`` instead of its files."""
-    stack: list[tuple[Path, int]] = [(root.real, 0)]
+    top = os.path.realpath(root.real)
+    stack: list[tuple[str, str, int]] = [(str(root.real), root.typed, 0)]
     while stack:
-        folder, depth = stack.pop()
+        folder, shown, depth = stack.pop()
         if depth > limits.MAX_DEPTH:
-            yield folder, True
+            deep = f"is more than {limits.MAX_DEPTH} folders deep: not scanned"
+            found.notes.append(_unreadable(shown, deep))
             continue
         try:
             with os.scandir(folder) as it:
                 entries = sorted(it, key=lambda e: e.name)
         except OSError as e:
-            found.notes.append(_unreadable(root.shown(folder) or str(folder), f"{e.strerror}"))
+            found.notes.append(_unreadable(shown, f"{e.strerror or e}"))
             continue
-        subfolders: list[Path] = []
+        subfolders: list[tuple[str, str, int]] = []
         for entry in entries:
-            if entry.is_dir(follow_symlinks=False):
+            name = os.path.join(shown, entry.name)
+            if entry.is_dir(follow_symlinks=False):  # links to folders are not followed
                 if not _skipped_folder(folder, entry.name):
-                    subfolders.append(Path(entry.path))
-            else:  # a FIFO or device too: reading it refuses it, as a note
-                yield Path(entry.path), False
-        stack.extend((sub, depth + 1) for sub in reversed(subfolders))
+                    subfolders.append((entry.path, name, depth + 1))
+                continue
+            if entry.is_symlink() and not _inside(entry.path, top):
+                continue  # a link out of the tree given is not followed
+            if found.files >= limits.MAX_FILES:
+                many = f"holds more than {limits.MAX_FILES} files: the rest were not scanned"
+                found.notes.append(_unreadable(root.typed, many))
+                return
+            lower = entry.name.lower()
+            if lower.endswith(_TERRAFORM):
+                found.folders.setdefault(folder, None)
+                found.files += 1
+            elif lower.endswith(_SNIFFED):
+                # Whatever it is, a FIFO or device too: reading it refuses it, as a note.
+                _add_document(entry.path, name, found)
+        stack.extend(reversed(subfolders))
 
 
-def _skipped_folder(parent: Path, name: str) -> bool:
-    return name in SKIPPED_FOLDERS or (parent.name == "cdk.out" and name.startswith("asset."))
+def _skipped_folder(parent: str, name: str) -> bool:
+    in_cdk_out = os.path.basename(parent) == "cdk.out"
+    return name in SKIPPED_FOLDERS or (in_cdk_out and name.startswith("asset."))
 
 
-def _inside(path: Path, top: Path) -> bool:
-    try:
-        return Path(os.path.realpath(path)).is_relative_to(os.path.realpath(top))
-    except OSError:
-        return False
+def _inside(path: str, top: str) -> bool:
+    real = os.path.realpath(path)
+    return real == top or real.startswith(top.rstrip(os.sep) + os.sep)
 
 
-def _add_file(path: Path, name: str, found: _Found, *, named: bool) -> None:
-    lower = path.name.lower()
-    if lower.endswith(_TERRAFORM):
-        found.folders.setdefault(path.parent, None)
+def _add_file(path: str, name: str, found: _Found) -> None:
+    """A file named on the command line: Terraform's folder, or a document to sniff
+    whatever its extension (the user chose it)."""
+    if os.path.basename(path).lower().endswith(_TERRAFORM):
+        found.folders.setdefault(os.path.dirname(os.path.abspath(path)), None)
         found.files += 1
-        return
-    if not named and not lower.endswith(_SNIFFED):
-        return
+    else:
+        _add_document(path, name, found)
+
+
+def _add_document(path: str, name: str, found: _Found) -> None:
     try:
         info = os.stat(path)
     except OSError:
@@ -249,14 +244,12 @@ def _add_file(path: Path, name: str, found: _Found, *, named: bool) -> None:
     found.documents.append((path, name))
 
 
-def _read_document(path: Path, name: str, readers: Readers) -> tuple[IacScan, bool]:
+def _read_document(path: str, name: str, readers: Readers) -> tuple[IacScan, bool]:
     """(what its reader found, whether it is IaC at all)."""
     try:
-        text = read_text(
-            str(path), "file", stdin=False, limit=limits.MAX_FILE_BYTES, regular_only=True
-        )
+        text = read_text(path, "file", stdin=False, limit=limits.MAX_FILE_BYTES, regular_only=True)
     except InputError as e:
-        return IacScan(notes=(_unreadable(name, _problem(str(e), str(path))),)), True
+        return IacScan(notes=(_unreadable(name, _problem(str(e), path)),)), True
     kind = sniff(text)
     if kind is None:
         return IacScan(), False
