@@ -423,3 +423,13 @@ def test_a_real_terraform_folder_end_to_end(repo: Path) -> None:
         5,
         9,
     ]
+
+
+@pytest.mark.parametrize("name", ["pipe.json", "/dev/zero"])
+def test_a_fifo_or_device_named_alone_is_exit_2_at_once(repo: Path, name: str) -> None:
+    if name == "pipe.json":
+        os.mkfifo(repo / name)
+    code, out, err = run_main(["iac", name])
+    assert (code, out) == (2, "")
+    assert err.startswith(f"initkeys: error: nothing could be read: {name}: the file must be a ")
+    assert "regular file" in err
