@@ -130,6 +130,8 @@ def test_a_tree_goes_to_the_right_readers_named_as_typed(chdir: Path) -> None:
     assert rec.folders == [[chdir / "repo/tf", chdir / "repo/tf/modules/user"]]
     assert rec.shown is not None
     assert rec.shown(chdir / "repo/tf/main.tf") == "repo/tf/main.tf"
+    # A local module outside every path given: relative to where initkeys runs.
+    assert rec.shown(chdir / "shared/user/main.tf") == "shared/user/main.tf"
     assert scan.skipped == len(NOT_IAC)
     assert scan.files_read == 4 + 2  # four documents, two folders (as the stand-in counts)
     assert scan.notes == ()

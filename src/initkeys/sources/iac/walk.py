@@ -103,20 +103,20 @@ class _Found:
 
 @dataclass(frozen=True)
 class _Root:
-    """A path as the user typed it, and where it really is."""
+    """A path as the user typed it, and where it is (absolute, links not resolved)."""
 
     typed: str
-    real: Path
+    real: str
 
-    def shown(self, path: Path) -> str | None:
-        """``path`` as the user would write it from here; None when it is not under this root."""
-        try:
-            relative = path.relative_to(self.real)
-        except ValueError:
-            return None
-        if not relative.parts:
+    def shown(self, path: str) -> str | None:
+        """``path`` (absolute) as the user would write it from here; None when it is not
+        under this root. String work: the Terraform reader asks once per file."""
+        if path == self.real:
             return self.typed
-        return os.path.join(self.typed, *relative.parts)
+        prefix = self.real.rstrip(os.sep) + os.sep
+        if not path.startswith(prefix):
+            return None
+        return os.path.join(self.typed, path[len(prefix) :])
 
 
 def scan_paths(paths: Sequence[Path | str], readers: Readers | None = None) -> IacScan:
@@ -131,7 +131,7 @@ def scan_paths(paths: Sequence[Path | str], readers: Readers | None = None) -> I
         _collect(root, found)
 
     def shown(path: Path) -> str:
-        real = Path(os.path.abspath(path))
+        real = os.path.abspath(path)
         for root in roots:
             name = root.shown(real)
             if name is not None:
@@ -158,7 +158,7 @@ def scan_paths(paths: Sequence[Path | str], readers: Readers | None = None) -> I
 def _root(typed: str) -> _Root:
     if not os.path.lexists(typed):
         raise InputError(f"{typed}: no such file or folder")
-    return _Root(typed, Path(os.path.abspath(typed)))
+    return _Root(typed, os.path.abspath(typed))
 
 
 def _collect(root: _Root, found: _Found) -> None:
@@ -171,10 +171,10 @@ def _collect(root: _Root, found: _Found) -> None:
         found.notes.append(_unreadable(root.typed, f"{e.strerror or e}"))
         return
     if not stat.S_ISDIR(mode):
-        _add_file(str(root.real), root.typed, found)
+        _add_file(root.real, root.typed, found)
         return
     top = os.path.realpath(root.real)
-    stack: list[tuple[str, str, int]] = [(str(root.real), root.typed, 0)]
+    stack: list[tuple[str, str, int]] = [(root.real, root.typed, 0)]
     while stack:
         folder, shown, depth = stack.pop()
         if depth > limits.MAX_DEPTH:
