@@ -325,7 +325,7 @@ _CONTENT = st.one_of(
 
 
 @settings(
-    max_examples=25,
+    max_examples=60,
     deadline=None,
     derandomize=True,
     suppress_health_check=[HealthCheck.function_scoped_fixture],

@@ -437,7 +437,7 @@ _TEXT = st.text(max_size=12)
 _LINES = st.builds(SourceLine, st.text(min_size=1, max_size=10), st.integers(0, 10_000))
 
 
-@settings(max_examples=30, deadline=None, derandomize=True)
+@settings(max_examples=80, deadline=None, derandomize=True)
 @given(
     st.lists(
         st.builds(

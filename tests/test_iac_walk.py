@@ -303,7 +303,7 @@ _NAMES = st.text(alphabet="abcXYZ-_ .é\u202e", min_size=1, max_size=8).filter(
 
 
 @settings(
-    max_examples=40,
+    max_examples=100,
     deadline=None,
     derandomize=True,
     suppress_health_check=[HealthCheck.function_scoped_fixture],
