@@ -433,3 +433,16 @@ def test_a_fifo_or_device_named_alone_is_exit_2_at_once(repo: Path, name: str) -
     assert (code, out) == (2, "")
     assert err.startswith(f"initkeys: error: nothing could be read: {name}: the file must be a ")
     assert "regular file" in err
+
+
+@pytest.mark.usefixtures("stand_ins")
+@pytest.mark.parametrize("output_format", ["text", "json", "csv", "sarif", "junit", "markdown"])
+def test_a_file_name_that_is_not_utf8_is_shown_escaped(repo: Path, output_format: str) -> None:
+    # Python keeps such bytes as lone surrogates, which no UTF-8 writer accepts.
+    name = os.fsdecode(b"bad\xff.yaml")
+    (repo / name).write_text(TEMPLATE + "# user alice password key\n", encoding="utf-8")
+    (repo / os.fsdecode(b"gone\xfe.json")).write_bytes(b"\xff")
+    code, out, err = run_main(["iac", ".", os.fsdecode(b"bad\xff.yaml"), "--format", output_format])
+    assert (code, err) == (1, "")
+    out.encode("utf-8")  # no lone surrogate left
+    assert "bad" in out and "udcff" in out

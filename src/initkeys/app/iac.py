@@ -75,7 +75,7 @@ def scan_iac(
     :class:`InputError` when a path does not exist or when files were found but none of
     them could be read (so the run saw nothing: exit 2, as for an unreadable report)."""
     from initkeys.evaluate.iac import judge_iac
-    from initkeys.sources.iac.walk import scan_paths
+    from initkeys.sources.iac.walk import display_name, scan_paths
 
     if not paths:
         raise InputError("initkeys iac needs at least one file or folder to scan")
@@ -92,5 +92,5 @@ def scan_iac(
         findings=judge_iac(scan, settings),
         files_read=scan.files_read,
         skipped=scan.skipped,
-        paths=tuple(str(p) for p in paths),
+        paths=tuple(display_name(str(p)) for p in paths),
     )

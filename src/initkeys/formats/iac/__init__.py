@@ -163,7 +163,10 @@ def identified(run: IacRun) -> Iterator[tuple[str, IacFinding]]:
                 _same_path(at.path) if at is not None else "",
             )
         )
-        base = "initkeys-iac-" + hashlib.sha256(material.encode("utf-8")).hexdigest()[:24]
+        base = (
+            "initkeys-iac-"
+            + hashlib.sha256(material.encode("utf-8", "surrogatepass")).hexdigest()[:24]
+        )
         count = seen.get(base, 0) + 1
         seen[base] = count
         yield (base if count == 1 else f"{base}-{count}"), finding

@@ -72,6 +72,16 @@ class Readers:
         return cast(FoldersReader, _reader("terraform", "read_configurations"))(folders, shown)
 
 
+def display_name(name: str) -> str:
+    """A file name as text every output can hold: bytes of a name that are not UTF-8
+    (which Python keeps as lone surrogates, and no UTF-8 writer accepts) as ``\\udcff``."""
+    try:
+        name.encode("utf-8")
+    except UnicodeEncodeError:
+        return name.encode("utf-8", "backslashreplace").decode("utf-8")
+    return name
+
+
 def _reader(module: str, name: str) -> object:
     """A reader, imported when first needed (each is built and merged on its own)."""
     import importlib
@@ -116,7 +126,7 @@ class _Root:
         prefix = self.real.rstrip(os.sep) + os.sep
         if not path.startswith(prefix):
             return None
-        return os.path.join(self.typed, path[len(prefix) :])
+        return os.path.join(self.typed, display_name(path[len(prefix) :]))
 
 
 def scan_paths(paths: Sequence[Path | str], readers: Readers | None = None) -> IacScan:
@@ -136,7 +146,7 @@ def scan_paths(paths: Sequence[Path | str], readers: Readers | None = None) -> I
             name = root.shown(real)
             if name is not None:
                 return name
-        return os.path.relpath(real)  # a local module outside every path given
+        return display_name(os.path.relpath(real))  # a local module outside every path given
 
     scans: list[IacScan] = []
     skipped = 0
@@ -158,7 +168,7 @@ def scan_paths(paths: Sequence[Path | str], readers: Readers | None = None) -> I
 def _root(typed: str) -> _Root:
     if not os.path.lexists(typed):
         raise InputError(f"{typed}: no such file or folder")
-    return _Root(typed, os.path.abspath(typed))
+    return _Root(display_name(typed), os.path.abspath(typed))
 
 
 def _collect(root: _Root, found: _Found) -> None:
@@ -189,7 +199,7 @@ def _collect(root: _Root, found: _Found) -> None:
             continue
         subfolders: list[tuple[str, str, int]] = []
         for entry in entries:
-            name = os.path.join(shown, entry.name)
+            name = os.path.join(shown, display_name(entry.name))
             if entry.is_dir(follow_symlinks=False):  # links to folders are not followed
                 if not _skipped_folder(folder, entry.name):
                     subfolders.append((entry.path, name, depth + 1))
