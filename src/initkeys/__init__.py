@@ -31,6 +31,7 @@ from initkeys._version import __version__
 _EXPORTS = {
     "audit_account": "initkeys.app.audit",
     "audit_accounts": "initkeys.app.audit",
+    "scan_iac": "initkeys.app.iac",
     "AwsContext": "initkeys.aws",
     "RetryPolicy": "initkeys.aws",
     "audit_report_file": "initkeys.audit",
@@ -81,10 +82,12 @@ __all__ = [
     "parse_credential_report",
     "policy_document",
     "read_credential_report",
+    "scan_iac",
 ]
 
 if TYPE_CHECKING:
     from initkeys.app.audit import audit_account, audit_accounts
+    from initkeys.app.iac import scan_iac
     from initkeys.audit import audit_report_file
     from initkeys.aws import AwsContext, RetryPolicy
     from initkeys.control import CONTROL

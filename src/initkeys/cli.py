@@ -58,6 +58,7 @@ class LazyGroup(click.Group):
         "remediate": "initkeys.remediate.cli:remediate",
         "rollback": "initkeys.remediate.cli:rollback",
         "guard": "initkeys.guard.cli:guard",
+        "iac": "initkeys.iac_cli:iac",
     }
 
     def list_commands(self, ctx: click.Context) -> list[str]:

@@ -248,3 +248,61 @@ def check_selection(selection: Any) -> None:
 def role_options(command: _F) -> _F:
     """--role-name, --external-id, --role-session-name, as ``selection``."""
     return _apply(_as_selection(command), _ROLE_OPTIONS)
+
+
+def failure_options(command: _F) -> _F:
+    """--fail-on and --allow-errors: when a run exits 1 (docs/verdicts.md, "Exit codes of
+    an audit"); ``initkeys iac`` takes them from here."""
+    return _apply(
+        command,
+        [
+            click.option(
+                "--fail-on",
+                type=click.Choice(["FAIL", "WARNING"], case_sensitive=False),
+                default="FAIL",
+                show_default=True,
+                help="Exit 1 when a finding is at or above this status.",
+            ),
+            click.option(
+                "--allow-errors",
+                is_flag=True,
+                help="Do not fail the run (exit 1) for ERROR findings; the report still "
+                "lists each of them. Without it the run fails closed.",
+            ),
+        ],
+    )
+
+
+def report_options(format_names: tuple[str, ...], example: str) -> Callable[[_F], _F]:
+    """--format, --output/-o and --output-dir: which reports, and where (``example``: a
+    file --output-dir writes, for the help)."""
+
+    def decorate(command: _F) -> _F:
+        return _apply(
+            command,
+            [
+                click.option(
+                    "--format",
+                    "output_format",
+                    default="text",
+                    show_default=True,
+                    metavar="NAME[,NAME…]",
+                    help=f"Output format: {', '.join(format_names)}. Several, comma-separated, "
+                    "need --output-dir.",
+                ),
+                click.option(
+                    "--output",
+                    "-o",
+                    metavar="PATH",
+                    help="Write the report to PATH, not stdout ('-': stdout).",
+                ),
+                click.option(
+                    "--output-dir",
+                    metavar="DIR",
+                    help="Write one file per --format into DIR (created if missing), "
+                    f"e.g. DIR/{example}.",
+                ),
+            ],
+        )
+
+    return decorate

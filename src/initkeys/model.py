@@ -7,10 +7,11 @@ earlier stage produced.
 from __future__ import annotations
 
 import enum
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta, timezone
 from functools import cached_property
+from typing import Protocol
 
 # AWS records access-key last use only since this instant; a never-used key
 # created before it has an unknown usage history.
@@ -243,8 +244,33 @@ class Finding:
         return self.key_created - self.user_created
 
 
+class Tallied:
+    """Counts of a frozen record's ``findings`` by status (an account's, an IaC run's)."""
+
+    findings: Iterable[Judged]
+
+    def counts(self) -> dict[Status, int]:
+        """Findings per status (a copy: the caller may change it)."""
+        return dict(self._tally[0])
+
+    def open_counts(self) -> dict[Status, int]:
+        """Findings per status that no exemption covers (a copy)."""
+        return dict(self._tally[1])
+
+    @property
+    def exempt(self) -> int:
+        """How many findings an exemption covers."""
+        return sum(self._tally[0].values()) - sum(self._tally[1].values())
+
+    @cached_property
+    def _tally(self) -> tuple[dict[Status, int], dict[Status, int]]:
+        # Counted once, on first use: the findings never change (a frozen
+        # dataclass without slots keeps a cached_property in its __dict__).
+        return tally_statuses(self.findings)
+
+
 @dataclass(frozen=True)
-class AccountAudit:
+class AccountAudit(Tallied):
     """The result of auditing one account (or one report file)."""
 
     account_id: str
@@ -269,25 +295,6 @@ class AccountAudit:
             return Status.ERROR
         counts = self._tally[0]
         return worst(s for s in STATUS_ORDER if counts[s]) or Status.NOT_APPLICABLE
-
-    def counts(self) -> dict[Status, int]:
-        """Findings per status (a copy: the caller may change it)."""
-        return dict(self._tally[0])
-
-    def open_counts(self) -> dict[Status, int]:
-        """Findings per status that no exemption covers (a copy)."""
-        return dict(self._tally[1])
-
-    @property
-    def exempt(self) -> int:
-        """How many findings an exemption covers."""
-        return sum(self._tally[0].values()) - sum(self._tally[1].values())
-
-    @cached_property
-    def _tally(self) -> tuple[dict[Status, int], dict[Status, int]]:
-        # Counted once, on first use: the findings never change (a frozen
-        # dataclass without slots keeps a cached_property in its __dict__).
-        return tally_statuses(self.findings)
 
 
 @dataclass(frozen=True)
@@ -326,14 +333,20 @@ class AuditRun:
     def fails(self) -> bool:
         """True when a finding that is not exempt is at or above ``settings.fail_on``, or
         (unless ``settings.allow_errors``) when the run is :meth:`incomplete`."""
-        bar = self.settings.fail_on.rank
-        if not self.settings.allow_errors and self.incomplete():
-            return True
-        return any(
-            n and status.rank >= bar
-            for account in self.accounts
-            for status, n in account.open_counts().items()
-        )
+        totals = dict.fromkeys(STATUS_ORDER, 0)
+        for account in self.accounts:
+            for status, n in account.open_counts().items():
+                totals[status] += n
+        return run_fails(self.settings, totals, self.incomplete())
+
+
+def run_fails(settings: Settings, open_counts: Mapping[Status, int], incomplete: bool) -> bool:
+    """The exit rule of every command that judges (``audit``, ``iac``): fail closed. True
+    when a count of findings no exemption covers is at or above ``settings.fail_on``, or,
+    unless ``settings.allow_errors``, when something was not seen (``incomplete``)."""
+    if incomplete and not settings.allow_errors:
+        return True
+    return any(n and status.rank >= settings.fail_on.rank for status, n in open_counts.items())
 
 
 def count_statuses(findings: Iterable[Finding]) -> dict[Status, int]:
@@ -341,7 +354,17 @@ def count_statuses(findings: Iterable[Finding]) -> dict[Status, int]:
     return tally_statuses(findings)[0]
 
 
-def tally_statuses(findings: Iterable[Finding]) -> tuple[dict[Status, int], dict[Status, int]]:
+class Judged(Protocol):
+    """What counting needs of a finding (an audit's or an IaC scan's)."""
+
+    @property
+    def status(self) -> Status: ...
+
+    @property
+    def exemption(self) -> Exemption | None: ...
+
+
+def tally_statuses(findings: Iterable[Judged]) -> tuple[dict[Status, int], dict[Status, int]]:
     """(findings per status, findings per status without an exemption), in one pass."""
     # Spilled findings (spill.SpilledFindings) were counted when written.
     known = getattr(findings, "status_counts", None)

@@ -177,10 +177,17 @@ def check_account_options(
 
 
 def report_targets(
-    formats: list[str], output: str | None, output_dir: str | None
+    formats: list[str],
+    output: str | None,
+    output_dir: str | None,
+    file_name: Callable[[str], str] | None = None,
 ) -> list[tuple[str, str | None]]:
-    """(format, path or None for stdout) per report; checked before any AWS call."""
-    from initkeys.formats import file_name
+    """(format, path or None for stdout) per report; checked before any AWS call.
+    ``file_name``: a format's file under ``output_dir`` (default: the audit's names)."""
+    if file_name is None:
+        from initkeys.formats import file_name as audit_file_name
+
+        file_name = audit_file_name
 
     if output == "-":  # as for most Unix tools: standard output, not a file named "-"
         output = None

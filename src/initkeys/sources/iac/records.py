@@ -77,6 +77,8 @@ class IacScan:
     notes: tuple[IacNote, ...] = ()
     files_read: int = 0
     """Files parsed (an unreadable file is a note, not counted)."""
+    skipped: int = 0
+    """Files looked at and left alone: JSON or YAML that is neither a template nor a plan."""
 
 
 class IacReason(TextEnum):

@@ -1,0 +1,96 @@
+"""``initkeys iac PATH...``: scan Terraform, CloudFormation (SAM, CDK) and plan files for
+setup keys before they exist (docs/verdicts.md, "Infrastructure as code").
+
+Exit codes as the audit's: 0 nothing at or above --fail-on and everything read, 1 a
+finding at or above it or (unless --allow-errors) any file that could not be read, 2 bad
+usage, a path that does not exist, or nothing at all could be read.
+"""
+
+from __future__ import annotations
+
+import sys
+from datetime import datetime, timezone
+from typing import TYPE_CHECKING, Any, cast
+
+import click
+
+from initkeys._version import __version__
+from initkeys.cli_options import exemption_options, failure_options, report_options
+from initkeys.formats.iac import IAC_FORMAT_NAMES
+
+if TYPE_CHECKING:
+    from initkeys.app.iac import IacRun
+
+
+@click.command("iac")
+@click.argument("paths", nargs=-1, required=True, metavar="PATH...")
+@report_options(IAC_FORMAT_NAMES, "initkeys-iac.sarif")
+@failure_options
+@exemption_options
+def iac(
+    paths: tuple[str, ...],
+    output_format: str,
+    output: str | None,
+    output_dir: str | None,
+    fail_on: str,
+    allow_errors: bool,
+    exempt_users: tuple[str, ...],
+    config_path: str | None,
+) -> None:
+    """Scan infrastructure as code (files or folders, recursively) for IAM users created
+    with a console password and an access key in one apply (CIS AWS 1.11).
+
+    Reads Terraform (.tf, .tf.json, local modules, the iam-user registry module), plan
+    JSON (terraform show -json PLAN) and CloudFormation, SAM and CDK templates (YAML or
+    JSON). Skips .terraform/, .git/, node_modules/ and cdk.out/asset.*.
+
+    Exit codes: 0 nothing at or above --fail-on and every IaC file read (also when no
+    IaC file is found), 1 findings at or above it, or any file that could not be read
+    (unless --allow-errors), 2 bad usage, a path that does not exist, or no IaC file
+    could be read at all.
+    """
+    from initkeys.app.audit import make_settings, report_targets
+    from initkeys.app.iac import scan_iac
+    from initkeys.formats.iac import file_name, parse_format_list
+    from initkeys.model import DEFAULT_SETUP_WINDOW
+
+    formats = parse_format_list(output_format)
+    targets = report_targets(formats, output, output_dir, file_name)
+    started = datetime.now(timezone.utc).replace(microsecond=0)
+    # The mode and window judge keys in AWS; IaC verdicts use only --fail-on, errors, exemptions.
+    settings = make_settings(
+        "setup",
+        DEFAULT_SETUP_WINDOW,
+        fail_on,
+        exempt_users,
+        config_path,
+        started,
+        allow_errors=allow_errors,
+    )
+    run = scan_iac(paths, settings, generated_at=started)
+    if run.nothing_found:
+        from initkeys.cli import _note
+
+        _note("no Terraform, CloudFormation or plan file found: nothing to judge")
+    for name, path in targets:
+        _write(run, name, path)
+    sys.exit(1 if run.fails() else 0)
+
+
+def _write(run: IacRun, name: str, path: str | None) -> None:
+    from initkeys.formats.iac import get_formatter
+    from initkeys.outputs import atomic_file
+
+    formatter = get_formatter(name)
+    if path is not None:
+        try:
+            with atomic_file(path) as out:
+                formatter.render(run, out, tool_version=__version__)
+        except BrokenPipeError:
+            pass  # a FIFO whose reader went away: the scan's verdict stands
+        return
+    from initkeys.cli import _write_to_stdout
+
+    # The audit's way to stdout (colour on a terminal, a reader that goes away keeps the
+    # exit code); an IaC formatter renders as an audit formatter does.
+    _write_to_stdout(cast(Any, run), cast(Any, formatter), name)
