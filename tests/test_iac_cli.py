@@ -375,7 +375,6 @@ def test_fuzz_the_command_ends_cleanly(
 
 
 def test_a_real_template_end_to_end(repo: Path) -> None:
-    pytest.importorskip("initkeys.sources.iac.cloudformation")
     (repo / "stack.yaml").write_text(
         "Resources:\n"
         "  Alice:\n"
@@ -403,7 +402,6 @@ def test_a_real_template_end_to_end(repo: Path) -> None:
 
 
 def test_a_real_terraform_folder_end_to_end(repo: Path) -> None:
-    pytest.importorskip("initkeys.sources.iac.terraform")
     (repo / "infra").mkdir()
     (repo / "infra" / "main.tf").write_text(
         'resource "aws_iam_user" "alice" {\n  name = "alice"\n}\n\n'

@@ -356,7 +356,6 @@ def test_fuzz_every_candidate_file_is_read_skipped_or_a_note(
 
 
 def test_the_real_template_reader_is_reached(chdir: Path) -> None:
-    pytest.importorskip("initkeys.sources.iac.cloudformation")
     write(chdir, "stack.yaml", TEMPLATE_YAML)
     scan = scan_paths(["stack.yaml"])
     assert scan.files_read == 1
@@ -364,7 +363,6 @@ def test_the_real_template_reader_is_reached(chdir: Path) -> None:
 
 
 def test_the_real_plan_reader_is_reached(chdir: Path) -> None:
-    pytest.importorskip("initkeys.sources.iac.plan")
     write(chdir, "plan.json", PLAN)
     scan = scan_paths(["plan.json"])
     assert scan.files_read == 1
@@ -372,7 +370,6 @@ def test_the_real_plan_reader_is_reached(chdir: Path) -> None:
 
 
 def test_the_real_terraform_reader_is_reached(chdir: Path) -> None:
-    pytest.importorskip("initkeys.sources.iac.terraform")
     write(chdir, "infra/main.tf", 'resource "aws_iam_user" "a" {\n  name = "alice"\n}\n')
     scan = scan_paths(["infra"])
     assert scan.files_read == 1
