@@ -96,6 +96,15 @@ def test_hook_manifest_is_what_pre_commit_accepts() -> None:
         assert files.search(name), name
     for name in ("main.py", "terraform.tfvars", "README.md", "tf", "x.yaml.bak"):
         assert not files.search(name), name
+    exclude = re.compile(hook["exclude"])
+    for name in (
+        ".terraform/modules/x/main.tf",
+        "a/node_modules/p/t.json",
+        "cdk.out/asset.1/t.json",
+    ):
+        assert exclude.search(name), name
+    for name in ("main.tf", "terraform/main.tf", "cdk.out/Stack.template.json"):
+        assert not exclude.search(name), name
 
 
 def test_pre_commit_try_repo_runs_the_hook_end_to_end(tmp_path: Path) -> None:
