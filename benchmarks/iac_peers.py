@@ -34,9 +34,10 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from pathlib import Path
+from typing import Any
 
 from child_process import run_child
-from iac_tree import generate, write_section
+from iac_tree import child_env, generate, write_section
 
 HERE = Path(__file__).resolve().parent
 ROOT = HERE.parent
@@ -167,13 +168,22 @@ def checkov_tool(venv: Path) -> Tool:
             for check in report["results"]["failed_checks"]:
                 if check["check_id"] not in CHECKOV_RULES:
                     continue
-                caller = check.get("caller_file_path")
+                caller = check.get("caller_file_path") or _module_caller(check, tree)
                 name = unit(check["file_path"], check["resource"], caller)
                 if name:
                     flagged.add(name)
         return flagged
 
     return Tool(f"checkov (rules {', '.join(CHECKOV_RULES)})", argv, parse, missing)
+
+
+def _module_caller(check: dict[str, Any], tree: Path) -> str | None:
+    """The file that calls the module a Checkov result is in, when Checkov gives no
+    caller_file_path (its graph rules, such as CKV2_AWS_22, do not)."""
+    calls = (check.get("breadcrumbs") or {}).get("source_module_") or []
+    if not calls or not calls[0].get("path"):
+        return None
+    return "/" + os.path.relpath(calls[0]["path"], tree)
 
 
 # ---------------------------------------------------------------- matching
@@ -215,7 +225,7 @@ def measure(tool: Tool, tree: Path, runs: int, unit: Callable[..., str | None]) 
         with tempfile.TemporaryDirectory(prefix="iac-peer-") as scratch:
             out = Path(scratch)
             with (out / "run.log").open("wb") as log:
-                run = run_child(tool.argv(tree, out), log, cwd=tree, timeout=3600)
+                run = run_child(tool.argv(tree, out), log, env=child_env(), cwd=tree, timeout=3600)
             if run.returncode is None or run.returncode not in (0, 1):
                 tail = " ".join((out / "run.log").read_text(errors="replace").split()[-30:])
                 score.error = f"exit code {run.returncode}: {tail}"

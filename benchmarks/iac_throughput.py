@@ -24,9 +24,7 @@ from datetime import datetime, timezone
 from pathlib import Path
 
 from child_process import run_child
-from iac_tree import generate, write_section
-
-SRC = Path(__file__).resolve().parent.parent / "src"
+from iac_tree import child_env, generate, write_section
 
 
 def flagged(report: Path) -> set[str]:
@@ -43,10 +41,7 @@ def main() -> None:
     parser.add_argument("--runs", type=int, default=3)
     parser.add_argument("--no-write", action="store_true", help="print only; leave RESULTS.md")
     args = parser.parse_args()
-    env = dict(
-        os.environ,
-        PYTHONPATH=os.pathsep.join(filter(None, [str(SRC), os.environ.get("PYTHONPATH")])),
-    )
+    env = child_env()
     with tempfile.TemporaryDirectory(prefix="initkeys-iac-bench-") as scratch:
         folder = Path(scratch)
         tree = generate(folder, args.configurations)

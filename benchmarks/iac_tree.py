@@ -25,6 +25,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -225,6 +226,14 @@ if __name__ == "__main__":
 
 
 RESULTS = Path(__file__).resolve().parent / "RESULTS.md"
+SRC = Path(__file__).resolve().parent.parent / "src"
+
+
+def child_env() -> dict[str, str]:
+    """This environment with this checkout's ``src`` first on the path: the child runs the
+    initkeys beside these scripts, wherever the venv's own install points."""
+    path = [str(SRC), os.environ.get("PYTHONPATH", "")]
+    return dict(os.environ, PYTHONPATH=os.pathsep.join(filter(None, path)))
 
 
 def write_section(name: str, heading: str, lines: list[str]) -> None:
