@@ -37,7 +37,8 @@ from pathlib import Path
 from typing import Any
 
 from child_process import run_child
-from iac_tree import child_env, generate, write_section
+from iac_tree import child_env, generate
+from results_file import write_section
 
 HERE = Path(__file__).resolve().parent
 ROOT = HERE.parent

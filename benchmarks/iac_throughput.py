@@ -24,7 +24,8 @@ from datetime import datetime, timezone
 from pathlib import Path
 
 from child_process import run_child
-from iac_tree import child_env, generate, write_section
+from iac_tree import child_env, generate
+from results_file import write_section
 
 
 def flagged(report: Path) -> set[str]:

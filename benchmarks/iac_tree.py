@@ -225,7 +225,6 @@ if __name__ == "__main__":
     main()
 
 
-RESULTS = Path(__file__).resolve().parent / "RESULTS.md"
 SRC = Path(__file__).resolve().parent.parent / "src"
 
 
@@ -234,18 +233,3 @@ def child_env() -> dict[str, str]:
     initkeys beside these scripts, wherever the venv's own install points."""
     path = [str(SRC), os.environ.get("PYTHONPATH", "")]
     return dict(os.environ, PYTHONPATH=os.pathsep.join(filter(None, path)))
-
-
-def write_section(name: str, heading: str, lines: list[str]) -> None:
-    """Put ``lines`` between the markers of section ``name`` of RESULTS.md (added at the
-    end, under ``heading``, the first time); the rest of the file is kept."""
-    begin = f"<!-- {name}:begin (written by benchmarks/{name.replace('-', '_')}.py) -->"
-    end = f"<!-- {name}:end -->"
-    text = RESULTS.read_text() if RESULTS.exists() else "# Benchmark results\n"
-    block = "\n".join([begin, *lines, end])
-    if begin in text and end in text:
-        before, after = text.split(begin, 1)
-        text = before + block + after.split(end, 1)[1]
-    else:
-        text = text.rstrip("\n") + f"\n\n## {heading}\n\n{block}\n"
-    RESULTS.write_text(text)
