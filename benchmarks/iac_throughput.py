@@ -66,8 +66,9 @@ def main() -> None:
         precision = true_positives / len(got) if got else 0.0
         recall = true_positives / len(tree.positives)
     wall, peak = statistics.median(walls), max(peaks)
+    runs = f"{args.runs} run" + ("s" if args.runs != 1 else "")
     print(
-        f"initkeys iac: median {wall:.2f} s over {args.runs} runs, peak RSS {peak:.0f} MiB; "
+        f"initkeys iac: median {wall:.2f} s over {runs}, peak RSS {peak:.0f} MiB; "
         f"precision {precision:.2f}, recall {recall:.2f} ({true_positives}/{len(tree.positives)})"
     )
     if not args.no_write:
@@ -81,7 +82,7 @@ def main() -> None:
                 "| tree | wall time (median) | peak RSS | precision / recall | command |",
                 "|---|---|---|---|---|",
                 f"| {tree.files:,} .tf files, {tree.resources:,} resources, "
-                f"{len(tree.labels):,} users | {wall:.2f} s ({args.runs} runs) | {peak:.0f} MiB "
+                f"{len(tree.labels):,} users | {wall:.2f} s ({runs}) | {peak:.0f} MiB "
                 f"| {precision:.2f} / {recall:.2f} "
                 f"| `python benchmarks/iac_throughput.py --configurations {args.configurations}` |",
             ],
