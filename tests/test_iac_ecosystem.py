@@ -290,6 +290,18 @@ def test_action_step_writes_sarif_summary_and_outputs(tmp_path: Path) -> None:
     assert not [r for r in _sarif_results(repo / "initkeys.sarif") if r["level"] == "error"]
 
 
+def test_action_step_runs_the_audit_too(tmp_path: Path) -> None:
+    """command: audit takes no paths; its options come in args (here an offline report)."""
+    report = ROOT / "tests" / "data" / "report_normal.csv"
+    code, outputs, log, summary = _run_step(
+        tmp_path, tmp_path, command="audit", args=f"--credential-report {report}", paths="ignored"
+    )
+    assert code == 1, log
+    assert outputs == {"exit-code": "1", "sarif-file": "initkeys.sarif"}
+    assert [r for r in _sarif_results(tmp_path / "initkeys.sarif") if r["level"] == "error"]
+    assert "FAIL" in summary
+
+
 def test_action_step_fails_closed_on_bad_input(tmp_path: Path) -> None:
     repo = _tree(tmp_path / "repo", {"infra/main.tf": SETUP_KEY_TF})
     # A path that does not exist: exit 2 even with fail-on-findings false, no SARIF.
