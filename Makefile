@@ -9,8 +9,10 @@ STAMP_TEST := $(VENV)/.installed-test
 PEERS := .venv-peers
 PROWLER_VERSION ?= 5.46.0
 C7N_VERSION ?= 0.9.53
+CHECKOV_VERSION ?= 3.3.30
 STAMP_PROWLER := $(PEERS)/prowler/.installed-$(PROWLER_VERSION)
 STAMP_CUSTODIAN := $(PEERS)/custodian/.installed-$(C7N_VERSION)
+STAMP_CHECKOV := $(PEERS)/checkov/.installed-$(CHECKOV_VERSION)
 
 .PHONY: demo test lint typecheck pytest bench bench-peers browser clean
 
@@ -88,13 +90,19 @@ $(STAMP_PROWLER):
 $(STAMP_CUSTODIAN):
 	$(call install-peer,$(PEERS)/custodian,c7n==$(C7N_VERSION))
 
+$(STAMP_CHECKOV):
+	$(call install-peer,$(PEERS)/checkov,checkov==$(CHECKOV_VERSION))
+
 # Opt-in, never part of `make test` or CI: installs the peers (minutes, GBs),
-# then runs each tool on the same emulated account. A peer that fails to
+# then runs each tool on the same emulated account, and Checkov next to
+# `initkeys iac` on the same Terraform tree and corpus. A peer that fails to
 # install is a row in the results, not the end of the run.
 bench-peers: $(STAMP_TEST)
 	-$(MAKE) --no-print-directory $(STAMP_PROWLER)
 	-$(MAKE) --no-print-directory $(STAMP_CUSTODIAN)
+	-$(MAKE) --no-print-directory $(STAMP_CHECKOV)
 	$(BIN)/python benchmarks/peers.py
+	$(BIN)/python benchmarks/iac_peers.py
 
 clean:
 	rm -rf $(VENV) $(PEERS) build dist .pytest_cache .mypy_cache .ruff_cache

@@ -43,13 +43,12 @@ from child_process import run_child
 from counting_proxy import CountingProxy
 from emulator_process import start_emulator
 from live_audit import KINDS, kind_of, seed, user_name
+from results_file import write_section
 
 HERE = Path(__file__).resolve().parent
 ROOT = HERE.parent
 POLICY = HERE / "peers" / "custodian-1.11.yml"
 RESULTS = HERE / "RESULTS.md"
-BEGIN = "<!-- bench-peers:begin (written by benchmarks/peers.py) -->"
-END = "<!-- bench-peers:end -->"
 PROWLER_CHECK = "iam_user_no_setup_initial_access_key"
 UNIMPLEMENTED = re.compile(r"The (\w+) action has not been implemented")
 
@@ -440,14 +439,7 @@ def shorten(arg: str) -> str:
 
 
 def write_results(section: list[str]) -> None:
-    text = RESULTS.read_text() if RESULTS.exists() else "# Benchmark results\n"
-    block = "\n".join([BEGIN, *section, END])
-    if BEGIN in text and END in text:
-        head, rest = text.split(BEGIN, 1)
-        text = head + block + rest.split(END, 1)[1]
-    else:
-        text = text.rstrip("\n") + "\n\n## Compared with peers\n\n" + block + "\n"
-    RESULTS.write_text(text)
+    write_section("bench-peers", "Compared with peers", section, script="peers")
 
 
 def main() -> None:
