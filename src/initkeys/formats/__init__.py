@@ -30,13 +30,17 @@ if TYPE_CHECKING:
     from initkeys.model import AccountAudit, AuditRun, Finding
 
 __all__ = [
+    "CREATOR_COLUMN",
+    "EVIDENCE_COLUMNS",
     "FORMAT_NAMES",
+    "LISTED",
     "Formatter",
     "finding_id",
     "get_formatter",
     "identified_findings",
     "incomplete_note",
     "key_label",
+    "looked_up",
     "parse_format_list",
     "seconds",
     "status_label",
@@ -60,12 +64,19 @@ _REGISTRY: dict[str, tuple[str, str, str]] = {
 
 FORMAT_NAMES: tuple[str, ...] = tuple(_REGISTRY)
 
+# The findings the human formats (text, html, markdown) list; the others are only counted.
+LISTED = (Status.FAIL, Status.ERROR, Status.WARNING)
+# A finding's evidence, as the text and HTML tables head it.
+EVIDENCE_COLUMNS = ("Reason", "User created", "Key created", "Gap", "Last used", "Password created")
+CREATOR_COLUMN = "Created by"  # the column --cloudtrail adds
+
 
 class Formatter:
-    """Writes a whole audit run to ``out`` in one format. A format without colour
-    writes in :meth:`write`; the text format, which has colour, overrides :meth:`render`."""
+    """Writes a whole audit run to ``out`` in one format: each format implements :meth:`write`."""
 
     name: str
+    color = False
+    """Whether this render may use colour (set by :meth:`render`); only text has any."""
 
     def render(
         self,
@@ -75,12 +86,10 @@ class Formatter:
         color: bool = False,
         tool_version: str = __version__,
     ) -> None:
-        """Write ``run`` to ``out``; ``color`` matters only to formats that have it."""
-        del color
+        self.color = color
         self.write(run, out, tool_version)
 
     def write(self, run: AuditRun, out: TextIO, tool_version: str) -> None:
-        """Write ``run`` to ``out``."""
         raise NotImplementedError
 
 
@@ -154,6 +163,11 @@ def key_label(finding: Finding) -> str:
     if finding.key_slot is not None:
         return f"key {finding.key_slot}"
     return "-"
+
+
+def looked_up(finding: Finding) -> bool:
+    """Whether CloudTrail was read for ``finding`` (--cloudtrail): evidence, or a note why none."""
+    return finding.created_by is not None or finding.evidence_note is not None
 
 
 def identified_findings(account: AccountAudit) -> Iterator[tuple[str, Finding]]:

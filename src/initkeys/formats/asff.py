@@ -46,7 +46,7 @@ import json
 import re
 from collections.abc import Iterator
 from dataclasses import dataclass
-from typing import Any, TextIO
+from typing import Any, ClassVar, TextIO
 
 from initkeys._version import __version__
 from initkeys.control import CONTROL
@@ -113,12 +113,11 @@ class AccountFindings:
     """One audited account's ASFF findings and where they go in Security Hub."""
 
     account_id: str
-    partition: str
     region: str
     product_arn: str
-    generator_id: str
     findings: Iterator[dict[str, Any]]
     """Iterate once; built as they are read."""
+    generator_id: ClassVar[str] = GENERATOR_ID
 
 
 class AsffFormatter(Formatter):
@@ -158,16 +157,8 @@ def account_findings(
             continue
         where = region_in(account.partition, region)
         arn = product_arn(account.partition, where, account.account_id)
-        result.append(
-            AccountFindings(
-                account_id=account.account_id,
-                partition=account.partition,
-                region=where,
-                product_arn=arn,
-                generator_id=GENERATOR_ID,
-                findings=_documents(account, where, arn, created, run, tool_version),
-            )
-        )
+        documents = _documents(account, where, arn, created, run, tool_version)
+        result.append(AccountFindings(account.account_id, where, arn, documents))
     return result
 
 

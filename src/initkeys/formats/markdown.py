@@ -20,7 +20,7 @@ from datetime import timedelta
 from typing import TextIO
 
 from initkeys.control import CONTROL
-from initkeys.formats import Formatter, incomplete_note, status_label, visible
+from initkeys.formats import LISTED, Formatter, incomplete_note, looked_up, status_label, visible
 from initkeys.humanize import describe_duration, signed_duration
 from initkeys.model import STATUS_ORDER, AccountAudit, AuditRun, Finding, Status
 from initkeys.timeutil import format_utc
@@ -28,7 +28,6 @@ from initkeys.timeutil import format_utc
 MAX_ROWS = 50
 """Findings listed in the table; a PR comment or a job summary stays short."""
 
-_LISTED = (Status.FAIL, Status.ERROR, Status.WARNING)
 _ICON = {
     Status.FAIL: "❌",
     Status.ERROR: "❗",
@@ -88,7 +87,7 @@ class MarkdownFormatter(Formatter):
         write("|" + "---:|" * len(STATUS_ORDER) + "\n")
         write("| " + " | ".join(str(counts[s]) for s in STATUS_ORDER) + " |\n\n")
         rows, exempt = _first_rows(run)
-        _findings_table(run, out, rows, sum(counts[s] for s in _LISTED))
+        _findings_table(run, out, rows, sum(counts[s] for s in LISTED))
         if not_audited:
             write("\n### Accounts that could not be audited\n\n")
             for account in not_audited[:MAX_ROWS]:
@@ -123,7 +122,7 @@ def _findings_table(
         return
     several = len(run.accounts) > 1
     # Who made each key, only when CloudTrail was read (--cloudtrail) for a listed key.
-    trail = any(f.created_by is not None or f.evidence_note is not None for _, f in rows)
+    trail = any(looked_up(f) for _, f in rows)
     columns = ["status", *(["account"] if several else []), "user", "key"]
     columns += ["created after user", "last used", "reason", *(["created by"] if trail else [])]
     out.write("### Findings\n\n")
@@ -161,7 +160,7 @@ def _first_rows(run: AuditRun) -> tuple[list[tuple[AccountAudit, Finding]], int]
     """
     exempt = 0
     groups: dict[tuple[bool, Status], list[tuple[AccountAudit, Finding]]] = {
-        (exempt, status): [] for exempt in (False, True) for status in _LISTED
+        (exempt, status): [] for exempt in (False, True) for status in LISTED
     }
     for account in run.accounts:
         if account.error is not None:

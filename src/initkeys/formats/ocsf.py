@@ -57,22 +57,14 @@ STANDARD = "CIS AWS Foundations Benchmark"
 FINDING_TYPE = "Software and Configuration Checks/Industry and Regulatory Standards/" + STANDARD
 ACCOUNT_ERROR_CODE = "account-error"
 
-# verdict → (severity_id, severity)
-SEVERITY: dict[Status, tuple[int, str]] = {
-    Status.FAIL: (3, "Medium"),
-    Status.ERROR: (2, "Low"),
-    Status.WARNING: (2, "Low"),
-    Status.PASS: (1, "Informational"),
-    Status.NOT_APPLICABLE: (1, "Informational"),
-}
-
-# verdict → (compliance status_id, status). 99 Other carries our own label.
-COMPLIANCE_STATUS: dict[Status, tuple[int, str]] = {
-    Status.FAIL: (3, "Fail"),
-    Status.ERROR: (0, "Unknown"),
-    Status.WARNING: (2, "Warning"),
-    Status.PASS: (1, "Pass"),
-    Status.NOT_APPLICABLE: (99, "Not Applicable"),
+# verdict → (severity_id, severity, compliance status_id, compliance status);
+# compliance 99 (Other) carries our own label.
+_BY_STATUS: dict[Status, tuple[int, str, int, str]] = {
+    Status.FAIL: (3, "Medium", 3, "Fail"),
+    Status.ERROR: (2, "Low", 0, "Unknown"),
+    Status.WARNING: (2, "Low", 2, "Warning"),
+    Status.PASS: (1, "Informational", 1, "Pass"),
+    Status.NOT_APPLICABLE: (1, "Informational", 99, "Not Applicable"),
 }
 
 _NEW = (1, "New")
@@ -173,7 +165,7 @@ def _account_context(account: AccountAudit, common: dict[str, Any]) -> dict[str,
 
 def _compliance(status: Status) -> dict[str, Any]:
     """OCSF's compliance object for a verdict."""
-    status_id, label = COMPLIANCE_STATUS[status]
+    _, _, status_id, label = _BY_STATUS[status]
     return {
         "standards": [STANDARD],
         "requirements": [CONTROL.id],
@@ -196,7 +188,7 @@ def _event(
     context: dict[str, Any],
 ) -> dict[str, Any]:
     """The attributes every event has; the caller adds resources and unmapped."""
-    severity_id, severity = SEVERITY[status]
+    severity_id, severity, _, _ = _BY_STATUS[status]
     status_id, status_label = _SUPPRESSED if exempt else _NEW
     return {
         "class_uid": CLASS_UID,
