@@ -308,13 +308,11 @@ def _resources(account: AccountAudit, finding: Finding, region: str) -> list[dic
         region,
         "AwsIamUser",
         finding.arn or finding.user,
-        {
-            "AwsIamUser": _present(
-                UserName=clip(finding.user, _NAME_MAX),
-                CreateDate=format_utc(finding.user_created),
-                Path=_user_path(finding.arn),
-            )
-        },
+        _present(
+            UserName=clip(finding.user, _NAME_MAX),
+            CreateDate=format_utc(finding.user_created),
+            Path=_user_path(finding.arn),
+        ),
     )
     if finding.key_slot is None:
         return [user]
@@ -324,30 +322,29 @@ def _resources(account: AccountAudit, finding: Finding, region: str) -> list[dic
         region,
         "AwsIamAccessKey",
         finding.access_key_id or f"{finding.arn or finding.user}#access_key_{finding.key_slot}",
-        {
-            "AwsIamAccessKey": _present(
-                AccessKeyId=finding.access_key_id,
-                Status=status,
-                CreatedAt=format_utc(finding.key_created),
-                PrincipalName=clip(finding.user, _NAME_MAX),
-                PrincipalType="IAMUser",
-                AccountId=account.account_id,
-            )
-        },
+        _present(
+            AccessKeyId=finding.access_key_id,
+            Status=status,
+            CreatedAt=format_utc(finding.key_created),
+            PrincipalName=clip(finding.user, _NAME_MAX),
+            PrincipalType="IAMUser",
+            AccountId=account.account_id,
+        ),
     )
     return [key, user]
 
 
 def _resource(
-    account: AccountAudit, region: str, kind: str, resource_id: str, details: dict[str, Any]
+    account: AccountAudit, region: str, kind: str, resource_id: str, details: dict[str, str]
 ) -> dict[str, Any]:
+    """A resource of type ``kind``; ``details`` go under ``Details.<kind>``."""
     resource: dict[str, Any] = {"Type": kind, "Id": clip(resource_id, _ID_MAX)}
     if not resource_id.strip():
         resource["Id"] = f"{kind}:unknown"
     if account.partition in _ASFF_PARTITIONS:
         resource["Partition"] = account.partition
     resource["Region"] = region
-    resource["Details"] = details
+    resource["Details"] = {kind: details}
     return resource
 
 

@@ -206,6 +206,7 @@ def _skip_message(finding: Finding) -> str:
 
 def _evidence(finding: Finding, finding_id: str) -> str:
     """The finding's facts, one per line, as the body of a failure or an error."""
+    gap = seconds(finding.setup_gap)
     lines = [
         ("message", finding.message),
         ("id", finding_id),
@@ -216,7 +217,7 @@ def _evidence(finding: Finding, finding_id: str) -> str:
         ("active", None if finding.active is None else str(finding.active).lower()),
         ("user created", format_utc(finding.user_created)),
         ("key created", format_utc(finding.key_created)),
-        ("setup gap seconds", _number(seconds(finding.setup_gap))),
+        ("setup gap seconds", None if gap is None else str(gap)),
         ("last used", format_utc(finding.last_used) or ("never" if finding.key_slot else None)),
         ("password created", format_utc(finding.password_created)),
         *((name.replace("_", " "), value) for name, value in _trail_properties(finding)),
@@ -234,10 +235,6 @@ def _trail_properties(finding: Finding) -> list[tuple[str, str]]:
         ("evidence_note", finding.evidence_note),
     )
     return [(name, value) for name, value in evidence if value is not None]
-
-
-def _number(value: int | None) -> str | None:
-    return None if value is None else str(value)
 
 
 def _suite_properties(

@@ -16,7 +16,6 @@ name can neither break a table row nor inject HTML or a link.
 from __future__ import annotations
 
 import re
-from datetime import timedelta
 from typing import TextIO
 
 from initkeys.control import CONTROL
@@ -135,7 +134,7 @@ def _findings_table(
         cells += [
             code(finding.user, table=True),
             _key_cell(finding),
-            _gap(finding.setup_gap),
+            "-" if finding.setup_gap is None else signed_duration(finding.setup_gap),
             _last_used(finding),
             _reason_cell(finding),
         ]
@@ -190,10 +189,6 @@ def _key_cell(finding: Finding) -> str:
     if finding.access_key_id:
         return code(finding.access_key_id, table=True)
     return "-" if finding.key_slot is None else str(finding.key_slot)
-
-
-def _gap(gap: timedelta | None) -> str:
-    return "-" if gap is None else signed_duration(gap)
 
 
 def _last_used(finding: Finding) -> str:

@@ -163,10 +163,9 @@ def _account_context(account: AccountAudit, common: dict[str, Any]) -> dict[str,
     return {**common, "cloud": cloud, "unmapped": unmapped}
 
 
-def _compliance(status: Status) -> dict[str, Any]:
-    """OCSF's compliance object for a verdict."""
-    _, _, status_id, label = _BY_STATUS[status]
-    return {
+# OCSF's compliance object for each verdict (shared, never changed).
+_COMPLIANCE = {
+    status: {
         "standards": [STANDARD],
         "requirements": [CONTROL.id],
         "control": CONTROL.id,
@@ -174,9 +173,8 @@ def _compliance(status: Status) -> dict[str, Any]:
         "status": label,
         "status_code": status.value,
     }
-
-
-_COMPLIANCE = {status: _compliance(status) for status in Status}  # shared, never changed
+    for status, (_, _, status_id, label) in _BY_STATUS.items()
+}
 
 
 def _event(

@@ -117,6 +117,10 @@ def rules() -> list[dict[str, Any]]:
         f"**Numbering across benchmark releases:** {escape_inline(CONTROL.numbering)}.  \n"
         f"**See also:** <{CONTROL.see_also}>"
     )
+    not_judged_help = (
+        "Read the message: fix or regenerate the credential report ({}), "
+        "or grant the missing read permission, and audit again."
+    )
     return [
         {
             "id": RULE_ID,
@@ -145,16 +149,8 @@ def rules() -> list[dict[str, Any]]:
                 )
             },
             "help": {
-                "text": (
-                    "Read the message: fix or regenerate the credential report "
-                    "(aws iam generate-credential-report), or grant the missing read "
-                    "permission, and audit again."
-                ),
-                "markdown": (
-                    "Read the message: fix or regenerate the credential report "
-                    "(`aws iam generate-credential-report`), or grant the missing read "
-                    "permission, and audit again."
-                ),
+                "text": not_judged_help.format("aws iam generate-credential-report"),
+                "markdown": not_judged_help.format("`aws iam generate-credential-report`"),
             },
             "helpUri": CONTROL.see_also,
             "defaultConfiguration": {"level": "error"},

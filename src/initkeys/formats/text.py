@@ -112,10 +112,6 @@ class _Printer:
             soft_wrap=False,
         )
 
-    @property
-    def width(self) -> int:
-        return self.console.width
-
     def print(self, renderable: RenderableType = "") -> None:
         # Capture, then strip: rich pads table cells to the full width.
         with self.console.capture() as capture:
@@ -323,7 +319,7 @@ def _evidence(printer: _Printer, findings: Sequence[Finding]) -> None:
     # The creator column only when CloudTrail was read (--cloudtrail).
     trail = any(looked_up(f) for f in findings)
     headings = (*_HEADINGS, CREATOR_COLUMN) if trail else _HEADINGS
-    wide, widths = _layout(printer.width, findings, headings)
+    wide, widths = _layout(printer.console.width, findings, headings)
     header = [_wrap(h, w) for h, w in zip(headings, widths, strict=True)]
     batch = Text()
     for line in _lines(header, widths):
