@@ -4,8 +4,9 @@ One module per format, one interface (:class:`Formatter`). Format modules are
 imported only when asked for: rich is slow to import, and ``initkeys --version``
 must start fast.
 
-The small helpers here (timestamps, gaps, finding ids) are shared by every
-format so that all of them agree on what a value looks like.
+The small helpers here (finding ids, labels, the incomplete-run sentence,
+escapes) are shared by every format so that all of them agree on what a value
+looks like; wording of durations and gaps is :mod:`initkeys.humanize`.
 
 A formatter only iterates ``account.findings`` (it may do so more than once)
 and reads ``account.counts()``: findings of a large run may live on disk
