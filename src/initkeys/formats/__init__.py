@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import hashlib
 import re
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from typing import TYPE_CHECKING, TextIO
 
 from initkeys._version import __version__
@@ -48,6 +48,7 @@ __all__ = [
     "unsafe_pattern",
     "visible",
     "visible_escape",
+    "write_array",
 ]
 
 # name → (module, class, file name in --output-dir). Modules load on demand.
@@ -267,6 +268,16 @@ def unsafe_pattern(extra: str = "") -> re.Pattern[str]:
     """One unsafe character, or one of ``extra`` (the inside of a regex character class)."""
     ranges = "".join(f"{chr(low)}-{chr(high)}" for low, high in _UNSAFE_RANGES)
     return re.compile(f"[{ranges}{extra}]")
+
+
+def write_array(out: TextIO, items: Iterable[str], pad: str = "") -> None:
+    """A JSON array of serialized ``items``, one a line after ``pad``, its ``]`` two spaces
+    left of them. Written as the items come: an offline run may hold a million findings."""
+    first = True
+    for item in items:
+        out.write(("[\n" if first else ",\n") + pad + item)
+        first = False
+    out.write("[]" if first else "\n" + pad[:-2] + "]")
 
 
 def seconds(delta: timedelta | None) -> int | None:

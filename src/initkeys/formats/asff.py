@@ -50,7 +50,7 @@ from typing import Any, ClassVar, TextIO
 
 from initkeys._version import __version__
 from initkeys.control import CONTROL
-from initkeys.formats import Formatter, identified_findings, seconds
+from initkeys.formats import Formatter, identified_findings, seconds, write_array
 from initkeys.model import AccountAudit, AuditRun, Finding, Reason, Status
 from initkeys.partitions import region_in
 from initkeys.timeutil import format_utc
@@ -128,13 +128,9 @@ class AsffFormatter(Formatter):
         """The Security Hub region; None: the partition's home region."""
 
     def write(self, run: AuditRun, out: TextIO, tool_version: str) -> None:
-        first = True
-        for account in account_findings(run, region=self.region, tool_version=tool_version):
-            for document in account.findings:
-                out.write("[\n" if first else ",\n")
-                out.write(json.dumps(document))
-                first = False
-        out.write("[]\n" if first else "\n]\n")
+        accounts = account_findings(run, region=self.region, tool_version=tool_version)
+        write_array(out, (json.dumps(d) for account in accounts for d in account.findings))
+        out.write("\n")
 
 
 def product_arn(partition: str, region: str, account_id: str) -> str:

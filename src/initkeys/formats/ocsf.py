@@ -39,11 +39,12 @@ The formatter writes plain dicts; it needs no OCSF library at run time.
 from __future__ import annotations
 
 import json
+from collections.abc import Iterator
 from datetime import datetime, timezone
 from typing import Any, TextIO
 
 from initkeys.control import CONTROL
-from initkeys.formats import Formatter, _stable_id, identified_findings, seconds
+from initkeys.formats import Formatter, _stable_id, identified_findings, seconds, write_array
 from initkeys.formats.json_format import exemption_document
 from initkeys.model import AccountAudit, AuditRun, Finding, Status
 from initkeys.timeutil import format_utc
@@ -75,20 +76,19 @@ class OcsfFormatter(Formatter):
     name = "ocsf"
 
     def write(self, run: AuditRun, out: TextIO, tool_version: str) -> None:
-        common = _common(run, tool_version)
-        write = out.write
-        separator = "[\n"
-        for account in run.accounts:
-            context = _account_context(account, common)
-            if account.error is not None:
-                write(separator + json.dumps(_error_event(account, context)))
-                separator = ",\n"
-                continue
-            for finding_id, finding in identified_findings(account):
-                event = _finding_event(account, finding, finding_id, context)
-                write(separator + json.dumps(event))
-                separator = ",\n"
-        write("[]\n" if separator == "[\n" else "\n]\n")
+        write_array(out, map(json.dumps, _events(run, tool_version)))
+        out.write("\n")
+
+
+def _events(run: AuditRun, tool_version: str) -> Iterator[dict[str, Any]]:
+    common = _common(run, tool_version)
+    for account in run.accounts:
+        context = _account_context(account, common)
+        if account.error is not None:
+            yield _error_event(account, context)
+            continue
+        for finding_id, finding in identified_findings(account):
+            yield _finding_event(account, finding, finding_id, context)
 
 
 def epoch_ms(moment: datetime) -> int:

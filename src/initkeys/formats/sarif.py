@@ -42,7 +42,7 @@ million findings. Only the users that have a result are remembered, for
 from __future__ import annotations
 
 import json
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterator
 from typing import Any, TextIO
 from urllib.parse import quote
 
@@ -52,6 +52,7 @@ from initkeys.formats import (
     identified_findings,
     incomplete_note,
     seconds,
+    write_array,
 )
 from initkeys.formats.json_format import (
     control_document,
@@ -96,9 +97,9 @@ class SarifFormatter(Formatter):
         before, between = head.rsplit(json.dumps(_RESULTS), 1)
         out.write(before)
         users = _Users(len(accounts))
-        _write_array(out, _results(run, users))
+        write_array(out, _results(run, users), _ITEM_PAD)
         out.write(between)
-        _write_array(out, [*map(json.dumps, accounts), *users.entries])
+        write_array(out, [*map(json.dumps, accounts), *users.entries], _ITEM_PAD)
         out.write(end + "\n")
 
 
@@ -346,12 +347,3 @@ def _suppressions(finding: Finding) -> list[dict[str, Any]]:
             "properties": exemption_document(exemption),
         }
     ]
-
-
-def _write_array(out: TextIO, items: Iterable[str]) -> None:
-    """A JSON array, one item a line, at the depth of a run's members."""
-    first = True
-    for item in items:
-        out.write(("[\n" if first else ",\n") + _ITEM_PAD + item)
-        first = False
-    out.write("[]" if first else "\n" + _ITEM_PAD[:-2] + "]")
