@@ -133,7 +133,8 @@ class HtmlFormatter(Formatter):
 
     def write(self, run: AuditRun, out: TextIO, tool_version: str) -> None:
         counts = run.counts()
-        trail = _has_trail(run)
+        # A "Created by" column when CloudTrail was read (--cloudtrail) for any finding.
+        trail = any(looked_up(f) for account in run.accounts for f in account.findings)
         write = out.write
         write(_head(run, tool_version))
         write('<main class="page">\n')
@@ -192,12 +193,6 @@ class HtmlFormatter(Formatter):
         write("</tbody>\n</table>\n</section>\n")
 
 
-def _has_trail(run: AuditRun) -> bool:
-    """Whether any finding has CloudTrail evidence or a note on its absence (--cloudtrail):
-    the table then gets its "Created by" column. Stops at the first such finding."""
-    return any(looked_up(f) for account in run.accounts for f in account.findings)
-
-
 # --------------------------------------------------------------------------- escaping
 
 
@@ -234,7 +229,7 @@ def _head(run: AuditRun, tool_version: str) -> str:
         f"Recommendation {CONTROL.id} &middot; initkeys audit report</p>\n"
         f"<h1>{_text(CONTROL.title)}</h1>\n"
         '<p class="byline">'
-        f'<span>Result <span class="badge {_CLASS[result]}">{result.value}</span>'
+        f"<span>Result {_badge(result)}"
         f"{' (incomplete)' if run.incomplete() else ''}</span>"
         f'<span>Generated <time datetime="{generated}">{generated}</time></span>'
         f"<span>Mode {run.settings.mode.value}</span>"
