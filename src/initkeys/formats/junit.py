@@ -37,7 +37,6 @@ from __future__ import annotations
 
 import re
 from collections import Counter
-from collections.abc import Iterable
 from typing import TextIO
 
 from initkeys.control import CONTROL
@@ -79,7 +78,10 @@ class JunitFormatter(Formatter):
             if account.account_name:
                 suite += f" ({account.account_name})"
             write(f"  <testsuite name={xml_attr(suite)} {_counts(tally)} {stamp}>\n")
-            _write_properties(out, _suite_properties(account, settings, complete), indent=4)
+            write("    <properties>\n")
+            for key, value in _suite_properties(account, settings, complete):
+                write(f"      <property name={xml_attr(key)} value={xml_attr(value)}/>\n")
+            write("    </properties>\n")
             if account.error is not None:
                 write(
                     f'    <testcase classname={xml_attr(_classname(account))} name="account audit" '
@@ -155,20 +157,16 @@ def _classname(account: AccountAudit) -> str:
     return f"initkeys.{account.account_id}"
 
 
-def _case_name(finding: Finding) -> str:
-    if finding.key_slot is None:
-        return finding.user
-    return f"{finding.user} access key {finding.key_slot}"
-
-
 def _write_case(
     out: TextIO, account: AccountAudit, finding: Finding, finding_id: str, settings: Settings
 ) -> None:
     write = out.write
+    slot = finding.key_slot
+    name = finding.user if slot is None else f"{finding.user} access key {slot}"
     # The id, status and reason are ours (hex digits, enum values): nothing to escape.
     write(
         f"    <testcase classname={xml_attr(_classname(account))} "
-        f'name={xml_attr(_case_name(finding))} time="0">\n'
+        f'name={xml_attr(name)} time="0">\n'
         "      <properties>\n"
         f'        <property name="id" value="{finding_id}"/>\n'
         f'        <property name="status" value="{finding.status.value}"/>\n'
@@ -256,11 +254,3 @@ def _suite_properties(
     if account.report_generated_at is not None:
         properties.append(("report_generated_at", format_utc(account.report_generated_at) or ""))
     return properties
-
-
-def _write_properties(out: TextIO, properties: Iterable[tuple[str, str]], indent: int) -> None:
-    pad = " " * indent
-    out.write(pad + "<properties>\n")
-    for key, value in properties:
-        out.write(f"{pad}  <property name={xml_attr(key)} value={xml_attr(value)}/>\n")
-    out.write(pad + "</properties>\n")
