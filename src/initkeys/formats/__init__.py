@@ -81,12 +81,7 @@ class Formatter:
     """Whether this render may use colour (set by :meth:`render`); only text has any."""
 
     def render(
-        self,
-        run: AuditRun,
-        out: TextIO,
-        *,
-        color: bool = False,
-        tool_version: str = __version__,
+        self, run: AuditRun, out: TextIO, *, color: bool = False, tool_version: str = __version__
     ) -> None:
         self.color = color
         self.write(run, out, tool_version)

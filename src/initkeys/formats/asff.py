@@ -159,12 +159,7 @@ def account_findings(
 
 
 def _documents(
-    account: AccountAudit,
-    region: str,
-    arn: str,
-    created: str,
-    run: AuditRun,
-    tool_version: str,
+    account: AccountAudit, region: str, arn: str, created: str, run: AuditRun, tool_version: str
 ) -> Iterator[dict[str, Any]]:
     for finding_id, finding in identified_findings(account):
         if finding.status is Status.NOT_APPLICABLE:

@@ -242,12 +242,7 @@ def _head(run: AuditRun, tool_version: str) -> str:
 # --------------------------------------------------------------------------- summary
 
 
-def _summary(
-    out: TextIO,
-    run: AuditRun,
-    counts: dict[Status, int],
-    chart_limit: int,
-) -> None:
+def _summary(out: TextIO, run: AuditRun, counts: dict[Status, int], chart_limit: int) -> None:
     write = out.write
     result = run.status
     exempt = run.exempt

@@ -22,12 +22,7 @@ from dataclasses import asdict
 from typing import Any, TextIO
 
 from initkeys.control import CONTROL
-from initkeys.formats import (
-    Formatter,
-    identified_findings,
-    incomplete_note,
-    seconds,
-)
+from initkeys.formats import Formatter, identified_findings, incomplete_note, seconds
 from initkeys.model import STATUS_ORDER, AccountAudit, AuditRun, Exemption, Finding
 from initkeys.timeutil import format_utc
 

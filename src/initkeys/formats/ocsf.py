@@ -212,10 +212,7 @@ def _event(
 
 
 def _finding_event(
-    account: AccountAudit,
-    finding: Finding,
-    finding_id: str,
-    context: dict[str, Any],
+    account: AccountAudit, finding: Finding, finding_id: str, context: dict[str, Any]
 ) -> dict[str, Any]:
     event = _event(
         finding.status,

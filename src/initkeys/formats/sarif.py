@@ -47,13 +47,7 @@ from typing import Any, TextIO
 from urllib.parse import quote
 
 from initkeys.control import CONTROL
-from initkeys.formats import (
-    Formatter,
-    identified_findings,
-    incomplete_note,
-    seconds,
-    write_array,
-)
+from initkeys.formats import Formatter, identified_findings, incomplete_note, seconds, write_array
 from initkeys.formats.json_format import (
     control_document,
     exemption_document,

@@ -147,11 +147,7 @@ def _is_terminal(out: TextIO) -> bool:
 
 def _header(printer: _Printer, run: AuditRun, tool_version: str) -> None:
     printer.print(
-        Text.assemble(
-            (f"CIS AWS Foundations {CONTROL.id}", "bold"),
-            "  ",
-            (CONTROL.title, "bold"),
-        )
+        Text.assemble((f"CIS AWS Foundations {CONTROL.id}", "bold"), "  ", (CONTROL.title, "bold"))
     )
     printer.print(
         Text(

@@ -238,11 +238,7 @@ def _batches(findings: Iterable[dict[str, Any]]) -> Iterable[list[dict[str, Any]
 
 
 def _import(
-    aws: AwsContext,
-    client: Any,
-    account_id: str,
-    batch: list[dict[str, Any]],
-    result: SendResult,
+    aws: AwsContext, client: Any, account_id: str, batch: list[dict[str, Any]], result: SendResult
 ) -> int:
     """Import one batch; rejections go to ``result``. Returns how many were taken."""
     with access_errors("securityhub:BatchImportFindings", aws.profile, policy="securityhub"):
