@@ -90,7 +90,8 @@ class MarkdownFormatter(Formatter):
         if not_audited:
             write("\n### Accounts that could not be audited\n\n")
             for account in not_audited[:MAX_ROWS]:
-                write(f"- {_account_label(account)}: {code(account.error or '')}\n")
+                name = f" ({code(account.account_name)})" if account.account_name else ""
+                write(f"- {code(account.account_id)}{name}: {code(account.error or '')}\n")
             if len(not_audited) > MAX_ROWS:
                 write(f"- …and {len(not_audited) - MAX_ROWS} more\n")
         if exempt:
@@ -171,13 +172,6 @@ def _first_rows(run: AuditRun) -> tuple[list[tuple[AccountAudit, Finding]], int]
                 group.append((account, finding))
     rows = [row for group in groups.values() for row in group]
     return rows[:MAX_ROWS], exempt
-
-
-def _account_label(account: AccountAudit) -> str:
-    label = code(account.account_id)
-    if account.account_name:
-        label += f" ({code(account.account_name)})"
-    return label
 
 
 def _status_cell(finding: Finding) -> str:
