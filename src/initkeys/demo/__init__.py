@@ -9,9 +9,12 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from contextlib import contextmanager
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from initkeys.errors import InputError
+
+if TYPE_CHECKING:
+    from initkeys.aws import AwsContext
 
 __all__ = [
     "DEMO_ACCESS_KEY_ID",
@@ -59,16 +62,18 @@ def demo_session() -> Any:
 
 
 @contextmanager
-def run_demo() -> Iterator[tuple[Any, str]]:
-    """Start an in-process emulator, seed the demo company, yield ``(session, endpoint_url)``.
+def run_demo() -> Iterator[AwsContext]:
+    """Start an in-process emulator, seed the demo company, yield the context that reaches it.
 
     The emulator's clock is frozen at the demo's "now" (2026-11-27T12:00:00Z)
     while the block runs, and the emulator stops when it exits. Raises
     ``InputError`` when moto cannot be imported (see :func:`emulator_unavailable`).
     """
+    from initkeys.aws import AwsContext
     from initkeys.demo.company import seed_company
     from initkeys.demo.emulator import start_emulator
 
     with start_emulator() as emulator:
-        seed_company(demo_session, emulator.endpoint_url, emulator.set_time)
-        yield demo_session(), emulator.endpoint_url
+        aws = AwsContext(demo_session(), endpoint_url=emulator.endpoint_url)
+        seed_company(aws, emulator.set_time)
+        yield aws
