@@ -31,28 +31,6 @@ except ImportError:  # pragma: no cover
     fcntl = None  # type: ignore[assignment]
 
 
-class Phase(TextEnum):
-    PLANNED = "planned"
-    """Written right before the AWS call; alone, it means the outcome is unknown."""
-    APPLIED = "applied"
-    SKIPPED = "skipped"
-    ALREADY_DONE = "already-done"
-    FAILED = "failed"
-
-
-@dataclass(frozen=True, slots=True)
-class KeyState:
-    """A key as AWS showed it: ``status`` is ``Active`` or ``Inactive``, as AWS spells it."""
-
-    status: str
-    create_date: datetime
-    last_used: datetime | None = None
-
-    @property
-    def active(self) -> bool:
-        return self.status == "Active"
-
-
 @dataclass(frozen=True, slots=True)
 class JournalEntry:
     time: datetime
@@ -70,6 +48,28 @@ class JournalEntry:
     reason: str
     verdict: str | None = None
     """The audit verdict that led here, ``FAIL setup-key-unused``; None for rollback."""
+
+
+@dataclass(frozen=True, slots=True)
+class KeyState:
+    """A key as AWS showed it: ``status`` is ``Active`` or ``Inactive``, as AWS spells it."""
+
+    status: str
+    create_date: datetime
+    last_used: datetime | None = None
+
+    @property
+    def active(self) -> bool:
+        return self.status == "Active"
+
+
+class Phase(TextEnum):
+    PLANNED = "planned"
+    """Written right before the AWS call; alone, it means the outcome is unknown."""
+    APPLIED = "applied"
+    SKIPPED = "skipped"
+    ALREADY_DONE = "already-done"
+    FAILED = "failed"
 
 
 def _state_document(state: KeyState | None) -> dict[str, Any] | None:

@@ -24,14 +24,6 @@ from initkeys.model import AccessKey, Finding, IamUser, Mode, Reason, Settings, 
 from initkeys.timeutil import format_utc
 
 
-class Action(TextEnum):
-    """What is done to one key. ``reactivate`` is only ever done by rollback."""
-
-    DEACTIVATE = "deactivate"
-    DELETE = "delete"
-    REACTIVATE = "reactivate"
-
-
 @dataclass(frozen=True, slots=True)
 class PlannedAction:
     """One key and what to do with it; ``action`` None means it is left alone."""
@@ -67,6 +59,14 @@ class PlannedAction:
         if self.status is None or self.reason is None:
             return ""
         return f"{self.status.value} {self.reason.value}"
+
+
+class Action(TextEnum):
+    """What is done to one key. ``reactivate`` is only ever done by rollback."""
+
+    DEACTIVATE = "deactivate"
+    DELETE = "delete"
+    REACTIVATE = "reactivate"
 
 
 def plan_remediation(
