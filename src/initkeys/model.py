@@ -46,16 +46,9 @@ class Status(TextEnum):
         return _RANK[self]
 
 
-_RANK = {
-    Status.NOT_APPLICABLE: 0,
-    Status.PASS: 1,
-    Status.WARNING: 2,
-    Status.ERROR: 3,
-    Status.FAIL: 4,
-}
-
-# Order in which statuses are listed in summaries.
+# Order in which statuses are listed in summaries: the worst first.
 STATUS_ORDER = (Status.FAIL, Status.ERROR, Status.WARNING, Status.PASS, Status.NOT_APPLICABLE)
+_RANK = {status: rank for rank, status in enumerate(reversed(STATUS_ORDER))}
 
 
 def worst(statuses: Iterable[Status]) -> Status | None:

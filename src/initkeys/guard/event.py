@@ -217,11 +217,9 @@ def _identity(identity: Any) -> Mapping[str, Any]:
 
 def _object(value: Any, where: str) -> Mapping[str, Any]:
     """``value`` as an object; absent (CloudTrail writes ``null``) is an empty one."""
-    if value is None:
-        return {}
-    if not isinstance(value, Mapping):
-        raise MalformedEvent(f"{where} is a JSON {_json_type(value)}, not an object")
-    return value
+    if isinstance(value, Mapping) or value is None:
+        return value or {}
+    raise MalformedEvent(f"{where} is a JSON {_json_type(value)}, not an object")
 
 
 def _text(document: Mapping[str, Any], field: str, where: str) -> str:

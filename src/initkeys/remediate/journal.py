@@ -135,14 +135,6 @@ def _open(path: str, flags: int, noun: str) -> int:
         raise InputError(f"{path}: cannot open the {noun}: {e.strerror}") from None
 
 
-def _shared(st: os.stat_result) -> str | None:
-    if st.st_uid != os.geteuid():
-        return f"it is owned by uid {st.st_uid}, not by this user (uid {os.geteuid()})"
-    if st.st_mode & (stat.S_IWGRP | stat.S_IWOTH):
-        return f"group or others can write to it (mode {stat.S_IMODE(st.st_mode):o})"
-    return None
-
-
 def _regular(fd: int, path: str) -> str | None:
     """Refuse anything but a regular file of a sane size; why others could have
     written it, or None."""
@@ -151,7 +143,11 @@ def _regular(fd: int, path: str) -> str | None:
         raise InputError(f"{path}: the journal is not a regular file")
     if st.st_size > MAX_JOURNAL_BYTES:
         raise InputError(f"{path}: {st.st_size} bytes is too large for a journal")
-    return _shared(st)
+    if st.st_uid != os.geteuid():
+        return f"it is owned by uid {st.st_uid}, not by this user (uid {os.geteuid()})"
+    if st.st_mode & (stat.S_IWGRP | stat.S_IWOTH):
+        return f"group or others can write to it (mode {stat.S_IMODE(st.st_mode):o})"
+    return None
 
 
 def _read(path: str) -> JournalFile:
@@ -344,18 +340,9 @@ def check_journal(path: str) -> None:
         )
 
 
-_STATUSES = frozenset({"Active", "Inactive"})
-
-
 def parse_entry(document: Any) -> JournalEntry:
     if not isinstance(document, dict):
         raise TypeError("a journal line is a JSON object")
-    verdict = document.get("verdict")
-    reason = document.get("reason")
-    if verdict is not None and not isinstance(verdict, str):
-        raise TypeError("verdict is not a string")
-    if reason is not None and not isinstance(reason, str):
-        raise TypeError("reason is not a string")
     return JournalEntry(
         time=_time(document, "time"),
         run_id=_text(document, "run_id"),
@@ -367,8 +354,8 @@ def parse_entry(document: Any) -> JournalEntry:
         phase=Phase(_text(document, "phase")),
         before=_parse_state(document.get("before")),
         after=_parse_state(document.get("after")),
-        reason=reason or "",
-        verdict=verdict,
+        reason=_optional_text(document, "reason") or "",
+        verdict=_optional_text(document, "verdict"),
     )
 
 
@@ -377,6 +364,13 @@ def _text(document: dict[str, Any], name: str) -> str:
         raise ValueError(f"{name} is missing")
     value = document[name]
     if not isinstance(value, str):
+        raise TypeError(f"{name} is not a string")
+    return value
+
+
+def _optional_text(document: dict[str, Any], name: str) -> str | None:
+    value = document.get(name)
+    if value is not None and not isinstance(value, str):
         raise TypeError(f"{name} is not a string")
     return value
 
@@ -395,11 +389,9 @@ def _parse_state(value: Any) -> KeyState | None:
     if not isinstance(value, dict):
         raise TypeError("a key state is an object or null")
     status = _text(value, "status")
-    if status not in _STATUSES:
+    if status not in ("Active", "Inactive"):
         raise ValueError("a key's status is Active or Inactive")
-    used = value.get("last_used")
-    if used is not None and not isinstance(used, str):
-        raise TypeError("last_used is not a string")
+    used = _optional_text(value, "last_used")
     return KeyState(
         status=status,
         create_date=_time(value, "create_date"),

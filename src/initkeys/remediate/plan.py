@@ -195,12 +195,10 @@ def _decide(finding: Finding, mode: Mode, delete: bool) -> tuple[Action | None, 
         # Offline reports name keys by slot only, and a slot is never enough to act on.
         return None, "the audit has no key id (a credential report file); audit the account live"
     evidence = _evidence(finding)
-    if failing:
-        if delete:
-            return Action.DELETE, evidence
-        return Action.DEACTIVATE, evidence
     if delete:
         return Action.DELETE, evidence
+    if failing:
+        return Action.DEACTIVATE, evidence
     return None, evidence + "; add --delete to delete it"
 
 
