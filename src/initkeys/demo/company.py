@@ -22,7 +22,7 @@ from __future__ import annotations
 
 import secrets
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime, timedelta, timezone
 from itertools import pairwise
 from typing import Any
@@ -178,15 +178,8 @@ def _console(
 
 
 def _programmatic(name: str, created: str, path: str, keys: list[_K], story: str = "") -> DemoUser:
-    start = _t(created)
-    return DemoUser(
-        name=name,
-        created=start,
-        expect=(NO_CONSOLE_PASSWORD,),
-        path=path,
-        keys=tuple(k.key(start) for k in keys),
-        story=story,
-    )
+    user = _console(name, created, path, [NO_CONSOLE_PASSWORD], keys, story)
+    return replace(user, password=None)
 
 
 # One user a row: name, created, path, expected verdicts (one per key left, in creation

@@ -151,7 +151,6 @@ def _regular(fd: int, path: str) -> str | None:
 
 
 def _read(path: str) -> JournalFile:
-    """The journal at ``path``, read through :func:`_open` and :func:`_load`."""
     fd = _open(path, os.O_RDONLY, "journal")
     try:
         return _load(fd, path)
