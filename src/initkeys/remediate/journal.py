@@ -121,10 +121,13 @@ class JournalFile:
     """Why others could have written it (group/other write bit, another owner), or None."""
 
 
+# Never follow a symbolic link, never block on a FIFO.
+_SAFE = os.O_NOFOLLOW | os.O_NONBLOCK | os.O_CLOEXEC
+
+
 def _open(path: str, flags: int, noun: str) -> int:
-    """``os.open`` that never follows a symbolic link and never blocks on a FIFO."""
     try:
-        return os.open(path, flags | os.O_NOFOLLOW | os.O_NONBLOCK | os.O_CLOEXEC, 0o600)
+        return os.open(path, flags | _SAFE, 0o600)
     except FileNotFoundError:
         raise InputError(f"{path}: no such {noun}") from None
     except OSError as e:
@@ -228,11 +231,7 @@ class JournalWriter(Closing):
         flags = os.O_RDWR | os.O_APPEND
         try:
             # O_EXCL: a new file is known to be new (and a dangling link is not followed).
-            self._fd = os.open(
-                path,
-                flags | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW | os.O_NONBLOCK | os.O_CLOEXEC,
-                0o600,
-            )
+            self._fd = os.open(path, flags | os.O_CREAT | os.O_EXCL | _SAFE, 0o600)
         except FileExistsError:
             created = False
             self._fd = _open(path, flags, "journal")
