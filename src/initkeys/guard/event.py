@@ -155,7 +155,10 @@ def parse_event(document: Any) -> GuardEvent:
     when = _text(detail, "eventTime", "detail")
     if parse_utc(when) is None:
         raise MalformedEvent(f"detail.eventTime {_clip(when)!r} is not a time")
-    identity = _identity(detail.get("userIdentity"))
+    identity = detail.get("userIdentity")
+    if not isinstance(identity, Mapping):
+        raise MalformedEvent("detail.userIdentity is missing: who made the call is unknown")
+    _text(identity, "type", "detail.userIdentity")
     _object(detail.get("requestParameters"), "detail.requestParameters")
     response = _object(detail.get("responseElements"), "detail.responseElements")
     if name == EventName.CREATE_ACCESS_KEY:
@@ -206,13 +209,6 @@ def _envelope(document: Mapping[str, Any]) -> tuple[Mapping[str, Any], str, str,
     if not isinstance(event_id, str) or not event_id:
         raise MalformedEvent("the event has no 'id'")
     return detail, account, region, event_id
-
-
-def _identity(identity: Any) -> Mapping[str, Any]:
-    if not isinstance(identity, Mapping):
-        raise MalformedEvent("detail.userIdentity is missing: who made the call is unknown")
-    _text(identity, "type", "detail.userIdentity")
-    return identity
 
 
 def _object(value: Any, where: str) -> Mapping[str, Any]:
