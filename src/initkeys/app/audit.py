@@ -337,9 +337,9 @@ def audit_demo(settings: Settings, workers: int, spinner: Spinner | None = None)
     """The built-in demo account, in an emulator started and stopped here."""
     from initkeys.demo import run_demo
 
-    with _spinning(spinner) as progress, run_demo() as (session, endpoint_url):
+    with _spinning(spinner) as progress, run_demo() as aws:
         return audit_account(
-            AwsContext(session, endpoint_url=endpoint_url),
+            aws,
             settings=settings,
             max_workers=workers,
             progress=progress,
