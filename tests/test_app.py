@@ -60,7 +60,7 @@ def test_one_audit(company: Any) -> None:
 
 def test_public_api_takes_a_context(company: Any) -> None:
     assert initkeys.audit_account(context(company)) == initkeys.audit_account(
-        company.session(), endpoint_url=company.endpoint_url
+        AwsContext(company.session(), endpoint_url=company.endpoint_url)
     )
 
 

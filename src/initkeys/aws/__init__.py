@@ -7,8 +7,6 @@ from initkeys.aws.context import (
     AwsContext,
     Identity,
     identity_from_arn,
-    make_client_config,
-    make_session,
 )
 from initkeys.aws.errors import (
     BAD_CREDENTIAL_CODES,
@@ -39,6 +37,4 @@ __all__ = [
     "error_code",
     "identity_from_arn",
     "is_access_error",
-    "make_client_config",
-    "make_session",
 ]

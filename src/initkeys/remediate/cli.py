@@ -17,6 +17,7 @@ import click
 
 from initkeys.cli_common import confirm_or_exit, refuse_unasked, terminal_safe
 from initkeys.cli_options import (
+    AwsOptions,
     account_selection_options,
     aws_options,
     exemption_options,
@@ -90,9 +91,7 @@ _QUIET = frozenset({Status.PASS, Status.NOT_APPLICABLE})
     ".jsonl (default DIR: initkeys-journals-<UTC time>). Rerun with the same DIR to finish.",
 )
 def remediate(
-    profile: str | None,
-    region: str | None,
-    endpoint_url: str | None,
+    aws_opts: AwsOptions,
     mode: str,
     setup_window: timedelta,
     from_audit: str | None,
@@ -122,7 +121,6 @@ def remediate(
     """
     from initkeys.app.audit import make_settings, trail_readers_for
     from initkeys.app.remediate import PlanOutput, plan_account
-    from initkeys.aws import AwsContext
     from initkeys.remediate.execute import Remediator
 
     refuse_unasked(apply_, yes)
@@ -148,10 +146,12 @@ def remediate(
             f"{_with_trail(cloudtrail)})"
         )
     plan_output = PlanOutput(plan_out, source)
+    if selection.many and journal is not None:
+        raise InputError("with --org or --accounts, use --journal-dir (one journal an account)")
+    if not selection.many and journal_dir is not None:
+        raise InputError("--journal-dir goes with --org or --accounts; use --journal")
+    aws = aws_opts.context()
     if selection.many:
-        if journal is not None:
-            raise InputError("with --org or --accounts, use --journal-dir (one journal an account)")
-        aws = AwsContext.open(profile, region, endpoint_url)
         sys.exit(
             _remediate_many(
                 aws,
@@ -166,9 +166,6 @@ def remediate(
                 trail,
             )
         )
-    if journal_dir is not None:
-        raise InputError("--journal-dir goes with --org or --accounts; use --journal")
-    aws = AwsContext.open(profile, region, endpoint_url)
     remediator = Remediator(aws)
     identity = remediator.whoami()
     readers = trail_readers_for(trail, aws, policy="remediate")
@@ -215,9 +212,7 @@ def remediate(
 @click.option("--yes", "-y", is_flag=True, help="Do not ask for confirmation (pipelines).")
 @role_options
 def rollback(
-    profile: str | None,
-    region: str | None,
-    endpoint_url: str | None,
+    aws_opts: AwsOptions,
     journal: str,
     apply_: bool,
     yes: bool,
@@ -235,12 +230,10 @@ def rollback(
     2 bad usage or a file that is not a journal, 3 nothing could be done.
     """
     from initkeys.app.remediate import read_rollback, rollback_remediator
-    from initkeys.aws import AwsContext
 
     refuse_unasked(apply_, yes)
     entries, plan = read_rollback(journal, warn=_warn)
-    aws = AwsContext.open(profile, region, endpoint_url)
-    remediator, identity = rollback_remediator(aws, journal, plan, selection)
+    remediator, identity = rollback_remediator(aws_opts.context(), journal, plan, selection)
     click.echo(f"Account {identity.account_id}, as {terminal_safe(identity.arn)}")
     click.echo(f"Rollback of {terminal_safe(journal)}:")
     _print_plan(plan.reactivate)
