@@ -344,7 +344,11 @@ def _write_to_stdout(run: AuditRun, formatter: Formatter, output_format: str) ->
     (0/1), which is what a caller that reads only the code asked for."""
     stdout = sys.stdout
     if stdout is None:  # started with fd 1 closed
-        _note("standard output is closed: the report was not written")
+        if sys.stderr is not None:
+            print(
+                "initkeys: note: standard output is closed: the report was not written",
+                file=sys.stderr,
+            )
         return
     try:
         color = output_format == "text" and stdout.isatty() and "NO_COLOR" not in os.environ
@@ -382,8 +386,7 @@ def policy_remediate(cloudtrail: str | None, partition: str) -> None:
     """The IAM policy (JSON) that remediation and rollback need."""
     from initkeys.policy import remediate_policy, render
 
-    document = remediate_policy(_policy_trail(cloudtrail), partition)
-    click.echo(render(document), nl=False)
+    click.echo(render(remediate_policy(_policy_trail(cloudtrail), partition)), nl=False)
 
 
 @policy.command("securityhub")
@@ -473,11 +476,6 @@ def _discard_stdout() -> None:
     devnull = os.open(os.devnull, os.O_WRONLY)
     os.dup2(devnull, fileno)
     os.close(devnull)
-
-
-def _note(message: str) -> None:
-    if sys.stderr is not None:
-        print(f"initkeys: note: {message}", file=sys.stderr)
 
 
 def _die(message: str, code: int) -> None:

@@ -220,14 +220,6 @@ _SELECTION_OPTIONS: list[Callable[[Any], Any]] = [
         help="Leave these accounts out (with --org or --accounts).",
     ),
 ]
-_SELECTION_KEYS = (
-    "org",
-    "account_list",
-    "exclude_list",
-    "role_name",
-    "external_id",
-    "role_session_name",
-)
 
 
 def _as_selection(command: _F) -> _F:
@@ -235,9 +227,11 @@ def _as_selection(command: _F) -> _F:
 
     @functools.wraps(command)
     def wrapper(*args: Any, **kwargs: Any) -> Any:
+        from dataclasses import fields
+
         from initkeys.sources.accounts import AccountSelection
 
-        given = {k: kwargs.pop(k) for k in _SELECTION_KEYS if k in kwargs}
+        given = {f.name: kwargs.pop(f.name) for f in fields(AccountSelection) if f.name in kwargs}
         kwargs["selection"] = AccountSelection(**given)
         return command(*args, **kwargs)
 
