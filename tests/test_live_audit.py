@@ -194,7 +194,7 @@ def test_stale_report_is_corrected_live(aws: Any, company: dict[str, Any]) -> No
 def test_api_calls_stay_near_the_minimum(aws: Any, company: dict[str, Any]) -> None:
     counter = ApiCallCounter()
     initkeys.audit_account(
-        AwsContext(aws.session(), endpoint_url=aws.endpoint_url), counter=counter
+        AwsContext(aws.session(), endpoint_url=aws.endpoint_url, counter=counter)
     )
     calls = counter.calls
     assert calls["sts:GetCallerIdentity"] == 1

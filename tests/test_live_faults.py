@@ -96,9 +96,8 @@ def test_report_that_never_completes_times_out_clearly(account: Any) -> None:
     with FaultProxy(account.endpoint_url, never) as proxy:
         with pytest.raises(initkeys.AccessError, match="not ready after 2s"):
             initkeys.audit_account(
-                AwsContext(account.session(), endpoint_url=proxy.url),
+                AwsContext(account.session(), endpoint_url=proxy.url, retry=instant_retries()),
                 report_timeout=2,
-                retry=instant_retries(),
             )
         assert proxy.counts["GenerateCredentialReport"] >= 2
 

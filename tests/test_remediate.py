@@ -175,7 +175,7 @@ def test_apply_rerun_then_delete(aws: Any, account: Account, tmp_path: Path) -> 
     counter = ApiCallCounter()
     findings = read_audit_report(str(report)).account("123456789012").findings
     result = Remediator(
-        AwsContext(aws.session(), endpoint_url=aws.endpoint_url), counter=counter
+        AwsContext(aws.session(), endpoint_url=aws.endpoint_url, counter=counter)
     ).execute(plan_remediation(findings), journal=str(journal))
     assert result.exit_code == 0
     assert {o.phase for o in result.outcomes} == {Phase.ALREADY_DONE}

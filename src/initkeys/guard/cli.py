@@ -153,13 +153,8 @@ def read_event(path: str) -> Any:
     from initkeys.guard.event import MAX_EVENT_BYTES, load_event
 
     try:
-        if path == "-":
-            stdin = getattr(sys.stdin, "buffer", None)
-            data: str | bytes = (
-                stdin.read(MAX_EVENT_BYTES + 1)
-                if stdin is not None
-                else sys.stdin.read(MAX_EVENT_BYTES + 1)
-            )
+        if path == "-":  # bytes when stdin has a buffer (tests may give text)
+            data: str | bytes = getattr(sys.stdin, "buffer", sys.stdin).read(MAX_EVENT_BYTES + 1)
         else:
             with open(path, "rb") as handle:
                 data = handle.read(MAX_EVENT_BYTES + 1)

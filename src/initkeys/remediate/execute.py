@@ -29,7 +29,6 @@ from typing import TYPE_CHECKING, Any
 from initkeys.aws import (
     BAD_CREDENTIAL_CODES,
     EXPIRED_CODES,
-    ApiCallCounter,
     AwsContext,
     Identity,
     describe_access_error,
@@ -106,11 +105,9 @@ def default_journal_path(account_id: str, now: datetime | None = None) -> str:
 class Remediator:
     """Acts on one AWS account, the one its :class:`AwsContext` signs in to."""
 
-    def __init__(
-        self, aws: AwsContext, *, counter: ApiCallCounter | None = None, policy: str = "remediate"
-    ) -> None:
+    def __init__(self, aws: AwsContext, *, policy: str = "remediate") -> None:
         """``policy``: the ``initkeys policy`` a denial names (the event guard has its own)."""
-        self.aws = aws.counting(counter)
+        self.aws = aws
         # The account's reader, with these clients (the event guard reads the user an
         # event names through it). An assumed role's context knows its identity.
         self.account = LiveAccount(self.aws, max_workers=1)
@@ -179,14 +176,8 @@ class Remediator:
                 elif run.stopped is None:
                     outcome = run.one(planned)
                 else:
-                    outcome = run.record(
-                        Outcome(
-                            planned,
-                            Phase.SKIPPED,
-                            f"not attempted: the run stopped ({run.stopped})",
-                            attempted=False,
-                        )
-                    )
+                    why = f"not attempted: the run stopped ({run.stopped})"
+                    outcome = run.record(Outcome(planned, Phase.SKIPPED, why, attempted=False))
                 outcomes.append(outcome)
                 if on_outcome is not None:
                     on_outcome(outcome)
@@ -203,13 +194,7 @@ class Remediator:
 class _Run:
     """One execution: the IAM client, the journal, and what was decided so far."""
 
-    def __init__(
-        self,
-        account: LiveAccount,
-        identity: Identity,
-        run_id: str,
-        policy: str = "remediate",
-    ) -> None:
+    def __init__(self, account: LiveAccount, identity: Identity, run_id: str, policy: str) -> None:
         self.account = account
         self.policy = policy
         self.iam = account.iam
@@ -379,15 +364,8 @@ class _Run:
             (now is None) if target is None else (now is not None and now.status == target.status)
         )
         if reached:
-            return self.record(
-                Outcome(
-                    planned,
-                    Phase.APPLIED,
-                    f"{planned.why} (AWS applied it though the call reported: {problem})",
-                    before,
-                    now,
-                )
-            )
+            why = f"{planned.why} (AWS applied it though the call reported: {problem})"
+            return self.record(Outcome(planned, Phase.APPLIED, why, before, now))
         self.stop_if_fatal(exc, problem)
         return self.record(Outcome(planned, Phase.FAILED, problem, before, now))
 
