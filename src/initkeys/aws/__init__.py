@@ -10,10 +10,7 @@ from initkeys.aws.context import (
 )
 from initkeys.aws.errors import (
     BAD_CREDENTIAL_CODES,
-    DEMO_HINT,
-    DENIED_CODES,
     EXPIRED_CODES,
-    THROTTLING_CODES,
     access_errors,
     describe_access_error,
     error_code,
@@ -24,10 +21,7 @@ from initkeys.aws.retry import RetryPolicy
 __all__ = [
     "BAD_CREDENTIAL_CODES",
     "CLIENT_LOCK",
-    "DEMO_HINT",
-    "DENIED_CODES",
     "EXPIRED_CODES",
-    "THROTTLING_CODES",
     "ApiCallCounter",
     "AwsContext",
     "Identity",
