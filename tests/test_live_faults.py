@@ -49,7 +49,7 @@ def test_throttling_is_retried_and_never_aborts(account: Any) -> None:
 
     with FaultProxy(account.endpoint_url, throttle) as proxy:
         result = initkeys.audit_account(
-            AwsContext(account.session(), endpoint_url=proxy.url), retry=instant_retries()
+            AwsContext(account.session(), endpoint_url=proxy.url, retry=instant_retries())
         )
     assert verdicts(result) == expected
     assert proxy.injected["ListAccessKeys"] >= 3
@@ -67,7 +67,7 @@ def test_throttling_beyond_botocores_retries_is_still_retried(account: Any) -> N
 
     with FaultProxy(account.endpoint_url, throttle) as proxy:
         result = initkeys.audit_account(
-            AwsContext(session, endpoint_url=proxy.url), max_workers=1, retry=instant_retries()
+            AwsContext(session, endpoint_url=proxy.url, retry=instant_retries()), max_workers=1
         )
     assert [f.status for f in result.findings if f.user.startswith("user")] == [Status.FAIL] * 6
     assert proxy.injected["ListAccessKeys"] == 3
