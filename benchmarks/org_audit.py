@@ -79,12 +79,10 @@ def audit(
     start = time.perf_counter()
     results = list(
         initkeys.audit_accounts(
-            session(),
+            initkeys.AwsContext(session(), endpoint_url=url, counter=counter),
             targets,
             AccountSelection(role_name=ROLE),
-            endpoint_url=url,
             workers=workers,
-            counter=counter,
         )
     )
     elapsed = time.perf_counter() - start

@@ -19,12 +19,8 @@ def confirm_or_exit(yes: bool, question: str) -> None:
 
 def refuse_unasked(apply_: bool, yes: bool) -> None:
     """Never change AWS unasked: without a terminal to ask on, --yes is required."""
-    if apply_ and not yes and not _stdin_is_terminal():
+    if apply_ and not yes and not (sys.stdin is not None and sys.stdin.isatty()):
         raise InputError(
             "--apply needs confirmation, and standard input is not a terminal: review the "
             "plan (run without --apply), then pass --yes"
         )
-
-
-def _stdin_is_terminal() -> bool:
-    return sys.stdin is not None and sys.stdin.isatty()

@@ -14,7 +14,7 @@ from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
-from initkeys.aws import ApiCallCounter, AwsContext, RetryPolicy
+from initkeys.aws import ApiCallCounter, AwsContext
 from initkeys.errors import InputError
 from initkeys.model import AccountAudit, AuditRun, Mode, Settings, Status
 from initkeys.sources.accounts import AccountSelection, TargetAccount
@@ -30,40 +30,18 @@ Spinner = Callable[[], AbstractContextManager["ProgressCallback | None"]]
 AccountBar = Callable[[int, ApiCallCounter], AbstractContextManager[Callable[[AccountAudit], None]]]
 
 
-def _context(
-    aws: AwsContext | Any,
-    profile: str | None,
-    endpoint_url: str | None,
-    counter: ApiCallCounter | None,
-    retry: RetryPolicy | None,
-) -> AwsContext:
-    """The Python API's AWS arguments as one context (a context passed in wins)."""
-    if isinstance(aws, AwsContext):
-        context = aws
-    else:
-        context = AwsContext.open(profile, None, endpoint_url, session=aws)
-    if retry is not None:
-        context = replace(context, retry=retry)
-    return context.counting(counter)
-
-
 def audit_account(
-    session: AwsContext | Any = None,
+    aws: AwsContext | Any = None,
     *,
     settings: Settings | None = None,
-    endpoint_url: str | None = None,
     max_workers: int = 8,
     report_timeout: float = 300.0,
     progress: ProgressCallback | None = None,
-    counter: ApiCallCounter | None = None,
-    profile: str | None = None,
     trail: TrailFor | None = None,
-    retry: RetryPolicy | None = None,
 ) -> AccountAudit:
-    """Audit the account that ``session`` (an :class:`~initkeys.aws.AwsContext`, or a
-    boto3 Session with ``endpoint_url`` and ``profile``) signs in to; with ``trail``
-    (see ``sources.cloudtrail.trail_readers``), add CloudTrail evidence. ``retry``:
-    how calls are retried and waited for (an injected sleep makes tests fast).
+    """Audit the account that ``aws`` (an :class:`~initkeys.aws.AwsContext`, whose counter
+    counts the calls and whose retry policy retries them, or a boto3 Session) signs in to;
+    with ``trail`` (see ``sources.cloudtrail.trail_readers``), add CloudTrail evidence.
 
     Raises :class:`initkeys.errors.AccessError` when the account cannot be
     audited at all (credentials, permissions, network).
@@ -71,9 +49,8 @@ def audit_account(
     from initkeys.audit import audit_live_account
     from initkeys.sources.aws import LiveAccount
 
-    aws = _context(session, profile, endpoint_url, counter, retry)
     return audit_live_account(
-        LiveAccount(aws, max_workers=max_workers),
+        LiveAccount(AwsContext.from_session(aws), max_workers=max_workers),
         settings=settings or Settings(),
         max_workers=max_workers,
         report_timeout=report_timeout,
@@ -83,27 +60,23 @@ def audit_account(
 
 
 def audit_accounts(
-    session: AwsContext | Any,
+    aws: AwsContext | Any,
     targets: Sequence[TargetAccount],
     selection: AccountSelection,
     *,
     settings: Settings | None = None,
-    endpoint_url: str | None = None,
     workers: int = 8,
     user_workers: int = 8,
     report_timeout: float = 300.0,
-    counter: ApiCallCounter | None = None,
-    profile: str | None = None,
     spill: FindingSpill | None = None,
     trail: TrailFor | None = None,
-    retry: RetryPolicy | None = None,
 ) -> Iterator[AccountAudit]:
     """Audit several accounts, ``workers`` at a time, in ``targets`` order (see
-    :func:`initkeys.audit.audit_targets`); ``session`` as for :func:`audit_account`."""
+    :func:`initkeys.audit.audit_targets`); ``aws`` as for :func:`audit_account`."""
     from initkeys.audit import audit_targets
 
     return audit_targets(
-        _context(session, profile, endpoint_url, counter, retry),
+        AwsContext.from_session(aws),
         targets,
         selection,
         settings=settings or Settings(),
@@ -308,15 +281,13 @@ def audit_many(
     bar: AccountBar | None = None,
 ) -> list[AccountAudit]:
     """The accounts ``selection`` names; one that cannot be audited is an ERROR result."""
-    from initkeys.audit import audit_targets
-
     readers = trail_readers_for(trail, aws)
     targets = select_targets(aws, selection)
     counter = ApiCallCounter()  # its retries (attempts beyond calls) show throttling
     results: list[AccountAudit] = []
     with ExitStack() as stack:
         advance = stack.enter_context(bar(len(targets), counter)) if bar is not None else None
-        for result in audit_targets(
+        for result in audit_accounts(
             aws.counting(counter),
             targets,
             selection,

@@ -241,7 +241,7 @@ def _import(
     aws: AwsContext, client: Any, account_id: str, batch: list[dict[str, Any]], result: SendResult
 ) -> int:
     """Import one batch; rejections go to ``result``. Returns how many were taken."""
-    with access_errors("securityhub:BatchImportFindings", aws.profile, policy="securityhub"):
+    with access_errors("securityhub:BatchImportFindings", aws, policy="securityhub"):
         answer = client.batch_import_findings(Findings=batch)
     for failed in answer.get("FailedFindings", []):
         result.rejected.append(
@@ -270,7 +270,7 @@ def _active_findings(
         "RecordState": equals("ACTIVE"),
     }
     found: list[dict[str, Any]] = []
-    with access_errors("securityhub:GetFindings", aws.profile, policy="securityhub"):
+    with access_errors("securityhub:GetFindings", aws, policy="securityhub"):
         for page in client.get_paginator("get_findings").paginate(
             Filters=filters, PaginationConfig={"PageSize": 100}
         ):

@@ -20,7 +20,6 @@ from initkeys.aws import (
     Identity,
     access_errors,
     error_code,
-    make_client_config,
 )
 from initkeys.aws.errors import THROTTLING_CODES, unless_missing
 from initkeys.errors import AccessError, InputError
@@ -35,7 +34,6 @@ __all__ = [
     "LiveAccount",
     "access_errors",
     "error_code",
-    "make_client_config",
 ]
 
 # The IAM user tag whose value is the reason the organization keeps the user's keys.
@@ -76,7 +74,7 @@ class LiveAccount:
         """Account id and partition, from ``sts get-caller-identity`` the first time
         only (none when the identity was given)."""
         if self.identity is None:
-            with access_errors("sts:GetCallerIdentity", self.aws.profile):
+            with access_errors("sts:GetCallerIdentity", self.aws):
                 answer = self._client("sts", self.aws.region or "us-east-1").get_caller_identity()
             arn = str(answer["Arn"])
             partition = arn.split(":")[1] if arn.count(":") >= 5 else "aws"
@@ -109,7 +107,7 @@ class LiveAccount:
         delay = 0.1
         while True:
             state = None
-            with access_errors("iam:GenerateCredentialReport", self.aws.profile):
+            with access_errors("iam:GenerateCredentialReport", self.aws):
                 try:
                     state = self.iam.generate_credential_report()["State"]
                 except ClientError as exc:
@@ -117,7 +115,7 @@ class LiveAccount:
                         raise
             if state == "COMPLETE":
                 answer = None
-                with access_errors("iam:GetCredentialReport", self.aws.profile):
+                with access_errors("iam:GetCredentialReport", self.aws):
                     try:
                         answer = self.iam.get_credential_report()
                     except ClientError as exc:
@@ -158,7 +156,7 @@ class LiveAccount:
     def list_users(self) -> dict[str, ListedUser]:
         """Every IAM user now, by name (``ListUsers``, 1,000 a page)."""
         users: dict[str, ListedUser] = {}
-        with access_errors("iam:ListUsers", self.aws.profile):
+        with access_errors("iam:ListUsers", self.aws):
             pages = self.iam.get_paginator("list_users").paginate(
                 PaginationConfig={"PageSize": 1000}
             )
