@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING
 from initkeys.aws import AwsContext, describe_access_error
 from initkeys.errors import AccessError
 from initkeys.evaluate import (
+    audit_of,
     evaluate_users,
     judge_deleted_user,
     judge_unreadable_user,
@@ -71,15 +72,8 @@ def audit_report_file(
     settings = settings or Settings()
     with open_credential_report(path) as reader:
         findings = tuple(evaluate_users(reader.users(), settings))
-        result = AccountAudit(
-            account_id=reader.account_id,
-            partition=reader.partition,
-            source=reader.source,
-            report_generated_at=reader.generated_at,
-            findings=findings,
-            report_lines=reader.lines,
-            notes=reader.notes,
-        )
+        # The account, lines and notes are known once every row is read: after the findings.
+        result = audit_of(reader.report(), findings)
     return result if trail is None else add_trail_evidence(result, trail, settings)
 
 
@@ -180,13 +174,8 @@ def refresh_live(
     ordered: list[Finding] = []
     for group in _in_order(findings, extra):
         ordered.extend(group)
-    return AccountAudit(
-        account_id=report.account_id,
-        partition=report.partition,
-        source=report.source,
-        report_generated_at=report.generated_at,
-        findings=tuple(ordered),
-    )
+    # Re-read users are not report lines, and a live report is never redacted.
+    return audit_of(replace(report, lines=None, notes=()), ordered)
 
 
 def _in_order(

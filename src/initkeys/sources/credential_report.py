@@ -189,14 +189,19 @@ class ReportReader:
         users = tuple(self.users())
         if allow_empty and not users:
             return CredentialReport("", "", self.source, self.generated_at, (), self.lines)
+        return self.report(users)
+
+    def report(self, users: tuple[IamUser, ...] = ()) -> CredentialReport:
+        """The report once its rows are read, holding ``users`` (none when they were judged
+        as they came, so that only findings stay in memory)."""
         return CredentialReport(
-            account_id=self.account_id,
-            partition=self.partition,
-            source=self.source,
-            generated_at=self.generated_at,
-            users=users,
-            lines=self.lines,
-            notes=self.notes,
+            self.account_id,
+            self.partition,
+            self.source,
+            self.generated_at,
+            users,
+            self.lines,
+            self.notes,
         )
 
 
