@@ -21,9 +21,9 @@ from trail_company import ACCOUNT, ADMIN, Trail, check_evidence
 from trail_records import iam_user, record
 
 import initkeys
-from initkeys.aws import AwsContext, Identity, RetryPolicy
+from initkeys.aws import AwsContext, Identity, RetryPolicy, make_client_config
 from initkeys.model import Reason, Status, TimeRange
-from initkeys.sources.aws import LiveAccount, make_client_config
+from initkeys.sources.aws import LiveAccount
 from initkeys.sources.cloudtrail import LookupTrail, RateLimiter, TrailSpec, trail_readers
 
 FAST = 1000.0  # requests a second, for tests about pages rather than the rate

@@ -46,7 +46,6 @@ _KEYWORDS = _ANNOTATIONS | {
     "pattern",
     "format",
 }
-_TYPES = frozenset({"null", "boolean", "integer", "number", "string", "array", "object"})
 # At most this many characters of a value are shown in an error: it is hostile input.
 _SHOWN = 40
 
@@ -80,7 +79,7 @@ def check_subset(schema: Mapping[str, Any], where: str = "#") -> None:
         raise ValueError(f"schema {where}: unsupported format {schema['format']!r}")
     types = schema.get("type", [])
     for name in [types] if isinstance(types, str) else types:
-        if name not in _TYPES:
+        if name not in _EXACT:  # the JSON types
             raise ValueError(f"schema {where}: unknown type {name!r}")
     for name, sub in schema.get("properties", {}).items():
         check_subset(sub, f"{where}/properties/{name}")
@@ -145,9 +144,15 @@ _EXACT: dict[str, tuple[type, ...]] = {
 }
 
 
+def _python_types(declared: str | list[str]) -> frozenset[type]:
+    """The Python types json.loads gives for the JSON type(s) ``declared``."""
+    types = [declared] if isinstance(declared, str) else declared
+    return frozenset(kind for name in types for kind in _EXACT[name])
+
+
 def _type_step(declared: str | list[str]) -> _Check:
     types = [declared] if isinstance(declared, str) else list(declared)
-    exact = frozenset(kind for name in types for kind in _EXACT[name])
+    exact = _python_types(declared)
 
     def check(value: Any, path: JsonPath) -> None:
         if type(value) in exact or any(_is(value, name) for name in types):
@@ -267,9 +272,7 @@ def _only_types(schema: Mapping[str, Any]) -> frozenset[type]:
     another keyword has a say)."""
     if not set(schema) <= _ANNOTATIONS | {"type"} or "type" not in schema:
         return frozenset()
-    declared = schema["type"]
-    types = [declared] if isinstance(declared, str) else declared
-    return frozenset(kind for name in types for kind in _EXACT[name])
+    return _python_types(schema["type"])
 
 
 def _array_step(item: _Check) -> _Check:
@@ -282,17 +285,9 @@ def _array_step(item: _Check) -> _Check:
 
 
 def _is(value: Any, name: str) -> bool:
+    if name not in ("integer", "number"):
+        return isinstance(value, _EXACT[name])
     # bool is an int in Python, but neither a number nor an integer in JSON.
-    if name == "null":
-        return value is None
-    if name == "boolean":
-        return isinstance(value, bool)
-    if name == "string":
-        return isinstance(value, str)
-    if name == "array":
-        return isinstance(value, list)
-    if name == "object":
-        return isinstance(value, dict)
     if isinstance(value, bool) or not isinstance(value, (int, float)):
         return False
     # JSON Schema: 1.0 is an integer, as jsonschema counts it.

@@ -47,14 +47,14 @@ from initkeys.timeutil import EARLIEST, LATEST, parse_utc
 ROOT_USER = "<root_account>"
 
 MAX_LINE = 131_072
+"""The longest line read, in characters (the csv module's own field limit). An AWS row
+is under 3,000 (a user name is at most 64, an ARN at most 2,048); a longer line is an
+ERROR row, and is skipped piece by piece, never held whole."""
 MAX_SKIPPED_LINE = 64 * 1024 * 1024
 """An over-long line is skipped (one ERROR row) up to this length; past it, the file is refused."""
 MAX_JSON_CHARS = 256 * 1024 * 1024
 """The AWS CLI's JSON holds one account's report in base64 (an account has at most 5,000
 users, a report of a few MB): 256 Mi characters is far past any."""
-"""The longest line read, in characters (the csv module's own field limit). An AWS row
-is under 3,000 (a user name is at most 64, an ARN at most 2,048); a longer line is an
-ERROR row, and is skipped piece by piece, never held whole."""
 
 REQUIRED_COLUMNS = (
     "user",
@@ -341,7 +341,7 @@ def _parse_cli_json(data: str, name: str) -> ReportReader:
     generated_at = None
     generated = document.get("GeneratedTime")
     if generated is not None:
-        generated_at = parse_timestamp(generated) if isinstance(generated, str) else None
+        generated_at = parse_utc(generated) if isinstance(generated, str) else None
         if generated_at is None:
             raise InputError(
                 f"{name}: not a credential report: GeneratedTime {_shown(generated)} is not a "
@@ -578,7 +578,7 @@ def _user(row: list[str], line: int, where: _Columns) -> IamUser:
         problems.append("user is empty")
     if parsed is None:
         problems.append(f"arn {_shown(arn)} is not an IAM user ARN")
-    created = parse_timestamp(row[c_created])
+    created = parse_utc(row[c_created])
     if created is None:
         problems.append(f"user_creation_time {_shown(row[c_created])} is not a timestamp")
     password = _BOOL.get(row[c_password].strip().lower())
@@ -605,7 +605,7 @@ def _user(row: list[str], line: int, where: _Columns) -> IamUser:
                     f"is {_shown(rotated)}"
                 )
             continue  # no key in this slot
-        key_created = parse_timestamp(rotated)
+        key_created = parse_utc(rotated)
         used_text = row[c_used]
         last_used = _optional_timestamp(used_text)
         if key_created is None:
@@ -641,10 +641,4 @@ def _user(row: list[str], line: int, where: _Columns) -> IamUser:
 def _optional_timestamp(text: str) -> datetime | None:
     if text.strip().lower() in _NOT_SET or not text.strip():
         return None
-    return parse_timestamp(text)
-
-
-def parse_timestamp(text: str) -> datetime | None:
-    """An ISO 8601 date and time as an aware UTC datetime; None when it is not one
-    (see :func:`initkeys.timeutil.parse_utc`, which this is)."""
     return parse_utc(text)

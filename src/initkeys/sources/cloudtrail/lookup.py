@@ -7,10 +7,10 @@ from collections.abc import Callable, Iterator, Mapping, Sequence
 from datetime import datetime, timedelta, timezone
 from typing import Any
 
+from initkeys.aws import access_errors
 from initkeys.aws.retry import DEFAULT_POLICY, RetryPolicy
 from initkeys.inputs import BadJson, load_json
 from initkeys.model import EventName, TimeRange, TrailEvidence
-from initkeys.sources.aws import access_errors
 from initkeys.sources.cloudtrail import limits
 from initkeys.sources.cloudtrail.collect import Collector
 from initkeys.sources.cloudtrail.limits import describe_size

@@ -8,10 +8,10 @@ from contextlib import AbstractContextManager, contextmanager
 from functools import partial
 from typing import Any
 
+from initkeys.aws import access_errors, error_code
 from initkeys.errors import InputError
 from initkeys.model import TimeRange, TrailEvidence
 from initkeys.partitions import PARTITION_HOME_REGION
-from initkeys.sources.aws import access_errors, error_code
 from initkeys.sources.cloudtrail import limits
 from initkeys.sources.cloudtrail.collect import Collector
 from initkeys.sources.cloudtrail.limits import describe_size
