@@ -96,9 +96,8 @@ class LookupTrail:
         collector = Collector(account_id)
         for span in reachable:
             for name in EVENT_NAMES:
-                if (
-                    collector.records < limits.MAX_RECORDS
-                ):  # past the limit, no more pages are asked for
+                # Past the limit, no more pages are asked for.
+                if collector.records < limits.MAX_RECORDS:
                     collector.add_records(self._records(name, span))
                 else:
                     collector.capped = True
