@@ -7,7 +7,7 @@ every user the report does not know yet, and judges those again.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, replace
 from datetime import timedelta
@@ -171,19 +171,11 @@ def refresh_live(
                 done += 1
                 notify(Progress("re-reading users live", done, total))
 
-    ordered: list[Finding] = []
-    for group in _in_order(findings, extra):
-        ordered.extend(group)
+    ordered = [finding for group in findings.values() for finding in group]
+    for name in sorted(extra):  # users the report did not know yet, by name
+        ordered.extend(extra[name])
     # Re-read users are not report lines, and a live report is never redacted.
     return audit_of(replace(report, lines=None, notes=()), ordered)
-
-
-def _in_order(
-    findings: dict[str, list[Finding]], extra: dict[str, list[Finding]]
-) -> Iterable[list[Finding]]:
-    yield from findings.values()
-    for name in sorted(extra):
-        yield extra[name]
 
 
 def _same_user(user: IamUser, listed: ListedUser) -> bool:

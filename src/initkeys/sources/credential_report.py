@@ -584,9 +584,7 @@ def _user(row: list[str], line: int, where: _Columns) -> IamUser:
     password = _BOOL.get(row[c_password].strip().lower())
     if password is None:
         problems.append(f"password_enabled {_shown(row[c_password])} is not true or false")
-    password_created = None
-    if c_changed is not None:
-        password_created = _optional_timestamp(row[c_changed])
+    password_created = None if c_changed is None else _optional_timestamp(row[c_changed])
     keys: list[AccessKey] = []
     for slot, c_active, c_rotated, c_used in slots:
         rotated = row[c_rotated]
