@@ -178,12 +178,9 @@ def _verdict(
     if key.last_used is not None:
         if setup_key:
             gap = describe_gap(key.created - user_created) + " the user"
-            return (
-                Status.PASS,
-                Reason.SETUP_KEY_USED,
-                who + " was created with the user (" + gap + ") and has been used.",
-            )
-        return Status.PASS, Reason.KEY_USED, who + " has been used."
+            message = f"{who} was created with the user ({gap}) and has been used."
+            return Status.PASS, Reason.SETUP_KEY_USED, message
+        return Status.PASS, Reason.KEY_USED, f"{who} has been used."
 
     if key.created < TRACKING_START:
         state = "active" if key.active else "inactive"
@@ -215,16 +212,10 @@ def _verdict(
         return (
             Status.FAIL if cis else Status.WARNING,
             Reason.UNUSED_KEY,
-            who
-            + " is active and has never been used; it was created "
-            + gap
-            + ", outside the setup window.",
+            f"{who} is active and has never been used; it was created {gap}, outside the "
+            "setup window.",
         )
-    return (
-        Status.PASS,
-        Reason.INACTIVE_UNUSED_KEY,
-        who + " has never been used and is inactive.",
-    )
+    return Status.PASS, Reason.INACTIVE_UNUSED_KEY, f"{who} has never been used and is inactive."
 
 
 def _require_aware_user(user: IamUser, keys: Iterable[AccessKey] | None = None) -> None:
