@@ -24,14 +24,7 @@ from initkeys.evaluate import (
     search_ranges,
     with_evidence,
 )
-from initkeys.model import (
-    AccountAudit,
-    CredentialReport,
-    Finding,
-    IamUser,
-    Settings,
-    Status,
-)
+from initkeys.model import AccountAudit, CredentialReport, Finding, IamUser, Settings, Status
 from initkeys.sources.accounts import AccountSelection, TargetAccount
 from initkeys.sources.aws import ListedUser, LiveAccount
 from initkeys.sources.credential_report import open_credential_report
