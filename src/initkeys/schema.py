@@ -158,10 +158,8 @@ def _type_step(declared: str | list[str]) -> _Check:
         if type(value) in exact or any(_is(value, name) for name in types):
             return
         # Python's type names ("wrong type (str)"), as the reader has always said.
-        raise SchemaError(
-            _path(path),
-            f"{_subject(path)} has the wrong type ({type(value).__name__}), "
-            f"not {' or '.join(types)}",
+        raise _invalid(
+            path, f"has the wrong type ({type(value).__name__}), not {' or '.join(types)}"
         )
 
     return check
@@ -170,9 +168,7 @@ def _type_step(declared: str | list[str]) -> _Check:
 def _const_step(expected: Any) -> _Check:
     def check(value: Any, path: JsonPath) -> None:
         if not _equal(value, expected):
-            raise SchemaError(
-                _path(path), f"{_subject(path)} is {_shown(value)}, not {_shown(expected)}"
-            )
+            raise _invalid(path, f"is {_shown(value)}, not {_shown(expected)}")
 
     return check
 
@@ -194,13 +190,9 @@ def _number_step(minimum: float | None, maximum: float | None) -> _Check:
         if not _is(value, "number"):
             return
         if minimum is not None and value < minimum:
-            raise SchemaError(
-                _path(path), f"{_subject(path)} is {_shown(value)}, less than {minimum}"
-            )
+            raise _invalid(path, f"is {_shown(value)}, less than {minimum}")
         if maximum is not None and value > maximum:
-            raise SchemaError(
-                _path(path), f"{_subject(path)} is {_shown(value)}, more than {maximum}"
-            )
+            raise _invalid(path, f"is {_shown(value)}, more than {maximum}")
 
     return check
 
@@ -217,17 +209,13 @@ def _string_step(schema: Mapping[str, Any]) -> _Check:
         if not isinstance(value, str):
             return
         if shortest is not None and len(value) < shortest:
-            raise SchemaError(
-                _path(path), f"{_subject(path)} is shorter than {shortest} characters"
-            )
+            raise _invalid(path, f"is shorter than {shortest} characters")
         if longest is not None and len(value) > longest:
-            raise SchemaError(_path(path), f"{_subject(path)} is longer than {longest} characters")
+            raise _invalid(path, f"is longer than {longest} characters")
         if search is not None and not search(value):
-            raise SchemaError(
-                _path(path), f"{_subject(path)} {_shown(value)} does not match {pattern}"
-            )
+            raise _invalid(path, f"{_shown(value)} does not match {pattern}")
         if timestamp and parse_utc(value) is None:
-            raise SchemaError(_path(path), f"{_subject(path)} is not a timestamp: {_shown(value)}")
+            raise _invalid(path, f"is not a timestamp: {_shown(value)}")
 
     return check
 
@@ -331,6 +319,11 @@ def _path(path: JsonPath) -> str:
         else:
             text += f"[{_shown(part)}]"
     return text
+
+
+def _invalid(path: JsonPath, rule: str) -> SchemaError:
+    """The error for the value at ``path``: ``accounts[0].status is …``."""
+    return SchemaError(_path(path), f"{_subject(path)} {rule}")
 
 
 def _subject(path: JsonPath) -> str:
