@@ -25,7 +25,7 @@ import boto3
 from emulator_process import Emulator, start_emulator
 
 import initkeys
-from initkeys.sources.aws import ApiCallCounter
+from initkeys.aws import ApiCallCounter
 
 KINDS = (
     ("setup-used", 30),

@@ -25,8 +25,8 @@ from child_process import run_child
 from emulator_process import Emulator, start_emulator
 
 import initkeys
+from initkeys.aws import ApiCallCounter
 from initkeys.sources.accounts import AccountSelection, TargetAccount, role_arn
-from initkeys.sources.aws import ApiCallCounter
 
 ROLE = "OrganizationAccountAccessRole"
 

@@ -24,10 +24,9 @@ from trail_records import ORG, iam_user, log_files, record, write_directory
 
 import initkeys
 from initkeys.audit import audit_report_file
-from initkeys.aws import AwsContext
+from initkeys.aws import ApiCallCounter, AwsContext
 from initkeys.model import Mode, Reason, Settings, Status
 from initkeys.sources.accounts import AccountSelection, TargetAccount
-from initkeys.sources.aws import ApiCallCounter
 from initkeys.sources.cloudtrail import DirectoryTrail, S3Trail, TrailSpec, trail_readers
 
 S = timedelta(seconds=1)

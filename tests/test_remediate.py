@@ -30,7 +30,7 @@ from remediation_kit import (
 from scenario import NOW, Scenario, at
 
 import initkeys
-from initkeys.aws import AwsContext
+from initkeys.aws import ApiCallCounter, AwsContext
 from initkeys.model import Exemption, Finding, Mode, Reason, Settings, Status
 from initkeys.remediate import (
     Action,
@@ -41,7 +41,6 @@ from initkeys.remediate import (
     read_audit_report,
     read_journal,
 )
-from initkeys.sources.aws import ApiCallCounter
 
 
 @pytest.fixture

@@ -7,7 +7,7 @@ every user the report does not know yet, and judges those again.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, replace
 from datetime import timedelta
@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING
 from initkeys.aws import AwsContext, describe_access_error
 from initkeys.errors import AccessError
 from initkeys.evaluate import (
+    audit_of,
     evaluate_users,
     judge_deleted_user,
     judge_unreadable_user,
@@ -23,14 +24,7 @@ from initkeys.evaluate import (
     search_ranges,
     with_evidence,
 )
-from initkeys.model import (
-    AccountAudit,
-    CredentialReport,
-    Finding,
-    IamUser,
-    Settings,
-    Status,
-)
+from initkeys.model import AccountAudit, CredentialReport, Finding, IamUser, Settings, Status
 from initkeys.sources.accounts import AccountSelection, TargetAccount
 from initkeys.sources.aws import ListedUser, LiveAccount
 from initkeys.sources.credential_report import open_credential_report
@@ -71,15 +65,8 @@ def audit_report_file(
     settings = settings or Settings()
     with open_credential_report(path) as reader:
         findings = tuple(evaluate_users(reader.users(), settings))
-        result = AccountAudit(
-            account_id=reader.account_id,
-            partition=reader.partition,
-            source=reader.source,
-            report_generated_at=reader.generated_at,
-            findings=findings,
-            report_lines=reader.lines,
-            notes=reader.notes,
-        )
+        # The account, lines and notes are known once every row is read: after the findings.
+        result = audit_of(reader.report(), findings)
     return result if trail is None else add_trail_evidence(result, trail, settings)
 
 
@@ -177,24 +164,11 @@ def refresh_live(
                 done += 1
                 notify(Progress("re-reading users live", done, total))
 
-    ordered: list[Finding] = []
-    for group in _in_order(findings, extra):
-        ordered.extend(group)
-    return AccountAudit(
-        account_id=report.account_id,
-        partition=report.partition,
-        source=report.source,
-        report_generated_at=report.generated_at,
-        findings=tuple(ordered),
-    )
-
-
-def _in_order(
-    findings: dict[str, list[Finding]], extra: dict[str, list[Finding]]
-) -> Iterable[list[Finding]]:
-    yield from findings.values()
-    for name in sorted(extra):
-        yield extra[name]
+    ordered = [finding for group in findings.values() for finding in group]
+    for name in sorted(extra):  # users the report did not know yet, by name
+        ordered.extend(extra[name])
+    # Re-read users are not report lines, and a live report is never redacted.
+    return audit_of(replace(report, lines=None, notes=()), ordered)
 
 
 def _same_user(user: IamUser, listed: ListedUser) -> bool:

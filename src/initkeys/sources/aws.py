@@ -1,8 +1,7 @@
 """Read a live AWS account's IAM users: identity, credential report, live user reads.
 
 How AWS is reached (session, endpoint, retries, error sentences) is
-:mod:`initkeys.aws`; the names it used to define here are re-exported for callers
-of this module. boto3 is imported lazily, so ``initkeys --version`` and offline
+:mod:`initkeys.aws`. boto3 is imported lazily, so ``initkeys --version`` and offline
 audits start fast.
 """
 
@@ -13,28 +12,12 @@ from dataclasses import dataclass
 from datetime import datetime, timezone
 from typing import Any
 
-# Names that moved to initkeys.aws, still importable from here.
-from initkeys.aws import (
-    ApiCallCounter,
-    AwsContext,
-    Identity,
-    access_errors,
-    error_code,
-)
+from initkeys.aws import AwsContext, Identity, access_errors, error_code
 from initkeys.aws.errors import THROTTLING_CODES, unless_missing
 from initkeys.errors import AccessError, InputError
 from initkeys.model import AccessKey, CredentialReport, IamUser
 from initkeys.sources.credential_report import parse_credential_report
 from initkeys.timeutil import as_utc
-
-__all__ = [
-    "EXEMPT_TAG",
-    "ApiCallCounter",
-    "ListedUser",
-    "LiveAccount",
-    "access_errors",
-    "error_code",
-]
 
 # The IAM user tag whose value is the reason the organization keeps the user's keys.
 EXEMPT_TAG = "initkeys:exempt"
@@ -53,6 +36,11 @@ class ListedUser:
     name: str
     arn: str
     created: datetime
+
+
+def _listed(user: dict[str, Any]) -> ListedUser:
+    """A user as ``ListUsers`` and ``GetUser`` answer it."""
+    return ListedUser(name=user["UserName"], arn=user["Arn"], created=as_utc(user["CreateDate"]))
 
 
 class LiveAccount:
@@ -162,9 +150,7 @@ class LiveAccount:
             )
             for page in pages:
                 for u in page["Users"]:
-                    users[u["UserName"]] = ListedUser(
-                        name=u["UserName"], arn=u["Arn"], created=as_utc(u["CreateDate"])
-                    )
+                    users[u["UserName"]] = _listed(u)
         return users
 
     def get_user(self, name: str) -> ListedUser | None:
@@ -173,10 +159,7 @@ class LiveAccount:
         answer = unless_missing(lambda: self.iam.get_user(UserName=name))
         if answer is None:
             return None
-        user = answer["User"]
-        return ListedUser(
-            name=user["UserName"], arn=user["Arn"], created=as_utc(user["CreateDate"])
-        )
+        return _listed(answer["User"])
 
     def read_user(self, listed: ListedUser, known: IamUser | None = None) -> IamUser | None:
         """Read one user live: keys, their last use, and the login profile.
