@@ -9,13 +9,14 @@ from __future__ import annotations
 
 import os
 from collections.abc import Callable, Iterator, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from contextlib import AbstractContextManager, ExitStack
 from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
 from initkeys.aws import ApiCallCounter, AwsContext
-from initkeys.errors import InputError
+from initkeys.errors import AccessError, InputError
 from initkeys.model import AccountAudit, AuditRun, Mode, Settings, Status
 from initkeys.sources.accounts import AccountSelection, TargetAccount
 
@@ -71,21 +72,66 @@ def audit_accounts(
     spill: FindingSpill | None = None,
     trail: TrailFor | None = None,
 ) -> Iterator[AccountAudit]:
-    """Audit several accounts, ``workers`` at a time, in ``targets`` order (see
-    :func:`initkeys.audit.audit_targets`); ``aws`` as for :func:`audit_account`."""
-    from initkeys.audit import audit_targets
+    """Audit several accounts, ``workers`` at a time; results come in ``targets`` order.
 
-    return audit_targets(
-        AwsContext.from_session(aws),
-        targets,
-        selection,
-        settings=settings or Settings(),
-        workers=workers,
-        user_workers=user_workers,
-        report_timeout=report_timeout,
-        spill=spill,
-        trail=trail,
-    )
+    The account ``aws`` signs in to is audited with its own credentials; every
+    other one through ``selection.role_name``. An account that cannot be audited
+    (the role cannot be assumed, a call is denied) becomes an ERROR result and the
+    others go on. With ``spill``, each account's findings are moved to disk as soon
+    as it is done, so memory does not grow with the number of accounts. With
+    ``trail``, each account gets CloudTrail evidence (LookupEvents through its own
+    context, or one shared bucket or directory). ``aws`` as for :func:`audit_account`.
+    """
+    from initkeys.audit import audit_live_account
+    from initkeys.sources.accounts import context_for
+    from initkeys.sources.aws import LiveAccount
+
+    aws = AwsContext.from_session(aws)
+    settings = settings or Settings()
+    own = LiveAccount(aws, max_workers=user_workers)
+    me = own.whoami()
+
+    def failed(target: TargetAccount, error: str) -> AccountAudit:
+        return AccountAudit(
+            account_id=target.account_id,
+            partition=me.partition,
+            source="aws",
+            report_generated_at=None,
+            error=error,
+            account_name=target.name,
+        )
+
+    def one(target: TargetAccount) -> AccountAudit:
+        try:
+            if target.account_id == me.account_id:
+                account = own  # already signed in: no second identity call
+            else:
+                # The assumed role's identity comes from AssumeRole: no GetCallerIdentity.
+                reached = context_for(
+                    aws, me.account_id, me.partition, target.account_id, selection
+                )
+                account = LiveAccount(reached, max_workers=user_workers)
+            result = audit_live_account(
+                account,
+                settings=settings,
+                max_workers=user_workers,
+                report_timeout=report_timeout,
+                trail=trail,
+            )
+        except AccessError as exc:
+            return failed(target, str(exc))
+        if result.account_id != target.account_id:
+            return failed(
+                target,
+                f"the role's credentials sign in to account {result.account_id}, "
+                f"not {target.account_id}",
+            )
+        if spill is not None:
+            return replace(result, account_name=target.name, findings=spill.keep(result.findings))
+        return replace(result, account_name=target.name)
+
+    with ThreadPoolExecutor(max_workers=max(1, workers)) as pool:
+        yield from pool.map(one, targets)
 
 
 # -- the command line's audit, as functions ---------------------------------------------
