@@ -13,7 +13,8 @@ from dataclasses import dataclass
 from datetime import datetime, timezone
 from typing import IO
 
-from initkeys.demo.emulator import CLOCK_PATH, format_instant
+from initkeys.demo.emulator import CLOCK_PATH
+from initkeys.timeutil import format_utc
 
 # The emulator is on loopback: never through a proxy.
 _OPENER = urllib.request.build_opener(urllib.request.ProxyHandler({}))
@@ -29,7 +30,7 @@ class Emulator:
         """Freeze the emulator's clock at ``when`` (an aware datetime, or naive UTC)."""
         if when.tzinfo is not None:
             when = when.astimezone(timezone.utc)
-        body = json.dumps({"now": format_instant(when)}).encode()
+        body = json.dumps({"now": format_utc(when)}).encode()
         request = urllib.request.Request(
             self.url + CLOCK_PATH,
             data=body,

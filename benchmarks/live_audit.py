@@ -25,7 +25,7 @@ import boto3
 from emulator_process import Emulator, start_emulator
 
 import initkeys
-from initkeys.sources.aws import ApiCallCounter
+from initkeys.aws import ApiCallCounter
 
 KINDS = (
     ("setup-used", 30),
@@ -119,9 +119,8 @@ def measure(users: int, workers: int) -> None:
         counter = ApiCallCounter()
         start = time.perf_counter()
         cpu_start = time.process_time()
-        result = initkeys.audit_account(
-            session, endpoint_url=emulator.url, max_workers=workers, counter=counter
-        )
+        aws = initkeys.AwsContext(session, endpoint_url=emulator.url, counter=counter)
+        result = initkeys.audit_account(aws, max_workers=workers)
         elapsed = time.perf_counter() - start
         cpu = time.process_time() - cpu_start
     counts = result.counts()

@@ -25,8 +25,8 @@ from child_process import run_child
 from emulator_process import Emulator, start_emulator
 
 import initkeys
+from initkeys.aws import ApiCallCounter
 from initkeys.sources.accounts import AccountSelection, TargetAccount, role_arn
-from initkeys.sources.aws import ApiCallCounter
 
 ROLE = "OrganizationAccountAccessRole"
 
@@ -79,12 +79,10 @@ def audit(
     start = time.perf_counter()
     results = list(
         initkeys.audit_accounts(
-            session(),
+            initkeys.AwsContext(session(), endpoint_url=url, counter=counter),
             targets,
             AccountSelection(role_name=ROLE),
-            endpoint_url=url,
             workers=workers,
-            counter=counter,
         )
     )
     elapsed = time.perf_counter() - start

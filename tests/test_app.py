@@ -58,9 +58,12 @@ def test_one_audit(company: Any) -> None:
     assert [(f.status, f.reason) for f in setup] == [(Status.FAIL, Reason.SETUP_KEY_UNUSED)]
 
 
-def test_public_api_takes_a_context(company: Any) -> None:
+def test_public_api_takes_a_context(company: Any, monkeypatch: pytest.MonkeyPatch) -> None:
+    # A plain boto3 Session still works (the README's first example); the endpoint then
+    # comes from the standard AWS_ENDPOINT_URL.
+    monkeypatch.setenv("AWS_ENDPOINT_URL", company.endpoint_url)
     assert initkeys.audit_account(context(company)) == initkeys.audit_account(
-        company.session(), endpoint_url=company.endpoint_url
+        company.fresh_session()
     )
 
 

@@ -24,10 +24,9 @@ from trail_records import ORG, iam_user, log_files, record, write_directory
 
 import initkeys
 from initkeys.audit import audit_report_file
-from initkeys.aws import AwsContext
+from initkeys.aws import ApiCallCounter, AwsContext
 from initkeys.model import Mode, Reason, Settings, Status
 from initkeys.sources.accounts import AccountSelection, TargetAccount
-from initkeys.sources.aws import ApiCallCounter
 from initkeys.sources.cloudtrail import DirectoryTrail, S3Trail, TrailSpec, trail_readers
 
 S = timedelta(seconds=1)
@@ -41,7 +40,9 @@ def test_live_audit_with_the_trail_bucket(aws: Any, trail: Trail, mode: Mode) ->
         aws=AwsContext(aws.session(), endpoint_url=aws.endpoint_url),
     )
     result = initkeys.audit_account(
-        aws.session(), settings=Settings(mode=mode), endpoint_url=aws.endpoint_url, trail=readers
+        AwsContext(aws.session(), endpoint_url=aws.endpoint_url),
+        settings=Settings(mode=mode),
+        trail=readers,
     )
     check_evidence(result, mode)
 
@@ -52,8 +53,7 @@ def test_the_bucket_is_read_only_for_the_days_that_matter(aws: Any, trail: Trail
     client = aws.client("s3")
     counter.attach(client)
     result = initkeys.audit_account(
-        aws.session(),
-        endpoint_url=aws.endpoint_url,
+        AwsContext(aws.session(), endpoint_url=aws.endpoint_url),
         trail=lambda _account: S3Trail(client, BUCKET, PREFIX),
     )
     check_evidence(result)
@@ -68,7 +68,8 @@ def test_the_bucket_is_read_only_for_the_days_that_matter(aws: Any, trail: Trail
 def test_live_audit_with_a_directory(aws: Any, trail: Trail, tmp_path: Path) -> None:
     root = write_directory(tmp_path / "logs", trail.files)
     result = initkeys.audit_account(
-        aws.session(), endpoint_url=aws.endpoint_url, trail=lambda _a: DirectoryTrail(str(root))
+        AwsContext(aws.session(), endpoint_url=aws.endpoint_url),
+        trail=lambda _a: DirectoryTrail(str(root)),
     )
     check_evidence(result)
 
@@ -208,10 +209,9 @@ def test_organization_audit_reads_each_members_logs_from_one_bucket(aws: Any) ->
     )
     results = list(
         initkeys.audit_accounts(
-            aws.session(),
+            AwsContext(aws.session(), endpoint_url=aws.endpoint_url),
             [TargetAccount(prod, "prod")],
             AccountSelection(role_name=ROLE),
-            endpoint_url=aws.endpoint_url,
             trail=readers,
         )
     )
@@ -233,8 +233,7 @@ def test_an_archived_log_file_is_named_not_fatal(aws: Any, trail: Trail) -> None
         StorageClass="GLACIER",
     )
     result = initkeys.audit_account(
-        aws.session(),
-        endpoint_url=aws.endpoint_url,
+        AwsContext(aws.session(), endpoint_url=aws.endpoint_url),
         trail=trail_readers(
             TrailSpec("s3", bucket=BUCKET, prefix=PREFIX),
             aws=AwsContext(aws.session(), endpoint_url=aws.endpoint_url),

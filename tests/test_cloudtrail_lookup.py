@@ -22,8 +22,10 @@ from trail_records import iam_user, record
 
 import initkeys
 from initkeys.aws import AwsContext, Identity, RetryPolicy
+from initkeys.aws.context import client_config
+from initkeys.aws.retry import DEFAULT_ATTEMPTS
 from initkeys.model import Reason, Status, TimeRange
-from initkeys.sources.aws import LiveAccount, make_client_config
+from initkeys.sources.aws import LiveAccount
 from initkeys.sources.cloudtrail import LookupTrail, RateLimiter, TrailSpec, trail_readers
 
 FAST = 1000.0  # requests a second, for tests about pages rather than the rate
@@ -36,15 +38,14 @@ def cloudtrail_client(aws: Any, endpoint: LookupEndpoint) -> Any:
         "cloudtrail",
         endpoint_url=endpoint.url,
         region_name="us-east-1",
-        config=make_client_config(1, session),
+        config=client_config(1, DEFAULT_ATTEMPTS),
     )
 
 
 def audit(aws: Any, endpoint: LookupEndpoint, now: datetime) -> initkeys.AccountAudit:
     client = cloudtrail_client(aws, endpoint)
     return initkeys.audit_account(
-        aws.session(),
-        endpoint_url=aws.endpoint_url,
+        AwsContext(aws.session(), endpoint_url=aws.endpoint_url),
         trail=lambda _account: LookupTrail(client, limiter=RateLimiter(FAST), now=lambda: now),
     )
 

@@ -16,6 +16,7 @@ from typing import Any
 import pytest
 from conftest import EmulatorProcess
 
+from initkeys.aws import AwsContext
 from initkeys.demo.company import COMPANY, DEMO_NOW, ExpectedFinding, seed_company
 from initkeys.demo.emulator import Clock, install_clock, parse_instant
 from initkeys.errors import InputError
@@ -188,7 +189,9 @@ class Snapshot:
 def seeded(emulator: EmulatorProcess) -> Iterator[Snapshot]:
     """Seed once and read everything back, so later resets by other tests don't matter."""
     emulator.reset()
-    truth = seed_company(emulator.session, emulator.endpoint_url, emulator.set_time)
+    truth = seed_company(
+        AwsContext(emulator.session(), endpoint_url=emulator.endpoint_url), emulator.set_time
+    )
     clock = emulator.now()
     iam = emulator.client("iam")
     listed = iam.list_users(MaxItems=1000)["Users"]
@@ -299,7 +302,8 @@ def test_run_demo_serves_the_company_in_process(monkeypatch: pytest.MonkeyPatch)
     # Two users keep this fast; the whole company is checked through `seeded`.
     cast = tuple(u for u in COMPANY if u.name in {"priya.raman", "maria.gonzalez"})
     monkeypatch.setattr(company, "COMPANY", cast)
-    with run_demo() as (session, endpoint_url):
+    with run_demo() as aws:
+        session, endpoint_url = aws.session, aws.endpoint_url
         iam = session.client("iam", endpoint_url=endpoint_url)
         assert session.get_credentials().access_key == "demo"
         assert session.region_name == "us-east-1"

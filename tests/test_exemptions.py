@@ -17,6 +17,7 @@ from hypothesis import strategies as st
 from scenario import NOW, Scenario, at
 
 import initkeys
+from initkeys.aws import AwsContext
 from initkeys.config import exemption_rules, read_config
 from initkeys.errors import InputError
 from initkeys.evaluate import judge_user
@@ -265,7 +266,7 @@ def test_live_tag_exemption(aws: Any) -> None:
         Tags=[{"Key": "initkeys:exempt", "Value": "emergency access, reviewed quarterly"}],
     )
     s.settle(NOW)
-    result = initkeys.audit_account(aws.session(), endpoint_url=aws.endpoint_url)
+    result = initkeys.audit_account(AwsContext(aws.session(), endpoint_url=aws.endpoint_url))
     by_user = {f.user: f for f in result.findings}
     assert by_user["break-glass"].status is Status.FAIL
     exemption = by_user["break-glass"].exemption
@@ -301,7 +302,9 @@ def test_live_tag_key_in_any_case_exempts(aws: Any) -> None:
     )
     s.settle(NOW)
     settings = Settings(exemptions=(rule("svc-*"),))
-    result = initkeys.audit_account(aws.session(), settings=settings, endpoint_url=aws.endpoint_url)
+    result = initkeys.audit_account(
+        AwsContext(aws.session(), endpoint_url=aws.endpoint_url), settings=settings
+    )
     by_user = {f.user: f for f in result.findings}
     assert {f.status for f in by_user.values()} == {Status.FAIL}
     tag = by_user["Break-Glass"].exemption

@@ -26,6 +26,7 @@ from guard_kit import (
 from remediation_kit import invoke, journal_lines
 from scenario import Scenario, at
 
+from initkeys.aws import AwsContext
 from initkeys.errors import AccessError
 from initkeys.guard.config import GuardAction, GuardConfig
 from initkeys.guard.decide import Verdict
@@ -45,7 +46,7 @@ def inbox(aws: Any) -> Inbox:
 
 def guard(aws: Any, action: GuardAction, topic: str | None, **settings: Any) -> Guard:
     config = GuardConfig(action=action, topic_arn=topic, settings=Settings(**settings))
-    return Guard(aws.session(), config, endpoint_url=aws.endpoint_url)
+    return Guard(AwsContext(aws.session(), endpoint_url=aws.endpoint_url), config)
 
 
 def run_guard(
@@ -425,12 +426,12 @@ def test_least_privilege_policy_is_enough(aws: Any, inbox: Inbox, tmp_path: Path
     )
     config = GuardConfig(GuardAction.DEACTIVATE, inbox.topic_arn)
     with aws.enforcing_iam():
-        g = Guard(full, config, endpoint_url=aws.endpoint_url)
+        g = Guard(AwsContext(full, endpoint_url=aws.endpoint_url), config)
         document = event(ADMIN_KEY_EVENT, key_id=key.access_key_id)
         result = g.act(g.decide(parse_event(document), NOW), journal=str(tmp_path / "a.jsonl"))
         assert [o.phase.value for o in result.outcomes] == ["applied"]
         assert result.message_id
-        limited = Guard(notify_only, config, endpoint_url=aws.endpoint_url)
+        limited = Guard(AwsContext(notify_only, endpoint_url=aws.endpoint_url), config)
         document = event(ADMIN_KEY_EVENT, user="carol", key_id=carol_key.access_key_id)
         denied = limited.act(
             limited.decide(parse_event(document), NOW), journal=str(tmp_path / "b.jsonl")

@@ -20,7 +20,7 @@ S = timedelta(seconds=1)
 
 def audit(aws: Any, **settings: Any) -> initkeys.AccountAudit:
     return initkeys.audit_account(
-        aws.session(), settings=Settings(**settings), endpoint_url=aws.endpoint_url
+        AwsContext(aws.session(), endpoint_url=aws.endpoint_url), settings=Settings(**settings)
     )
 
 
@@ -193,7 +193,9 @@ def test_stale_report_is_corrected_live(aws: Any, company: dict[str, Any]) -> No
 
 def test_api_calls_stay_near_the_minimum(aws: Any, company: dict[str, Any]) -> None:
     counter = ApiCallCounter()
-    initkeys.audit_account(aws.session(), endpoint_url=aws.endpoint_url, counter=counter)
+    initkeys.audit_account(
+        AwsContext(aws.session(), endpoint_url=aws.endpoint_url, counter=counter)
+    )
     calls = counter.calls
     assert calls["sts:GetCallerIdentity"] == 1
     assert calls["iam:GetCredentialReport"] == 1
@@ -228,7 +230,7 @@ def test_least_privilege_policy_is_enough(aws: Any, company: dict[str, Any]) -> 
             aws_secret_access_key=meta["SecretAccessKey"],
             region_name="us-east-1",
         )
-        result = initkeys.audit_account(session, endpoint_url=aws.endpoint_url)
+        result = initkeys.audit_account(AwsContext(session, endpoint_url=aws.endpoint_url))
     got = [(f.user, f.key_slot, f.status, f.reason) for f in result.findings]
     errors = [f.message for f in result.findings if f.status is Status.ERROR]
     assert not errors, errors
@@ -248,13 +250,13 @@ def test_denied_audit_is_an_access_error(aws: Any, company: dict[str, Any]) -> N
             region_name="us-east-1",
         )
         with pytest.raises(initkeys.AccessError, match="access denied for iam:"):
-            initkeys.audit_account(session, endpoint_url=aws.endpoint_url)
+            initkeys.audit_account(AwsContext(session, endpoint_url=aws.endpoint_url))
 
 
 def test_an_account_without_users_is_audited(aws: Any) -> None:
     # AWS always adds the root row; an emulator's report of an empty account is a
     # bare header, which is an account without users, not an unreadable report.
-    result = initkeys.audit_account(aws.session(), endpoint_url=aws.endpoint_url)
+    result = initkeys.audit_account(AwsContext(aws.session(), endpoint_url=aws.endpoint_url))
     assert result.error is None
     assert result.findings == ()
     assert result.status is Status.NOT_APPLICABLE

@@ -10,6 +10,7 @@ from faults import FaultProxy, error_xml, instant_retries, report_state_xml
 from scenario import NOW, Scenario, at
 
 import initkeys
+from initkeys.aws import AwsContext
 from initkeys.model import Reason, Status
 
 S = timedelta(seconds=1)
@@ -33,7 +34,7 @@ def verdicts(result: initkeys.AccountAudit) -> list[tuple[str, Status, Reason]]:
 
 def test_throttling_is_retried_and_never_aborts(account: Any) -> None:
     expected = verdicts(
-        initkeys.audit_account(account.session(), endpoint_url=account.endpoint_url)
+        initkeys.audit_account(AwsContext(account.session(), endpoint_url=account.endpoint_url))
     )
 
     def throttle(action: str, count: int) -> tuple[int, str] | None:
@@ -48,7 +49,7 @@ def test_throttling_is_retried_and_never_aborts(account: Any) -> None:
 
     with FaultProxy(account.endpoint_url, throttle) as proxy:
         result = initkeys.audit_account(
-            account.session(), endpoint_url=proxy.url, retry=instant_retries()
+            AwsContext(account.session(), endpoint_url=proxy.url, retry=instant_retries())
         )
     assert verdicts(result) == expected
     assert proxy.injected["ListAccessKeys"] >= 3
@@ -66,7 +67,7 @@ def test_throttling_beyond_botocores_retries_is_still_retried(account: Any) -> N
 
     with FaultProxy(account.endpoint_url, throttle) as proxy:
         result = initkeys.audit_account(
-            session, endpoint_url=proxy.url, max_workers=1, retry=instant_retries()
+            AwsContext(session, endpoint_url=proxy.url, retry=instant_retries()), max_workers=1
         )
     assert [f.status for f in result.findings if f.user.startswith("user")] == [Status.FAIL] * 6
     assert proxy.injected["ListAccessKeys"] == 3
@@ -83,7 +84,7 @@ def test_expired_token_says_so(account: Any) -> None:
         FaultProxy(account.endpoint_url, expire) as proxy,
         pytest.raises(initkeys.AccessError, match="session token has expired"),
     ):
-        initkeys.audit_account(account.session(), endpoint_url=proxy.url)
+        initkeys.audit_account(AwsContext(account.session(), endpoint_url=proxy.url))
 
 
 def test_report_that_never_completes_times_out_clearly(account: Any) -> None:
@@ -95,7 +96,8 @@ def test_report_that_never_completes_times_out_clearly(account: Any) -> None:
     with FaultProxy(account.endpoint_url, never) as proxy:
         with pytest.raises(initkeys.AccessError, match="not ready after 2s"):
             initkeys.audit_account(
-                account.session(), endpoint_url=proxy.url, report_timeout=2, retry=instant_retries()
+                AwsContext(account.session(), endpoint_url=proxy.url, retry=instant_retries()),
+                report_timeout=2,
             )
         assert proxy.counts["GenerateCredentialReport"] >= 2
 
@@ -107,7 +109,9 @@ def test_a_denied_user_read_is_an_error_finding_not_an_abort(account: Any) -> No
         return None
 
     with FaultProxy(account.endpoint_url, deny) as proxy:
-        result = initkeys.audit_account(account.session(), endpoint_url=proxy.url, max_workers=1)
+        result = initkeys.audit_account(
+            AwsContext(account.session(), endpoint_url=proxy.url), max_workers=1
+        )
     errors = [f for f in result.findings if f.status is Status.ERROR]
     assert len(errors) == 1
     assert errors[0].reason is Reason.LIVE_READ_FAILED
@@ -130,7 +134,7 @@ def test_other_partitions(aws: Any, region: str, partition: str) -> None:
     iam.create_login_profile(UserName="wei", Password="Correct-Horse-9!")
     iam.create_access_key(UserName="wei")
     aws.set_time(NOW)
-    result = initkeys.audit_account(session, endpoint_url=aws.endpoint_url)
+    result = initkeys.audit_account(AwsContext(session, endpoint_url=aws.endpoint_url))
     assert result.partition == partition
     (finding,) = result.findings
     assert finding.arn == f"arn:{partition}:iam::123456789012:user/wei"

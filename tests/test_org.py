@@ -14,6 +14,7 @@ from cli_kit import run, subprocess_env
 from scenario import NOW, at
 
 import initkeys
+from initkeys.aws import AwsContext
 from initkeys.policy import AUDIT_ACTIONS
 from initkeys.sources.accounts import AccountSelection, TargetAccount, parse_account_ids, role_arn
 
@@ -92,10 +93,9 @@ def test_audit_accounts_api(aws: Any, org: dict[str, str]) -> None:
     ]
     results = list(
         initkeys.audit_accounts(
-            aws.session(),
+            AwsContext(aws.session(), endpoint_url=aws.endpoint_url),
             targets,
             AccountSelection(role_name=ROLE),
-            endpoint_url=aws.endpoint_url,
             workers=4,
         )
     )
@@ -239,10 +239,9 @@ def test_an_account_that_denies_is_an_error_the_rest_go_on(aws: Any, org: dict[s
     with aws.enforcing_iam():
         results = list(
             initkeys.audit_accounts(
-                session,
+                AwsContext(session, endpoint_url=aws.endpoint_url),
                 targets,
                 AccountSelection(role_name="Auditor"),
-                endpoint_url=aws.endpoint_url,
             )
         )
     prod, sandbox = results

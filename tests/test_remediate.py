@@ -30,6 +30,7 @@ from remediation_kit import (
 from scenario import NOW, Scenario, at
 
 import initkeys
+from initkeys.aws import ApiCallCounter, AwsContext
 from initkeys.model import Exemption, Finding, Mode, Reason, Settings, Status
 from initkeys.remediate import (
     Action,
@@ -40,7 +41,6 @@ from initkeys.remediate import (
     read_audit_report,
     read_journal,
 )
-from initkeys.sources.aws import ApiCallCounter
 
 
 @pytest.fixture
@@ -173,9 +173,9 @@ def test_apply_rerun_then_delete(aws: Any, account: Account, tmp_path: Path) -> 
     # A rerun from the report: every key already done, and not one UpdateAccessKey.
     counter = ApiCallCounter()
     findings = read_audit_report(str(report)).account("123456789012").findings
-    result = Remediator(aws.session(), endpoint_url=aws.endpoint_url, counter=counter).execute(
-        plan_remediation(findings), journal=str(journal)
-    )
+    result = Remediator(
+        AwsContext(aws.session(), endpoint_url=aws.endpoint_url, counter=counter)
+    ).execute(plan_remediation(findings), journal=str(journal))
     assert result.exit_code == 0
     assert {o.phase for o in result.outcomes} == {Phase.ALREADY_DONE}
     assert "iam:UpdateAccessKey" not in counter.calls
@@ -497,7 +497,7 @@ def test_least_privilege_policy_is_enough(aws: Any, account: Account, tmp_path: 
     journal = str(tmp_path / "j.jsonl")
     before = snapshot(aws, but="remediator")
     with aws.enforcing_iam():
-        remediator = Remediator(as_remediator, endpoint_url=aws.endpoint_url)
+        remediator = Remediator(AwsContext(as_remediator, endpoint_url=aws.endpoint_url))
         audit = remediator.audit()
         assert not [f for f in audit.findings if f.status is Status.ERROR]
         # With the window the CLI passes: each key is judged again live (iam:GetUser).

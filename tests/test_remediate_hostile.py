@@ -541,6 +541,7 @@ def test_rollback_refuses_a_journal_changed_since_it_was_read(
 ) -> None:
     """Between the plan (and the question) and the first action, the journal changes:
     nothing is done."""
+    from initkeys.aws import AwsContext
     from initkeys.errors import InputError
     from initkeys.remediate import Remediator, plan_rollback, read_journal
 
@@ -553,7 +554,7 @@ def test_rollback_refuses_a_journal_changed_since_it_was_read(
     text = journal.read_text().replace('"principal": "arn:', '"principal": "arn :', 1)
     journal.write_text(text)
     keys, files = snapshot(aws), state(tmp_path)
-    remediator = Remediator(aws.session(), endpoint_url=aws.endpoint_url)
+    remediator = Remediator(AwsContext(aws.session(), endpoint_url=aws.endpoint_url))
     with pytest.raises(InputError, match="changed since it was read"):
         remediator.execute(plan.reactivate, journal=str(journal), journal_read=entries)
     assert snapshot(aws) == keys

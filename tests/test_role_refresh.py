@@ -32,6 +32,7 @@ from test_org import (  # noqa: F401 (org: a fixture)
 )
 
 import initkeys
+from initkeys.aws import AwsContext
 from initkeys.errors import AccessError
 from initkeys.sources.accounts import (
     DEFAULT_SESSION,
@@ -197,7 +198,9 @@ def test_an_org_audit_outlasts_its_role_sessions(
         targets = [TargetAccount(i, n) for n, i in org.items()]
         results = list(
             initkeys.audit_accounts(
-                aws.session(), targets, AccountSelection(role_name=ROLE), endpoint_url=proxy.url
+                AwsContext(aws.session(), endpoint_url=proxy.url),
+                targets,
+                AccountSelection(role_name=ROLE),
             )
         )
         assumed = [

@@ -26,35 +26,21 @@ from typing import TYPE_CHECKING, Any
 
 from initkeys._version import __version__
 
-# Public name → module that defines it; loaded on first use (PEP 562) so that
-# `import initkeys` and `initkeys --version` stay fast.
-_EXPORTS = {
-    "audit_account": "initkeys.app.audit",
-    "audit_accounts": "initkeys.app.audit",
-    "scan_iac": "initkeys.app.iac",
-    "AwsContext": "initkeys.aws",
-    "RetryPolicy": "initkeys.aws",
-    "audit_report_file": "initkeys.audit",
-    "CONTROL": "initkeys.control",
-    "AccessError": "initkeys.errors",
-    "InitkeysError": "initkeys.errors",
-    "InputError": "initkeys.errors",
-    "evaluate_report": "initkeys.evaluate",
-    "judge_user": "initkeys.evaluate",
-    "AccessKey": "initkeys.model",
-    "AccountAudit": "initkeys.model",
-    "AuditRun": "initkeys.model",
-    "CredentialReport": "initkeys.model",
-    "Finding": "initkeys.model",
-    "IamUser": "initkeys.model",
-    "Mode": "initkeys.model",
-    "Reason": "initkeys.model",
-    "Settings": "initkeys.model",
-    "Status": "initkeys.model",
-    "policy_document": "initkeys.policy",
-    "parse_credential_report": "initkeys.sources.credential_report",
-    "read_credential_report": "initkeys.sources.credential_report",
-}
+# The modules that define the public names of __all__, lightest first: a name is looked
+# up in them on first use (PEP 562), so `import initkeys` and `initkeys --version` stay
+# fast and each public name is listed once, in __all__.
+_MODULES = (
+    "initkeys.model",
+    "initkeys.errors",
+    "initkeys.control",
+    "initkeys.evaluate",
+    "initkeys.policy",
+    "initkeys.sources.credential_report",
+    "initkeys.audit",
+    "initkeys.aws",
+    "initkeys.app.audit",
+    "initkeys.app.iac",
+)
 
 __all__ = [
     "CONTROL",
@@ -85,35 +71,23 @@ __all__ = [
     "scan_iac",
 ]
 
-if TYPE_CHECKING:
-    from initkeys.app.audit import audit_account, audit_accounts
-    from initkeys.app.iac import scan_iac
-    from initkeys.audit import audit_report_file
-    from initkeys.aws import AwsContext, RetryPolicy
-    from initkeys.control import CONTROL
-    from initkeys.errors import AccessError, InitkeysError, InputError
-    from initkeys.evaluate import evaluate_report, judge_user
-    from initkeys.model import (
-        AccessKey,
-        AccountAudit,
-        AuditRun,
-        CredentialReport,
-        Finding,
-        IamUser,
-        Mode,
-        Reason,
-        Settings,
-        Status,
-    )
-    from initkeys.policy import policy_document
-    from initkeys.sources.credential_report import (
-        parse_credential_report,
-        read_credential_report,
-    )
+if TYPE_CHECKING:  # the same modules, for type checkers; __all__ says which names are public
+    from initkeys.app.audit import *
+    from initkeys.app.iac import *
+    from initkeys.audit import *
+    from initkeys.aws import *
+    from initkeys.control import *
+    from initkeys.errors import *
+    from initkeys.evaluate import *
+    from initkeys.model import *
+    from initkeys.policy import *
+    from initkeys.sources.credential_report import *
 
 
 def __getattr__(name: str) -> Any:
-    module = _EXPORTS.get(name)
-    if module is None:
-        raise AttributeError(f"module 'initkeys' has no attribute {name!r}")
-    return getattr(importlib.import_module(module), name)
+    if name in __all__:
+        for module in _MODULES:
+            value = getattr(importlib.import_module(module), name, _MODULES)
+            if value is not _MODULES:
+                return value
+    raise AttributeError(f"module 'initkeys' has no attribute {name!r}")

@@ -7,15 +7,15 @@ every user the report does not know yet, and judges those again.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Iterator, Sequence
+from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, replace
 from datetime import timedelta
 from typing import TYPE_CHECKING
 
-from initkeys.aws import AwsContext, describe_access_error
-from initkeys.errors import AccessError
+from initkeys.aws import describe_access_error
 from initkeys.evaluate import (
+    audit_of,
     evaluate_users,
     judge_deleted_user,
     judge_unreadable_user,
@@ -23,21 +23,12 @@ from initkeys.evaluate import (
     search_ranges,
     with_evidence,
 )
-from initkeys.model import (
-    AccountAudit,
-    CredentialReport,
-    Finding,
-    IamUser,
-    Settings,
-    Status,
-)
-from initkeys.sources.accounts import AccountSelection, TargetAccount
+from initkeys.model import AccountAudit, CredentialReport, Finding, IamUser, Settings, Status
 from initkeys.sources.aws import ListedUser, LiveAccount
 from initkeys.sources.credential_report import open_credential_report
 
 if TYPE_CHECKING:
     from initkeys.sources.cloudtrail import TrailReader
-    from initkeys.spill import FindingSpill
 
     # The CloudTrail reader for an audited account (None: a report file's account).
     TrailFor = Callable[[LiveAccount | None], TrailReader]
@@ -71,15 +62,8 @@ def audit_report_file(
     settings = settings or Settings()
     with open_credential_report(path) as reader:
         findings = tuple(evaluate_users(reader.users(), settings))
-        result = AccountAudit(
-            account_id=reader.account_id,
-            partition=reader.partition,
-            source=reader.source,
-            report_generated_at=reader.generated_at,
-            findings=findings,
-            report_lines=reader.lines,
-            notes=reader.notes,
-        )
+        # The account, lines and notes are known once every row is read: after the findings.
+        result = audit_of(reader.report(), findings)
     return result if trail is None else add_trail_evidence(result, trail, settings)
 
 
@@ -177,24 +161,11 @@ def refresh_live(
                 done += 1
                 notify(Progress("re-reading users live", done, total))
 
-    ordered: list[Finding] = []
-    for group in _in_order(findings, extra):
-        ordered.extend(group)
-    return AccountAudit(
-        account_id=report.account_id,
-        partition=report.partition,
-        source=report.source,
-        report_generated_at=report.generated_at,
-        findings=tuple(ordered),
-    )
-
-
-def _in_order(
-    findings: dict[str, list[Finding]], extra: dict[str, list[Finding]]
-) -> Iterable[list[Finding]]:
-    yield from findings.values()
-    for name in sorted(extra):
-        yield extra[name]
+    ordered = [finding for group in findings.values() for finding in group]
+    for name in sorted(extra):  # users the report did not know yet, by name
+        ordered.extend(extra[name])
+    # Re-read users are not report lines, and a live report is never redacted.
+    return audit_of(replace(report, lines=None, notes=()), ordered)
 
 
 def _same_user(user: IamUser, listed: ListedUser) -> bool:
@@ -211,73 +182,3 @@ def _placeholder(listed: ListedUser) -> IamUser:
 def _read_failed(listed: ListedUser, exc: BaseException) -> Finding:
     user = _placeholder(listed)
     return judge_unreadable_user(user, describe_access_error(exc, "reading the user"))
-
-
-def audit_targets(
-    aws: AwsContext,
-    targets: Sequence[TargetAccount],
-    selection: AccountSelection,
-    *,
-    settings: Settings,
-    workers: int = 8,
-    user_workers: int = 8,
-    report_timeout: float = 300.0,
-    spill: FindingSpill | None = None,
-    trail: TrailFor | None = None,
-) -> Iterator[AccountAudit]:
-    """Audit several accounts, ``workers`` at a time; results come in ``targets`` order.
-
-    The account ``aws`` signs in to is audited with its own credentials; every
-    other one through ``selection.role_name``. An account that cannot be audited
-    (the role cannot be assumed, a call is denied) becomes an ERROR result and the
-    others go on. With ``spill``, each account's findings are moved to disk as soon
-    as it is done, so memory does not grow with the number of accounts. With
-    ``trail``, each account gets CloudTrail evidence (LookupEvents through its own
-    context, or one shared bucket or directory).
-    """
-    from initkeys.sources.accounts import context_for
-
-    own = LiveAccount(aws, max_workers=user_workers)
-    me = own.whoami()
-
-    def failed(target: TargetAccount, error: str) -> AccountAudit:
-        return AccountAudit(
-            account_id=target.account_id,
-            partition=me.partition,
-            source="aws",
-            report_generated_at=None,
-            error=error,
-            account_name=target.name,
-        )
-
-    def one(target: TargetAccount) -> AccountAudit:
-        try:
-            if target.account_id == me.account_id:
-                account = own  # already signed in: no second identity call
-            else:
-                # The assumed role's identity comes from AssumeRole: no GetCallerIdentity.
-                reached = context_for(
-                    aws, me.account_id, me.partition, target.account_id, selection
-                )
-                account = LiveAccount(reached, max_workers=user_workers)
-            result = audit_live_account(
-                account,
-                settings=settings,
-                max_workers=user_workers,
-                report_timeout=report_timeout,
-                trail=trail,
-            )
-        except AccessError as exc:
-            return failed(target, str(exc))
-        if result.account_id != target.account_id:
-            return failed(
-                target,
-                f"the role's credentials sign in to account {result.account_id}, "
-                f"not {target.account_id}",
-            )
-        if spill is not None:
-            return replace(result, account_name=target.name, findings=spill.keep(result.findings))
-        return replace(result, account_name=target.name)
-
-    with ThreadPoolExecutor(max_workers=max(1, workers)) as pool:
-        yield from pool.map(one, targets)

@@ -17,7 +17,9 @@ import click
 
 from initkeys._version import __version__
 from initkeys.app.audit import make_settings
+from initkeys.cli_common import discard_stdout, write_to_stdout
 from initkeys.cli_options import (
+    AwsOptions,
     account_selection_options,
     aws_options,
     exemption_options,
@@ -151,9 +153,7 @@ def cli() -> None:
 def audit(
     report_paths: tuple[str, ...],
     demo: bool,
-    profile: str | None,
-    region: str | None,
-    endpoint_url: str | None,
+    aws_opts: AwsOptions,
     mode: str,
     setup_window: timedelta,
     fail_on: str,
@@ -187,7 +187,7 @@ def audit(
         send_to_securityhub,
     )
 
-    if demo and (report_paths or profile or endpoint_url or send_to):
+    if demo and (report_paths or aws_opts.profile or aws_opts.endpoint_url or send_to):
         raise InputError(
             "--demo cannot be combined with --credential-report, --profile, --endpoint-url "
             "or --send-to"
@@ -196,9 +196,7 @@ def audit(
     trail = check_cloudtrail(cloudtrail, report_paths, demo)
     formats = parse_format_list(output_format)
     trail_bucket = bool(trail and trail.kind == "s3")
-    check_report_options(
-        report_paths, formats, send_to, profile, region, endpoint_url, trail_bucket=trail_bucket
-    )
+    check_report_options(report_paths, formats, send_to, aws_opts, trail_bucket=trail_bucket)
     targets = report_targets(formats, output, output_dir)
     started = datetime.now(timezone.utc).replace(microsecond=0)
     settings = make_settings(
@@ -207,9 +205,7 @@ def audit(
 
     aws = None
     if send_to or trail_bucket or not (report_paths or demo):
-        from initkeys.aws import AwsContext
-
-        aws = AwsContext.open(profile, region, endpoint_url)
+        aws = aws_opts.context()
     with ExitStack() as cleanup:
         accounts = audit_selected(
             cleanup,
@@ -227,7 +223,7 @@ def audit(
         if all(a.error is not None for a in run.accounts):
             raise AccessError("; ".join(a.error or "" for a in run.accounts))
         # Security Hub's region: --region, else the session's, else each partition's home.
-        hub_region = region or (aws.region if aws is not None else None)
+        hub_region = aws_opts.region or (aws.region if aws is not None else None)
         for name, path in targets:
             _write_report(run, name, path, hub_region)
         if send_to:
@@ -245,19 +241,18 @@ def check_report_options(
     report_paths: tuple[str, ...],
     formats: list[str],
     send_to: str | None,
-    profile: str | None,
-    region: str | None,
-    endpoint_url: str | None,
+    aws_opts: AwsOptions,
     *,
     trail_bucket: bool = False,
 ) -> None:
     """A report file needs no AWS options, except to send its findings, place them,
     or read a trail's bucket."""
+    region = aws_opts.region
     if region is not None and ("asff" in formats or send_to):
         check_region_name(region)
     if not report_paths or send_to or trail_bucket:
         return
-    if profile or endpoint_url or (region and "asff" not in formats):
+    if aws_opts.profile or aws_opts.endpoint_url or (region and "asff" not in formats):
         raise InputError(
             "--credential-report reads files: --profile and --endpoint-url go with it only "
             "with --send-to or --cloudtrail s3://…, and --region only with those or "
@@ -336,29 +331,13 @@ def _write_report(
     else:
         formatter = get_formatter(output_format)
     if output is None:
-        _write_to_stdout(run, formatter, output_format)
+        write_to_stdout(run, formatter, output_format)
         return
     try:
         with atomic_file(output) as out:
             formatter.render(run, out, color=False, tool_version=__version__)
     except BrokenPipeError:
         pass  # a FIFO whose reader went away: as for stdout, the audit's verdict stands
-
-
-def _write_to_stdout(run: AuditRun, formatter: Formatter, output_format: str) -> None:
-    """The report on stdout. A reader that goes away (``| head``) or a closed stdout
-    (``>&-``) does not change the audit: it ends quietly with the audit's own exit code
-    (0/1), which is what a caller that reads only the code asked for."""
-    stdout = sys.stdout
-    if stdout is None:  # started with fd 1 closed
-        _note("standard output is closed: the report was not written")
-        return
-    try:
-        color = output_format == "text" and stdout.isatty() and "NO_COLOR" not in os.environ
-        formatter.render(run, stdout, color=color, tool_version=__version__)
-        stdout.flush()
-    except BrokenPipeError:
-        _discard_stdout()
 
 
 @cli.group()
@@ -389,8 +368,7 @@ def policy_remediate(cloudtrail: str | None, partition: str) -> None:
     """The IAM policy (JSON) that remediation and rollback need."""
     from initkeys.policy import remediate_policy, render
 
-    document = remediate_policy(_policy_trail(cloudtrail), partition)
-    click.echo(render(document), nl=False)
+    click.echo(render(remediate_policy(_policy_trail(cloudtrail), partition)), nl=False)
 
 
 @policy.command("securityhub")
@@ -434,7 +412,7 @@ def main(argv: list[str] | None = None) -> None:
     except (ReaderGone, BrokenPipeError):
         # Outside the audit's report (which handles it): the command's output was cut
         # short, so its result is unknown; no traceback, no further writes to stdout.
-        _discard_stdout()
+        discard_stdout()
         _die("the reader of the output went away (broken pipe) before the command ended", 2)
     except OSError as e:
         where = f"{e.filename}: " if e.filename else ""
@@ -466,25 +444,6 @@ def _stray_aws_error(e: Exception) -> bool:
     from initkeys.aws import is_access_error
 
     return is_access_error(e) and not isinstance(e, ParamValidationError)
-
-
-def _discard_stdout() -> None:
-    """The reader went away (``| head``): what is still buffered, and anything written
-    later (the interpreter flushes at exit), goes to /dev/null instead of raising."""
-    if sys.stdout is None:
-        return
-    try:
-        fileno = sys.stdout.fileno()
-    except (OSError, ValueError):  # not a real file (tests capture it in memory)
-        return
-    devnull = os.open(os.devnull, os.O_WRONLY)
-    os.dup2(devnull, fileno)
-    os.close(devnull)
-
-
-def _note(message: str) -> None:
-    if sys.stderr is not None:
-        print(f"initkeys: note: {message}", file=sys.stderr)
 
 
 def _die(message: str, code: int) -> None:

@@ -10,13 +10,17 @@ from __future__ import annotations
 import enum
 import functools
 from collections.abc import Callable
+from dataclasses import dataclass
 from datetime import timedelta
-from typing import Any, TypeVar, cast
+from typing import TYPE_CHECKING, Any, TypeVar, cast
 
 import click
 
 from initkeys.durations import parse_duration, parse_setup_window
 from initkeys.model import Mode
+
+if TYPE_CHECKING:
+    from initkeys.aws import AwsContext
 
 _F = TypeVar("_F", bound=Callable[..., Any])
 
@@ -56,10 +60,31 @@ def _apply(command: _F, options: list[Callable[[_F], _F]]) -> _F:
     return command
 
 
+@dataclass(frozen=True)
+class AwsOptions:
+    """--profile, --region and --endpoint-url as given; :meth:`context` opens them (only
+    when AWS is called: a credential report file needs no session)."""
+
+    profile: str | None = None
+    region: str | None = None
+    endpoint_url: str | None = None
+
+    def context(self) -> AwsContext:
+        from initkeys.aws import AwsContext
+
+        return AwsContext.open(self.profile, self.region, self.endpoint_url)
+
+
 def aws_options(command: _F) -> _F:
-    """--profile, --region, --endpoint-url: as in the AWS CLI."""
+    """--profile, --region, --endpoint-url (as in the AWS CLI), as ``aws_opts``."""
+
+    @functools.wraps(command)
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        given = {k: kwargs.pop(k) for k in ("profile", "region", "endpoint_url")}
+        return command(*args, aws_opts=AwsOptions(**given), **kwargs)
+
     return _apply(
-        command,
+        cast(_F, wrapper),
         [
             click.option("--profile", help="AWS named profile, as in the AWS CLI."),
             click.option(
@@ -195,14 +220,6 @@ _SELECTION_OPTIONS: list[Callable[[Any], Any]] = [
         help="Leave these accounts out (with --org or --accounts).",
     ),
 ]
-_SELECTION_KEYS = (
-    "org",
-    "account_list",
-    "exclude_list",
-    "role_name",
-    "external_id",
-    "role_session_name",
-)
 
 
 def _as_selection(command: _F) -> _F:
@@ -210,9 +227,11 @@ def _as_selection(command: _F) -> _F:
 
     @functools.wraps(command)
     def wrapper(*args: Any, **kwargs: Any) -> Any:
+        from dataclasses import fields
+
         from initkeys.sources.accounts import AccountSelection
 
-        given = {k: kwargs.pop(k) for k in _SELECTION_KEYS if k in kwargs}
+        given = {f.name: kwargs.pop(f.name) for f in fields(AccountSelection) if f.name in kwargs}
         kwargs["selection"] = AccountSelection(**given)
         return command(*args, **kwargs)
 

@@ -7,6 +7,7 @@ from dataclasses import dataclass
 
 @dataclass(frozen=True)
 class Control:
+    # The JSON report's ``control`` object is these fields, in this order.
     id: str
     title: str
     information: str

@@ -10,11 +10,12 @@ from __future__ import annotations
 
 import sys
 from datetime import datetime, timezone
-from typing import TYPE_CHECKING, Any, cast
+from typing import TYPE_CHECKING
 
 import click
 
 from initkeys._version import __version__
+from initkeys.cli_common import write_to_stdout
 from initkeys.cli_options import exemption_options, failure_options, report_options
 from initkeys.formats.iac import IAC_FORMAT_NAMES
 
@@ -68,10 +69,11 @@ def iac(
         allow_errors=allow_errors,
     )
     run = scan_iac(paths, settings, generated_at=started)
-    if run.nothing_found:
-        from initkeys.cli import _note
-
-        _note("no Terraform, CloudFormation or plan file found: nothing to judge")
+    if run.nothing_found and sys.stderr is not None:
+        print(
+            "initkeys: note: no Terraform, CloudFormation or plan file found: nothing to judge",
+            file=sys.stderr,
+        )
     for name, path in targets:
         _write(run, name, path)
     sys.exit(1 if run.fails() else 0)
@@ -89,8 +91,6 @@ def _write(run: IacRun, name: str, path: str | None) -> None:
         except BrokenPipeError:
             pass  # a FIFO whose reader went away: the scan's verdict stands
         return
-    from initkeys.cli import _write_to_stdout
-
     # The audit's way to stdout (colour on a terminal, a reader that goes away keeps the
-    # exit code); an IaC formatter renders as an audit formatter does.
-    _write_to_stdout(cast(Any, run), cast(Any, formatter), name)
+    # exit code).
+    write_to_stdout(run, formatter, name)

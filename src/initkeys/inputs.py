@@ -138,16 +138,14 @@ def _check_shape(document: Any, surrogates: bool) -> None:
     stack: list[tuple[Any, int]] = [(document, 1)]
     while stack:
         value, depth = stack.pop()
+        if isinstance(value, (dict, list)) and depth > MAX_JSON_DEPTH:
+            raise BadJson(f"JSON nested deeper than {MAX_JSON_DEPTH} levels")
         if isinstance(value, dict):
-            if depth > MAX_JSON_DEPTH:
-                raise BadJson(f"JSON nested deeper than {MAX_JSON_DEPTH} levels")
             for key, item in value.items():
                 if surrogates and _LONE_SURROGATE.search(key):
                     raise BadJson("a string holds a lone UTF-16 surrogate")
                 stack.append((item, depth + 1))
         elif isinstance(value, list):
-            if depth > MAX_JSON_DEPTH:
-                raise BadJson(f"JSON nested deeper than {MAX_JSON_DEPTH} levels")
             stack.extend((item, depth + 1) for item in value)
         elif surrogates and isinstance(value, str) and _LONE_SURROGATE.search(value):
             raise BadJson("a string holds a lone UTF-16 surrogate")

@@ -47,16 +47,9 @@ class Status(TextEnum):
         return _RANK[self]
 
 
-_RANK = {
-    Status.NOT_APPLICABLE: 0,
-    Status.PASS: 1,
-    Status.WARNING: 2,
-    Status.ERROR: 3,
-    Status.FAIL: 4,
-}
-
-# Order in which statuses are listed in summaries.
+# Order in which statuses are listed in summaries: the worst first.
 STATUS_ORDER = (Status.FAIL, Status.ERROR, Status.WARNING, Status.PASS, Status.NOT_APPLICABLE)
+_RANK = {status: rank for rank, status in enumerate(reversed(STATUS_ORDER))}
 
 
 def worst(statuses: Iterable[Status]) -> Status | None:
@@ -391,6 +384,28 @@ class EventName(TextEnum):
     CREATE_ACCESS_KEY = "CreateAccessKey"
 
 
+def acted_on_itself(
+    principal_type: str | None,
+    principal_name: str | None,
+    user: str,
+    *,
+    principal_account: str | None = None,
+    account: str | None = None,
+) -> bool:
+    """True when the caller of an IAM event is the IAM user it acted on: the one
+    rule for "the user made its own key", shared by the audit's CloudTrail
+    evidence and the event guard. IAM user names are unique regardless of case.
+
+    A user of another account is never the user acted on, whatever its name
+    (when both accounts are known)."""
+    return (
+        principal_type == "IAMUser"
+        and principal_name is not None
+        and principal_name.casefold() == user.casefold()
+        and (principal_account is None or account is None or principal_account == account)
+    )
+
+
 @dataclass(frozen=True, slots=True)
 class CreationEvent:
     """One successful CloudTrail event that created a user, its console password, or a key."""
@@ -428,28 +443,6 @@ class CreationEvent:
             principal_account=principal_account,
             account=self.account_id or None,
         )
-
-
-def acted_on_itself(
-    principal_type: str | None,
-    principal_name: str | None,
-    user: str,
-    *,
-    principal_account: str | None = None,
-    account: str | None = None,
-) -> bool:
-    """True when the caller of an IAM event is the IAM user it acted on: the one
-    rule for "the user made its own key", shared by the audit's CloudTrail
-    evidence and the event guard. IAM user names are unique regardless of case.
-
-    A user of another account is never the user acted on, whatever its name
-    (when both accounts are known)."""
-    return (
-        principal_type == "IAMUser"
-        and principal_name is not None
-        and principal_name.casefold() == user.casefold()
-        and (principal_account is None or account is None or principal_account == account)
-    )
 
 
 @dataclass(frozen=True, slots=True)

@@ -46,7 +46,6 @@ _KEYWORDS = _ANNOTATIONS | {
     "pattern",
     "format",
 }
-_TYPES = frozenset({"null", "boolean", "integer", "number", "string", "array", "object"})
 # At most this many characters of a value are shown in an error: it is hostile input.
 _SHOWN = 40
 
@@ -80,7 +79,7 @@ def check_subset(schema: Mapping[str, Any], where: str = "#") -> None:
         raise ValueError(f"schema {where}: unsupported format {schema['format']!r}")
     types = schema.get("type", [])
     for name in [types] if isinstance(types, str) else types:
-        if name not in _TYPES:
+        if name not in _EXACT:  # the JSON types
             raise ValueError(f"schema {where}: unknown type {name!r}")
     for name, sub in schema.get("properties", {}).items():
         check_subset(sub, f"{where}/properties/{name}")
@@ -145,18 +144,22 @@ _EXACT: dict[str, tuple[type, ...]] = {
 }
 
 
+def _python_types(declared: str | list[str]) -> frozenset[type]:
+    """The Python types json.loads gives for the JSON type(s) ``declared``."""
+    types = [declared] if isinstance(declared, str) else declared
+    return frozenset(kind for name in types for kind in _EXACT[name])
+
+
 def _type_step(declared: str | list[str]) -> _Check:
     types = [declared] if isinstance(declared, str) else list(declared)
-    exact = frozenset(kind for name in types for kind in _EXACT[name])
+    exact = _python_types(declared)
 
     def check(value: Any, path: JsonPath) -> None:
         if type(value) in exact or any(_is(value, name) for name in types):
             return
         # Python's type names ("wrong type (str)"), as the reader has always said.
-        raise SchemaError(
-            _path(path),
-            f"{_subject(path)} has the wrong type ({type(value).__name__}), "
-            f"not {' or '.join(types)}",
+        raise _invalid(
+            path, f"has the wrong type ({type(value).__name__}), not {' or '.join(types)}"
         )
 
     return check
@@ -165,9 +168,7 @@ def _type_step(declared: str | list[str]) -> _Check:
 def _const_step(expected: Any) -> _Check:
     def check(value: Any, path: JsonPath) -> None:
         if not _equal(value, expected):
-            raise SchemaError(
-                _path(path), f"{_subject(path)} is {_shown(value)}, not {_shown(expected)}"
-            )
+            raise _invalid(path, f"is {_shown(value)}, not {_shown(expected)}")
 
     return check
 
@@ -189,13 +190,9 @@ def _number_step(minimum: float | None, maximum: float | None) -> _Check:
         if not _is(value, "number"):
             return
         if minimum is not None and value < minimum:
-            raise SchemaError(
-                _path(path), f"{_subject(path)} is {_shown(value)}, less than {minimum}"
-            )
+            raise _invalid(path, f"is {_shown(value)}, less than {minimum}")
         if maximum is not None and value > maximum:
-            raise SchemaError(
-                _path(path), f"{_subject(path)} is {_shown(value)}, more than {maximum}"
-            )
+            raise _invalid(path, f"is {_shown(value)}, more than {maximum}")
 
     return check
 
@@ -212,17 +209,13 @@ def _string_step(schema: Mapping[str, Any]) -> _Check:
         if not isinstance(value, str):
             return
         if shortest is not None and len(value) < shortest:
-            raise SchemaError(
-                _path(path), f"{_subject(path)} is shorter than {shortest} characters"
-            )
+            raise _invalid(path, f"is shorter than {shortest} characters")
         if longest is not None and len(value) > longest:
-            raise SchemaError(_path(path), f"{_subject(path)} is longer than {longest} characters")
+            raise _invalid(path, f"is longer than {longest} characters")
         if search is not None and not search(value):
-            raise SchemaError(
-                _path(path), f"{_subject(path)} {_shown(value)} does not match {pattern}"
-            )
+            raise _invalid(path, f"{_shown(value)} does not match {pattern}")
         if timestamp and parse_utc(value) is None:
-            raise SchemaError(_path(path), f"{_subject(path)} is not a timestamp: {_shown(value)}")
+            raise _invalid(path, f"is not a timestamp: {_shown(value)}")
 
     return check
 
@@ -267,9 +260,7 @@ def _only_types(schema: Mapping[str, Any]) -> frozenset[type]:
     another keyword has a say)."""
     if not set(schema) <= _ANNOTATIONS | {"type"} or "type" not in schema:
         return frozenset()
-    declared = schema["type"]
-    types = [declared] if isinstance(declared, str) else declared
-    return frozenset(kind for name in types for kind in _EXACT[name])
+    return _python_types(schema["type"])
 
 
 def _array_step(item: _Check) -> _Check:
@@ -282,17 +273,9 @@ def _array_step(item: _Check) -> _Check:
 
 
 def _is(value: Any, name: str) -> bool:
+    if name not in ("integer", "number"):
+        return isinstance(value, _EXACT[name])
     # bool is an int in Python, but neither a number nor an integer in JSON.
-    if name == "null":
-        return value is None
-    if name == "boolean":
-        return isinstance(value, bool)
-    if name == "string":
-        return isinstance(value, str)
-    if name == "array":
-        return isinstance(value, list)
-    if name == "object":
-        return isinstance(value, dict)
     if isinstance(value, bool) or not isinstance(value, (int, float)):
         return False
     # JSON Schema: 1.0 is an integer, as jsonschema counts it.
@@ -336,6 +319,11 @@ def _path(path: JsonPath) -> str:
         else:
             text += f"[{_shown(part)}]"
     return text
+
+
+def _invalid(path: JsonPath, rule: str) -> SchemaError:
+    """The error for the value at ``path``: ``accounts[0].status is …``."""
+    return SchemaError(_path(path), f"{_subject(path)} {rule}")
 
 
 def _subject(path: JsonPath) -> str:

@@ -26,8 +26,6 @@ from typing import overload
 from initkeys.closing import Closing
 from initkeys.model import STATUS_ORDER, Finding, Status
 
-__all__ = ["FindingSpill", "SpilledFindings"]
-
 # Findings per pickle record: big enough for speed, small enough that reading
 # back holds little at a time.
 _CHUNK = 1000

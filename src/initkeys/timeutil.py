@@ -34,12 +34,7 @@ def parse_utc(text: str) -> datetime | None:
     if text.endswith(("Z", "z")):
         text = text[:-1] + "+00:00"
     try:
-        value = datetime.fromisoformat(text)
-        value = (
-            value.replace(tzinfo=timezone.utc)
-            if value.tzinfo is None
-            else value.astimezone(timezone.utc)
-        )
+        value = as_utc(datetime.fromisoformat(text))  # an offset near year 1 overflows here
     except (ValueError, OverflowError):
         return None
     if not EARLIEST <= value < LATEST:
@@ -70,11 +65,8 @@ def format_utc(moment: datetime | None, timespec: Timespec = "auto") -> str | No
     """
     if moment is None:
         return None
-    if moment.tzinfo is not timezone.utc:  # aware UTC, the common case, skips both
-        if moment.tzinfo is None:
-            moment = moment.replace(tzinfo=timezone.utc)
-        else:
-            moment = moment.astimezone(timezone.utc)
+    if moment.tzinfo is not timezone.utc:  # aware UTC, the common case, skips the call
+        moment = as_utc(moment)
     # isoformat of a timezone.utc datetime always ends in "+00:00". The argument-free
     # call is the fastest, and reports make five of these a finding.
     text = moment.isoformat() if timespec == "auto" else moment.isoformat(timespec=timespec)

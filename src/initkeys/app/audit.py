@@ -9,13 +9,14 @@ from __future__ import annotations
 
 import os
 from collections.abc import Callable, Iterator, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from contextlib import AbstractContextManager, ExitStack
 from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
-from initkeys.aws import ApiCallCounter, AwsContext, RetryPolicy
-from initkeys.errors import InputError
+from initkeys.aws import ApiCallCounter, AwsContext
+from initkeys.errors import AccessError, InputError
 from initkeys.model import AccountAudit, AuditRun, Mode, Settings, Status
 from initkeys.sources.accounts import AccountSelection, TargetAccount
 
@@ -30,40 +31,18 @@ Spinner = Callable[[], AbstractContextManager["ProgressCallback | None"]]
 AccountBar = Callable[[int, ApiCallCounter], AbstractContextManager[Callable[[AccountAudit], None]]]
 
 
-def _context(
-    aws: AwsContext | Any,
-    profile: str | None,
-    endpoint_url: str | None,
-    counter: ApiCallCounter | None,
-    retry: RetryPolicy | None,
-) -> AwsContext:
-    """The Python API's AWS arguments as one context (a context passed in wins)."""
-    if isinstance(aws, AwsContext):
-        context = aws
-    else:
-        context = AwsContext.open(profile, None, endpoint_url, session=aws)
-    if retry is not None:
-        context = replace(context, retry=retry)
-    return context.counting(counter)
-
-
 def audit_account(
-    session: AwsContext | Any = None,
+    aws: AwsContext | Any = None,
     *,
     settings: Settings | None = None,
-    endpoint_url: str | None = None,
     max_workers: int = 8,
     report_timeout: float = 300.0,
     progress: ProgressCallback | None = None,
-    counter: ApiCallCounter | None = None,
-    profile: str | None = None,
     trail: TrailFor | None = None,
-    retry: RetryPolicy | None = None,
 ) -> AccountAudit:
-    """Audit the account that ``session`` (an :class:`~initkeys.aws.AwsContext`, or a
-    boto3 Session with ``endpoint_url`` and ``profile``) signs in to; with ``trail``
-    (see ``sources.cloudtrail.trail_readers``), add CloudTrail evidence. ``retry``:
-    how calls are retried and waited for (an injected sleep makes tests fast).
+    """Audit the account that ``aws`` (an :class:`~initkeys.aws.AwsContext`, whose counter
+    counts the calls and whose retry policy retries them, or a boto3 Session) signs in to;
+    with ``trail`` (see ``sources.cloudtrail.trail_readers``), add CloudTrail evidence.
 
     Raises :class:`initkeys.errors.AccessError` when the account cannot be
     audited at all (credentials, permissions, network).
@@ -71,9 +50,8 @@ def audit_account(
     from initkeys.audit import audit_live_account
     from initkeys.sources.aws import LiveAccount
 
-    aws = _context(session, profile, endpoint_url, counter, retry)
     return audit_live_account(
-        LiveAccount(aws, max_workers=max_workers),
+        LiveAccount(AwsContext.from_session(aws), max_workers=max_workers),
         settings=settings or Settings(),
         max_workers=max_workers,
         report_timeout=report_timeout,
@@ -83,36 +61,77 @@ def audit_account(
 
 
 def audit_accounts(
-    session: AwsContext | Any,
+    aws: AwsContext | Any,
     targets: Sequence[TargetAccount],
     selection: AccountSelection,
     *,
     settings: Settings | None = None,
-    endpoint_url: str | None = None,
     workers: int = 8,
     user_workers: int = 8,
     report_timeout: float = 300.0,
-    counter: ApiCallCounter | None = None,
-    profile: str | None = None,
     spill: FindingSpill | None = None,
     trail: TrailFor | None = None,
-    retry: RetryPolicy | None = None,
 ) -> Iterator[AccountAudit]:
-    """Audit several accounts, ``workers`` at a time, in ``targets`` order (see
-    :func:`initkeys.audit.audit_targets`); ``session`` as for :func:`audit_account`."""
-    from initkeys.audit import audit_targets
+    """Audit several accounts, ``workers`` at a time; results come in ``targets`` order.
 
-    return audit_targets(
-        _context(session, profile, endpoint_url, counter, retry),
-        targets,
-        selection,
-        settings=settings or Settings(),
-        workers=workers,
-        user_workers=user_workers,
-        report_timeout=report_timeout,
-        spill=spill,
-        trail=trail,
-    )
+    The account ``aws`` signs in to is audited with its own credentials; every
+    other one through ``selection.role_name``. An account that cannot be audited
+    (the role cannot be assumed, a call is denied) becomes an ERROR result and the
+    others go on. With ``spill``, each account's findings are moved to disk as soon
+    as it is done, so memory does not grow with the number of accounts. With
+    ``trail``, each account gets CloudTrail evidence (LookupEvents through its own
+    context, or one shared bucket or directory). ``aws`` as for :func:`audit_account`.
+    """
+    from initkeys.audit import audit_live_account
+    from initkeys.sources.accounts import context_for
+    from initkeys.sources.aws import LiveAccount
+
+    aws = AwsContext.from_session(aws)
+    settings = settings or Settings()
+    own = LiveAccount(aws, max_workers=user_workers)
+    me = own.whoami()
+
+    def failed(target: TargetAccount, error: str) -> AccountAudit:
+        return AccountAudit(
+            account_id=target.account_id,
+            partition=me.partition,
+            source="aws",
+            report_generated_at=None,
+            error=error,
+            account_name=target.name,
+        )
+
+    def one(target: TargetAccount) -> AccountAudit:
+        try:
+            if target.account_id == me.account_id:
+                account = own  # already signed in: no second identity call
+            else:
+                # The assumed role's identity comes from AssumeRole: no GetCallerIdentity.
+                reached = context_for(
+                    aws, me.account_id, me.partition, target.account_id, selection
+                )
+                account = LiveAccount(reached, max_workers=user_workers)
+            result = audit_live_account(
+                account,
+                settings=settings,
+                max_workers=user_workers,
+                report_timeout=report_timeout,
+                trail=trail,
+            )
+        except AccessError as exc:
+            return failed(target, str(exc))
+        if result.account_id != target.account_id:
+            return failed(
+                target,
+                f"the role's credentials sign in to account {result.account_id}, "
+                f"not {target.account_id}",
+            )
+        if spill is not None:
+            return replace(result, account_name=target.name, findings=spill.keep(result.findings))
+        return replace(result, account_name=target.name)
+
+    with ThreadPoolExecutor(max_workers=max(1, workers)) as pool:
+        yield from pool.map(one, targets)
 
 
 # -- the command line's audit, as functions ---------------------------------------------
@@ -315,15 +334,13 @@ def audit_many(
     bar: AccountBar | None = None,
 ) -> list[AccountAudit]:
     """The accounts ``selection`` names; one that cannot be audited is an ERROR result."""
-    from initkeys.audit import audit_targets
-
     readers = trail_readers_for(trail, aws)
     targets = select_targets(aws, selection)
     counter = ApiCallCounter()  # its retries (attempts beyond calls) show throttling
     results: list[AccountAudit] = []
     with ExitStack() as stack:
         advance = stack.enter_context(bar(len(targets), counter)) if bar is not None else None
-        for result in audit_targets(
+        for result in audit_accounts(
             aws.counting(counter),
             targets,
             selection,
@@ -344,9 +361,9 @@ def audit_demo(settings: Settings, workers: int, spinner: Spinner | None = None)
     """The built-in demo account, in an emulator started and stopped here."""
     from initkeys.demo import run_demo
 
-    with _spinning(spinner) as progress, run_demo() as (session, endpoint_url):
+    with _spinning(spinner) as progress, run_demo() as aws:
         return audit_account(
-            AwsContext(session, endpoint_url=endpoint_url),
+            aws,
             settings=settings,
             max_workers=workers,
             progress=progress,

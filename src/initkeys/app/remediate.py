@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING
 
 from initkeys.aws import AwsContext, Identity
 from initkeys.errors import AccessError, InputError
-from initkeys.model import Finding, Mode, Settings
+from initkeys.model import Mode, Settings
 from initkeys.remediate.plan import AccountPlan, PlannedAction, plan_remediation
 from initkeys.sources.accounts import AccountSelection
 
@@ -40,24 +40,6 @@ class PlannedAccount:
         return [p for p in self.plan.planned if p.acts or p.refused is not None]
 
 
-def findings_to_plan(
-    remediator: Remediator,
-    account_id: str,
-    report: AuditReport | None,
-    settings: Settings,
-    trail: TrailFor | None = None,
-) -> tuple[tuple[Finding, ...], Mode]:
-    """The approved report's findings for the account (with today's exemption rules),
-    or a fresh live audit's (with CloudTrail evidence when ``trail``); and the mode
-    they were judged in."""
-    if report is not None:
-        from initkeys.evaluate.verdicts import with_exemption_rules
-
-        audited = report.account(account_id)
-        return with_exemption_rules(audited.findings, settings), report.mode
-    return tuple(remediator.audit(settings, trail).findings), settings.mode
-
-
 def plan_account(
     remediator: Remediator,
     report: AuditReport | None,
@@ -66,10 +48,19 @@ def plan_account(
     delete: bool,
     trail: TrailFor | None = None,
 ) -> PlannedAccount:
-    """The plan for the account ``remediator`` signs in to (AccessError if it cannot be read)."""
+    """The plan for the account ``remediator`` signs in to (AccessError if it cannot be read):
+    from the approved report's findings (with today's exemption rules), judged in its mode
+    and window, or from a fresh live audit's (with CloudTrail evidence when ``trail``)."""
     identity = remediator.whoami()
-    findings, mode = findings_to_plan(remediator, identity.account_id, report, settings, trail)
-    window = report.setup_window if report is not None else settings.setup_window
+    if report is not None:
+        from initkeys.evaluate.verdicts import with_exemption_rules
+
+        audited = report.account(identity.account_id).findings
+        findings = with_exemption_rules(audited, settings)
+        mode, window = report.mode, report.setup_window
+    else:
+        findings = tuple(remediator.audit(settings, trail).findings)
+        mode, window = settings.mode, settings.setup_window
     planned = plan_remediation(findings, mode=mode, delete=delete, setup_window=window)
     return PlannedAccount(AccountPlan(identity.account_id, identity.arn, planned), remediator)
 

@@ -7,15 +7,10 @@ from initkeys.aws.context import (
     AwsContext,
     Identity,
     identity_from_arn,
-    make_client_config,
-    make_session,
 )
 from initkeys.aws.errors import (
     BAD_CREDENTIAL_CODES,
-    DEMO_HINT,
-    DENIED_CODES,
     EXPIRED_CODES,
-    THROTTLING_CODES,
     access_errors,
     describe_access_error,
     error_code,
@@ -26,10 +21,7 @@ from initkeys.aws.retry import RetryPolicy
 __all__ = [
     "BAD_CREDENTIAL_CODES",
     "CLIENT_LOCK",
-    "DEMO_HINT",
-    "DENIED_CODES",
     "EXPIRED_CODES",
-    "THROTTLING_CODES",
     "ApiCallCounter",
     "AwsContext",
     "Identity",
@@ -39,6 +31,4 @@ __all__ = [
     "error_code",
     "identity_from_arn",
     "is_access_error",
-    "make_client_config",
-    "make_session",
 ]

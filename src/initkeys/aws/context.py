@@ -11,7 +11,7 @@ import threading
 from dataclasses import dataclass, field, replace
 from typing import Any
 
-from initkeys.aws.retry import DEFAULT_ATTEMPTS, DEFAULT_POLICY, RetryPolicy
+from initkeys.aws.retry import DEFAULT_POLICY, RetryPolicy
 from initkeys.errors import InputError
 from initkeys.partitions import PARTITION_HOME_REGION
 
@@ -62,19 +62,6 @@ class ApiCallCounter:
         return sum(self.calls.values())
 
 
-def make_session(profile: str | None = None, region: str | None = None) -> Any:
-    """A boto3 Session from the standard credential chain."""
-    import boto3
-    from botocore.exceptions import ProfileNotFound
-
-    try:
-        return boto3.Session(profile_name=profile, region_name=region)
-    except ProfileNotFound:
-        raise InputError(
-            f"AWS profile {profile!r} not found in ~/.aws/config or ~/.aws/credentials"
-        ) from None
-
-
 def client_config(workers: int, max_attempts: int | None = None) -> Any:
     """Standard retry mode, timeouts, and a pool sized for ``workers`` threads;
     without ``max_attempts`` botocore takes the user's own (AWS_MAX_ATTEMPTS, the
@@ -90,16 +77,6 @@ def client_config(workers: int, max_attempts: int | None = None) -> Any:
         connect_timeout=10,
         read_timeout=60,
     )
-
-
-def make_client_config(workers: int, session: Any = None) -> Any:
-    """The configuration for a client made outside a context (botocore then retries
-    on its own): the user's max_attempts, else :data:`DEFAULT_ATTEMPTS`."""
-    botocore_session = getattr(session, "_session", None)
-    configured = (
-        None if botocore_session is None else botocore_session.get_config_variable("max_attempts")
-    )
-    return client_config(workers, None if configured is not None else DEFAULT_ATTEMPTS)
 
 
 @dataclass(frozen=True)
@@ -129,13 +106,29 @@ class AwsContext:
     ) -> AwsContext:
         """The context of ``session``, or of a new session from the standard credential
         chain with ``profile`` and ``region`` (InputError for an unknown profile)."""
+        if session is None:
+            import boto3
+            from botocore.exceptions import ProfileNotFound
+
+            try:
+                session = boto3.Session(profile_name=profile, region_name=region)
+            except ProfileNotFound:
+                raise InputError(
+                    f"AWS profile {profile!r} not found in ~/.aws/config or ~/.aws/credentials"
+                ) from None
         return cls(
-            session if session is not None else make_session(profile, region),
+            session,
             profile=profile,
             endpoint_url=endpoint_url,
             counter=counter,
             retry=retry or DEFAULT_POLICY,
         )
+
+    @classmethod
+    def from_session(cls, aws: AwsContext | Any = None) -> AwsContext:
+        """``aws`` itself, or the context of a plain boto3 Session (None: a new session
+        from the standard credential chain), as the Python API has always taken."""
+        return aws if isinstance(aws, AwsContext) else cls.open(session=aws)
 
     @property
     def region(self) -> str | None:

@@ -4,9 +4,12 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from typing import TypeVar
+from typing import TYPE_CHECKING, TypeVar
 
 from initkeys.errors import AccessError
+
+if TYPE_CHECKING:
+    from initkeys.aws.context import AwsContext
 
 THROTTLING_CODES = frozenset(
     {
@@ -60,16 +63,16 @@ def unless_missing(call: Callable[[], _T]) -> _T | None:
 def describe_access_error(
     exc: BaseException,
     action: str,
-    profile: str | None = None,
+    aws: AwsContext | None = None,
     policy: str = "audit",
     policy_args: str = "",
 ) -> str:
-    """One sentence that says what went wrong with AWS access and what to do.
-
-    ``policy_args`` follows ``initkeys policy POLICY`` in the advice (for example
-    `` --cloudtrail s3://bucket``, whose policy has more statements)."""
+    """One sentence that says what went wrong with AWS access and what to do; the login
+    advice names ``aws``'s profile. ``policy_args`` follows ``initkeys policy POLICY`` in
+    the advice (for example `` --cloudtrail s3://bucket``, whose policy has more statements)."""
     from botocore import exceptions as bce
 
+    profile = aws.profile if aws is not None else None
     login = f"aws sso login --profile {profile}" if profile else "aws sso login"
     if isinstance(exc, bce.NoCredentialsError):
         return (
@@ -133,7 +136,7 @@ def _is_unreadable_response(exc: BaseException) -> bool:
 @contextmanager
 def access_errors(
     action: str,
-    profile: str | None = None,
+    aws: AwsContext | None = None,
     *,
     prefix: str = "",
     suffix: str = "",
@@ -148,7 +151,7 @@ def access_errors(
     except Exception as exc:
         if not is_access_error(exc):
             raise
-        sentence = describe_access_error(exc, action, profile, policy, policy_args)
+        sentence = describe_access_error(exc, action, aws, policy, policy_args)
         raise AccessError(prefix + sentence + suffix) from None
 
 

@@ -9,9 +9,12 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from contextlib import contextmanager
-from typing import Any
+from typing import TYPE_CHECKING
 
 from initkeys.errors import InputError
+
+if TYPE_CHECKING:
+    from initkeys.aws import AwsContext
 
 __all__ = [
     "DEMO_ACCESS_KEY_ID",
@@ -47,28 +50,27 @@ def emulator_unavailable(exc: ImportError) -> InputError:
     )
 
 
-def demo_session() -> Any:
-    """A boto3 Session with the demo's dummy credentials (never real AWS ones)."""
-    import boto3
-
-    return boto3.Session(
-        aws_access_key_id=DEMO_ACCESS_KEY_ID,
-        aws_secret_access_key=DEMO_SECRET_ACCESS_KEY,
-        region_name=DEMO_REGION,
-    )
-
-
 @contextmanager
-def run_demo() -> Iterator[tuple[Any, str]]:
-    """Start an in-process emulator, seed the demo company, yield ``(session, endpoint_url)``.
+def run_demo() -> Iterator[AwsContext]:
+    """Start an in-process emulator, seed the demo company, yield the context that reaches it.
 
     The emulator's clock is frozen at the demo's "now" (2026-11-27T12:00:00Z)
     while the block runs, and the emulator stops when it exits. Raises
     ``InputError`` when moto cannot be imported (see :func:`emulator_unavailable`).
     """
+    import boto3
+
+    from initkeys.aws import AwsContext
     from initkeys.demo.company import seed_company
     from initkeys.demo.emulator import start_emulator
 
     with start_emulator() as emulator:
-        seed_company(demo_session, emulator.endpoint_url, emulator.set_time)
-        yield demo_session(), emulator.endpoint_url
+        # The demo's dummy credentials, never real AWS ones.
+        session = boto3.Session(
+            aws_access_key_id=DEMO_ACCESS_KEY_ID,
+            aws_secret_access_key=DEMO_SECRET_ACCESS_KEY,
+            region_name=DEMO_REGION,
+        )
+        aws = AwsContext(session, endpoint_url=emulator.endpoint_url)
+        seed_company(aws, emulator.set_time)
+        yield aws

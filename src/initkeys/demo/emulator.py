@@ -56,12 +56,10 @@ class Clock:
 
     def set(self, dt: datetime) -> None:
         """Freeze time at ``dt``; a naive ``dt`` is taken as UTC."""
-        naive = to_naive_utc(dt)
         with self._lock:
-            self._frozen = naive
+            self._frozen = to_naive_utc(dt)
 
     def reset(self) -> None:
-        """Return to real time."""
         with self._lock:
             self._frozen = None
 
@@ -74,9 +72,11 @@ class Clock:
         """Naive UTC, the way moto represents time."""
         with self._lock:
             frozen = self._frozen
-        if frozen is not None:
-            return frozen
-        return datetime.now(timezone.utc).replace(tzinfo=None)
+        return frozen if frozen is not None else _real_utcnow()
+
+
+def _real_utcnow() -> datetime:
+    return datetime.now(timezone.utc).replace(tzinfo=None)
 
 
 def to_naive_utc(dt: datetime) -> datetime:
@@ -101,9 +101,7 @@ _install_lock = threading.Lock()
 
 def _clocked_utcnow() -> datetime:
     clock = _active_clock
-    if clock is None:
-        return datetime.now(timezone.utc).replace(tzinfo=None)
-    return clock.now()
+    return clock.now() if clock is not None else _real_utcnow()
 
 
 def install_clock(clock: Clock) -> None:
@@ -210,10 +208,6 @@ class Emulator(Closing):
         """Freeze the emulator's clock at ``dt`` (naive means UTC)."""
         self.clock.set(dt)
 
-    def reset_time(self) -> None:
-        """Let the emulator's clock run in real time again."""
-        self.clock.reset()
-
     def stop(self) -> None:
         if self._stopped:
             return
@@ -285,12 +279,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     signal.signal(signal.SIGINT, on_signal)
     try:
         emulator = start_emulator(args.host, args.port)
-    except InputError as exc:
+    except (InputError, OSError) as exc:
         print(f"initkeys: {exc}", file=sys.stderr)
-        return 2
-    except OSError as exc:
-        print(f"initkeys: {exc}", file=sys.stderr)
-        return 3
+        return 2 if isinstance(exc, InputError) else 3
     with emulator:
         print(f"ready {emulator.endpoint_url}", flush=True)
         # A timeout keeps the wait responsive to signals on every platform.

@@ -19,6 +19,7 @@ from initkeys.evaluate.verdicts import (
 from initkeys.model import AccountAudit, CredentialReport, Finding, IamUser, Settings
 
 __all__ = [
+    "audit_of",
     "evaluate_report",
     "evaluate_users",
     "is_setup_key",
@@ -40,12 +41,17 @@ def evaluate_users(users: Iterable[IamUser], settings: Settings) -> Iterator[Fin
 
 def evaluate_report(report: CredentialReport, settings: Settings) -> AccountAudit:
     """Judge a whole credential report."""
+    return audit_of(report, evaluate_users(report.users, settings))
+
+
+def audit_of(report: CredentialReport, findings: Iterable[Finding]) -> AccountAudit:
+    """The audit of ``report``'s account: ``findings``, with what the report says of itself."""
     return AccountAudit(
         account_id=report.account_id,
         partition=report.partition,
         source=report.source,
         report_generated_at=report.generated_at,
-        findings=tuple(evaluate_users(report.users, settings)),
+        findings=tuple(findings),
         report_lines=report.lines,
         notes=report.notes,
     )

@@ -13,7 +13,7 @@ Pure, like the rest of the evaluator: the events come in as records.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Iterable, Iterator
 from dataclasses import replace
 from datetime import datetime, timedelta
 
@@ -226,7 +226,7 @@ def _not_found(finding: Finding, evidence: TrailEvidence) -> str:
             f"oldest event {evidence.source} keeps ({_stamp(evidence.horizon)}); "
             "read the trail's log files (s3:// or a directory) for older keys."
         )
-    searched = _covering(evidence.searched, created)
+    searched = next((r for r in evidence.searched if created in r), None)
     if searched is None:
         text = f"CloudTrail ({evidence.source}) was not searched around {_stamp(created)}"
     elif searched in evidence.unlogged:
@@ -242,10 +242,6 @@ def _not_found(finding: Finding, evidence: TrailEvidence) -> str:
         )
     # What could not be read may hold the event: say so next to "not found".
     return "; ".join([text, *evidence.problems]) + "."
-
-
-def _covering(ranges: Sequence[TimeRange], moment: datetime) -> TimeRange | None:
-    return next((r for r in ranges if moment in r), None)
 
 
 def _stamp(moment: datetime) -> str:

@@ -127,43 +127,23 @@ def user_path_name(arn: str, name: str) -> str:
 
 def _judge_user(user: IamUser, settings: Settings) -> list[Finding]:
     if user.is_root:
-        return [
-            _user_finding(
-                user,
-                Status.NOT_APPLICABLE,
-                Reason.ROOT_ACCOUNT,
-                "The root account's access keys are checked by CIS 1.4, not 1.11.",
-            )
-        ]
-    if user.problem is not None or user.created is None:
-        return [
-            _user_finding(
-                user,
-                Status.ERROR,
-                Reason.INVALID_ROW,
-                f"The row for {user.name!r} could not be read: "
-                f"{user.problem or 'user_creation_time is missing'}.",
-            )
-        ]
-    if not user.console_password:
-        return [
-            _user_finding(
-                user,
-                Status.NOT_APPLICABLE,
-                Reason.NO_CONSOLE_PASSWORD,
-                f"{user.name} has no console password; the control applies to console users.",
-            )
-        ]
-    if not user.keys:
-        return [
-            _user_finding(
-                user,
-                Status.PASS,
-                Reason.NO_ACCESS_KEYS,
-                f"{user.name} has a console password and no access keys.",
-            )
-        ]
-    return [_judge_key(user, key, settings) for key in user.keys]
+        status, reason = Status.NOT_APPLICABLE, Reason.ROOT_ACCOUNT
+        message = "The root account's access keys are checked by CIS 1.4, not 1.11."
+    elif user.problem is not None or user.created is None:
+        status, reason = Status.ERROR, Reason.INVALID_ROW
+        message = (
+            f"The row for {user.name!r} could not be read: "
+            f"{user.problem or 'user_creation_time is missing'}."
+        )
+    elif not user.console_password:
+        status, reason = Status.NOT_APPLICABLE, Reason.NO_CONSOLE_PASSWORD
+        message = f"{user.name} has no console password; the control applies to console users."
+    elif not user.keys:
+        status, reason = Status.PASS, Reason.NO_ACCESS_KEYS
+        message = f"{user.name} has a console password and no access keys."
+    else:
+        return [_judge_key(user, key, settings) for key in user.keys]
+    return [_user_finding(user, status, reason, message)]
 
 
 def judge_key(user: IamUser, key: AccessKey, settings: Settings) -> Finding:
@@ -198,12 +178,9 @@ def _verdict(
     if key.last_used is not None:
         if setup_key:
             gap = describe_gap(key.created - user_created) + " the user"
-            return (
-                Status.PASS,
-                Reason.SETUP_KEY_USED,
-                who + " was created with the user (" + gap + ") and has been used.",
-            )
-        return Status.PASS, Reason.KEY_USED, who + " has been used."
+            message = f"{who} was created with the user ({gap}) and has been used."
+            return Status.PASS, Reason.SETUP_KEY_USED, message
+        return Status.PASS, Reason.KEY_USED, f"{who} has been used."
 
     if key.created < TRACKING_START:
         state = "active" if key.active else "inactive"
@@ -235,16 +212,10 @@ def _verdict(
         return (
             Status.FAIL if cis else Status.WARNING,
             Reason.UNUSED_KEY,
-            who
-            + " is active and has never been used; it was created "
-            + gap
-            + ", outside the setup window.",
+            f"{who} is active and has never been used; it was created {gap}, outside the "
+            "setup window.",
         )
-    return (
-        Status.PASS,
-        Reason.INACTIVE_UNUSED_KEY,
-        who + " has never been used and is inactive.",
-    )
+    return Status.PASS, Reason.INACTIVE_UNUSED_KEY, f"{who} has never been used and is inactive."
 
 
 def _require_aware_user(user: IamUser, keys: Iterable[AccessKey] | None = None) -> None:

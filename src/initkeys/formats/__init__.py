@@ -4,8 +4,9 @@ One module per format, one interface (:class:`Formatter`). Format modules are
 imported only when asked for: rich is slow to import, and ``initkeys --version``
 must start fast.
 
-The small helpers here (timestamps, gaps, finding ids) are shared by every
-format so that all of them agree on what a value looks like.
+The small helpers here (finding ids, labels, the incomplete-run sentence,
+escapes) are shared by every format so that all of them agree on what a value
+looks like; wording of durations and gaps is :mod:`initkeys.humanize`.
 
 A formatter only iterates ``account.findings`` (it may do so more than once)
 and reads ``account.counts()``: findings of a large run may live on disk
@@ -16,7 +17,7 @@ from __future__ import annotations
 
 import hashlib
 import re
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from typing import TYPE_CHECKING, TextIO
 
 from initkeys._version import __version__
@@ -30,19 +31,24 @@ if TYPE_CHECKING:
     from initkeys.model import AccountAudit, AuditRun, Finding
 
 __all__ = [
+    "CREATOR_COLUMN",
+    "EVIDENCE_COLUMNS",
     "FORMAT_NAMES",
+    "LISTED",
     "Formatter",
     "finding_id",
     "get_formatter",
     "identified_findings",
     "incomplete_note",
     "key_label",
+    "looked_up",
     "parse_format_list",
     "seconds",
     "status_label",
     "unsafe_pattern",
     "visible",
     "visible_escape",
+    "write_array",
 ]
 
 # name → (module, class, file name in --output-dir). Modules load on demand.
@@ -60,27 +66,27 @@ _REGISTRY: dict[str, tuple[str, str, str]] = {
 
 FORMAT_NAMES: tuple[str, ...] = tuple(_REGISTRY)
 
+# The findings the human formats (text, html, markdown) list; the others are only counted.
+LISTED = (Status.FAIL, Status.ERROR, Status.WARNING)
+# A finding's evidence, as the text and HTML tables head it.
+EVIDENCE_COLUMNS = ("Reason", "User created", "Key created", "Gap", "Last used", "Password created")
+CREATOR_COLUMN = "Created by"  # the column --cloudtrail adds
+
 
 class Formatter:
-    """Writes a whole audit run to ``out`` in one format. A format without colour
-    writes in :meth:`write`; the text format, which has colour, overrides :meth:`render`."""
+    """Writes a whole audit run to ``out`` in one format: each format implements :meth:`write`."""
 
     name: str
+    color = False
+    """Whether this render may use colour (set by :meth:`render`); only text has any."""
 
     def render(
-        self,
-        run: AuditRun,
-        out: TextIO,
-        *,
-        color: bool = False,
-        tool_version: str = __version__,
+        self, run: AuditRun, out: TextIO, *, color: bool = False, tool_version: str = __version__
     ) -> None:
-        """Write ``run`` to ``out``; ``color`` matters only to formats that have it."""
-        del color
+        self.color = color
         self.write(run, out, tool_version)
 
     def write(self, run: AuditRun, out: TextIO, tool_version: str) -> None:
-        """Write ``run`` to ``out``."""
         raise NotImplementedError
 
 
@@ -154,6 +160,11 @@ def key_label(finding: Finding) -> str:
     if finding.key_slot is not None:
         return f"key {finding.key_slot}"
     return "-"
+
+
+def looked_up(finding: Finding) -> bool:
+    """Whether CloudTrail was read for ``finding`` (--cloudtrail): evidence, or a note why none."""
+    return finding.created_by is not None or finding.evidence_note is not None
 
 
 def identified_findings(account: AccountAudit) -> Iterator[tuple[str, Finding]]:
@@ -252,6 +263,16 @@ def unsafe_pattern(extra: str = "") -> re.Pattern[str]:
     """One unsafe character, or one of ``extra`` (the inside of a regex character class)."""
     ranges = "".join(f"{chr(low)}-{chr(high)}" for low, high in _UNSAFE_RANGES)
     return re.compile(f"[{ranges}{extra}]")
+
+
+def write_array(out: TextIO, items: Iterable[str], pad: str = "") -> None:
+    """A JSON array of serialized ``items``, one a line after ``pad``, its ``]`` two spaces
+    left of them. Written as the items come: an offline run may hold a million findings."""
+    first = True
+    for item in items:
+        out.write(("[\n" if first else ",\n") + pad + item)
+        first = False
+    out.write("[]" if first else "\n" + pad[:-2] + "]")
 
 
 def seconds(delta: timedelta | None) -> int | None:

@@ -46,11 +46,11 @@ import json
 import re
 from collections.abc import Iterator
 from dataclasses import dataclass
-from typing import Any, TextIO
+from typing import Any, ClassVar, TextIO
 
 from initkeys._version import __version__
 from initkeys.control import CONTROL
-from initkeys.formats import Formatter, identified_findings, seconds
+from initkeys.formats import Formatter, identified_findings, seconds, write_array
 from initkeys.model import AccountAudit, AuditRun, Finding, Reason, Status
 from initkeys.partitions import region_in
 from initkeys.timeutil import format_utc
@@ -113,12 +113,11 @@ class AccountFindings:
     """One audited account's ASFF findings and where they go in Security Hub."""
 
     account_id: str
-    partition: str
     region: str
     product_arn: str
-    generator_id: str
     findings: Iterator[dict[str, Any]]
     """Iterate once; built as they are read."""
+    generator_id: ClassVar[str] = GENERATOR_ID
 
 
 class AsffFormatter(Formatter):
@@ -129,13 +128,9 @@ class AsffFormatter(Formatter):
         """The Security Hub region; None: the partition's home region."""
 
     def write(self, run: AuditRun, out: TextIO, tool_version: str) -> None:
-        first = True
-        for account in account_findings(run, region=self.region, tool_version=tool_version):
-            for document in account.findings:
-                out.write("[\n" if first else ",\n")
-                out.write(json.dumps(document))
-                first = False
-        out.write("[]\n" if first else "\n]\n")
+        accounts = account_findings(run, region=self.region, tool_version=tool_version)
+        write_array(out, (json.dumps(d) for account in accounts for d in account.findings))
+        out.write("\n")
 
 
 def product_arn(partition: str, region: str, account_id: str) -> str:
@@ -158,26 +153,13 @@ def account_findings(
             continue
         where = region_in(account.partition, region)
         arn = product_arn(account.partition, where, account.account_id)
-        result.append(
-            AccountFindings(
-                account_id=account.account_id,
-                partition=account.partition,
-                region=where,
-                product_arn=arn,
-                generator_id=GENERATOR_ID,
-                findings=_documents(account, where, arn, created, run, tool_version),
-            )
-        )
+        documents = _documents(account, where, arn, created, run, tool_version)
+        result.append(AccountFindings(account.account_id, where, arn, documents))
     return result
 
 
 def _documents(
-    account: AccountAudit,
-    region: str,
-    arn: str,
-    created: str,
-    run: AuditRun,
-    tool_version: str,
+    account: AccountAudit, region: str, arn: str, created: str, run: AuditRun, tool_version: str
 ) -> Iterator[dict[str, Any]]:
     for finding_id, finding in identified_findings(account):
         if finding.status is Status.NOT_APPLICABLE:
@@ -317,13 +299,11 @@ def _resources(account: AccountAudit, finding: Finding, region: str) -> list[dic
         region,
         "AwsIamUser",
         finding.arn or finding.user,
-        {
-            "AwsIamUser": _present(
-                UserName=clip(finding.user, _NAME_MAX),
-                CreateDate=format_utc(finding.user_created),
-                Path=_user_path(finding.arn),
-            )
-        },
+        _present(
+            UserName=clip(finding.user, _NAME_MAX),
+            CreateDate=format_utc(finding.user_created),
+            Path=_user_path(finding.arn),
+        ),
     )
     if finding.key_slot is None:
         return [user]
@@ -333,30 +313,29 @@ def _resources(account: AccountAudit, finding: Finding, region: str) -> list[dic
         region,
         "AwsIamAccessKey",
         finding.access_key_id or f"{finding.arn or finding.user}#access_key_{finding.key_slot}",
-        {
-            "AwsIamAccessKey": _present(
-                AccessKeyId=finding.access_key_id,
-                Status=status,
-                CreatedAt=format_utc(finding.key_created),
-                PrincipalName=clip(finding.user, _NAME_MAX),
-                PrincipalType="IAMUser",
-                AccountId=account.account_id,
-            )
-        },
+        _present(
+            AccessKeyId=finding.access_key_id,
+            Status=status,
+            CreatedAt=format_utc(finding.key_created),
+            PrincipalName=clip(finding.user, _NAME_MAX),
+            PrincipalType="IAMUser",
+            AccountId=account.account_id,
+        ),
     )
     return [key, user]
 
 
 def _resource(
-    account: AccountAudit, region: str, kind: str, resource_id: str, details: dict[str, Any]
+    account: AccountAudit, region: str, kind: str, resource_id: str, details: dict[str, str]
 ) -> dict[str, Any]:
+    """A resource of type ``kind``; ``details`` go under ``Details.<kind>``."""
     resource: dict[str, Any] = {"Type": kind, "Id": clip(resource_id, _ID_MAX)}
     if not resource_id.strip():
         resource["Id"] = f"{kind}:unknown"
     if account.partition in _ASFF_PARTITIONS:
         resource["Partition"] = account.partition
     resource["Region"] = region
-    resource["Details"] = details
+    resource["Details"] = {kind: details}
     return resource
 
 

@@ -99,7 +99,7 @@ def _finding_row(account: AccountAudit, finding: Finding, finding_id: str) -> tu
         "" if finding.access_key_id is None else escape_formula(finding.access_key_id),
         finding.status.value,
         finding.reason.value,
-        _bool(finding.active),
+        "" if finding.active is None else str(finding.active).lower(),  # as in the report
         format_utc(finding.user_created) or "",
         format_utc(finding.key_created) or "",
         _number(seconds(finding.setup_gap)),
@@ -136,11 +136,6 @@ def _error_row(account: AccountAudit) -> tuple[Cell, ...]:
     cells["status"] = Status.ERROR.value
     cells["message"] = escape_formula(account.error or "")
     return tuple(cells.values())
-
-
-def _bool(value: bool | None) -> str:
-    # Lower case, as in the credential report.
-    return "" if value is None else ("true" if value else "false")
 
 
 def _number(value: int | None) -> str | int:

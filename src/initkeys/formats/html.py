@@ -43,10 +43,14 @@ from typing import TextIO
 
 from initkeys.control import CONTROL
 from initkeys.formats import (
+    CREATOR_COLUMN,
+    EVIDENCE_COLUMNS,
+    LISTED,
     Formatter,
     identified_findings,
     incomplete_note,
     key_label,
+    looked_up,
     status_label,
     unsafe_pattern,
     visible_escape,
@@ -55,7 +59,6 @@ from initkeys.humanize import describe_duration, describe_gap, describe_window
 from initkeys.model import STATUS_ORDER, AccountAudit, AuditRun, Finding, Mode, Status
 from initkeys.timeutil import format_utc
 
-_LISTED = frozenset({Status.FAIL, Status.ERROR, Status.WARNING})
 _CLASS = {status: status.value.lower().replace("_", "-") for status in Status}
 # Status sort keys: ascending puts the worst first.
 _SORT = {status: index for index, status in enumerate(STATUS_ORDER)}
@@ -113,23 +116,8 @@ CONTENT_SECURITY_POLICY = (
     "base-uri 'none'; form-action 'none'"
 )
 
-_COLUMNS = (
-    "ID",
-    "Account",
-    "User",
-    "Key",
-    "Status",
-    "Reason",
-    "User created",
-    "Key created",
-    "Gap",
-    "Last used",
-    "Password created",
-    "Exemption",
-    "Message",
-)
-_CREATOR = "Created by"  # a column only when CloudTrail was read (--cloudtrail)
-_CREATOR_AT = _COLUMNS.index("Password created") + 1
+_COLUMNS = ("ID", "Account", "User", "Key", "Status", *EVIDENCE_COLUMNS, "Exemption", "Message")
+_CREATOR_AT = _COLUMNS.index("Password created") + 1  # where --cloudtrail adds its column
 _NUMERIC = frozenset({"Status", "Gap"})  # sorted by their data-sort numbers
 _RIGHT = frozenset({"Gap"})
 
@@ -145,7 +133,8 @@ class HtmlFormatter(Formatter):
 
     def write(self, run: AuditRun, out: TextIO, tool_version: str) -> None:
         counts = run.counts()
-        trail = _has_trail(run)
+        # A "Created by" column when CloudTrail was read (--cloudtrail) for any finding.
+        trail = any(looked_up(f) for account in run.accounts for f in account.findings)
         write = out.write
         write(_head(run, tool_version))
         write('<main class="page">\n')
@@ -160,7 +149,7 @@ class HtmlFormatter(Formatter):
         write('<section id="findings">\n<h2>Findings</h2>\n')
         passing = counts[Status.PASS] + counts[Status.NOT_APPLICABLE]
         shown = min(passing, self.passing_limit)
-        listed = sum(counts[s] for s in _LISTED) + shown
+        listed = sum(counts[s] for s in LISTED) + shown
         not_audited = sum(1 for a in run.accounts if a.error is not None)
         write(
             f'<p class="note" id="findings-note">{listed:,} of {sum(counts.values()):,} findings '
@@ -180,7 +169,7 @@ class HtmlFormatter(Formatter):
         write('<table id="findings-table" class="findings">\n<thead><tr>')
         columns = list(_COLUMNS)
         if trail:
-            columns.insert(_CREATOR_AT, _CREATOR)
+            columns.insert(_CREATOR_AT, CREATOR_COLUMN)
         for heading in columns:
             attributes = (' class="num"' if heading in _RIGHT else "") + (
                 ' data-type="number"' if heading in _NUMERIC else ""
@@ -195,23 +184,13 @@ class HtmlFormatter(Formatter):
                 write(_error_row(account, trail))
                 continue
             for finding_id, finding in identified_findings(account):
-                if finding.status in _LISTED:
+                if finding.status in LISTED:
                     write(_finding_row(account, finding, finding_id, trail))
                 elif len(passing_rows) < shown:
                     passing_rows.append((account, finding, finding_id))
         for account, finding, finding_id in passing_rows:
             write(_finding_row(account, finding, finding_id, trail))
         write("</tbody>\n</table>\n</section>\n")
-
-
-def _has_trail(run: AuditRun) -> bool:
-    """Whether any finding has CloudTrail evidence or a note on its absence (--cloudtrail):
-    the table then gets its "Created by" column. Stops at the first such finding."""
-    return any(
-        f.created_by is not None or f.evidence_note is not None
-        for account in run.accounts
-        for f in account.findings
-    )
 
 
 # --------------------------------------------------------------------------- escaping
@@ -250,7 +229,7 @@ def _head(run: AuditRun, tool_version: str) -> str:
         f"Recommendation {CONTROL.id} &middot; initkeys audit report</p>\n"
         f"<h1>{_text(CONTROL.title)}</h1>\n"
         '<p class="byline">'
-        f'<span>Result <span class="badge {_CLASS[result]}">{result.value}</span>'
+        f"<span>Result {_badge(result)}"
         f"{' (incomplete)' if run.incomplete() else ''}</span>"
         f'<span>Generated <time datetime="{generated}">{generated}</time></span>'
         f"<span>Mode {run.settings.mode.value}</span>"
@@ -263,12 +242,7 @@ def _head(run: AuditRun, tool_version: str) -> str:
 # --------------------------------------------------------------------------- summary
 
 
-def _summary(
-    out: TextIO,
-    run: AuditRun,
-    counts: dict[Status, int],
-    chart_limit: int,
-) -> None:
+def _summary(out: TextIO, run: AuditRun, counts: dict[Status, int], chart_limit: int) -> None:
     write = out.write
     result = run.status
     exempt = run.exempt

@@ -36,17 +36,11 @@ is well-formed in any output encoding.
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable
-from dataclasses import dataclass
+from collections import Counter
 from typing import TextIO
 
 from initkeys.control import CONTROL
-from initkeys.formats import (
-    Formatter,
-    identified_findings,
-    seconds,
-    visible_escape,
-)
+from initkeys.formats import Formatter, identified_findings, seconds, visible_escape
 from initkeys.model import AccountAudit, AuditRun, Finding, Settings, Status
 from initkeys.timeutil import format_utc
 
@@ -58,39 +52,10 @@ _NOT_XML = re.compile("[^\t\n\r\x20-\ud7ff\ue000-\ufffd\U00010000-\U0010ffff]")
 # without " in attributes; character data may also hold line breaks).
 _PLAIN_TEXT = re.compile("[\n !-%'-;=?-~]*")
 _PLAIN_ATTR = re.compile("[ !#-%'-;=?-~]*")
-_TEXT = str.maketrans({"&": "&amp;", "<": "&lt;", ">": "&gt;"})
+_MARKUP = {"&": "&amp;", "<": "&lt;", ">": "&gt;"}
+_TEXT = str.maketrans(_MARKUP)
 # In attributes, also the quote, and the whitespace a parser would normalize.
-_ATTR = str.maketrans(
-    {
-        "&": "&amp;",
-        "<": "&lt;",
-        ">": "&gt;",
-        '"': "&quot;",
-        "\n": "&#10;",
-        "\r": "&#13;",
-        "\t": "&#9;",
-    }
-)
-
-
-@dataclass
-class _Tally:
-    tests: int = 0
-    failures: int = 0
-    errors: int = 0
-    skipped: int = 0
-
-    def add(self, other: _Tally) -> None:
-        self.tests += other.tests
-        self.failures += other.failures
-        self.errors += other.errors
-        self.skipped += other.skipped
-
-    def attributes(self) -> str:
-        return (
-            f'tests="{self.tests}" failures="{self.failures}" errors="{self.errors}" '
-            f'skipped="{self.skipped}" time="0"'
-        )
+_ATTR = str.maketrans({**_MARKUP, '"': "&quot;", "\n": "&#10;", "\r": "&#13;", "\t": "&#9;"})
 
 
 class JunitFormatter(Formatter):
@@ -102,20 +67,21 @@ class JunitFormatter(Formatter):
         complete = not run.incomplete()
         # The counts come first in the document: one counting pass, then the writing one.
         tallies = [_tally(account, settings) for account in run.accounts]
-        total = _Tally()
-        for tally in tallies:
-            total.add(tally)
+        total = sum(tallies, Counter[str]())
         timestamp = (format_utc(run.generated_at) or "").removesuffix("Z")
         name = f"initkeys {tool_version}: CIS AWS Foundations {CONTROL.id}"
         write('<?xml version="1.0" encoding="UTF-8"?>\n')
         stamp = f"timestamp={xml_attr(timestamp)}"
-        write(f"<testsuites name={xml_attr(name)} {total.attributes()} {stamp}>\n")
+        write(f"<testsuites name={xml_attr(name)} {_counts(total)} {stamp}>\n")
         for account, tally in zip(run.accounts, tallies, strict=True):
             suite = account.account_id
             if account.account_name:
                 suite += f" ({account.account_name})"
-            write(f"  <testsuite name={xml_attr(suite)} {tally.attributes()} {stamp}>\n")
-            _write_properties(out, _suite_properties(account, settings, complete), indent=4)
+            write(f"  <testsuite name={xml_attr(suite)} {_counts(tally)} {stamp}>\n")
+            write("    <properties>\n")
+            for key, value in _suite_properties(account, settings, complete):
+                write(f"      <property name={xml_attr(key)} value={xml_attr(value)}/>\n")
+            write("    </properties>\n")
             if account.error is not None:
                 write(
                     f'    <testcase classname={xml_attr(_classname(account))} name="account audit" '
@@ -172,42 +138,35 @@ def _outcome(finding: Finding, settings: Settings) -> str:
     return "failure"
 
 
-def _tally(account: AccountAudit, settings: Settings) -> _Tally:
+def _tally(account: AccountAudit, settings: Settings) -> Counter[str]:
+    """The account's test cases by outcome (see :func:`_outcome`)."""
     if account.error is not None:
-        if settings.allow_errors:
-            return _Tally(tests=1, skipped=1)
-        return _Tally(tests=1, errors=1)
-    tally = _Tally()
-    for finding in account.findings:
-        tally.tests += 1
-        outcome = _outcome(finding, settings)
-        if outcome == "failure":
-            tally.failures += 1
-        elif outcome == "error":
-            tally.errors += 1
-        elif outcome == "skipped":
-            tally.skipped += 1
-    return tally
+        return Counter(["skipped" if settings.allow_errors else "error"])
+    return Counter(_outcome(finding, settings) for finding in account.findings)
+
+
+def _counts(tally: Counter[str]) -> str:
+    """A suite's count attributes; every test case is one of the outcomes."""
+    return (
+        f'tests="{tally.total()}" failures="{tally["failure"]}" errors="{tally["error"]}" '
+        f'skipped="{tally["skipped"]}" time="0"'
+    )
 
 
 def _classname(account: AccountAudit) -> str:
     return f"initkeys.{account.account_id}"
 
 
-def _case_name(finding: Finding) -> str:
-    if finding.key_slot is None:
-        return finding.user
-    return f"{finding.user} access key {finding.key_slot}"
-
-
 def _write_case(
     out: TextIO, account: AccountAudit, finding: Finding, finding_id: str, settings: Settings
 ) -> None:
     write = out.write
+    slot = finding.key_slot
+    name = finding.user if slot is None else f"{finding.user} access key {slot}"
     # The id, status and reason are ours (hex digits, enum values): nothing to escape.
     write(
         f"    <testcase classname={xml_attr(_classname(account))} "
-        f'name={xml_attr(_case_name(finding))} time="0">\n'
+        f'name={xml_attr(name)} time="0">\n'
         "      <properties>\n"
         f'        <property name="id" value="{finding_id}"/>\n'
         f'        <property name="status" value="{finding.status.value}"/>\n'
@@ -245,6 +204,7 @@ def _skip_message(finding: Finding) -> str:
 
 def _evidence(finding: Finding, finding_id: str) -> str:
     """The finding's facts, one per line, as the body of a failure or an error."""
+    gap = seconds(finding.setup_gap)
     lines = [
         ("message", finding.message),
         ("id", finding_id),
@@ -255,7 +215,7 @@ def _evidence(finding: Finding, finding_id: str) -> str:
         ("active", None if finding.active is None else str(finding.active).lower()),
         ("user created", format_utc(finding.user_created)),
         ("key created", format_utc(finding.key_created)),
-        ("setup gap seconds", _number(seconds(finding.setup_gap))),
+        ("setup gap seconds", None if gap is None else str(gap)),
         ("last used", format_utc(finding.last_used) or ("never" if finding.key_slot else None)),
         ("password created", format_utc(finding.password_created)),
         *((name.replace("_", " "), value) for name, value in _trail_properties(finding)),
@@ -273,10 +233,6 @@ def _trail_properties(finding: Finding) -> list[tuple[str, str]]:
         ("evidence_note", finding.evidence_note),
     )
     return [(name, value) for name, value in evidence if value is not None]
-
-
-def _number(value: int | None) -> str | None:
-    return None if value is None else str(value)
 
 
 def _suite_properties(
@@ -298,11 +254,3 @@ def _suite_properties(
     if account.report_generated_at is not None:
         properties.append(("report_generated_at", format_utc(account.report_generated_at) or ""))
     return properties
-
-
-def _write_properties(out: TextIO, properties: Iterable[tuple[str, str]], indent: int) -> None:
-    pad = " " * indent
-    out.write(pad + "<properties>\n")
-    for key, value in properties:
-        out.write(f"{pad}  <property name={xml_attr(key)} value={xml_attr(value)}/>\n")
-    out.write(pad + "</properties>\n")

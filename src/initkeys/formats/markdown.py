@@ -16,11 +16,10 @@ name can neither break a table row nor inject HTML or a link.
 from __future__ import annotations
 
 import re
-from datetime import timedelta
 from typing import TextIO
 
 from initkeys.control import CONTROL
-from initkeys.formats import Formatter, incomplete_note, status_label, visible
+from initkeys.formats import LISTED, Formatter, incomplete_note, looked_up, status_label, visible
 from initkeys.humanize import describe_duration, signed_duration
 from initkeys.model import STATUS_ORDER, AccountAudit, AuditRun, Finding, Status
 from initkeys.timeutil import format_utc
@@ -28,7 +27,6 @@ from initkeys.timeutil import format_utc
 MAX_ROWS = 50
 """Findings listed in the table; a PR comment or a job summary stays short."""
 
-_LISTED = (Status.FAIL, Status.ERROR, Status.WARNING)
 _ICON = {
     Status.FAIL: "❌",
     Status.ERROR: "❗",
@@ -88,11 +86,12 @@ class MarkdownFormatter(Formatter):
         write("|" + "---:|" * len(STATUS_ORDER) + "\n")
         write("| " + " | ".join(str(counts[s]) for s in STATUS_ORDER) + " |\n\n")
         rows, exempt = _first_rows(run)
-        _findings_table(run, out, rows, sum(counts[s] for s in _LISTED))
+        _findings_table(run, out, rows, sum(counts[s] for s in LISTED))
         if not_audited:
             write("\n### Accounts that could not be audited\n\n")
             for account in not_audited[:MAX_ROWS]:
-                write(f"- {_account_label(account)}: {code(account.error or '')}\n")
+                name = f" ({code(account.account_name)})" if account.account_name else ""
+                write(f"- {code(account.account_id)}{name}: {code(account.error or '')}\n")
             if len(not_audited) > MAX_ROWS:
                 write(f"- …and {len(not_audited) - MAX_ROWS} more\n")
         if exempt:
@@ -123,7 +122,7 @@ def _findings_table(
         return
     several = len(run.accounts) > 1
     # Who made each key, only when CloudTrail was read (--cloudtrail) for a listed key.
-    trail = any(f.created_by is not None or f.evidence_note is not None for _, f in rows)
+    trail = any(looked_up(f) for _, f in rows)
     columns = ["status", *(["account"] if several else []), "user", "key"]
     columns += ["created after user", "last used", "reason", *(["created by"] if trail else [])]
     out.write("### Findings\n\n")
@@ -136,7 +135,7 @@ def _findings_table(
         cells += [
             code(finding.user, table=True),
             _key_cell(finding),
-            _gap(finding.setup_gap),
+            "-" if finding.setup_gap is None else signed_duration(finding.setup_gap),
             _last_used(finding),
             _reason_cell(finding),
         ]
@@ -161,7 +160,7 @@ def _first_rows(run: AuditRun) -> tuple[list[tuple[AccountAudit, Finding]], int]
     """
     exempt = 0
     groups: dict[tuple[bool, Status], list[tuple[AccountAudit, Finding]]] = {
-        (exempt, status): [] for exempt in (False, True) for status in _LISTED
+        (exempt, status): [] for exempt in (False, True) for status in LISTED
     }
     for account in run.accounts:
         if account.error is not None:
@@ -175,13 +174,6 @@ def _first_rows(run: AuditRun) -> tuple[list[tuple[AccountAudit, Finding]], int]
     return rows[:MAX_ROWS], exempt
 
 
-def _account_label(account: AccountAudit) -> str:
-    label = code(account.account_id)
-    if account.account_name:
-        label += f" ({code(account.account_name)})"
-    return label
-
-
 def _status_cell(finding: Finding) -> str:
     text = f"{_ICON[finding.status]} {finding.status.value}"
     return text + " *exempt*" if finding.exemption is not None else text
@@ -191,10 +183,6 @@ def _key_cell(finding: Finding) -> str:
     if finding.access_key_id:
         return code(finding.access_key_id, table=True)
     return "-" if finding.key_slot is None else str(finding.key_slot)
-
-
-def _gap(gap: timedelta | None) -> str:
-    return "-" if gap is None else signed_duration(gap)
 
 
 def _last_used(finding: Finding) -> str:

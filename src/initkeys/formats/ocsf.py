@@ -39,11 +39,12 @@ The formatter writes plain dicts; it needs no OCSF library at run time.
 from __future__ import annotations
 
 import json
+from collections.abc import Iterator
 from datetime import datetime, timezone
 from typing import Any, TextIO
 
 from initkeys.control import CONTROL
-from initkeys.formats import Formatter, _stable_id, identified_findings, seconds
+from initkeys.formats import Formatter, _stable_id, identified_findings, seconds, write_array
 from initkeys.formats.json_format import exemption_document
 from initkeys.model import AccountAudit, AuditRun, Finding, Status
 from initkeys.timeutil import format_utc
@@ -57,22 +58,14 @@ STANDARD = "CIS AWS Foundations Benchmark"
 FINDING_TYPE = "Software and Configuration Checks/Industry and Regulatory Standards/" + STANDARD
 ACCOUNT_ERROR_CODE = "account-error"
 
-# verdict → (severity_id, severity)
-SEVERITY: dict[Status, tuple[int, str]] = {
-    Status.FAIL: (3, "Medium"),
-    Status.ERROR: (2, "Low"),
-    Status.WARNING: (2, "Low"),
-    Status.PASS: (1, "Informational"),
-    Status.NOT_APPLICABLE: (1, "Informational"),
-}
-
-# verdict → (compliance status_id, status). 99 Other carries our own label.
-COMPLIANCE_STATUS: dict[Status, tuple[int, str]] = {
-    Status.FAIL: (3, "Fail"),
-    Status.ERROR: (0, "Unknown"),
-    Status.WARNING: (2, "Warning"),
-    Status.PASS: (1, "Pass"),
-    Status.NOT_APPLICABLE: (99, "Not Applicable"),
+# verdict → (severity_id, severity, compliance status_id, compliance status);
+# compliance 99 (Other) carries our own label.
+_BY_STATUS: dict[Status, tuple[int, str, int, str]] = {
+    Status.FAIL: (3, "Medium", 3, "Fail"),
+    Status.ERROR: (2, "Low", 0, "Unknown"),
+    Status.WARNING: (2, "Low", 2, "Warning"),
+    Status.PASS: (1, "Informational", 1, "Pass"),
+    Status.NOT_APPLICABLE: (1, "Informational", 99, "Not Applicable"),
 }
 
 _NEW = (1, "New")
@@ -83,20 +76,19 @@ class OcsfFormatter(Formatter):
     name = "ocsf"
 
     def write(self, run: AuditRun, out: TextIO, tool_version: str) -> None:
-        common = _common(run, tool_version)
-        write = out.write
-        separator = "[\n"
-        for account in run.accounts:
-            context = _account_context(account, common)
-            if account.error is not None:
-                write(separator + json.dumps(_error_event(account, context)))
-                separator = ",\n"
-                continue
-            for finding_id, finding in identified_findings(account):
-                event = _finding_event(account, finding, finding_id, context)
-                write(separator + json.dumps(event))
-                separator = ",\n"
-        write("[]\n" if separator == "[\n" else "\n]\n")
+        write_array(out, map(json.dumps, _events(run, tool_version)))
+        out.write("\n")
+
+
+def _events(run: AuditRun, tool_version: str) -> Iterator[dict[str, Any]]:
+    common = _common(run, tool_version)
+    for account in run.accounts:
+        context = _account_context(account, common)
+        if account.error is not None:
+            yield _error_event(account, context)
+            continue
+        for finding_id, finding in identified_findings(account):
+            yield _finding_event(account, finding, finding_id, context)
 
 
 def epoch_ms(moment: datetime) -> int:
@@ -171,10 +163,9 @@ def _account_context(account: AccountAudit, common: dict[str, Any]) -> dict[str,
     return {**common, "cloud": cloud, "unmapped": unmapped}
 
 
-def _compliance(status: Status) -> dict[str, Any]:
-    """OCSF's compliance object for a verdict."""
-    status_id, label = COMPLIANCE_STATUS[status]
-    return {
+# OCSF's compliance object for each verdict (shared, never changed).
+_COMPLIANCE = {
+    status: {
         "standards": [STANDARD],
         "requirements": [CONTROL.id],
         "control": CONTROL.id,
@@ -182,9 +173,8 @@ def _compliance(status: Status) -> dict[str, Any]:
         "status": label,
         "status_code": status.value,
     }
-
-
-_COMPLIANCE = {status: _compliance(status) for status in Status}  # shared, never changed
+    for status, (_, _, status_id, label) in _BY_STATUS.items()
+}
 
 
 def _event(
@@ -196,7 +186,7 @@ def _event(
     context: dict[str, Any],
 ) -> dict[str, Any]:
     """The attributes every event has; the caller adds resources and unmapped."""
-    severity_id, severity = SEVERITY[status]
+    severity_id, severity, _, _ = _BY_STATUS[status]
     status_id, status_label = _SUPPRESSED if exempt else _NEW
     return {
         "class_uid": CLASS_UID,
@@ -222,10 +212,7 @@ def _event(
 
 
 def _finding_event(
-    account: AccountAudit,
-    finding: Finding,
-    finding_id: str,
-    context: dict[str, Any],
+    account: AccountAudit, finding: Finding, finding_id: str, context: dict[str, Any]
 ) -> dict[str, Any]:
     event = _event(
         finding.status,

@@ -42,17 +42,12 @@ million findings. Only the users that have a result are remembered, for
 from __future__ import annotations
 
 import json
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterator
 from typing import Any, TextIO
 from urllib.parse import quote
 
 from initkeys.control import CONTROL
-from initkeys.formats import (
-    Formatter,
-    identified_findings,
-    incomplete_note,
-    seconds,
-)
+from initkeys.formats import Formatter, identified_findings, incomplete_note, seconds, write_array
 from initkeys.formats.json_format import (
     control_document,
     exemption_document,
@@ -96,9 +91,9 @@ class SarifFormatter(Formatter):
         before, between = head.rsplit(json.dumps(_RESULTS), 1)
         out.write(before)
         users = _Users(len(accounts))
-        _write_array(out, _results(run, users))
+        write_array(out, _results(run, users), _ITEM_PAD)
         out.write(between)
-        _write_array(out, [*map(json.dumps, accounts), *users.entries])
+        write_array(out, [*map(json.dumps, accounts), *users.entries], _ITEM_PAD)
         out.write(end + "\n")
 
 
@@ -116,6 +111,10 @@ def rules() -> list[dict[str, Any]]:
         f"**Category:** {escape_inline(CONTROL.category)}.  \n"
         f"**Numbering across benchmark releases:** {escape_inline(CONTROL.numbering)}.  \n"
         f"**See also:** <{CONTROL.see_also}>"
+    )
+    not_judged_help = (
+        "Read the message: fix or regenerate the credential report ({}), "
+        "or grant the missing read permission, and audit again."
     )
     return [
         {
@@ -145,16 +144,8 @@ def rules() -> list[dict[str, Any]]:
                 )
             },
             "help": {
-                "text": (
-                    "Read the message: fix or regenerate the credential report "
-                    "(aws iam generate-credential-report), or grant the missing read "
-                    "permission, and audit again."
-                ),
-                "markdown": (
-                    "Read the message: fix or regenerate the credential report "
-                    "(`aws iam generate-credential-report`), or grant the missing read "
-                    "permission, and audit again."
-                ),
+                "text": not_judged_help.format("aws iam generate-credential-report"),
+                "markdown": not_judged_help.format("`aws iam generate-credential-report`"),
             },
             "helpUri": CONTROL.see_also,
             "defaultConfiguration": {"level": "error"},
@@ -350,12 +341,3 @@ def _suppressions(finding: Finding) -> list[dict[str, Any]]:
             "properties": exemption_document(exemption),
         }
     ]
-
-
-def _write_array(out: TextIO, items: Iterable[str]) -> None:
-    """A JSON array, one item a line, at the depth of a run's members."""
-    first = True
-    for item in items:
-        out.write(("[\n" if first else ",\n") + _ITEM_PAD + item)
-        first = False
-    out.write("[]" if first else "\n" + _ITEM_PAD[:-2] + "]")

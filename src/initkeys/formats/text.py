@@ -13,7 +13,7 @@ All text goes through :class:`rich.text.Text`, never console markup: user
 names, file names and error sentences are data, and must not be read as
 ``[style]`` tags. For the same reason their control characters (ESC would let
 a crafted report drive the reader's terminal) and bidi overrides are shown as
-escapes, see :func:`_safe`.
+escapes, see :func:`~initkeys.formats.visible`.
 
 The evidence table is laid out here with fixed column widths rather than with
 :class:`rich.table.Table`: an offline run may list hundreds of thousands of
@@ -26,24 +26,31 @@ from __future__ import annotations
 import re
 import textwrap
 from collections.abc import Iterator, Sequence
-from datetime import datetime, timedelta
+from datetime import datetime
 from typing import TextIO
 
 from rich.console import Console, RenderableType
 from rich.table import Table
 from rich.text import Text
 
-from initkeys._version import __version__
 from initkeys.control import CONTROL
-from initkeys.formats import Formatter, incomplete_note, key_label, status_label, visible
+from initkeys.formats import (
+    CREATOR_COLUMN,
+    EVIDENCE_COLUMNS,
+    LISTED,
+    Formatter,
+    incomplete_note,
+    key_label,
+    looked_up,
+    status_label,
+    visible,
+)
 from initkeys.humanize import describe_gap, describe_window
 from initkeys.model import STATUS_ORDER, AccountAudit, AuditRun, Finding, Mode, Status
 from initkeys.timeutil import format_utc
 
 # Width when ``out`` is not a terminal (a file, a pipe, a CI log).
 DEFAULT_WIDTH = 180  # files and pipes do not wrap; fits one-line timestamps
-
-_LISTED = frozenset({Status.FAIL, Status.WARNING, Status.ERROR})
 
 _STYLE = {
     Status.FAIL: "bold red",
@@ -66,15 +73,8 @@ _BATCH = 500  # evidence rows per print: bounded memory, few calls into rich
 class TextFormatter(Formatter):
     name = "text"
 
-    def render(
-        self,
-        run: AuditRun,
-        out: TextIO,
-        *,
-        color: bool = False,
-        tool_version: str = __version__,
-    ) -> None:
-        printer = _Printer(out, color)
+    def write(self, run: AuditRun, out: TextIO, tool_version: str) -> None:
+        printer = _Printer(out, self.color)
         _header(printer, run, tool_version)
         if len(run.accounts) > 1:
             printer.print()
@@ -112,10 +112,6 @@ class _Printer:
             soft_wrap=False,
         )
 
-    @property
-    def width(self) -> int:
-        return self.console.width
-
     def print(self, renderable: RenderableType = "") -> None:
         # Capture, then strip: rich pads table cells to the full width.
         with self.console.capture() as capture:
@@ -151,11 +147,7 @@ def _is_terminal(out: TextIO) -> bool:
 
 def _header(printer: _Printer, run: AuditRun, tool_version: str) -> None:
     printer.print(
-        Text.assemble(
-            (f"CIS AWS Foundations {CONTROL.id}", "bold"),
-            "  ",
-            (CONTROL.title, "bold"),
-        )
+        Text.assemble((f"CIS AWS Foundations {CONTROL.id}", "bold"), "  ", (CONTROL.title, "bold"))
     )
     printer.print(
         Text(
@@ -190,7 +182,7 @@ def _header(printer: _Printer, run: AuditRun, tool_version: str) -> None:
 
 def _account_table(printer: _Printer, run: AuditRun) -> None:
     """One line per account, before the details: the organization at a glance."""
-    names = [_safe(a.account_name or "") for a in run.accounts]
+    names = [visible(a.account_name or "") for a in run.accounts]
     name_width = max([len("Name"), *(len(n) for n in names)])
     printer.print(Text(f"Accounts ({len(run.accounts)})", style="bold"))
     heading = (
@@ -203,38 +195,38 @@ def _account_table(printer: _Printer, run: AuditRun) -> None:
         printer.print(
             Text.assemble(
                 _INDENT,
-                f"{_safe(account.account_id):<12}  {name:<{name_width}}  ",
+                f"{visible(account.account_id):<12}  {name:<{name_width}}  ",
                 _status_text(status),
                 " " * (14 - len(status.value)),
                 f"  {counts[Status.FAIL]:>5}  {counts[Status.WARNING]:>7}",
-                f"  {_safe(account.error)}" if account.error else "",
+                f"  {visible(account.error)}" if account.error else "",
             )
         )
 
 
 def _account(printer: _Printer, account: AccountAudit, mode: Mode) -> None:
-    label = f"Account {_safe(account.account_id)}"
+    label = f"Account {visible(account.account_id)}"
     if account.account_name:
-        label += f" ({_safe(account.account_name)})"
+        label += f" ({visible(account.account_name)})"
     printer.print(
         Text.assemble(
             _status_text(account.status),
             "  ",
             (label, "bold"),
-            f"{printer.dot}partition {_safe(account.partition)}",
-            f"{printer.dot}source {_safe(account.source)}",
+            f"{printer.dot}partition {visible(account.partition)}",
+            f"{printer.dot}source {visible(account.source)}",
             f"{printer.dot}report generated {_when(account.report_generated_at)}",
         )
     )
     if account.error is not None:
         printer.print(
-            Text.assemble(_INDENT, ("could not be audited: ", "bold"), _safe(account.error))
+            Text.assemble(_INDENT, ("could not be audited: ", "bold"), visible(account.error))
         )
         return
     printer.print(Text.assemble(_INDENT, _counts_text(account.counts(), printer.dot)))
     _input_notes(printer, account)
 
-    listed = [f for f in account.findings if f.status in _LISTED]
+    listed = [f for f in account.findings if f.status in LISTED]
     errors = sum(1 for f in listed if f.status is Status.ERROR)
     if errors and len(listed) == errors:
         # Users that could not be read were not judged: "nothing found" would be a pass.
@@ -246,13 +238,15 @@ def _account(printer: _Printer, account: AccountAudit, mode: Mode) -> None:
             )
         )
     elif not listed:
-        printer.print(Text(_INDENT + _nothing_found(mode), style="green"))
+        printer.print(Text(_INDENT + _NOTHING_FOUND[mode], style="green"))
     if listed:
         _evidence(printer, listed)
         # An ERROR finding's evidence columns are empty; its message says what went wrong.
         for f in listed:
             if f.status is Status.ERROR:
-                printer.print(Text.assemble(_INDENT, _status_text(f.status), " ", _safe(f.message)))
+                printer.print(
+                    Text.assemble(_INDENT, _status_text(f.status), " ", visible(f.message))
+                )
         _exemption_notes(printer, listed)
 
 
@@ -271,7 +265,7 @@ def _input_notes(printer: _Printer, account: AccountAudit) -> None:
             )
         )
     for note in account.notes:
-        printer.print(Text.assemble(_INDENT, ("note: ", "bold"), _safe(note)))
+        printer.print(Text.assemble(_INDENT, ("note: ", "bold"), visible(note)))
 
 
 def _exemption_notes(printer: _Printer, listed: list[Finding]) -> None:
@@ -284,7 +278,9 @@ def _exemption_notes(printer: _Printer, listed: list[Finding]) -> None:
         if f.exemption is not None:
             described = f.exemption.describe("not counted, never remediated")
             printer.print(
-                Text.assemble(_INDENT, ("exempt ", "bold"), _safe(f.user), ": ", _safe(described))
+                Text.assemble(
+                    _INDENT, ("exempt ", "bold"), visible(f.user), ": ", visible(described)
+                )
             )
         elif f.expired_exemption is not None:
             e = f.expired_exemption
@@ -293,34 +289,23 @@ def _exemption_notes(printer: _Printer, listed: list[Finding]) -> None:
                 Text.assemble(
                     _INDENT,
                     ("exemption expired ", "bold yellow"),
-                    _safe(f.user),
+                    visible(f.user),
                     ": ",
-                    _safe(e.reason),
-                    f" ({_safe(e.source)}, ended {ended}; no longer applies)",
+                    visible(e.reason),
+                    f" ({visible(e.source)}, ended {ended}; no longer applies)",
                 )
             )
 
 
-def _nothing_found(mode: Mode) -> str:
-    if mode is Mode.CIS:
-        return "No unused access keys of console users found."
-    return "No setup keys found."
+_NOTHING_FOUND = {
+    Mode.SETUP: "No setup keys found.",
+    Mode.CIS: "No unused access keys of console users found.",
+}
 
 
 # --------------------------------------------------------------------------- evidence
 
-_HEADINGS = (
-    "Status",
-    "User",
-    "Key",
-    "Reason",
-    "User created",
-    "Key created",
-    "Gap",
-    "Last used",
-    "Password created",
-)
-_CREATOR = "Created by"  # the column --cloudtrail adds, last
+_HEADINGS = ("Status", "User", "Key", *EVIDENCE_COLUMNS)
 _TIME_COLUMNS = frozenset({4, 5, 7, 8})
 _USER = 1
 
@@ -328,9 +313,9 @@ _USER = 1
 def _evidence(printer: _Printer, findings: Sequence[Finding]) -> None:
     """The evidence table: fixed-width columns sized from the data, printed in batches."""
     # The creator column only when CloudTrail was read (--cloudtrail).
-    trail = any(f.created_by is not None or f.evidence_note is not None for f in findings)
-    headings = (*_HEADINGS, _CREATOR) if trail else _HEADINGS
-    wide, widths = _layout(printer.width, findings, headings)
+    trail = any(looked_up(f) for f in findings)
+    headings = (*_HEADINGS, CREATOR_COLUMN) if trail else _HEADINGS
+    wide, widths = _layout(printer.console.width, findings, headings)
     header = [_wrap(h, w) for h, w in zip(headings, widths, strict=True)]
     batch = Text()
     for line in _lines(header, widths):
@@ -363,7 +348,7 @@ def _layout(
     """(one-line timestamps?, column widths) for ``findings`` on a console ``width`` wide."""
     longest = [0] * len(headings)  # the longest one-line value of each column
     for f in findings:
-        for column, cell in enumerate(_cells(f, True, trail=_CREATOR in headings)):
+        for column, cell in enumerate(_cells(f, True, trail=CREATOR_COLUMN in headings)):
             longest[column] = max(longest[column], len(cell[0]))
     gutters = len(_INDENT) + len(_GUTTER) * (len(headings) - 1)
     widths = [max(n, len(h)) for n, h in zip(longest, headings, strict=True)]
@@ -384,19 +369,19 @@ def _cells(f: Finding, wide: bool, trail: bool = False) -> list[list[str]]:
     """A finding's cells, each a list of lines; ``trail`` adds who created the key."""
     cells = [
         [f.status.value],
-        [_safe(f.user)],
-        [_safe(key_label(f))],
+        [visible(f.user)],
+        [visible(key_label(f))],
         [f.reason.value + (" (exempt)" if f.exemption is not None else "")],
         _time_cell(f.user_created, wide),
         _time_cell(f.key_created, wide),
-        [_gap(f.setup_gap)],
+        ["-" if f.setup_gap is None else describe_gap(f.setup_gap)],
         ["never"]
         if f.last_used is None and f.key_slot is not None
         else _time_cell(f.last_used, wide),
         _time_cell(f.password_created, wide),
     ]
     if trail:
-        cells.append([_safe(_creator(f))])
+        cells.append([visible(_creator(f))])
     return cells
 
 
@@ -499,15 +484,6 @@ def _counts_text(counts: dict[Status, int], dot: str) -> Text:
 
 def _status_text(status: Status) -> Text:
     return Text(status.value, style=_STYLE[status])
-
-
-def _gap(gap: timedelta | None) -> str:
-    return "-" if gap is None else describe_gap(gap)
-
-
-def _safe(text: str) -> str:
-    """``text`` with nothing a terminal would act on: control characters become escapes."""
-    return visible(text)
 
 
 def _when(moment: datetime | None) -> str:

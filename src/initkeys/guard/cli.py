@@ -17,6 +17,7 @@ import click
 
 from initkeys.cli_common import confirm_or_exit, refuse_unasked, terminal_safe
 from initkeys.cli_options import (
+    AwsOptions,
     aws_options,
     enum_option,
     exemption_options,
@@ -61,9 +62,7 @@ def guard() -> None:
 )
 def simulate(
     event_path: str,
-    profile: str | None,
-    region: str | None,
-    endpoint_url: str | None,
+    aws_opts: AwsOptions,
     setup_window: timedelta,
     exempt_users: tuple[str, ...],
     config_path: str | None,
@@ -83,7 +82,6 @@ def simulate(
     not be read, the notification not sent, or the deactivation failed.
     """
     from initkeys.app.guard import simulate as simulate_event
-    from initkeys.aws import AwsContext
     from initkeys.config import exemption_rules
     from initkeys.guard.config import GuardConfig, check_topic_arn
     from initkeys.guard.decide import GuardDecision
@@ -105,7 +103,7 @@ def simulate(
         setup_window=setup_window, exemptions=exemption_rules(config_path, exempt_users)
     )
     config = GuardConfig(action=chosen, topic_arn=topic_arn, settings=settings)
-    runner = Guard(AwsContext.open(profile, region, endpoint_url), config)
+    runner = Guard(aws_opts.context(), config)
 
     def confirm(decision: GuardDecision) -> None:
         deactivating = chosen is GuardAction.DEACTIVATE and decision.actions
@@ -155,13 +153,8 @@ def read_event(path: str) -> Any:
     from initkeys.guard.event import MAX_EVENT_BYTES, load_event
 
     try:
-        if path == "-":
-            stdin = getattr(sys.stdin, "buffer", None)
-            data: str | bytes = (
-                stdin.read(MAX_EVENT_BYTES + 1)
-                if stdin is not None
-                else sys.stdin.read(MAX_EVENT_BYTES + 1)
-            )
+        if path == "-":  # bytes when stdin has a buffer (tests may give text)
+            data: str | bytes = getattr(sys.stdin, "buffer", sys.stdin).read(MAX_EVENT_BYTES + 1)
         else:
             with open(path, "rb") as handle:
                 data = handle.read(MAX_EVENT_BYTES + 1)

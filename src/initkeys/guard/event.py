@@ -155,7 +155,10 @@ def parse_event(document: Any) -> GuardEvent:
     when = _text(detail, "eventTime", "detail")
     if parse_utc(when) is None:
         raise MalformedEvent(f"detail.eventTime {_clip(when)!r} is not a time")
-    identity = _identity(detail.get("userIdentity"))
+    identity = detail.get("userIdentity")
+    if not isinstance(identity, Mapping):
+        raise MalformedEvent("detail.userIdentity is missing: who made the call is unknown")
+    _text(identity, "type", "detail.userIdentity")
     _object(detail.get("requestParameters"), "detail.requestParameters")
     response = _object(detail.get("responseElements"), "detail.responseElements")
     if name == EventName.CREATE_ACCESS_KEY:
@@ -208,20 +211,11 @@ def _envelope(document: Mapping[str, Any]) -> tuple[Mapping[str, Any], str, str,
     return detail, account, region, event_id
 
 
-def _identity(identity: Any) -> Mapping[str, Any]:
-    if not isinstance(identity, Mapping):
-        raise MalformedEvent("detail.userIdentity is missing: who made the call is unknown")
-    _text(identity, "type", "detail.userIdentity")
-    return identity
-
-
 def _object(value: Any, where: str) -> Mapping[str, Any]:
     """``value`` as an object; absent (CloudTrail writes ``null``) is an empty one."""
-    if value is None:
-        return {}
-    if not isinstance(value, Mapping):
-        raise MalformedEvent(f"{where} is a JSON {_json_type(value)}, not an object")
-    return value
+    if isinstance(value, Mapping) or value is None:
+        return value or {}
+    raise MalformedEvent(f"{where} is a JSON {_json_type(value)}, not an object")
 
 
 def _text(document: Mapping[str, Any], field: str, where: str) -> str:

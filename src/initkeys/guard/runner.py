@@ -58,20 +58,10 @@ class GuardResult:
 
 
 class Guard:
-    """The guard for the account its :class:`AwsContext` (or a boto3 Session, with
-    ``endpoint_url`` and ``profile``, as the Python API always allowed) signs in to."""
+    """The guard for the account its :class:`AwsContext` signs in to."""
 
-    def __init__(
-        self,
-        aws: AwsContext | Any = None,
-        config: GuardConfig | None = None,
-        *,
-        endpoint_url: str | None = None,
-        profile: str | None = None,
-    ) -> None:
+    def __init__(self, aws: AwsContext, config: GuardConfig | None = None) -> None:
         self.config = config or GuardConfig()
-        if not isinstance(aws, AwsContext):
-            aws = AwsContext.open(profile, None, endpoint_url, session=aws)
         self.aws = aws
         self._remediator = Remediator(aws, policy="guard")
 
@@ -90,7 +80,7 @@ class Guard:
         if not event.self_created:  # the event alone decides: no read needed
             account = self._remediator.account
             with access_errors(
-                "iam:GetUser/ListAccessKeys/GetLoginProfile", self.aws.profile, policy="guard"
+                "iam:GetUser/ListAccessKeys/GetLoginProfile", self.aws, policy="guard"
             ):
                 listed = account.get_user(event.user_name)
                 if listed is not None:
@@ -138,7 +128,7 @@ class Guard:
         )
 
     def _publish(self, topic_arn: str, document: dict[str, Any]) -> str:
-        with access_errors("sns:Publish", self.aws.profile, policy="guard"):
+        with access_errors("sns:Publish", self.aws, policy="guard"):
             sns = self.aws.client("sns", topic_region(topic_arn))
             answer = sns.publish(
                 TopicArn=topic_arn,

@@ -8,11 +8,10 @@ The pipeline::
 ``plan`` is pure; ``execute`` re-reads every key right before acting and
 journals every step; ``from_audit`` reads a saved JSON audit back. Example::
 
-    import boto3, initkeys
+    import initkeys
     from initkeys.remediate import Remediator, plan_remediation
 
-    session = boto3.Session(profile_name="prod")
-    remediator = Remediator(session)
+    remediator = Remediator(initkeys.AwsContext.open(profile="prod"))
     planned = plan_remediation(remediator.audit().findings)          # deactivate
     result = remediator.execute(planned, journal="journal.jsonl")
     print(result.exit_code, [(o.phase, o.planned.access_key_id) for o in result.outcomes])

@@ -17,6 +17,7 @@ import click
 
 from initkeys.cli_common import confirm_or_exit, refuse_unasked, terminal_safe
 from initkeys.cli_options import (
+    AwsOptions,
     account_selection_options,
     aws_options,
     exemption_options,
@@ -90,9 +91,7 @@ _QUIET = frozenset({Status.PASS, Status.NOT_APPLICABLE})
     ".jsonl (default DIR: initkeys-journals-<UTC time>). Rerun with the same DIR to finish.",
 )
 def remediate(
-    profile: str | None,
-    region: str | None,
-    endpoint_url: str | None,
+    aws_opts: AwsOptions,
     mode: str,
     setup_window: timedelta,
     from_audit: str | None,
@@ -122,7 +121,6 @@ def remediate(
     """
     from initkeys.app.audit import make_settings, trail_readers_for
     from initkeys.app.remediate import PlanOutput, plan_account
-    from initkeys.aws import AwsContext
     from initkeys.remediate.execute import Remediator
 
     refuse_unasked(apply_, yes)
@@ -143,15 +141,16 @@ def remediate(
         when = f", generated {_iso(report.generated_at)}" if report.generated_at else ""
         source = f"the audit report {from_audit}{when} (mode {report.mode.value})"
     else:
-        source = (
-            f"a live audit (mode {mode}, setup window {short_duration(setup_window)}"
-            f"{_with_trail(cloudtrail)})"
-        )
+        with_trail = "" if cloudtrail is None else f", CloudTrail {cloudtrail}"
+        window = short_duration(setup_window)
+        source = f"a live audit (mode {mode}, setup window {window}{with_trail})"
     plan_output = PlanOutput(plan_out, source)
+    if selection.many and journal is not None:
+        raise InputError("with --org or --accounts, use --journal-dir (one journal an account)")
+    if not selection.many and journal_dir is not None:
+        raise InputError("--journal-dir goes with --org or --accounts; use --journal")
+    aws = aws_opts.context()
     if selection.many:
-        if journal is not None:
-            raise InputError("with --org or --accounts, use --journal-dir (one journal an account)")
-        aws = AwsContext.open(profile, region, endpoint_url)
         sys.exit(
             _remediate_many(
                 aws,
@@ -166,9 +165,6 @@ def remediate(
                 trail,
             )
         )
-    if journal_dir is not None:
-        raise InputError("--journal-dir goes with --org or --accounts; use --journal")
-    aws = AwsContext.open(profile, region, endpoint_url)
     remediator = Remediator(aws)
     identity = remediator.whoami()
     readers = trail_readers_for(trail, aws, policy="remediate")
@@ -189,11 +185,11 @@ def remediate(
     if delete and actions:
         click.echo("Deleted keys cannot be restored: rollback only reactivates deactivated keys.")
     if not apply_:
-        if actions:
-            flags = "--apply --delete" if delete else "--apply"
-            click.echo(f"Dry run: nothing was changed. Run again with {flags} to {verb} them.")
+        _dry_run_note(len(actions), delete)
         sys.exit(1 if refused else 0)
     if journal is not None:
+        from initkeys.remediate.journal import check_journal
+
         check_journal(journal)  # before the question: a bad journal stops the run now
     if actions:
         confirm_or_exit(
@@ -215,9 +211,7 @@ def remediate(
 @click.option("--yes", "-y", is_flag=True, help="Do not ask for confirmation (pipelines).")
 @role_options
 def rollback(
-    profile: str | None,
-    region: str | None,
-    endpoint_url: str | None,
+    aws_opts: AwsOptions,
     journal: str,
     apply_: bool,
     yes: bool,
@@ -235,12 +229,10 @@ def rollback(
     2 bad usage or a file that is not a journal, 3 nothing could be done.
     """
     from initkeys.app.remediate import read_rollback, rollback_remediator
-    from initkeys.aws import AwsContext
 
     refuse_unasked(apply_, yes)
     entries, plan = read_rollback(journal, warn=_warn)
-    aws = AwsContext.open(profile, region, endpoint_url)
-    remediator, identity = rollback_remediator(aws, journal, plan, selection)
+    remediator, identity = rollback_remediator(aws_opts.context(), journal, plan, selection)
     click.echo(f"Account {identity.account_id}, as {terminal_safe(identity.arn)}")
     click.echo(f"Rollback of {terminal_safe(journal)}:")
     _print_plan(plan.reactivate)
@@ -304,10 +296,6 @@ def _check_cloudtrail(cloudtrail: str | None, from_audit: str | None) -> TrailSp
     return check_cloudtrail(cloudtrail, (), False)
 
 
-def _with_trail(cloudtrail: str | None) -> str:
-    return "" if cloudtrail is None else f", CloudTrail {cloudtrail}"
-
-
 def _remediate_many(
     aws: AwsContext,
     settings: Settings,
@@ -326,6 +314,7 @@ def _remediate_many(
 
     from initkeys.app.audit import trail_readers_for
     from initkeys.app.remediate import account_journal, journal_directory, plan_accounts
+    from initkeys.remediate.journal import check_journal
 
     readers = trail_readers_for(trail, aws, policy="remediate")
     accounts = plan_accounts(aws, selection, report, settings, delete=delete, trail=readers)
@@ -354,9 +343,7 @@ def _remediate_many(
         click.echo("Nothing to do.")
         return 1 if errors else 0
     if not apply_:
-        if total:
-            flags = "--apply --delete" if delete else "--apply"
-            click.echo(f"Dry run: nothing was changed. Run again with {flags} to {verb} them.")
+        _dry_run_note(total, delete)
         return 1 if errors or refusals else 0
     directory = journal_directory(journal_dir)
     for account in planned:
@@ -407,6 +394,12 @@ def _execute(
     return result
 
 
+def _dry_run_note(acting: int, delete: bool) -> None:
+    if acting:
+        flags, verb = ("--apply --delete", "delete") if delete else ("--apply", "deactivate")
+        click.echo(f"Dry run: nothing was changed. Run again with {flags} to {verb} them.")
+
+
 def _print_plan(planned: Sequence[PlannedAction]) -> None:
     # Keys CloudTrail spared are shown too: the reviewer sees why they are left alone.
     shown = [
@@ -445,12 +438,6 @@ def _print_counts(planned: Sequence[PlannedAction]) -> None:
     parts = [f"{acting.count(a)} to {a.value}" for a in Action if a in acting]
     parts.append(f"{len(planned) - len(acting)} key(s) left alone")
     click.echo(", ".join(parts) + ".")
-
-
-def check_journal(path: str) -> None:
-    from initkeys.remediate.journal import check_journal as check
-
-    check(path)
 
 
 def _warn(message: str) -> None:

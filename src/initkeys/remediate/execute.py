@@ -29,7 +29,6 @@ from typing import TYPE_CHECKING, Any
 from initkeys.aws import (
     BAD_CREDENTIAL_CODES,
     EXPIRED_CODES,
-    ApiCallCounter,
     AwsContext,
     Identity,
     describe_access_error,
@@ -106,40 +105,17 @@ def default_journal_path(account_id: str, now: datetime | None = None) -> str:
 class Remediator:
     """Acts on one AWS account, the one its :class:`AwsContext` signs in to."""
 
-    def __init__(
-        self,
-        aws: AwsContext | Any = None,
-        *,
-        endpoint_url: str | None = None,
-        profile: str | None = None,
-        counter: ApiCallCounter | None = None,
-        policy: str = "remediate",
-    ) -> None:
-        """``aws``: the context to act through; a boto3 Session (or None: the standard
-        credential chain with ``profile``) is made into one with ``endpoint_url`` and
-        ``counter``, as the Python API always allowed. ``policy``: the
-        ``initkeys policy`` a denial names (the event guard has its own)."""
-        if not isinstance(aws, AwsContext):
-            aws = AwsContext.open(profile, None, endpoint_url, session=aws)
-        self.aws = aws.counting(counter)
-        # An assumed role's context knows its identity: no GetCallerIdentity.
-        self._account = LiveAccount(self.aws, max_workers=1)
+    def __init__(self, aws: AwsContext, *, policy: str = "remediate") -> None:
+        """``policy``: the ``initkeys policy`` a denial names (the event guard has its own)."""
+        self.aws = aws
+        # The account's reader, with these clients (the event guard reads the user an
+        # event names through it). An assumed role's context knows its identity.
+        self.account = LiveAccount(self.aws, max_workers=1)
         self._policy = policy
-
-    @property
-    def session(self) -> Any:
-        """The boto3 session this remediator signs with."""
-        return self.aws.session
-
-    @property
-    def account(self) -> LiveAccount:
-        """The account's reader, with the remediator's clients (the event guard reads
-        the user an event names through it, then acts through :meth:`execute`)."""
-        return self._account
 
     def whoami(self) -> Identity:
         """The account and acting principal (STS, once); raises AccessError when AWS says no."""
-        return self._account.whoami()
+        return self.account.whoami()
 
     def audit(
         self, settings: Settings | None = None, trail: TrailFor | None = None
@@ -149,7 +125,7 @@ class Remediator:
         so that a key its own user made is PASS ``self-created`` and left alone."""
         from initkeys.audit import audit_live_account
 
-        return audit_live_account(self._account, settings=settings or Settings(), trail=trail)
+        return audit_live_account(self.account, settings=settings or Settings(), trail=trail)
 
     def execute(
         self,
@@ -173,7 +149,7 @@ class Remediator:
         """
         identity = self.whoami()
         path = journal or default_journal_path(identity.account_id)
-        run = _Run(self._account, identity, uuid.uuid4().hex, self._policy)
+        run = _Run(self.account, identity, uuid.uuid4().hex, self._policy)
         outcomes: list[Outcome] = []
         with JournalWriter(path, allow_shared=allow_shared_journal) as writer:
             # Read under the writer's lock: no other run is appending now.
@@ -200,14 +176,8 @@ class Remediator:
                 elif run.stopped is None:
                     outcome = run.one(planned)
                 else:
-                    outcome = run.record(
-                        Outcome(
-                            planned,
-                            Phase.SKIPPED,
-                            f"not attempted: the run stopped ({run.stopped})",
-                            attempted=False,
-                        )
-                    )
+                    why = f"not attempted: the run stopped ({run.stopped})"
+                    outcome = run.record(Outcome(planned, Phase.SKIPPED, why, attempted=False))
                 outcomes.append(outcome)
                 if on_outcome is not None:
                     on_outcome(outcome)
@@ -224,13 +194,7 @@ class Remediator:
 class _Run:
     """One execution: the IAM client, the journal, and what was decided so far."""
 
-    def __init__(
-        self,
-        account: LiveAccount,
-        identity: Identity,
-        run_id: str,
-        policy: str = "remediate",
-    ) -> None:
+    def __init__(self, account: LiveAccount, identity: Identity, run_id: str, policy: str) -> None:
         self.account = account
         self.policy = policy
         self.iam = account.iam
@@ -400,15 +364,8 @@ class _Run:
             (now is None) if target is None else (now is not None and now.status == target.status)
         )
         if reached:
-            return self.record(
-                Outcome(
-                    planned,
-                    Phase.APPLIED,
-                    f"{planned.why} (AWS applied it though the call reported: {problem})",
-                    before,
-                    now,
-                )
-            )
+            why = f"{planned.why} (AWS applied it though the call reported: {problem})"
+            return self.record(Outcome(planned, Phase.APPLIED, why, before, now))
         self.stop_if_fatal(exc, problem)
         return self.record(Outcome(planned, Phase.FAILED, problem, before, now))
 
@@ -475,7 +432,7 @@ class _Run:
     # -- errors --------------------------------------------------------------------
 
     def describe(self, exc: BaseException, call: str) -> str:
-        return describe_access_error(exc, call, self.account.aws.profile, policy=self.policy)
+        return describe_access_error(exc, call, self.account.aws, policy=self.policy)
 
     def stop_if_fatal(self, exc: BaseException, problem: str) -> None:
         """Stop the run after credential and network failures (botocore has already

@@ -31,28 +31,6 @@ except ImportError:  # pragma: no cover
     fcntl = None  # type: ignore[assignment]
 
 
-class Phase(TextEnum):
-    PLANNED = "planned"
-    """Written right before the AWS call; alone, it means the outcome is unknown."""
-    APPLIED = "applied"
-    SKIPPED = "skipped"
-    ALREADY_DONE = "already-done"
-    FAILED = "failed"
-
-
-@dataclass(frozen=True, slots=True)
-class KeyState:
-    """A key as AWS showed it: ``status`` is ``Active`` or ``Inactive``, as AWS spells it."""
-
-    status: str
-    create_date: datetime
-    last_used: datetime | None = None
-
-    @property
-    def active(self) -> bool:
-        return self.status == "Active"
-
-
 @dataclass(frozen=True, slots=True)
 class JournalEntry:
     time: datetime
@@ -70,6 +48,28 @@ class JournalEntry:
     reason: str
     verdict: str | None = None
     """The audit verdict that led here, ``FAIL setup-key-unused``; None for rollback."""
+
+
+@dataclass(frozen=True, slots=True)
+class KeyState:
+    """A key as AWS showed it: ``status`` is ``Active`` or ``Inactive``, as AWS spells it."""
+
+    status: str
+    create_date: datetime
+    last_used: datetime | None = None
+
+    @property
+    def active(self) -> bool:
+        return self.status == "Active"
+
+
+class Phase(TextEnum):
+    PLANNED = "planned"
+    """Written right before the AWS call; alone, it means the outcome is unknown."""
+    APPLIED = "applied"
+    SKIPPED = "skipped"
+    ALREADY_DONE = "already-done"
+    FAILED = "failed"
 
 
 def _state_document(state: KeyState | None) -> dict[str, Any] | None:
@@ -121,10 +121,13 @@ class JournalFile:
     """Why others could have written it (group/other write bit, another owner), or None."""
 
 
+# Never follow a symbolic link, never block on a FIFO.
+_SAFE = os.O_NOFOLLOW | os.O_NONBLOCK | os.O_CLOEXEC
+
+
 def _open(path: str, flags: int, noun: str) -> int:
-    """``os.open`` that never follows a symbolic link and never blocks on a FIFO."""
     try:
-        return os.open(path, flags | os.O_NOFOLLOW | os.O_NONBLOCK | os.O_CLOEXEC, 0o600)
+        return os.open(path, flags | _SAFE, 0o600)
     except FileNotFoundError:
         raise InputError(f"{path}: no such {noun}") from None
     except OSError as e:
@@ -135,14 +138,6 @@ def _open(path: str, flags: int, noun: str) -> int:
         raise InputError(f"{path}: cannot open the {noun}: {e.strerror}") from None
 
 
-def _shared(st: os.stat_result) -> str | None:
-    if st.st_uid != os.geteuid():
-        return f"it is owned by uid {st.st_uid}, not by this user (uid {os.geteuid()})"
-    if st.st_mode & (stat.S_IWGRP | stat.S_IWOTH):
-        return f"group or others can write to it (mode {stat.S_IMODE(st.st_mode):o})"
-    return None
-
-
 def _regular(fd: int, path: str) -> str | None:
     """Refuse anything but a regular file of a sane size; why others could have
     written it, or None."""
@@ -151,11 +146,14 @@ def _regular(fd: int, path: str) -> str | None:
         raise InputError(f"{path}: the journal is not a regular file")
     if st.st_size > MAX_JOURNAL_BYTES:
         raise InputError(f"{path}: {st.st_size} bytes is too large for a journal")
-    return _shared(st)
+    if st.st_uid != os.geteuid():
+        return f"it is owned by uid {st.st_uid}, not by this user (uid {os.geteuid()})"
+    if st.st_mode & (stat.S_IWGRP | stat.S_IWOTH):
+        return f"group or others can write to it (mode {stat.S_IMODE(st.st_mode):o})"
+    return None
 
 
 def _read(path: str) -> JournalFile:
-    """The journal at ``path``, read through :func:`_open` and :func:`_load`."""
     fd = _open(path, os.O_RDONLY, "journal")
     try:
         return _load(fd, path)
@@ -233,11 +231,7 @@ class JournalWriter(Closing):
         flags = os.O_RDWR | os.O_APPEND
         try:
             # O_EXCL: a new file is known to be new (and a dangling link is not followed).
-            self._fd = os.open(
-                path,
-                flags | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW | os.O_NONBLOCK | os.O_CLOEXEC,
-                0o600,
-            )
+            self._fd = os.open(path, flags | os.O_CREAT | os.O_EXCL | _SAFE, 0o600)
         except FileExistsError:
             created = False
             self._fd = _open(path, flags, "journal")
@@ -344,18 +338,9 @@ def check_journal(path: str) -> None:
         )
 
 
-_STATUSES = frozenset({"Active", "Inactive"})
-
-
 def parse_entry(document: Any) -> JournalEntry:
     if not isinstance(document, dict):
         raise TypeError("a journal line is a JSON object")
-    verdict = document.get("verdict")
-    reason = document.get("reason")
-    if verdict is not None and not isinstance(verdict, str):
-        raise TypeError("verdict is not a string")
-    if reason is not None and not isinstance(reason, str):
-        raise TypeError("reason is not a string")
     return JournalEntry(
         time=_time(document, "time"),
         run_id=_text(document, "run_id"),
@@ -367,8 +352,8 @@ def parse_entry(document: Any) -> JournalEntry:
         phase=Phase(_text(document, "phase")),
         before=_parse_state(document.get("before")),
         after=_parse_state(document.get("after")),
-        reason=reason or "",
-        verdict=verdict,
+        reason=_optional_text(document, "reason") or "",
+        verdict=_optional_text(document, "verdict"),
     )
 
 
@@ -377,6 +362,13 @@ def _text(document: dict[str, Any], name: str) -> str:
         raise ValueError(f"{name} is missing")
     value = document[name]
     if not isinstance(value, str):
+        raise TypeError(f"{name} is not a string")
+    return value
+
+
+def _optional_text(document: dict[str, Any], name: str) -> str | None:
+    value = document.get(name)
+    if value is not None and not isinstance(value, str):
         raise TypeError(f"{name} is not a string")
     return value
 
@@ -395,11 +387,9 @@ def _parse_state(value: Any) -> KeyState | None:
     if not isinstance(value, dict):
         raise TypeError("a key state is an object or null")
     status = _text(value, "status")
-    if status not in _STATUSES:
+    if status not in ("Active", "Inactive"):
         raise ValueError("a key's status is Active or Inactive")
-    used = value.get("last_used")
-    if used is not None and not isinstance(used, str):
-        raise TypeError("last_used is not a string")
+    used = _optional_text(value, "last_used")
     return KeyState(
         status=status,
         create_date=_time(value, "create_date"),

@@ -24,14 +24,6 @@ from initkeys.model import AccessKey, Finding, IamUser, Mode, Reason, Settings, 
 from initkeys.timeutil import format_utc
 
 
-class Action(TextEnum):
-    """What is done to one key. ``reactivate`` is only ever done by rollback."""
-
-    DEACTIVATE = "deactivate"
-    DELETE = "delete"
-    REACTIVATE = "reactivate"
-
-
 @dataclass(frozen=True, slots=True)
 class PlannedAction:
     """One key and what to do with it; ``action`` None means it is left alone."""
@@ -67,6 +59,14 @@ class PlannedAction:
         if self.status is None or self.reason is None:
             return ""
         return f"{self.status.value} {self.reason.value}"
+
+
+class Action(TextEnum):
+    """What is done to one key. ``reactivate`` is only ever done by rollback."""
+
+    DEACTIVATE = "deactivate"
+    DELETE = "delete"
+    REACTIVATE = "reactivate"
 
 
 def plan_remediation(
@@ -105,13 +105,13 @@ def plan_remediation(
                 user=finding.user,
                 access_key_id=finding.access_key_id,
                 action=action,
-                why=why,
                 status=finding.status,
                 reason=finding.reason,
                 key_created=finding.key_created,
                 expect_active=finding.active,
                 key_slot=finding.key_slot,
                 exempt=finding.exemption is not None,
+                why=why,
                 refused=refused,
                 setup_window=setup_window,
                 mode=mode if setup_window is not None else None,
@@ -195,12 +195,10 @@ def _decide(finding: Finding, mode: Mode, delete: bool) -> tuple[Action | None, 
         # Offline reports name keys by slot only, and a slot is never enough to act on.
         return None, "the audit has no key id (a credential report file); audit the account live"
     evidence = _evidence(finding)
-    if failing:
-        if delete:
-            return Action.DELETE, evidence
-        return Action.DEACTIVATE, evidence
     if delete:
         return Action.DELETE, evidence
+    if failing:
+        return Action.DEACTIVATE, evidence
     return None, evidence + "; add --delete to delete it"
 
 

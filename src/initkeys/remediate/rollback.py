@@ -29,16 +29,6 @@ from initkeys.timeutil import format_utc
 
 
 @dataclass(frozen=True)
-class RefusedLine:
-    """A journal line rollback did not act on, and why."""
-
-    line: int
-    """Its number in the journal (1 is the first entry)."""
-    entry: JournalEntry
-    why: str
-
-
-@dataclass(frozen=True)
 class RollbackPlan:
     account_id: str | None
     """The journal's account (None for an empty journal)."""
@@ -53,6 +43,16 @@ class RollbackPlan:
     @property
     def undoable(self) -> tuple[JournalEntry, ...]:
         return self.deleted + self.maybe_deleted
+
+
+@dataclass(frozen=True)
+class RefusedLine:
+    """A journal line rollback did not act on, and why."""
+
+    line: int
+    """Its number in the journal (1 is the first entry)."""
+    entry: JournalEntry
+    why: str
 
 
 def plan_rollback(entries: Iterable[JournalEntry]) -> RollbackPlan:

@@ -33,12 +33,15 @@ from __future__ import annotations
 import json
 from collections.abc import Iterable
 from dataclasses import dataclass, field
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Any
 
 from initkeys.aws import AwsContext, Identity, access_errors
 from initkeys.errors import AccessError
 from initkeys.sources.accounts import AccountSelection, context_for
 from initkeys.sources.aws import LiveAccount
+
+if TYPE_CHECKING:
+    from initkeys.formats.asff import AccountFindings
 
 BATCH_SIZE = 100  # BatchImportFindings takes at most 100 findings a call
 BATCH_BYTES = 5_000_000  # and at most 6 MB
@@ -64,21 +67,6 @@ _ARCHIVE_FIELDS = (
     "Resources",
     "Compliance",
 )
-
-
-class AccountFindings(Protocol):
-    """One account's findings (see :class:`initkeys.formats.asff.AccountFindings`)."""
-
-    @property
-    def account_id(self) -> str: ...
-    @property
-    def region(self) -> str: ...
-    @property
-    def product_arn(self) -> str: ...
-    @property
-    def generator_id(self) -> str: ...
-    @property
-    def findings(self) -> Iterable[dict[str, Any]]: ...
 
 
 @dataclass(frozen=True)
@@ -250,14 +238,10 @@ def _batches(findings: Iterable[dict[str, Any]]) -> Iterable[list[dict[str, Any]
 
 
 def _import(
-    aws: AwsContext,
-    client: Any,
-    account_id: str,
-    batch: list[dict[str, Any]],
-    result: SendResult,
+    aws: AwsContext, client: Any, account_id: str, batch: list[dict[str, Any]], result: SendResult
 ) -> int:
     """Import one batch; rejections go to ``result``. Returns how many were taken."""
-    with access_errors("securityhub:BatchImportFindings", aws.profile, policy="securityhub"):
+    with access_errors("securityhub:BatchImportFindings", aws, policy="securityhub"):
         answer = client.batch_import_findings(Findings=batch)
     for failed in answer.get("FailedFindings", []):
         result.rejected.append(
@@ -286,7 +270,7 @@ def _active_findings(
         "RecordState": equals("ACTIVE"),
     }
     found: list[dict[str, Any]] = []
-    with access_errors("securityhub:GetFindings", aws.profile, policy="securityhub"):
+    with access_errors("securityhub:GetFindings", aws, policy="securityhub"):
         for page in client.get_paginator("get_findings").paginate(
             Filters=filters, PaginationConfig={"PageSize": 100}
         ):

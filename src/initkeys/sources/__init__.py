@@ -8,9 +8,6 @@
 - :mod:`initkeys.sources.cloudtrail` reads CloudTrail evidence.
 """
 
-from initkeys.sources.credential_report import (
-    parse_credential_report,
-    read_credential_report,
-)
+from initkeys.sources.credential_report import parse_credential_report, read_credential_report
 
 __all__ = ["parse_credential_report", "read_credential_report"]

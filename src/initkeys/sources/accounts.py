@@ -62,7 +62,7 @@ def organization_accounts(aws: AwsContext) -> tuple[TargetAccount, ...]:
     accounts: list[TargetAccount] = []
     with access_errors(
         "organizations:ListAccounts",
-        aws.profile,
+        aws,
         suffix=" (--org runs from the management or a delegated administrator account)",
     ):
         client = aws.client("organizations", workers=4)

@@ -1,8 +1,7 @@
 """Read a live AWS account's IAM users: identity, credential report, live user reads.
 
 How AWS is reached (session, endpoint, retries, error sentences) is
-:mod:`initkeys.aws`; the names it used to define here are re-exported for callers
-of this module. boto3 is imported lazily, so ``initkeys --version`` and offline
+:mod:`initkeys.aws`. boto3 is imported lazily, so ``initkeys --version`` and offline
 audits start fast.
 """
 
@@ -13,30 +12,12 @@ from dataclasses import dataclass
 from datetime import datetime, timezone
 from typing import Any
 
-# Names that moved to initkeys.aws, still importable from here.
-from initkeys.aws import (
-    ApiCallCounter,
-    AwsContext,
-    Identity,
-    access_errors,
-    error_code,
-    make_client_config,
-)
+from initkeys.aws import AwsContext, Identity, access_errors, error_code
 from initkeys.aws.errors import THROTTLING_CODES, unless_missing
 from initkeys.errors import AccessError, InputError
 from initkeys.model import AccessKey, CredentialReport, IamUser
 from initkeys.sources.credential_report import parse_credential_report
 from initkeys.timeutil import as_utc
-
-__all__ = [
-    "EXEMPT_TAG",
-    "ApiCallCounter",
-    "ListedUser",
-    "LiveAccount",
-    "access_errors",
-    "error_code",
-    "make_client_config",
-]
 
 # The IAM user tag whose value is the reason the organization keeps the user's keys.
 EXEMPT_TAG = "initkeys:exempt"
@@ -55,6 +36,11 @@ class ListedUser:
     name: str
     arn: str
     created: datetime
+
+
+def _listed(user: dict[str, Any]) -> ListedUser:
+    """A user as ``ListUsers`` and ``GetUser`` answer it."""
+    return ListedUser(name=user["UserName"], arn=user["Arn"], created=as_utc(user["CreateDate"]))
 
 
 class LiveAccount:
@@ -76,7 +62,7 @@ class LiveAccount:
         """Account id and partition, from ``sts get-caller-identity`` the first time
         only (none when the identity was given)."""
         if self.identity is None:
-            with access_errors("sts:GetCallerIdentity", self.aws.profile):
+            with access_errors("sts:GetCallerIdentity", self.aws):
                 answer = self._client("sts", self.aws.region or "us-east-1").get_caller_identity()
             arn = str(answer["Arn"])
             partition = arn.split(":")[1] if arn.count(":") >= 5 else "aws"
@@ -109,7 +95,7 @@ class LiveAccount:
         delay = 0.1
         while True:
             state = None
-            with access_errors("iam:GenerateCredentialReport", self.aws.profile):
+            with access_errors("iam:GenerateCredentialReport", self.aws):
                 try:
                     state = self.iam.generate_credential_report()["State"]
                 except ClientError as exc:
@@ -117,7 +103,7 @@ class LiveAccount:
                         raise
             if state == "COMPLETE":
                 answer = None
-                with access_errors("iam:GetCredentialReport", self.aws.profile):
+                with access_errors("iam:GetCredentialReport", self.aws):
                     try:
                         answer = self.iam.get_credential_report()
                     except ClientError as exc:
@@ -158,15 +144,13 @@ class LiveAccount:
     def list_users(self) -> dict[str, ListedUser]:
         """Every IAM user now, by name (``ListUsers``, 1,000 a page)."""
         users: dict[str, ListedUser] = {}
-        with access_errors("iam:ListUsers", self.aws.profile):
+        with access_errors("iam:ListUsers", self.aws):
             pages = self.iam.get_paginator("list_users").paginate(
                 PaginationConfig={"PageSize": 1000}
             )
             for page in pages:
                 for u in page["Users"]:
-                    users[u["UserName"]] = ListedUser(
-                        name=u["UserName"], arn=u["Arn"], created=as_utc(u["CreateDate"])
-                    )
+                    users[u["UserName"]] = _listed(u)
         return users
 
     def get_user(self, name: str) -> ListedUser | None:
@@ -175,10 +159,7 @@ class LiveAccount:
         answer = unless_missing(lambda: self.iam.get_user(UserName=name))
         if answer is None:
             return None
-        user = answer["User"]
-        return ListedUser(
-            name=user["UserName"], arn=user["Arn"], created=as_utc(user["CreateDate"])
-        )
+        return _listed(answer["User"])
 
     def read_user(self, listed: ListedUser, known: IamUser | None = None) -> IamUser | None:
         """Read one user live: keys, their last use, and the login profile.

@@ -47,14 +47,14 @@ from initkeys.timeutil import EARLIEST, LATEST, parse_utc
 ROOT_USER = "<root_account>"
 
 MAX_LINE = 131_072
+"""The longest line read, in characters (the csv module's own field limit). An AWS row
+is under 3,000 (a user name is at most 64, an ARN at most 2,048); a longer line is an
+ERROR row, and is skipped piece by piece, never held whole."""
 MAX_SKIPPED_LINE = 64 * 1024 * 1024
 """An over-long line is skipped (one ERROR row) up to this length; past it, the file is refused."""
 MAX_JSON_CHARS = 256 * 1024 * 1024
 """The AWS CLI's JSON holds one account's report in base64 (an account has at most 5,000
 users, a report of a few MB): 256 Mi characters is far past any."""
-"""The longest line read, in characters (the csv module's own field limit). An AWS row
-is under 3,000 (a user name is at most 64, an ARN at most 2,048); a longer line is an
-ERROR row, and is skipped piece by piece, never held whole."""
 
 REQUIRED_COLUMNS = (
     "user",
@@ -189,14 +189,19 @@ class ReportReader:
         users = tuple(self.users())
         if allow_empty and not users:
             return CredentialReport("", "", self.source, self.generated_at, (), self.lines)
+        return self.report(users)
+
+    def report(self, users: tuple[IamUser, ...] = ()) -> CredentialReport:
+        """The report once its rows are read, holding ``users`` (none when they were judged
+        as they came, so that only findings stay in memory)."""
         return CredentialReport(
-            account_id=self.account_id,
-            partition=self.partition,
-            source=self.source,
-            generated_at=self.generated_at,
-            users=users,
-            lines=self.lines,
-            notes=self.notes,
+            self.account_id,
+            self.partition,
+            self.source,
+            self.generated_at,
+            users,
+            self.lines,
+            self.notes,
         )
 
 
@@ -336,7 +341,7 @@ def _parse_cli_json(data: str, name: str) -> ReportReader:
     generated_at = None
     generated = document.get("GeneratedTime")
     if generated is not None:
-        generated_at = parse_timestamp(generated) if isinstance(generated, str) else None
+        generated_at = parse_utc(generated) if isinstance(generated, str) else None
         if generated_at is None:
             raise InputError(
                 f"{name}: not a credential report: GeneratedTime {_shown(generated)} is not a "
@@ -573,15 +578,13 @@ def _user(row: list[str], line: int, where: _Columns) -> IamUser:
         problems.append("user is empty")
     if parsed is None:
         problems.append(f"arn {_shown(arn)} is not an IAM user ARN")
-    created = parse_timestamp(row[c_created])
+    created = parse_utc(row[c_created])
     if created is None:
         problems.append(f"user_creation_time {_shown(row[c_created])} is not a timestamp")
     password = _BOOL.get(row[c_password].strip().lower())
     if password is None:
         problems.append(f"password_enabled {_shown(row[c_password])} is not true or false")
-    password_created = None
-    if c_changed is not None:
-        password_created = _optional_timestamp(row[c_changed])
+    password_created = None if c_changed is None else _optional_timestamp(row[c_changed])
     keys: list[AccessKey] = []
     for slot, c_active, c_rotated, c_used in slots:
         rotated = row[c_rotated]
@@ -600,7 +603,7 @@ def _user(row: list[str], line: int, where: _Columns) -> IamUser:
                     f"is {_shown(rotated)}"
                 )
             continue  # no key in this slot
-        key_created = parse_timestamp(rotated)
+        key_created = parse_utc(rotated)
         used_text = row[c_used]
         last_used = _optional_timestamp(used_text)
         if key_created is None:
@@ -636,10 +639,4 @@ def _user(row: list[str], line: int, where: _Columns) -> IamUser:
 def _optional_timestamp(text: str) -> datetime | None:
     if text.strip().lower() in _NOT_SET or not text.strip():
         return None
-    return parse_timestamp(text)
-
-
-def parse_timestamp(text: str) -> datetime | None:
-    """An ISO 8601 date and time as an aware UTC datetime; None when it is not one
-    (see :func:`initkeys.timeutil.parse_utc`, which this is)."""
     return parse_utc(text)

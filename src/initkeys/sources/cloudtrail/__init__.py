@@ -21,38 +21,15 @@ One module per job: :mod:`.spec` (the ``--cloudtrail`` value), :mod:`.records` (
 record; the user acted on), :mod:`.collect` (an account's evidence; the record cap),
 :mod:`.logfiles` (log file names and content), the readers :mod:`.files`, :mod:`.s3`
 and :mod:`.lookup` (with its rate limiter), :mod:`.readers` (which serves an account)
-and :mod:`.limits` (how much is read). Every name callers use is re-exported here.
+and :mod:`.limits` (how much is read). The names callers use are re-exported here.
 """
 
-from initkeys.sources.cloudtrail.collect import shown
-from initkeys.sources.cloudtrail.files import DirectoryTrail, open_log_file
-from initkeys.sources.cloudtrail.limits import (
-    MAX_DOWNLOAD_BYTES,
-    MAX_EVENT_CHARS,
-    MAX_LOG_BYTES,
-    MAX_RECORDS,
-    describe_size,
-)
-from initkeys.sources.cloudtrail.logfiles import (
-    DELIVERY_LAG,
-    days_of,
-    delivered_at,
-    file_account,
-    may_hold,
-    read_capped,
-    read_log_file,
-    read_log_stream,
-)
-from initkeys.sources.cloudtrail.lookup import (
-    LOOKUP_DAYS,
-    LOOKUP_RATE,
-    LookupTrail,
-    RateLimiter,
-    lookup_record,
-)
+from initkeys.sources.cloudtrail.files import DirectoryTrail
+from initkeys.sources.cloudtrail.limits import MAX_LOG_BYTES
+from initkeys.sources.cloudtrail.logfiles import days_of, may_hold, read_log_file
+from initkeys.sources.cloudtrail.lookup import LookupTrail, RateLimiter
 from initkeys.sources.cloudtrail.readers import TrailReader, trail_readers
 from initkeys.sources.cloudtrail.records import (
-    EVENT_NAMES,
     IAM_SOURCE,
     BadRecord,
     created_via,
@@ -63,16 +40,9 @@ from initkeys.sources.cloudtrail.s3 import S3Trail
 from initkeys.sources.cloudtrail.spec import LOOKUP_NEEDS_ACCOUNT, TrailSpec, parse_trail_source
 
 __all__ = [
-    "DELIVERY_LAG",
-    "EVENT_NAMES",
     "IAM_SOURCE",
-    "LOOKUP_DAYS",
     "LOOKUP_NEEDS_ACCOUNT",
-    "LOOKUP_RATE",
-    "MAX_DOWNLOAD_BYTES",
-    "MAX_EVENT_CHARS",
     "MAX_LOG_BYTES",
-    "MAX_RECORDS",
     "BadRecord",
     "DirectoryTrail",
     "LookupTrail",
@@ -83,17 +53,9 @@ __all__ = [
     "created_via",
     "creation_event",
     "days_of",
-    "delivered_at",
-    "describe_size",
-    "file_account",
-    "lookup_record",
     "may_hold",
-    "open_log_file",
     "parse_trail_source",
-    "read_capped",
     "read_log_file",
-    "read_log_stream",
     "read_record",
-    "shown",
     "trail_readers",
 ]

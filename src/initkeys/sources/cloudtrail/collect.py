@@ -81,15 +81,11 @@ class Collector:
                 f"and {'were' if total != 1 else 'was'} skipped ({why}{more})"
             )
         if self.capped:
+            note = f"reading stopped after {limits.MAX_RECORDS:,} records (initkeys' limit)"
             unread = self.unread_files
-            problems.append(
-                f"reading stopped after {limits.MAX_RECORDS:,} records (initkeys' limit)"
-                + (
-                    f"; {unread:,} more log file{'s were' if unread != 1 else ' was'} not read"
-                    if unread
-                    else ""
-                )
-            )
+            if unread:
+                note += f"; {unread:,} more log file{'s were' if unread != 1 else ' was'} not read"
+            problems.append(note)
         return TrailEvidence(
             source=source,
             events=tuple(sorted(self.events.values(), key=lambda e: (e.time, e.event_id or ""))),

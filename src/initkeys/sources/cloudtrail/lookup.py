@@ -7,10 +7,10 @@ from collections.abc import Callable, Iterator, Mapping, Sequence
 from datetime import datetime, timedelta, timezone
 from typing import Any
 
+from initkeys.aws import access_errors
 from initkeys.aws.retry import DEFAULT_POLICY, RetryPolicy
 from initkeys.inputs import BadJson, load_json
 from initkeys.model import EventName, TimeRange, TrailEvidence
-from initkeys.sources.aws import access_errors
 from initkeys.sources.cloudtrail import limits
 from initkeys.sources.cloudtrail.collect import Collector
 from initkeys.sources.cloudtrail.limits import describe_size
@@ -96,9 +96,8 @@ class LookupTrail:
         collector = Collector(account_id)
         for span in reachable:
             for name in EVENT_NAMES:
-                if (
-                    collector.records < limits.MAX_RECORDS
-                ):  # past the limit, no more pages are asked for
+                # Past the limit, no more pages are asked for.
+                if collector.records < limits.MAX_RECORDS:
                     collector.add_records(self._records(name, span))
                 else:
                     collector.capped = True

@@ -4,14 +4,14 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Iterator, Sequence
-from contextlib import AbstractContextManager, contextmanager
+from contextlib import contextmanager
 from functools import partial
 from typing import Any
 
+from initkeys.aws import access_errors, error_code
 from initkeys.errors import InputError
 from initkeys.model import TimeRange, TrailEvidence
 from initkeys.partitions import PARTITION_HOME_REGION
-from initkeys.sources.aws import access_errors, error_code
 from initkeys.sources.cloudtrail import limits
 from initkeys.sources.cloudtrail.collect import Collector
 from initkeys.sources.cloudtrail.limits import describe_size
@@ -123,20 +123,18 @@ class S3Trail:
             finally:
                 body.close()
 
-    def _errors(self, action: str) -> AbstractContextManager[None]:
-        return _s3_errors(self.source, action, self._policy)
-
-
-@contextmanager
-def _s3_errors(source: str, action: str, policy: str = "audit") -> Iterator[None]:
-    """A missing bucket is a bad ``--cloudtrail`` (exit 2); other AWS errors are access
-    errors (exit 3) that name the call and the bucket."""
-    with access_errors(
-        f"{action} on {source}", policy=policy, policy_args=f" --cloudtrail {source}"
-    ):
-        try:
-            yield
-        except Exception as exc:
-            if error_code(exc) == "NoSuchBucket":
-                raise InputError(f"--cloudtrail {source}: no such bucket") from None
-            raise
+    @contextmanager
+    def _errors(self, action: str) -> Iterator[None]:
+        """A missing bucket is a bad ``--cloudtrail`` (exit 2); other AWS errors are access
+        errors (exit 3) that name the call and the bucket."""
+        with access_errors(
+            f"{action} on {self.source}",
+            policy=self._policy,
+            policy_args=f" --cloudtrail {self.source}",
+        ):
+            try:
+                yield
+            except Exception as exc:
+                if error_code(exc) == "NoSuchBucket":
+                    raise InputError(f"--cloudtrail {self.source}: no such bucket") from None
+                raise
