@@ -98,10 +98,12 @@ def run(
     return cli_kit.run(args, env=env, stdin=stdin)
 
 
-def here(args: list[str], env: dict[str, str]) -> subprocess.CompletedProcess[str]:
+def here(
+    args: list[str], env: dict[str, str], stdin: str | None = None
+) -> subprocess.CompletedProcess[str]:
     """:func:`run` in-process, for tests of what initkeys decides (exit codes of rules,
-    one-line errors), not of the process."""
-    return cli_kit.run_here(args, env=env)
+    one-line errors, what a format writes), not of the process."""
+    return cli_kit.run_here(args, env=env, stdin=stdin)
 
 
 def write(tmp_path: Path, name: str, text: str) -> str:
