@@ -54,17 +54,12 @@ def assert_one_line_error(proc: subprocess.CompletedProcess[str], code: int) -> 
 
 
 def run_here(
-    args: list[str],
-    *,
-    cwd: Path | None = None,
-    stdin: str | None = None,
-    env: dict[str, str] | None = None,
-    timeout: float = 120,
+    args: list[str], *, cwd: Path | None = None, stdin: str = "", env: dict[str, str] | None = None
 ) -> subprocess.CompletedProcess[str]:
     """:func:`run`, in this process: for tests of what initkeys decides, not of the process
     (exit codes under pipes and signals, the entry point): a subprocess costs 0.2 s of CPU,
     0.8 s once it imports boto3. ``env`` replaces the environment for the run, as it would
-    a subprocess's; ``timeout`` is :func:`run`'s, unused here."""
+    a subprocess's."""
     saved_env = dict(os.environ)
     saved_cwd = os.getcwd()
     saved_stdin = sys.stdin
@@ -73,7 +68,7 @@ def run_here(
         os.environ.update(env)
     if cwd is not None:
         os.chdir(cwd)
-    sys.stdin = io.TextIOWrapper(io.BytesIO((stdin or "").encode()), encoding="utf-8")
+    sys.stdin = io.TextIOWrapper(io.BytesIO(stdin.encode()), encoding="utf-8")
     try:
         code, out, err = run_main(args)
     finally:

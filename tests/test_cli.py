@@ -103,7 +103,7 @@ def here(
 ) -> subprocess.CompletedProcess[str]:
     """:func:`run` in-process, for tests of what initkeys decides (exit codes of rules,
     one-line errors, what a format writes), not of the process."""
-    return cli_kit.run_here(args, env=env, stdin=stdin)
+    return cli_kit.run_here(args, env=env, stdin=stdin or "")
 
 
 def write(tmp_path: Path, name: str, text: str) -> str:

@@ -355,7 +355,6 @@ def test_an_account_that_could_not_be_audited_keeps_its_findings(
                 *("audit", "--endpoint-url", proxy.url, "--org", "--role-name", ROLE),
                 *("--send-to", "securityhub", "--format", "json"),
             ],
-            timeout=180,
         )
     assert second.returncode == 1, second.stderr
     doc = json.loads(second.stdout)
