@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import io
 import os
 import subprocess
 import sys
 from pathlib import Path
+
+from fuzz_kit import run_main
 
 SRC = Path(__file__).resolve().parent.parent / "src"
 
@@ -48,3 +51,29 @@ def assert_one_line_error(proc: subprocess.CompletedProcess[str], code: int) -> 
     assert len(lines) == 1, proc.stderr
     assert lines[0].startswith("initkeys: error: ")
     return lines[0]
+
+
+def run_here(
+    args: list[str], *, cwd: Path | None = None, stdin: str = "", env: dict[str, str] | None = None
+) -> subprocess.CompletedProcess[str]:
+    """:func:`run`, in this process: for tests of what initkeys decides, not of the process
+    (exit codes under pipes and signals, the entry point): a subprocess costs 0.2 s of CPU,
+    0.8 s once it imports boto3. ``env`` replaces the environment for the run, as it would
+    a subprocess's."""
+    saved_env = dict(os.environ)
+    saved_cwd = os.getcwd()
+    saved_stdin = sys.stdin
+    if env is not None:
+        os.environ.clear()
+        os.environ.update(env)
+    if cwd is not None:
+        os.chdir(cwd)
+    sys.stdin = io.TextIOWrapper(io.BytesIO(stdin.encode()), encoding="utf-8")
+    try:
+        code, out, err = run_main(args)
+    finally:
+        sys.stdin = saved_stdin
+        os.chdir(saved_cwd)
+        os.environ.clear()
+        os.environ.update(saved_env)
+    return subprocess.CompletedProcess([sys.executable, "-m", "initkeys", *args], code, out, err)

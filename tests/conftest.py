@@ -50,6 +50,13 @@ os.environ["no_proxy"] = os.environ["NO_PROXY"]
 # leaving it out changes no verdict.
 sys.modules.setdefault("rfc3987_syntax", None)  # type: ignore[arg-type]
 
+# Byte-code caches on, whatever the shell says: with PYTHONDONTWRITEBYTECODE set (as in
+# many CI images) every pytest worker re-rewrites every test module (about 4 s of CPU
+# each), and each of the suite's subprocesses and emulators compiles initkeys again.
+# The caches go to the gitignored __pycache__ folders; subprocesses inherit this.
+sys.dont_write_bytecode = False
+os.environ.pop("PYTHONDONTWRITEBYTECODE", None)
+
 _SRC = Path(__file__).resolve().parent.parent / "src"
 _START_TIMEOUT = 60.0
 # A proxy-free opener for the emulator's own endpoints.

@@ -1,4 +1,5 @@
-"""The command line as a user runs it: a subprocess, its exit code, stdout and stderr."""
+"""The command line as a user runs it: a subprocess, its exit code, stdout and stderr
+(in-process, through :func:`here`, where a test is about a rule, not the process)."""
 
 from __future__ import annotations
 
@@ -97,6 +98,14 @@ def run(
     return cli_kit.run(args, env=env, stdin=stdin)
 
 
+def here(
+    args: list[str], env: dict[str, str], stdin: str | None = None
+) -> subprocess.CompletedProcess[str]:
+    """:func:`run` in-process, for tests of what initkeys decides (exit codes of rules,
+    one-line errors, what a format writes), not of the process."""
+    return cli_kit.run_here(args, env=env, stdin=stdin or "")
+
+
 def write(tmp_path: Path, name: str, text: str) -> str:
     path = tmp_path / name
     path.write_text(text)
@@ -122,14 +131,14 @@ def test_version(tmp_path: Path) -> None:
 )
 def test_offline_exit_codes(tmp_path: Path, text: str, extra: list[str], code: int) -> None:
     path = write(tmp_path, "report.csv", text)
-    proc = run(["audit", "--credential-report", path, *extra], no_aws_env(tmp_path))
+    proc = here(["audit", "--credential-report", path, *extra], no_aws_env(tmp_path))
     assert proc.returncode == code, proc.stderr
     assert proc.stderr == ""
 
 
 def test_offline_json_is_the_contract(tmp_path: Path) -> None:
     path = write(tmp_path, "client.csv", FAILING)
-    proc = run(["audit", "--credential-report", path, "--format", "json"], no_aws_env(tmp_path))
+    proc = here(["audit", "--credential-report", path, "--format", "json"], no_aws_env(tmp_path))
     doc = json.loads(proc.stdout)
     assert doc["schema_version"] == 1
     assert doc["mode"] == "setup"
@@ -159,7 +168,7 @@ def test_stdin_and_several_reports(tmp_path: Path) -> None:
 def test_output_file(tmp_path: Path) -> None:
     path = write(tmp_path, "r.csv", FAILING)
     out = tmp_path / "report.json"
-    proc = run(
+    proc = here(
         ["audit", "--credential-report", path, "--format", "json", "--output", str(out)],
         no_aws_env(tmp_path),
     )
@@ -201,7 +210,7 @@ MALFORMED = sorted(p.name for p in DATA.glob("bad_*"))
 
 @pytest.mark.parametrize("name", MALFORMED)
 def test_malformed_input_exits_2_with_one_line(tmp_path: Path, name: str) -> None:
-    proc = run(["audit", "--credential-report", str(DATA / name)], no_aws_env(tmp_path))
+    proc = here(["audit", "--credential-report", str(DATA / name)], no_aws_env(tmp_path))
     line = assert_one_line_error(proc, 2)
     assert name in line
     assert proc.stdout == ""
@@ -219,7 +228,7 @@ def test_malformed_input_exits_2_with_one_line(tmp_path: Path, name: str) -> Non
     ],
 )
 def test_bad_usage_exits_2(tmp_path: Path, args: list[str]) -> None:
-    assert_one_line_error(run(args, no_aws_env(tmp_path)), 2)
+    assert_one_line_error(here(args, no_aws_env(tmp_path)), 2)
 
 
 def test_no_credentials_exits_3(tmp_path: Path) -> None:
@@ -283,7 +292,7 @@ def test_live_with_aws_endpoint_url_variable(tmp_path: Path, aws: Any) -> None:
 
 
 def test_policy_audit_prints_json(tmp_path: Path) -> None:
-    proc = run(["policy", "audit"], no_aws_env(tmp_path))
+    proc = here(["policy", "audit"], no_aws_env(tmp_path))
     assert proc.returncode == 0
     doc = json.loads(proc.stdout)
     actions = {a for st in doc["Statement"] for a in st["Action"]}

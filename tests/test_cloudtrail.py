@@ -16,7 +16,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from cli_kit import assert_one_line_error, run, subprocess_env
+from cli_kit import assert_one_line_error, run_here, subprocess_env
 from scenario import NOW, at
 from test_org import ROLE, new_member
 from trail_company import ADMIN, ADMIN_ARN, BUCKET, PREFIX, Trail, check_evidence, trail_bucket
@@ -93,8 +93,9 @@ def report_file(aws: Any, tmp_path: Path) -> Path:
 
 
 def _cli(args: list[str], aws: Any, **env: str) -> subprocess.CompletedProcess[str]:
-    """``initkeys ARGS`` against the emulator, with the test's AWS settings and ``env``."""
-    return run(args, env=subprocess_env(AWS_ENDPOINT_URL=aws.endpoint_url, **env))
+    """``initkeys ARGS`` against the emulator, with the test's AWS settings and ``env``
+    (in-process: these tests are about reading the trail, not the process)."""
+    return run_here(args, env=subprocess_env(AWS_ENDPOINT_URL=aws.endpoint_url, **env))
 
 
 def test_cli_audit_with_cloudtrail_s3(aws: Any, trail: Trail) -> None:

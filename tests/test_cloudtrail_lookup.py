@@ -16,7 +16,7 @@ from typing import Any
 import pytest
 from lookup_endpoint import LookupEndpoint
 from scenario import Scenario, at
-from test_cli import run
+from test_cli import here
 from trail_company import ACCOUNT, ADMIN, Trail, check_evidence
 from trail_records import iam_user, record
 
@@ -185,7 +185,7 @@ def test_cli_audit_with_lookup(aws: Any) -> None:
             AWS_ENDPOINT_URL_STS=aws.endpoint_url,
             AWS_ENDPOINT_URL_CLOUDTRAIL=endpoint.url,
         )
-        proc = run(["audit", "--cloudtrail", "lookup", "--format", "json"], env)
+        proc = here(["audit", "--cloudtrail", "lookup", "--format", "json"], env)
     assert proc.returncode == 1, proc.stderr
     findings = {f["user"]: f for f in json.loads(proc.stdout)["accounts"][0]["findings"]}
     assert (findings["kim"]["status"], findings["kim"]["reason"]) == ("PASS", "self-created")

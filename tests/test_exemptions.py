@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import os
 import subprocess
 from datetime import date, datetime, timedelta, timezone
 from fnmatch import fnmatchcase
@@ -11,7 +10,8 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from fuzz_kit import run_main, tried
+from cli_kit import run_here
+from fuzz_kit import tried
 from hypothesis import given, settings
 from hypothesis import strategies as st
 from scenario import NOW, Scenario, at
@@ -204,15 +204,8 @@ REPORT = (
 
 def cli(args: list[str], cwd: Path) -> subprocess.CompletedProcess[str]:
     """``initkeys ARGS`` run in ``cwd`` (where initkeys.toml is found), in-process: these
-    tests are about exemption rules and config, not the process (tests/test_cli.py
-    covers exit codes and stderr of a real process); a subprocess costs 0.25 s of CPU."""
-    old = os.getcwd()
-    os.chdir(cwd)
-    try:
-        code, out, err = run_main(args)
-    finally:
-        os.chdir(old)
-    return subprocess.CompletedProcess(args, code, out, err)
+    tests are about exemption rules and config, not the process."""
+    return run_here(args, cwd=cwd)
 
 
 # The report's user as created, and in another case: --exempt-user and initkeys.toml

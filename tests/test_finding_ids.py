@@ -12,7 +12,7 @@ from xml.etree import ElementTree
 
 from hypothesis import given
 from hypothesis import strategies as st
-from test_cli import FAILING, assert_one_line_error, no_aws_env, run, write
+from test_cli import FAILING, assert_one_line_error, here, no_aws_env, write
 
 from initkeys.formats import finding_id, identified_findings
 from initkeys.model import AccountAudit, Finding, Reason, Status
@@ -113,7 +113,7 @@ def test_same_report_same_ids_in_json_and_csv(tmp_path: Path) -> None:
     path = write(tmp_path, "report.csv", FAILING)
     env = no_aws_env(tmp_path)
     out = tmp_path / "out"
-    proc = run(
+    proc = here(
         [
             "audit",
             "--credential-report",
@@ -140,7 +140,7 @@ def test_same_report_same_ids_in_json_and_csv(tmp_path: Path) -> None:
     assert "FAIL" in (out / "initkeys.txt").read_text()
 
     # A second run gives the same ids.
-    again = run(["audit", "--credential-report", path, "--format", "json"], env)
+    again = here(["audit", "--credential-report", path, "--format", "json"], env)
     assert [f["id"] for f in json.loads(again.stdout)["accounts"][0]["findings"]] == json_ids
 
 
@@ -155,7 +155,7 @@ def test_output_dir_errors_are_one_line(tmp_path: Path) -> None:
         ["--format", ","],
     ]
     for extra in cases:
-        line = assert_one_line_error(run(["audit", "--credential-report", path, *extra], env), 2)
+        line = assert_one_line_error(here(["audit", "--credential-report", path, *extra], env), 2)
         assert "format" in line or "output" in line, line
 
 
@@ -189,7 +189,7 @@ def _all_formats(tmp_path: Path, directory: str) -> dict[str, set[str]]:
     names = "json,csv,sarif,asff,ocsf,junit,html"
     report = str(DATA / "report_normal.csv")
     args = ["audit", "--credential-report", report, "--format", names, "--output-dir", str(out)]
-    proc = run(args, no_aws_env(tmp_path))
+    proc = here(args, no_aws_env(tmp_path))
     assert proc.returncode == 1, proc.stderr
     return _ids_by_format(out)
 

@@ -18,7 +18,7 @@ import pytest
 from botocore.validate import ParamValidator
 from hypothesis import given, settings
 from hypothesis import strategies as st
-from test_cli import DATA, no_aws_env, run, write
+from test_cli import DATA, here, no_aws_env, write
 from test_formats import ACCOUNT, GENERATED, _render, _run
 
 from initkeys.errors import InputError
@@ -313,14 +313,14 @@ def test_formats_module_imports_no_boto() -> None:
 def test_cli_writes_asff(tmp_path: Path) -> None:
     env = no_aws_env(tmp_path)
     report = str(DATA / "report_normal.csv")
-    proc = run(["audit", "--credential-report", report, "--format", "asff"], env)
+    proc = here(["audit", "--credential-report", report, "--format", "asff"], env)
     assert proc.returncode == 1, proc.stderr
     findings = json.loads(proc.stdout)
     assert_importable(findings)
     assert all(":us-east-1:" in f["ProductArn"] for f in findings)
 
     args = ["audit", "--credential-report", report, "--format", "json,asff"]
-    proc = run([*args, "--region", "eu-west-1", "--output-dir", str(tmp_path / "out")], env)
+    proc = here([*args, "--region", "eu-west-1", "--output-dir", str(tmp_path / "out")], env)
     assert proc.returncode == 1, proc.stderr
     placed = json.loads((tmp_path / "out" / "initkeys.asff.json").read_text())
     assert [f["Id"] for f in placed] == [f["Id"] for f in findings]
@@ -338,7 +338,7 @@ def test_cli_writes_asff(tmp_path: Path) -> None:
 )
 def test_cli_region_misuse_exits_2(tmp_path: Path, extra: list[str]) -> None:
     report = str(DATA / "report_normal.csv")
-    proc = run(["audit", "--credential-report", report, *extra], no_aws_env(tmp_path))
+    proc = here(["audit", "--credential-report", report, *extra], no_aws_env(tmp_path))
     assert proc.returncode == 2, proc.stderr
     assert proc.stderr.startswith("initkeys: error: ") and "Traceback" not in proc.stderr
 
@@ -348,7 +348,7 @@ def test_the_aws_cli_imports_the_file_as_it_is(tmp_path: Path, aws: Any) -> None
     env.update(AWS_ACCESS_KEY_ID="testing", AWS_SECRET_ACCESS_KEY="testing")
     report = str(DATA / "report_normal.csv")
     out = tmp_path / "out.json"
-    proc = run(["audit", "--credential-report", report, "--format", "asff", "-o", str(out)], env)
+    proc = here(["audit", "--credential-report", report, "--format", "asff", "-o", str(out)], env)
     assert proc.returncode == 1, proc.stderr
     written = json.loads(out.read_text())
 
@@ -386,7 +386,7 @@ def test_hostile_report_through_the_cli(tmp_path: Path) -> None:
         access_key_2_active="false",
     )
     path = write(tmp_path, "r.csv", header + "\n" + ",".join(values[c] for c in columns) + "\n")
-    proc = run(["audit", "--credential-report", path, "--format", "asff"], no_aws_env(tmp_path))
+    proc = here(["audit", "--credential-report", path, "--format", "asff"], no_aws_env(tmp_path))
     assert proc.returncode == 1, proc.stderr
     (doc,) = json.loads(proc.stdout)
     assert doc["ProductFields"]["initkeys/User"] == "ev<&|il"

@@ -30,7 +30,7 @@ import html5lib
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
-from test_cli import no_aws_env, run
+from test_cli import here, no_aws_env
 from test_formats import ACCOUNT, GENERATED, _render, _run
 
 from initkeys.control import CONTROL
@@ -344,12 +344,12 @@ def test_tiny_segments_stay_visible() -> None:
 
 def test_cli_writes_html(tmp_path: Path) -> None:
     report = str(DATA / "report_normal.csv")
-    proc = run(["audit", "--credential-report", report, "--format", "html"], no_aws_env(tmp_path))
+    proc = here(["audit", "--credential-report", report, "--format", "html"], no_aws_env(tmp_path))
     assert proc.returncode == 1, proc.stderr
     tree = _parse(proc.stdout)
     assert _text(_by_id(tree, "count-FAIL")) == "1"
     out = tmp_path / "reports"
-    proc = run(
+    proc = here(
         ["audit", "--credential-report", report, "--format", "json,html", "--output-dir", str(out)],
         no_aws_env(tmp_path),
     )

@@ -10,7 +10,7 @@ from format_runs import HOSTILE_NAMES, empty_run, hostile_run, many_fails, one_f
 from hypothesis import given, settings
 from hypothesis import strategies as st
 from junitparser import Error, Failure, JUnitXml, Skipped, TestCase
-from test_cli import FAILING, WARN, no_aws_env, run, write
+from test_cli import FAILING, WARN, here, no_aws_env, write
 from test_formats import ACCOUNT, _render, _run
 
 from initkeys.formats.junit import xml_attr, xml_text
@@ -172,7 +172,7 @@ def test_cli_junit_exit_code_agrees(tmp_path: Path) -> None:
         (WARN, ["--fail-on", "WARNING"], 1, 1),
     ]:
         path = write(tmp_path, "r.csv", text)
-        proc = run(["audit", "--credential-report", path, "--format", "junit", *extra], env)
+        proc = here(["audit", "--credential-report", path, "--format", "junit", *extra], env)
         assert proc.returncode == code, proc.stderr
         xml = JUnitXml.fromstring(proc.stdout)
         assert xml.failures == failures

@@ -12,7 +12,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from markdown_it import MarkdownIt
 from markdown_it.token import Token
-from test_cli import FAILING, no_aws_env, run, write
+from test_cli import FAILING, here, no_aws_env, write
 from test_formats import ACCOUNT, GENERATED, _render, _run
 
 from initkeys.formats.markdown import MAX_ROWS, code, escape_inline
@@ -178,7 +178,9 @@ def test_any_text_stays_in_its_cell(user: str, reason: str) -> None:
 
 def test_cli_markdown(tmp_path: Path) -> None:
     path = write(tmp_path, "r.csv", FAILING)
-    proc = run(["audit", "--credential-report", path, "--format", "markdown"], no_aws_env(tmp_path))
+    proc = here(
+        ["audit", "--credential-report", path, "--format", "markdown"], no_aws_env(tmp_path)
+    )
     assert proc.returncode == 1, proc.stderr
     _, (_, row) = _tables(proc.stdout)[:2]
     assert row[1] == "dave"

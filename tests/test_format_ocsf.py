@@ -15,7 +15,7 @@ from hypothesis import strategies as st
 from py_ocsf_models import OCSF_VERSION
 from py_ocsf_models.events.findings.detection_finding import DetectionFinding
 from py_ocsf_models.objects.compliance import Compliance
-from test_cli import DATA, no_aws_env, run
+from test_cli import DATA, here, no_aws_env
 from test_formats import ACCOUNT, GENERATED, _render, _run
 
 from initkeys.control import CONTROL
@@ -334,7 +334,7 @@ def test_runs_without_py_ocsf_models() -> None:
 def test_cli(tmp_path: Path) -> None:
     env = no_aws_env(tmp_path)
     report = str(DATA / "report_normal.csv")
-    proc = run(["audit", "--credential-report", report, "--format", "ocsf"], env)
+    proc = here(["audit", "--credential-report", report, "--format", "ocsf"], env)
     assert proc.returncode == 1, proc.stderr  # alice's setup key fails
     assert proc.stderr == ""
     events = _events(proc.stdout)
@@ -346,7 +346,7 @@ def test_cli(tmp_path: Path) -> None:
     # With other formats in one run: its own file, the same ids as the JSON report.
     out = tmp_path / "reports"
     args = ["audit", "--credential-report", report, "--format", "json,ocsf", "--output-dir"]
-    proc = run([*args, str(out)], env)
+    proc = here([*args, str(out)], env)
     assert proc.returncode == 1, proc.stderr
     events = _events((out / "initkeys.ocsf.json").read_text())
     document = json.loads((out / "initkeys.json").read_text())

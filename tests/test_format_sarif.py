@@ -12,7 +12,7 @@ import pytest
 from format_runs import HOSTILE_NAMES, empty_run, hostile_run, many_fails, one_finding
 from hypothesis import given, settings
 from hypothesis import strategies as st
-from test_cli import FAILING, no_aws_env, run, write
+from test_cli import FAILING, here, no_aws_env, write
 from test_formats import ACCOUNT, GENERATED, _render, _run
 
 from initkeys.control import CONTROL
@@ -259,7 +259,7 @@ def test_any_text_stays_valid_sarif(user: str, source: str) -> None:
 
 def test_cli_writes_valid_sarif(tmp_path: Path) -> None:
     path = write(tmp_path, "client.csv", FAILING)
-    proc = run(["audit", "--credential-report", path, "--format", "sarif"], no_aws_env(tmp_path))
+    proc = here(["audit", "--credential-report", path, "--format", "sarif"], no_aws_env(tmp_path))
     assert proc.returncode == 1, proc.stderr
     doc = json.loads(proc.stdout)
     assert not list(_validator().iter_errors(doc))
@@ -274,7 +274,7 @@ def test_cli_output_dir_names(tmp_path: Path, stdin: bool) -> None:
     source = "-" if stdin else write(tmp_path, "client.csv", FAILING)
     out = tmp_path / "out"
     args = ["audit", "--credential-report", source, "--format", "sarif,junit,markdown"]
-    proc = run(
+    proc = here(
         [*args, "--output-dir", str(out)],
         env,
         stdin=FAILING if stdin else None,

@@ -10,7 +10,7 @@ from typing import Any
 
 import boto3
 import pytest
-from cli_kit import run, subprocess_env
+from cli_kit import run, run_here, subprocess_env
 from guard_kit import (
     ADMIN_KEY_EVENT,
     LOGIN_PROFILE_EVENT,
@@ -398,7 +398,7 @@ def as_user_with_policy(aws: Any, name: str, policy: str | None) -> Any:
 
 
 def test_policy_guard_prints_json() -> None:
-    full = json.loads(run(["policy", "guard"]).stdout)
+    full = json.loads(run_here(["policy", "guard"]).stdout)
     actions = [a for statement in full["Statement"] for a in statement["Action"]]
     assert actions == [
         "iam:GetUser",
@@ -410,7 +410,7 @@ def test_policy_guard_prints_json() -> None:
         "sns:Publish",
     ]
     assert "iam:DeleteAccessKey" not in actions  # the guard never deletes
-    notify = json.loads(run(["policy", "guard", "--action", "notify"]).stdout)
+    notify = json.loads(run_here(["policy", "guard", "--action", "notify"]).stdout)
     assert [s["Sid"] for s in notify["Statement"]] == ["InitkeysGuardRead", "InitkeysGuardNotify"]
 
 
@@ -420,9 +420,9 @@ def test_least_privilege_policy_is_enough(aws: Any, inbox: Inbox, tmp_path: Path
     policy to attach."""
     key = setup_key(aws)
     carol_key = setup_key(aws, "carol")
-    full = as_user_with_policy(aws, "guard-full", run(["policy", "guard"]).stdout)
+    full = as_user_with_policy(aws, "guard-full", run_here(["policy", "guard"]).stdout)
     notify_only = as_user_with_policy(
-        aws, "guard-notify", run(["policy", "guard", "--action", "notify"]).stdout
+        aws, "guard-notify", run_here(["policy", "guard", "--action", "notify"]).stdout
     )
     config = GuardConfig(GuardAction.DEACTIVATE, inbox.topic_arn)
     with aws.enforcing_iam():

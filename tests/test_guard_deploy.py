@@ -15,6 +15,7 @@ from typing import Any
 
 import pytest
 import yaml
+from botocore.config import Config
 from guard_kit import ADMIN_KEY_EVENT, event, key_status, make_inbox, setup_key
 from remediation_kit import invoke
 
@@ -278,8 +279,14 @@ def deploy(aws: Any, tmp_path: Path, name: str, **parameters: str) -> dict[str, 
     digest = build_package(str(tmp_path / f"{name}.zip"))
     code_key = f"initkeys-guard-{digest[:12]}.zip"
     s3.upload_file(str(tmp_path / f"{name}.zip"), f"{name}-code", code_key)
+    # One attempt, and time to finish: moto creates the stack inside CreateStack, which can
+    # outlast botocore's 60 s read timeout on a loaded machine, and a retried CreateStack
+    # then fails on the log group the first attempt made.
     cfn = aws.session().client(
-        "cloudformation", endpoint_url=aws.endpoint_url, region_name="us-east-1"
+        "cloudformation",
+        endpoint_url=aws.endpoint_url,
+        region_name="us-east-1",
+        config=Config(read_timeout=300, retries={"total_max_attempts": 1}),
     )
     given = {"CodeBucket": f"{name}-code", "CodeKey": code_key, **parameters}
     cfn.create_stack(

@@ -10,7 +10,7 @@ from typing import Any
 
 import boto3
 import pytest
-from cli_kit import run, subprocess_env
+from cli_kit import run, run_here, subprocess_env
 from scenario import NOW, at
 
 import initkeys
@@ -114,8 +114,10 @@ def test_audit_accounts_api(aws: Any, org: dict[str, str]) -> None:
 def initkeys_cli(
     aws: Any, command: str, *args: str, cwd: Path | None = None, tmpdir: Path | None = None
 ) -> subprocess.CompletedProcess[str]:
-    env = subprocess_env(TMPDIR=str(tmpdir)) if tmpdir is not None else None
-    return run([command, "--endpoint-url", aws.endpoint_url, *args], cwd=cwd, env=env, timeout=180)
+    argv = [command, "--endpoint-url", aws.endpoint_url, *args]
+    if tmpdir is not None:  # a subprocess: this process's tempfile has read TMPDIR already
+        return run(argv, cwd=cwd, env=subprocess_env(TMPDIR=str(tmpdir)), timeout=180)
+    return run_here(argv, cwd=cwd)
 
 
 def cli(aws: Any, *args: str) -> subprocess.CompletedProcess[str]:

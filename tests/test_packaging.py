@@ -133,7 +133,12 @@ def test_fuzz_counts_are_summed_over_workers(tmp_path: Path, workers: list[str])
     for name, text in _COUNTING_TESTS.items():
         (tmp_path / name).write_text(text, encoding="utf-8")
     proc = subprocess.run(
-        [sys.executable, "-m", "pytest", "-p", "no:cacheprovider", *workers, str(tmp_path)],
+        # Without hypothesis's plugin (these tests do not use it): it costs each of the
+        # run's processes a second of CPU at start.
+        [
+            *(sys.executable, "-m", "pytest", "-p", "no:cacheprovider"),
+            *("-p", "no:hypothesispytest", *workers, str(tmp_path)),
+        ],
         cwd=tmp_path,
         env=subprocess_env(),
         capture_output=True,

@@ -13,7 +13,7 @@ from typing import Any
 
 import boto3
 import pytest
-from cli_kit import assert_one_line_error, run, subprocess_env
+from cli_kit import assert_one_line_error, run, run_here, subprocess_env
 from remediation_kit import (
     Account,
     applied,
@@ -486,7 +486,7 @@ def test_least_privilege_policy_is_enough(aws: Any, account: Account, tmp_path: 
     client.put_user_policy(
         UserName="remediator",
         PolicyName="initkeys-remediate",
-        PolicyDocument=run(["policy", "remediate"]).stdout,
+        PolicyDocument=run_here(["policy", "remediate"]).stdout,
     )
     meta = client.create_access_key(UserName="remediator")["AccessKey"]
     as_remediator = boto3.Session(
@@ -523,7 +523,7 @@ def test_least_privilege_policy_is_enough(aws: Any, account: Account, tmp_path: 
 
 
 def test_policy_remediate(tmp_path: Path) -> None:
-    proc = run(["policy", "remediate"])
+    proc = run_here(["policy", "remediate"])
     assert proc.returncode == 0
     (statement,) = json.loads(proc.stdout)["Statement"]
     actions = statement["Action"]

@@ -4,7 +4,8 @@ outlast the role's session.
 The emulator's sessions never expire, so a proxy between initkeys and the emulator
 makes them short: it rewrites AssumeRole's ``Expiration`` to a few seconds from now
 and answers ``ExpiredToken`` (HTTP 400, the STS/IAM error shape) to any request signed
-with a session token past that time, as AWS does.
+with a session token past that time, as AWS does. The proxy keeps its own clock, which
+a test moves forward instead of waiting for sessions to run out.
 """
 
 from __future__ import annotations
@@ -48,11 +49,13 @@ _EXPIRATION = re.compile(rb"<Expiration>[^<]+</Expiration>")
 
 
 class ShortSessions:
-    """The proxy's rule and rewrite: sessions of ``lifetime`` seconds, enforced."""
+    """The proxy's rule and rewrite: sessions of ``lifetime`` seconds, enforced on the
+    proxy's clock (real time plus what :meth:`skip` added)."""
 
     def __init__(self, lifetime: float) -> None:
         self.lifetime = lifetime
-        self.expires: dict[str, float] = {}  # session token -> when it expires (time.time())
+        self.skipped = 0.0
+        self.expires: dict[str, float] = {}  # session token -> when it expires (now())
         self.expired_answers = 0
         self._lock = threading.Lock()
         self.proxy: FaultProxy | None = None
@@ -62,7 +65,7 @@ class ShortSessions:
         token = self.proxy.headers.get("x-amz-security-token")
         with self._lock:
             ends = self.expires.get(token or "")
-            if ends is None or time.time() <= ends:
+            if ends is None or self.now() <= ends:
                 return None
             self.expired_answers += 1
         return 400, error_xml(
@@ -75,17 +78,27 @@ class ShortSessions:
         found = _TOKEN.search(body)
         if found is None:
             return body
-        ends = time.time() + self.lifetime
         with self._lock:
+            ends = self.now() + self.lifetime
             self.expires[found.group(1).decode()] = ends
         stamp = datetime.fromtimestamp(ends, timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
         return _EXPIRATION.sub(f"<Expiration>{stamp}</Expiration>".encode(), body)
 
-    def all_expired_in(self) -> float:
-        """Seconds until every session handed out so far has expired."""
+    def now(self) -> float:
+        return time.time() + self.skipped
+
+    def skip(self, seconds: float) -> None:
+        """Move the proxy's clock ``seconds`` on: as if that long had passed."""
         with self._lock:
-            latest = max(self.expires.values(), default=time.time())
-        return max(0.0, latest - time.time()) + 1.0
+            self.skipped += seconds
+
+    def expire_all(self) -> float:
+        """Move the clock past the end of every session handed out so far; no real wait
+        is left (0 seconds, for :func:`run_with_prompt`)."""
+        with self._lock:
+            latest = max(self.expires.values(), default=self.now())
+        self.skip(max(0.0, latest - self.now()) + 1.0)
+        return 0.0
 
 
 def run_with_prompt(
@@ -150,7 +163,7 @@ def test_remediate_org_outlasts_its_role_sessions(
         sessions.proxy = proxy
         args = ["remediate", "--endpoint-url", proxy.url, "--org", "--role-name", ROLE]
         code, out, err = run_with_prompt(
-            [*args, "--apply", "--journal-dir", "j"], tmp_path, "y", sessions.all_expired_in
+            [*args, "--apply", "--journal-dir", "j"], tmp_path, "y", sessions.expire_all
         )
         assumed = {
             a: proxy.calls("AssumeRole", RoleArn=role_arn(a, "aws", ROLE)) for a in org.values()
@@ -190,6 +203,8 @@ def test_an_org_audit_outlasts_its_role_sessions(
             and "x-amz-security-token" in sessions.proxy.headers
         ):
             delayed.append(action)
+            # A real wait, not skip(): the other accounts' requests are in flight meanwhile,
+            # and a jump of the shared clock would expire tokens they were just given.
             return Delay(5.0)
         return None
 

@@ -1,5 +1,6 @@
 """``initkeys audit --send-to securityhub``: findings imported into the emulator's Security
-Hub in batches, stale ones archived, failures reported, least privilege enforced."""
+Hub in batches, stale ones archived, failures reported, least privilege enforced. The CLI
+runs in-process: these tests are about what is sent, not the process."""
 
 from __future__ import annotations
 
@@ -12,7 +13,7 @@ import boto3
 import cli_kit
 from faults import FaultProxy, error_xml
 from scenario import NOW, Scenario, at
-from test_cli import HEADER, live_env, no_aws_env, row, run, seed_one_failing_user, write
+from test_cli import HEADER, here, live_env, no_aws_env, row, seed_one_failing_user, write
 from test_org import MANAGEMENT, ROLE, cli, member_session, org  # noqa: F401 (org: a fixture)
 
 import initkeys
@@ -43,7 +44,7 @@ def active(findings: dict[str, dict[str, Any]]) -> dict[str, dict[str, Any]]:
 
 
 def send(env: dict[str, str], endpoint: str, *args: str) -> Any:
-    return run(["audit", *args, "--send-to", "securityhub", "--endpoint-url", endpoint], env)
+    return here(["audit", *args, "--send-to", "securityhub", "--endpoint-url", endpoint], env)
 
 
 def summary(stderr: str) -> str:
@@ -141,19 +142,19 @@ def test_without_credentials_the_report_is_still_written(tmp_path: Path) -> None
     out = tmp_path / "out.json"
     env = no_aws_env(tmp_path)
     args = ["audit", "--credential-report", path, "--format", "asff", "-o", str(out)]
-    proc = run([*args, "--send-to", "securityhub"], env)
+    proc = here([*args, "--send-to", "securityhub"], env)
     assert proc.returncode == 3, proc.stderr
     assert "no AWS credentials" in proc.stderr
     assert len(json.loads(out.read_text())) == 1
 
 
 def test_demo_cannot_send(tmp_path: Path) -> None:
-    proc = run(["audit", "--demo", "--send-to", "securityhub"], no_aws_env(tmp_path))
+    proc = here(["audit", "--demo", "--send-to", "securityhub"], no_aws_env(tmp_path))
     assert proc.returncode == 2 and "--send-to" in proc.stderr
 
 
 def test_policy_securityhub_prints_json(tmp_path: Path) -> None:
-    proc = run(["policy", "securityhub"], no_aws_env(tmp_path))
+    proc = here(["policy", "securityhub"], no_aws_env(tmp_path))
     assert proc.returncode == 0
     (statement,) = json.loads(proc.stdout)["Statement"]
     assert statement["Action"] == list(SECURITYHUB_ACTIONS)
@@ -349,12 +350,11 @@ def test_an_account_that_could_not_be_audited_keeps_its_findings(
         return None
 
     with FaultProxy(aws.endpoint_url, deny_sandbox) as proxy:
-        second = cli_kit.run(
+        second = cli_kit.run_here(
             [
                 *("audit", "--endpoint-url", proxy.url, "--org", "--role-name", ROLE),
                 *("--send-to", "securityhub", "--format", "json"),
             ],
-            timeout=180,
         )
     assert second.returncode == 1, second.stderr
     doc = json.loads(second.stdout)
