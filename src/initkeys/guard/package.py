@@ -22,8 +22,9 @@ from initkeys.errors import InputError
 
 HANDLER = "initkeys.guard.lambda_handler.handler"
 
-# Modules (relative to the package) that import click, rich or moto, and the
-# HTML report, which reads package data files.
+# Modules (relative to the package) that import click, rich or moto, the HTML report,
+# which reads package data files, and infrastructure-as-code scanning (PyYAML, not
+# in the Lambda runtime, and never used by the guard).
 EXCLUDED = frozenset(
     {
         "__main__.py",
@@ -32,11 +33,14 @@ EXCLUDED = frozenset(
         "cli_options.py",
         "remediate/cli.py",
         "guard/cli.py",
+        "iac_cli.py",
+        "app/iac.py",
+        "evaluate/iac.py",
         "formats/text.py",
         "formats/html.py",
     }
 )
-EXCLUDED_DIRECTORIES = frozenset({"demo"})
+EXCLUDED_DIRECTORIES = ("demo/", "sources/iac/", "formats/iac/")
 
 # Zip's earliest time: a fixed one makes the archive depend on the code only.
 _EPOCH = (1980, 1, 1, 0, 0, 0)
@@ -48,7 +52,7 @@ def package_files(root: Path | None = None) -> list[tuple[str, Path]]:
     files: list[tuple[str, Path]] = []
     for path in package.rglob("*.py"):
         relative = path.relative_to(package).as_posix()
-        if relative in EXCLUDED or relative.split("/", 1)[0] in EXCLUDED_DIRECTORIES:
+        if relative in EXCLUDED or relative.startswith(EXCLUDED_DIRECTORIES):
             continue
         files.append((f"initkeys/{relative}", path))
     return sorted(files)
