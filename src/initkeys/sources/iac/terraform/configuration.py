@@ -153,21 +153,24 @@ class _Reader:
             model.listed = False
             return model
         for file in names:
-            text = self.text(file, model)
+            shown = self.shown(file)
+            text = self.text(file, model, shown)
             if text is None:
                 continue
-            shown = self.shown(file)
             try:
-                parsed = parse_json(text) if file.name.endswith(".json") else parse_hcl(text)
+                if file.name.endswith(".json"):
+                    parsed = _with_path(parse_json(text), shown)
+                else:  # the HCL reader sets the path as it builds (no copy per resource)
+                    parsed = parse_hcl(text, shown)
             except Unparsable as e:
                 model.unreadable.append((SourceLine(shown, _line_of(str(e))), f"{shown}: {e}"))
                 continue
             self.files_read += 1
-            model.files.append(_with_path(parsed, shown))
+            model.files.append(parsed)
         return model
 
-    def text(self, file: Path, model: _Folder) -> str | None:
-        shown = self.shown(file)
+    def text(self, file: Path, model: _Folder, shown: str | None = None) -> str | None:
+        shown = self.shown(file) if shown is None else shown
         try:
             return read_text(
                 str(file),

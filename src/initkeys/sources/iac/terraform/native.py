@@ -44,7 +44,7 @@ class Unparsable(ValueError):
 
 _TOKEN = re.compile(
     r"[ \t\r]*(?:"
-    r"(?P<nl>\n|#[^\n]*\n?|//[^\n]*\n?)"
+    r"(?P<nl>(?:\n[ \t\r]*|#[^\n]*|//[^\n]*)+)"
     r"|(?P<bc>/\*.*?\*/)"
     r"|(?P<ident>[A-Za-z_][A-Za-z0-9_-]*)"
     r"|(?P<num>[0-9]+(?:\.[0-9]+)?(?:[eE][+-]?[0-9]+)?)"
@@ -54,6 +54,15 @@ _TOKEN = re.compile(
     r")",
     re.S,
 )
+_match = _TOKEN.match
+# A plain value that ends where the expression must end (the usual attribute value): read
+# by one match. In a newline-significant context a newline or comment ends it too.
+_PLAIN = (
+    r'(?:(?P<s>"[^"\\$%\n]*")|(?P<n>[0-9]+)|(?P<r>[A-Za-z_][A-Za-z0-9_-]*'
+    r"(?:\.[A-Za-z_][A-Za-z0-9_-]*)*))"
+)
+_FAST = re.compile(_PLAIN + r"(?=[ \t\r]*(?:[\n#,)\]}]|//))")
+_FAST_NL = re.compile(_PLAIN + r"(?=[ \t\r]*[,)\]}])")
 _STEP = re.compile(r"[ \t]*(?:([A-Za-z_][A-Za-z0-9_-]*)|([0-9]+))")
 # A run of template text: python-hcl2's STRING_CHARS without newlines (HCL's quoted
 # strings end at the line).
@@ -80,8 +89,9 @@ _KEYWORDS = {"true": True, "false": False, "null": None}
 _Body = tuple[list[tuple[str, Expr]], list[tuple[str, list[str], dict[str, Expr], int]]]
 
 
-def parse_hcl(text: str) -> TfFile:
-    """The blocks of one ``.tf`` file."""
+def parse_hcl(text: str, path: str = "") -> TfFile:
+    """The blocks of one ``.tf`` file; ``path`` is the file as shown (in each resource and
+    module call)."""
     _, blocks = _Parser(text).file()
     resources: list[ResourceDecl] = []
     modules: list[ModuleCall] = []
@@ -90,9 +100,9 @@ def parse_hcl(text: str) -> TfFile:
     outputs: list[tuple[str, Expr]] = []
     for kind, labels, attrs, line in blocks:
         if kind == "resource" and len(labels) == 2:
-            resources.append(ResourceDecl(labels[0], labels[1], attrs, line, ""))
+            resources.append(ResourceDecl(labels[0], labels[1], attrs, line, path))
         elif kind == "module" and len(labels) == 1:
-            modules.append(ModuleCall(labels[0], attrs, line, ""))
+            modules.append(ModuleCall(labels[0], attrs, line, path))
         elif kind == "variable" and len(labels) == 1:
             variables.append(VariableDecl(labels[0], attrs.get("default")))
         elif kind == "locals" and not labels:
@@ -162,24 +172,28 @@ class _Parser:
     # --- tokens -------------------------------------------------------------------------
 
     def advance(self) -> None:
-        self.prev_end = self.end
-        t, pos = self.t, self.end
-        while True:
-            m = _TOKEN.match(t, pos)
-            if m is None or m.lastgroup is None:
-                while pos < len(t) and t[pos] in " \t\r":
-                    pos += 1
-                if pos < len(t):
-                    self.fail_at(pos, "unexpected character")
-                self.kind, self.start, self.end = "eof", pos, pos
-                return
+        t = self.t
+        self.prev_end = pos = self.end
+        m = _match(t, pos)
+        while m is not None:
             kind = m.lastgroup
-            if kind == "bc" or (kind == "nl" and self.nl):
-                pos = m.end()
-                continue
-            self.start, self.end = m.start(kind), m.end()
-            self.kind = m.group(kind) if kind == "op" else kind
+            if kind == "nl":
+                if not self.nl:
+                    break
+            elif kind != "bc":
+                break
+            m = _match(t, m.end())
+        if m is None or kind is None:
+            pos = self.end if m is None else pos
+            while pos < len(t) and t[pos] in " \t\r\n":
+                pos += 1
+            if pos < len(t):
+                self.fail_at(pos, "unexpected character")
+            self.kind, self.start, self.end = "eof", pos, pos
             return
+        self.start = m.start(kind)
+        self.end = m.end()
+        self.kind = m.group(kind) if kind == "op" else kind
 
     def value(self) -> str:
         return self.t[self.start : self.end]
@@ -266,7 +280,8 @@ class _Parser:
                 return attrs, blocks
             if self.kind != "ident":
                 self.fail()
-            name, first = self.value(), self.start
+            first = self.start
+            name = self.t[first : self.end]
             self.advance()
             if self.kind == "=":
                 self.advance()
@@ -302,6 +317,11 @@ class _Parser:
         # Binary operators by precedence climbing with explicit stacks, (expr, start, height)
         # and (prec, op), and one frame per nesting level for unary and postfix: a hostile
         # file reaches MAX_NESTING long before Python's recursion limit.
+        m = (_FAST_NL if self.nl else _FAST).match(self.t, self.start)
+        if m is not None:
+            plain = self.plain(m)
+            if plain is not None:
+                return plain
         self.deeper()
         first = self.start
         operands: list[tuple[Expr, int, int]] = [(self.operand(), first, 0)]
@@ -325,6 +345,24 @@ class _Parser:
             test = Cond(test, yes, no, self.text(first))
         self.depth -= 2
         return test
+
+    def plain(self, m: re.Match[str]) -> Expr | None:
+        kind, token = m.lastgroup, m.group()
+        if kind == "s":
+            expr: Expr = Lit(token[1:-1], " ".join(token.split()) if " " in token else token)
+        elif kind == "n":
+            expr = Lit(int(token), token)
+        else:
+            root, *steps = token.split(".")
+            if root in _KEYWORDS:
+                if steps:
+                    return None
+                expr = Lit(_KEYWORDS[root], root)
+            else:
+                expr = Ref(root, tuple(steps), token)
+        self.end = m.end()
+        self.advance()
+        return expr
 
     def reduce(
         self, operands: list[tuple[Expr, int, int]], ops: list[tuple[int, str]], *, trailing: bool
@@ -398,7 +436,7 @@ class _Parser:
     def primary(self) -> Expr:
         kind, start = self.kind, self.start
         if kind == "ident":
-            name = self.value()
+            name = self.t[start : self.end]
             self.advance()
             if name in _KEYWORDS:
                 return Lit(_KEYWORDS[name], name)
