@@ -586,13 +586,8 @@ class _Parser:
             if c == '"':
                 break
             if t.startswith("$${", i) or t.startswith("%%{", i):
-                close = t.find("}", i)
-                if close < 0:
-                    parts.append(t[i + 1 : i + 3])
-                    i += 3
-                else:  # python-hcl2 keeps an escaped sequence up to its "}" as it is
-                    parts.append(t[i + 1 : close + 1])
-                    i = close + 1
+                parts.append(t[i + 1 : i + 3])  # a literal "${" or "%{"
+                i += 3
             elif t.startswith("${", i) or t.startswith("%{", i):
                 directive = c == "%"
                 i, part = self.interpolation(i + 2, directive)
