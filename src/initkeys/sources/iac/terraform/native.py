@@ -63,6 +63,12 @@ _PLAIN = (
 )
 _FAST = re.compile(_PLAIN + r"(?=[ \t\r]*(?:[\n#,)\]}]|//))")
 _FAST_NL = re.compile(_PLAIN + r"(?=[ \t\r]*[,)\]}])")
+# "name = plain value" at once, in a body or an object (both newline-significant).
+_ATTR = re.compile(
+    r"([A-Za-z_][A-Za-z0-9_-]*)[ \t]*(?:(?P<eq>=)(?![=>])|:(?!:))[ \t]*"
+    + _PLAIN
+    + r"(?=[ \t\r]*(?:[\n#,)\]}]|//))"
+)
 _STEP = re.compile(r"[ \t]*(?:([A-Za-z_][A-Za-z0-9_-]*)|([0-9]+))")
 # A run of template text: python-hcl2's STRING_CHARS without newlines (HCL's quoted
 # strings end at the line).
@@ -282,34 +288,41 @@ class _Parser:
                 self.fail()
             first = self.start
             name = self.t[first : self.end]
-            self.advance()
-            if self.kind == "=":
-                self.advance()
-                attrs.append((name, self.expr()))
+            m = _ATTR.match(self.t, first)
+            if m is not None and m.group("eq") and (value := self.plain(m)) is not None:
+                attrs.append((name, value))
             else:
-                labels: list[str] = []
-                while self.kind in ("ident", "str", '"'):
-                    if self.kind == "ident":
-                        labels.append(self.value())
-                        self.advance()
-                    else:
-                        label = self.string()
-                        labels.append(
-                            label.value
-                            if isinstance(label, Lit) and isinstance(label.value, str)
-                            else label.text
-                        )
-                if self.kind != "{":
-                    self.fail()
-                self.deeper()
                 self.advance()
-                inner, _ = self.body(top=False)
-                self.depth -= 2
-                self.expect("}")
-                if top:
-                    blocks.append((name, labels, dict(inner), self.line(first)))
+                if self.kind == "=":
+                    self.advance()
+                    attrs.append((name, self.expr()))
+                else:
+                    block = self.block(first)
+                    if top:
+                        blocks.append((name, *block))
             if self.kind not in ("nl", end):
                 self.fail()
+
+    def block(self, first: int) -> tuple[list[str], dict[str, Expr], int]:
+        """A block's labels, its attributes and its first line, from after its type."""
+        line = self.line(first)  # here, so that lines are counted forwards only
+        labels: list[str] = []
+        while self.kind in ("ident", "str", '"'):
+            if self.kind == "ident":
+                labels.append(self.value())
+                self.advance()
+            else:
+                label = self.string()
+                text = label.value if isinstance(label, Lit) else None
+                labels.append(text if isinstance(text, str) else label.text)
+        if self.kind != "{":
+            self.fail()
+        self.deeper()
+        self.advance()
+        inner, _ = self.body(top=False)
+        self.depth -= 2
+        self.expect("}")
+        return labels, dict(inner), line
 
     # --- expressions --------------------------------------------------------------------
 
@@ -347,7 +360,8 @@ class _Parser:
         return test
 
     def plain(self, m: re.Match[str]) -> Expr | None:
-        kind, token = m.lastgroup, m.group()
+        kind = m.lastgroup
+        token = m.group(kind or 0)
         if kind == "s":
             expr: Expr = Lit(token[1:-1], " ".join(token.split()) if " " in token else token)
         elif kind == "n":
@@ -512,6 +526,18 @@ class _Parser:
             return self.for_expr(start, saved, "}")
         items: list[tuple[Expr, Expr]] = []
         while self.kind != "}":
+            m = _ATTR.match(self.t, self.start) if self.kind == "ident" else None
+            if m is not None and m.group(1) not in _KEYWORDS:
+                key: Expr = Lit(m.group(1), m.group(1))
+                value = self.plain(m)
+                if value is not None:
+                    items.append((key, value))
+                    if self.kind == ",":
+                        self.advance()
+                    elif self.kind != "nl":
+                        break
+                    self.skip_nl()
+                    continue
             key = self.expr()
             if isinstance(key, Ref) and not key.steps:
                 key = Lit(key.root, key.text)  # a bare name is the key itself
