@@ -173,6 +173,7 @@ class _Parser:
         self.prev_end = 0  # end of the last token taken (or of a binary op's trailing comment)
         self.nl = False  # newlines are insignificant (inside ( ), [ ], ${ }, for)
         self.depth = 0
+        self.trailed = -1
         self._line_at = (0, 1)
 
     # --- tokens -------------------------------------------------------------------------
@@ -387,12 +388,13 @@ class _Parser:
         height = max(lh, rh) + 1
         if self.depth + 2 * height > MAX_NESTING:
             raise Unparsable(f"line {self.line(start)}: nested more than {MAX_NESTING} levels deep")
-        if trailing and self.kind != "?":
+        if trailing and self.kind != "?" and self.prev_end != self.trailed:
             # python-hcl2 (and so the records before) count comments right after a binary
             # operation as part of its text; keep that, so a condition reads the same.
             run = _TRAIL.match(self.t, self.prev_end)
             if run is not None:
                 self.prev_end += len(self.t[self.prev_end : run.end()].rstrip())
+            self.trailed = self.prev_end  # an enclosing operation ends here too: no rescan
         operands.append((BinOp(op, left, right, self.text(start)), start, height))
 
     def operand(self) -> Expr:
