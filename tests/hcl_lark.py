@@ -4,7 +4,6 @@ for tests/test_iac_hcl.py, which checks that both readers give the same records.
 
 from __future__ import annotations
 
-import re
 from collections.abc import Iterator
 from typing import Any
 
@@ -14,6 +13,8 @@ from lark.exceptions import LarkError, UnexpectedCharacters, UnexpectedEOF, Unex
 
 from initkeys.sources.iac.limits import MAX_NESTING
 from initkeys.sources.iac.terraform.hcl import Unparsable
+from initkeys.sources.iac.terraform.native import template as _template
+from initkeys.sources.iac.terraform.native import unescape as _unescape
 from initkeys.sources.iac.terraform.syntax import (
     Access,
     BinOp,
@@ -27,7 +28,6 @@ from initkeys.sources.iac.terraform.syntax import (
     Opaque,
     Ref,
     ResourceDecl,
-    Template,
     TfFile,
     TupleExpr,
     Unary,
@@ -35,8 +35,6 @@ from initkeys.sources.iac.terraform.syntax import (
 )
 
 _SKIP = frozenset({"new_line_or_comment"})
-_ESCAPES = {"n": "\n", "t": "\t", "r": "\r", '"': '"', "\\": "\\"}
-_UNICODE = re.compile(r"\\(?:u([0-9a-fA-F]{4})|U([0-9a-fA-F]{8})|(.))", re.S)
 
 
 def parse_hcl(text: str) -> TfFile:
@@ -125,16 +123,6 @@ def _kids(node: Tree[Any], data: str) -> Iterator[Tree[Any]]:
 
 def _trees(node: Tree[Any]) -> list[Tree[Any]]:
     return [c for c in node.children if isinstance(c, Tree) and c.data not in _SKIP]
-
-
-def _unescape(chars: str) -> str:
-    def one(m: re.Match[str]) -> str:
-        if m.group(1) or m.group(2):
-            code = int(m.group(1) or m.group(2), 16)
-            return chr(code) if code <= 0x10FFFF and not 0xD800 <= code <= 0xDFFF else "\ufffd"
-        return _ESCAPES.get(m.group(3), m.group(0))
-
-    return _UNICODE.sub(one, chars)
 
 
 class _Converter:
@@ -302,17 +290,3 @@ class _Converter:
         if not is_object and len(rest) == 1:
             return ForExpr(key_var, value_var, collection, None, self.expr(rest[0]), cond, text)
         return Opaque(text)
-
-
-def _template(parts: list[str | Expr], text: str) -> Expr:
-    merged: list[str | Expr] = []
-    for part in parts:
-        if isinstance(part, str) and merged and isinstance(merged[-1], str):
-            merged[-1] += part
-        elif part != "":
-            merged.append(part)
-    if not merged:
-        return Lit("", text)
-    if len(merged) == 1 and isinstance(merged[0], str):
-        return Lit(merged[0], text)
-    return Template(tuple(merged), text)
