@@ -184,6 +184,11 @@ def test_a_hundred_thousand_tokens_are_read_in_linear_time() -> None:
     start = time.perf_counter()
     assert len(parse_tfvars_hcl(lines)) == 25_000
     assert time.perf_counter() - start < 3.0
+    # 50,000 block labels, with no "{" after them: refused, without backtracking.
+    start = time.perf_counter()
+    assert native("b " + "a " * 50_000 + "=\n") == REFUSED
+    assert native("resource " + "a" * 50_000 + ' "x" y z\n') == REFUSED
+    assert time.perf_counter() - start < 3.0
 
 
 def test_lines_are_those_of_each_block_first_line() -> None:

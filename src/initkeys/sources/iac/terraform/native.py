@@ -69,6 +69,10 @@ _ATTR = re.compile(
     + _PLAIN
     + r"(?=[ \t\r]*(?:[\n#,)\]}]|//))"
 )
+# A block's labels (plain strings or names, apart) and its "{", read by one match.
+_LABEL = r'(?:"([^"\\$%\n]*)"|([A-Za-z_][A-Za-z0-9_-]*)(?![A-Za-z0-9_-]))'
+_HEADER = re.compile(rf"((?:{_LABEL}(?:[ \t]+{_LABEL})*)?)[ \t]*\{{")
+_LABELS = re.compile(_LABEL)
 _STEP = re.compile(r"[ \t]*(?:([A-Za-z_][A-Za-z0-9_-]*)|([0-9]+))")
 # A run of template text: python-hcl2's STRING_CHARS without newlines (HCL's quoted
 # strings end at the line).
@@ -308,6 +312,11 @@ class _Parser:
         """A block's labels, its attributes and its first line, from after its type."""
         line = self.line(first)  # here, so that lines are counted forwards only
         labels: list[str] = []
+        m = _HEADER.match(self.t, self.start)
+        if m is not None:
+            labels = [a or b for a, b in _LABELS.findall(m.group(1))]
+            self.end = m.end()
+            self.kind = "{"
         while self.kind in ("ident", "str", '"'):
             if self.kind == "ident":
                 labels.append(self.value())
