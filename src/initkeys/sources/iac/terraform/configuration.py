@@ -146,9 +146,13 @@ class _Reader:
         try:
             # Not only regular files: a FIFO or a dangling link named *.tf is refused by
             # read_text (a note), not skipped in silence.
-            names = sorted(
-                p for p in path.iterdir() if p.name.endswith((".tf", ".tf.json")) and not p.is_dir()
-            )
+            # scandir: the entry's type comes with the listing (no stat per file).
+            with os.scandir(path) as entries:
+                names = sorted(
+                    path / e.name
+                    for e in entries
+                    if e.name.endswith((".tf", ".tf.json")) and not e.is_dir()
+                )
         except (OSError, ValueError):
             model.listed = False
             return model
@@ -190,7 +194,8 @@ class _Reader:
         """Input values from terraform.tfvars(.json) and *.auto.tfvars(.json), in the
         order Terraform reads them (later files win)."""
         try:
-            names = sorted(p.name for p in folder.iterdir() if p.is_file())
+            with os.scandir(folder) as entries:
+                names = sorted(e.name for e in entries if e.is_file())
         except OSError:
             return {}
         order: list[str] = [n for n in ("terraform.tfvars", "terraform.tfvars.json") if n in names]
