@@ -96,6 +96,21 @@ def read_configurations(folders: Sequence[Path], shown: Callable[[Path], str]) -
     return _Reader(shown).read(folders)
 
 
+def _is_dir(entry: os.DirEntry[str]) -> bool:
+    # As Path.is_dir: a link to itself or to nowhere is not a folder (it is read, and refused).
+    try:
+        return entry.is_dir()
+    except OSError:
+        return False
+
+
+def _is_file(entry: os.DirEntry[str]) -> bool:
+    try:
+        return entry.is_file()
+    except OSError:
+        return False
+
+
 def _is_local(source: str) -> bool:
     return source.startswith(("./", "../", ".\\", "..\\")) or source in (".", "..")
 
@@ -151,7 +166,7 @@ class _Reader:
                 names = sorted(
                     path / e.name
                     for e in entries
-                    if e.name.endswith((".tf", ".tf.json")) and not e.is_dir()
+                    if e.name.endswith((".tf", ".tf.json")) and not _is_dir(e)
                 )
         except (OSError, ValueError):
             model.listed = False
@@ -195,7 +210,7 @@ class _Reader:
         order Terraform reads them (later files win)."""
         try:
             with os.scandir(folder) as entries:
-                names = sorted(e.name for e in entries if e.is_file())
+                names = sorted(e.name for e in entries if _is_file(e))
         except OSError:
             return {}
         order: list[str] = [n for n in ("terraform.tfvars", "terraform.tfvars.json") if n in names]
