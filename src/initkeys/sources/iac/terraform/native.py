@@ -186,6 +186,7 @@ class _Parser:
         t = self.t
         self.prev_end = pos = self.end
         m = _match(t, pos)
+        kind: str | None = None
         while m is not None:
             kind = m.lastgroup
             if kind == "nl":
@@ -193,9 +194,9 @@ class _Parser:
                     break
             elif kind != "bc":
                 break
-            m = _match(t, m.end())
+            pos = m.end()  # a comment, or a newline where newlines do not count
+            m = _match(t, pos)
         if m is None or kind is None:
-            pos = self.end if m is None else pos
             while pos < len(t) and t[pos] in " \t\r\n":
                 pos += 1
             if pos < len(t):
