@@ -376,3 +376,39 @@ def test_generated_hcl_gives_the_same_records_in_both_readers(text: str) -> None
     new = native(text)
     assert new == old, text
     assert native(text, tfvars=True) == lark(text, tfvars=True), text
+
+
+@settings(
+    max_examples=200,
+    deadline=None,
+    derandomize=True,
+    suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large],
+)
+@given(
+    BODIES,
+    st.lists(
+        st.tuples(
+            st.integers(0, 10_000),
+            st.integers(0, 3),
+            st.sampled_from(['"', "{", "}", "[", "]", "(", ")", "${", "%{", "<<EOT\n", "\n", "/*"]),
+        ),
+        min_size=1,
+        max_size=4,
+    ),
+)
+def test_mutated_hcl_is_records_or_one_unparsable_never_another_exception(
+    text: str, cuts: list[tuple[int, int, str]]
+) -> None:
+    # Broken texts (not compared with python-hcl2: these edits make the differences listed
+    # above): records or Unparsable, whose one line becomes the note, never another exception.
+    tried("iac-hcl-mutated")
+    for at, drop, insert in cuts:
+        at %= len(text) + 1
+        text = text[:at] + insert + text[at + drop :]
+    for tfvars in (False, True):
+        try:
+            result = parse_tfvars_hcl(text) if tfvars else parse_hcl(text)
+        except Unparsable as e:
+            assert str(e) and "\n" not in str(e)
+        else:
+            assert isinstance(result, (dict, TfFile))
