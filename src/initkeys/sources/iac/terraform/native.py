@@ -7,7 +7,9 @@ level), so that ``MAX_NESTING`` bounds the stack.
 It follows the HCL Native Syntax Specification where python-hcl2 (which initkeys used
 before) is more lenient: an attribute or block ends at a newline, object elements are
 separated by a comma or a newline, a quoted string does not span lines, and newlines are
-insignificant only inside ``( )``, ``[ ]``, ``${ }`` and ``for`` expressions. Elsewhere it
+insignificant only inside ``( )``, ``[ ]``, ``${ }`` and ``for`` expressions; and where
+python-hcl2's values were not Terraform's: ``$${`` is a literal ``${`` (no ``}`` needed), a
+``<<-`` heredoc loses its lines' common indent, an empty heredoc is ``""``. Elsewhere it
 gives the same records python-hcl2's tree gave (tests/test_iac_hcl.py compares them).
 """
 
@@ -164,6 +166,14 @@ def _number(text: str) -> Expr:
         return Lit(float(text) if "." in text or "e" in text or "E" in text else int(text), text)
     except (ValueError, OverflowError):
         return Opaque(text)
+
+
+def _flush(lines: list[str]) -> str:
+    """A ``<<-`` heredoc's lines less the fewest leading spaces of any line that is not
+    blank (HCL's flush heredoc rule; a blank line is kept as it is)."""
+    kept = [line for line in lines if line.strip()]
+    cut = min((len(line) - len(line.lstrip()) for line in kept), default=0)
+    return "".join((line[cut:] if line.strip() else line) + "\n" for line in lines)
 
 
 class _Parser:
@@ -695,8 +705,10 @@ class _Parser:
         self.end = j  # the newline after the marker still ends the attribute
         self.advance()
         text = self.text(start)
-        lines = raw.split("\n")
-        body = "\n".join(lines[1:-2]) + "\n" if len(lines) > 2 else ""
+        lines = raw.split("\n")[1:-2]  # between the opener and the marker
+        body = "".join(line + "\n" for line in lines)
         if "${" in body or "%{" in body:
             return Opaque(text)
+        if opener.startswith("<<-"):
+            body = _flush(lines)
         return Lit(body, text)
