@@ -26,8 +26,8 @@ class IacJsonFormatter(IacFormatter):
     name = "json"
 
     def write(self, run: IacRun, out: TextIO, tool_version: str) -> None:
-        json.dump(report_document(run, tool_version), out, indent=2)
-        out.write("\n")
+        # One write: json.dump writes each of its (~75 per finding) chunks on its own.
+        out.write(json.dumps(report_document(run, tool_version), indent=2) + "\n")
 
 
 def report_document(run: IacRun, tool_version: str) -> dict[str, Any]:

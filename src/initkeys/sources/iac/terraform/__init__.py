@@ -1,4 +1,4 @@
-"""The Terraform reader: ``.tf`` (HCL, parsed by python-hcl2) and ``.tf.json`` files,
+"""The Terraform reader: ``.tf`` (HCL native syntax, read by :mod:`.native`) and ``.tf.json`` files,
 their variables, ``.tfvars``, locals, ``count``/``for_each``, local modules and the
 registry modules whose inputs initkeys records (:mod:`.registry`)."""
 

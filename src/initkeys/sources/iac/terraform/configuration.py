@@ -96,6 +96,21 @@ def read_configurations(folders: Sequence[Path], shown: Callable[[Path], str]) -
     return _Reader(shown).read(folders)
 
 
+def _is_dir(entry: os.DirEntry[str]) -> bool:
+    # As Path.is_dir: a link to itself or to nowhere is not a folder (it is read, and refused).
+    try:
+        return entry.is_dir()
+    except OSError:
+        return False
+
+
+def _is_file(entry: os.DirEntry[str]) -> bool:
+    try:
+        return entry.is_file()
+    except OSError:
+        return False
+
+
 def _is_local(source: str) -> bool:
     return source.startswith(("./", "../", ".\\", "..\\")) or source in (".", "..")
 
@@ -146,28 +161,35 @@ class _Reader:
         try:
             # Not only regular files: a FIFO or a dangling link named *.tf is refused by
             # read_text (a note), not skipped in silence.
-            names = sorted(
-                p for p in path.iterdir() if p.name.endswith((".tf", ".tf.json")) and not p.is_dir()
-            )
+            # scandir: the entry's type comes with the listing (no stat per file).
+            with os.scandir(path) as entries:
+                names = sorted(
+                    path / e.name
+                    for e in entries
+                    if e.name.endswith((".tf", ".tf.json")) and not _is_dir(e)
+                )
         except (OSError, ValueError):
             model.listed = False
             return model
         for file in names:
-            text = self.text(file, model)
+            shown = self.shown(file)
+            text = self.text(file, model, shown)
             if text is None:
                 continue
-            shown = self.shown(file)
             try:
-                parsed = parse_json(text) if file.name.endswith(".json") else parse_hcl(text)
+                if file.name.endswith(".json"):
+                    parsed = _with_path(parse_json(text), shown)
+                else:  # the HCL reader sets the path as it builds (no copy per resource)
+                    parsed = parse_hcl(text, shown)
             except Unparsable as e:
                 model.unreadable.append((SourceLine(shown, _line_of(str(e))), f"{shown}: {e}"))
                 continue
             self.files_read += 1
-            model.files.append(_with_path(parsed, shown))
+            model.files.append(parsed)
         return model
 
-    def text(self, file: Path, model: _Folder) -> str | None:
-        shown = self.shown(file)
+    def text(self, file: Path, model: _Folder, shown: str | None = None) -> str | None:
+        shown = self.shown(file) if shown is None else shown
         try:
             return read_text(
                 str(file),
@@ -187,7 +209,8 @@ class _Reader:
         """Input values from terraform.tfvars(.json) and *.auto.tfvars(.json), in the
         order Terraform reads them (later files win)."""
         try:
-            names = sorted(p.name for p in folder.iterdir() if p.is_file())
+            with os.scandir(folder) as entries:
+                names = sorted(e.name for e in entries if _is_file(e))
         except OSError:
             return {}
         order: list[str] = [n for n in ("terraform.tfvars", "terraform.tfvars.json") if n in names]

@@ -1,0 +1,7 @@
+locals {
+  x = 1
+}
+/* never closed
+resource "aws_iam_user" "c" {
+  name = "c"
+}

@@ -1,0 +1,5 @@
+resource "aws_iam_user" "f" {
+  name = <<-EOT
+    f
+    EOT
+}

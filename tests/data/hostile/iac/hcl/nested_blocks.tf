@@ -1,0 +1,242 @@
+locals {
+dynamic {
+dynamic {
+dynamic {
+dynamic {
+dynamic {
+dynamic {
+dynamic {
+dynamic {
+dynamic {
+dynamic {
+dynamic {
+dynamic {
+dynamic {
+dynamic {
+dynamic {
+dynamic {
+dynamic {
+dynamic {
+dynamic {
+dynamic {
+dynamic {
+dynamic {
+dynamic {
+dynamic {
+dynamic {
+dynamic {
+dynamic {
+dynamic {
+dynamic {
+dynamic {
+dynamic {
+dynamic {
+dynamic {
+dynamic {
+dynamic {
+dynamic {
+dynamic {
+dynamic {
+dynamic {
+dynamic {
+dynamic {
+dynamic {
+dynamic {
+dynamic {
+dynamic {
+dynamic {
+dynamic {
+dynamic {
+dynamic {
+dynamic {
+dynamic {
+dynamic {
+dynamic {
+dynamic {
+dynamic {
+dynamic {
+dynamic {
+dynamic {
+dynamic {
+dynamic {
+dynamic {
+dynamic {
+dynamic {
+dynamic {
+dynamic {
+dynamic {
+dynamic {
+dynamic {
+dynamic {
+dynamic {
+dynamic {
+dynamic {
+dynamic {
+dynamic {
+dynamic {
+dynamic {
+dynamic {
+dynamic {
+dynamic {
+dynamic {
+dynamic {
+dynamic {
+dynamic {
+dynamic {
+dynamic {
+dynamic {
+dynamic {
+dynamic {
+dynamic {
+dynamic {
+dynamic {
+dynamic {
+dynamic {
+dynamic {
+dynamic {
+dynamic {
+dynamic {
+dynamic {
+dynamic {
+dynamic {
+dynamic {
+dynamic {
+dynamic {
+dynamic {
+dynamic {
+dynamic {
+dynamic {
+dynamic {
+dynamic {
+dynamic {
+dynamic {
+dynamic {
+dynamic {
+dynamic {
+dynamic {
+dynamic {
+dynamic {
+dynamic {
+dynamic {
+dynamic {
+}
+}
+}
+}
+}
+}
+}
+}
+}
+}
+}
+}
+}
+}
+}
+}
+}
+}
+}
+}
+}
+}
+}
+}
+}
+}
+}
+}
+}
+}
+}
+}
+}
+}
+}
+}
+}
+}
+}
+}
+}
+}
+}
+}
+}
+}
+}
+}
+}
+}
+}
+}
+}
+}
+}
+}
+}
+}
+}
+}
+}
+}
+}
+}
+}
+}
+}
+}
+}
+}
+}
+}
+}
+}
+}
+}
+}
+}
+}
+}
+}
+}
+}
+}
+}
+}
+}
+}
+}
+}
+}
+}
+}
+}
+}
+}
+}
+}
+}
+}
+}
+}
+}
+}
+}
+}
+}
+}
+}
+}
+}
+}
+}
+}
+}
+}
+}
+}
+}
+}
+}

@@ -1,0 +1,4 @@
+locals {
+  x = var.a
+    + var.b
+}
