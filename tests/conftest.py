@@ -1,8 +1,8 @@
 """Shared fixtures: an AWS emulator running as a real process, and a clean AWS env.
 
-``emulator`` (session-scoped) runs ``python -m initkeys.demo.emulator`` once per
-test session; ``aws`` (function-scoped) hands it to a test with moto's state
-wiped and the clock back on real time.
+``emulator`` (session-scoped) runs initkeys.demo.emulator (through
+tests/emulator_launch.py) once per test session; ``aws`` (function-scoped) hands
+it to a test with moto's state wiped and the clock back on real time.
 """
 
 from __future__ import annotations
@@ -158,8 +158,10 @@ def emulator() -> Iterator[EmulatorProcess]:
     env = dict(os.environ)
     env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(_SRC), env.get("PYTHONPATH", "")]))
     env["PYTHONUNBUFFERED"] = "1"
+    # initkeys.demo.emulator's main, with less to import (and a profiler on request).
+    launcher = str(Path(__file__).with_name("emulator_launch.py"))
     process = subprocess.Popen(
-        [sys.executable, "-m", "initkeys.demo.emulator", "--host", "127.0.0.1", "--port", "0"],
+        [sys.executable, launcher, "--host", "127.0.0.1", "--port", "0"],
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
         text=True,
@@ -176,7 +178,8 @@ def emulator() -> Iterator[EmulatorProcess]:
     finally:
         process.terminate()
         try:
-            process.wait(timeout=10)
+            # A profiled emulator needs time to merge and write its profile.
+            process.wait(timeout=300 if os.environ.get("INITKEYS_EMULATOR_PROFILE") else 10)
         except subprocess.TimeoutExpired:
             process.kill()
             process.wait(timeout=10)
