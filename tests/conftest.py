@@ -1,8 +1,8 @@
 """Shared fixtures: an AWS emulator running as a real process, and a clean AWS env.
 
-``emulator`` (session-scoped) runs ``python -m initkeys.demo.emulator`` once per
-test session; ``aws`` (function-scoped) hands it to a test with moto's state
-wiped and the clock back on real time.
+``emulator`` (session-scoped) runs initkeys.demo.emulator (through
+tests/emulator_launch.py) once per test session; ``aws`` (function-scoped) hands
+it to a test with moto's state wiped and the clock back on real time.
 """
 
 from __future__ import annotations
@@ -133,14 +133,19 @@ class EmulatorProcess:
         return self._session
 
     def fresh_session(self) -> Any:
-        """A boto3 Session of the test's own (about 130 ms to make)."""
+        """A boto3 Session of the test's own (its config is its own; the service models it
+        reads are shared)."""
         import boto3
 
-        return boto3.Session(
+        from initkeys.aws.context import share_models
+
+        session = boto3.Session(
             aws_access_key_id="testing",
             aws_secret_access_key="testing",
             region_name=self.region,
         )
+        share_models(session)  # as the CLI's own sessions do: the models are read once
+        return session
 
     def client(self, name: str, **kwargs: Any) -> Any:
         return self.session().client(name, endpoint_url=self.endpoint_url, **kwargs)
@@ -158,8 +163,10 @@ def emulator() -> Iterator[EmulatorProcess]:
     env = dict(os.environ)
     env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(_SRC), env.get("PYTHONPATH", "")]))
     env["PYTHONUNBUFFERED"] = "1"
+    # initkeys.demo.emulator's main, with less to import (and a profiler on request).
+    launcher = str(Path(__file__).with_name("emulator_launch.py"))
     process = subprocess.Popen(
-        [sys.executable, "-m", "initkeys.demo.emulator", "--host", "127.0.0.1", "--port", "0"],
+        [sys.executable, launcher, "--host", "127.0.0.1", "--port", "0"],
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
         text=True,
@@ -176,7 +183,8 @@ def emulator() -> Iterator[EmulatorProcess]:
     finally:
         process.terminate()
         try:
-            process.wait(timeout=10)
+            # A profiled emulator needs time to merge and write its profile.
+            process.wait(timeout=300 if os.environ.get("INITKEYS_EMULATOR_PROFILE") else 10)
         except subprocess.TimeoutExpired:
             process.kill()
             process.wait(timeout=10)

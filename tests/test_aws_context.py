@@ -60,3 +60,13 @@ def test_cli_options_open_one_context(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("AWS_SHARED_CREDENTIALS_FILE", "/nonexistent")
     with pytest.raises(InputError, match="AWS profile 'nobody' not found"):
         AwsOptions(profile="nobody").context()
+
+
+def test_sessions_initkeys_opens_share_one_model_loader() -> None:
+    # A new session would otherwise read botocore's service models from disk again.
+    first = AwsContext.open(region="eu-west-1").session
+    second = AwsContext.open(region="us-east-1").session
+    assert first._session.get_component("data_loader") is second._session.get_component(
+        "data_loader"
+    )
+    assert first.region_name == "eu-west-1" and second.region_name == "us-east-1"

@@ -62,6 +62,24 @@ class ApiCallCounter:
         return sum(self.calls.values())
 
 
+# botocore's model loader of each data path, shared by every session initkeys opens:
+# a new session's own loader would read the service models from disk again (about
+# 0.1 s of CPU each), which a long-lived process (a Lambda function, a notebook, the
+# tests) that opens many sessions pays each time. The models are static files.
+_LOADERS: dict[object, Any] = {}
+
+
+def share_models(session: Any) -> None:
+    """Make ``session`` (a boto3 Session) read service models through the one loader of
+    its data path."""
+    # boto3 has no public way to share its model loader: its botocore session does.
+    core = session._session
+    with CLIENT_LOCK:
+        key = core.get_config_variable("data_path")
+        shared = _LOADERS.setdefault(key, core.get_component("data_loader"))
+        core.register_component("data_loader", shared)
+
+
 def client_config(workers: int, max_attempts: int | None = None) -> Any:
     """Standard retry mode, timeouts, and a pool sized for ``workers`` threads;
     without ``max_attempts`` botocore takes the user's own (AWS_MAX_ATTEMPTS, the
@@ -116,6 +134,7 @@ class AwsContext:
                 raise InputError(
                     f"AWS profile {profile!r} not found in ~/.aws/config or ~/.aws/credentials"
                 ) from None
+            share_models(session)
         return cls(
             session,
             profile=profile,
