@@ -102,7 +102,7 @@ EXPECTED: dict[str, list[Row]] = {
         (
             "WARNING",
             "iac-maybe-setup-key",
-            "?",
+            "SharedUserKey",  # its user cannot be decided: shown by its logical ID
             None,
             (),
             (10,),
@@ -365,7 +365,7 @@ UNREADABLE: dict[str, tuple[str, int]] = {
 REST = {
     "type-not-string.yaml": [("PASS", "iac-console-user-no-key", "heidi")],
     # The key's !Ref names no valid logical ID: its user cannot be decided.
-    "escape-logical-id.yaml": [("WARNING", "iac-maybe-setup-key", "?")],
+    "escape-logical-id.yaml": [("WARNING", "iac-maybe-setup-key", "Key")],
 }
 
 

@@ -363,7 +363,7 @@ def test_an_undecidable_for_expression_filter_is_a_condition(tmp_path: Path) -> 
     assert [(r[0], r[1], r[3]) for r in rows] == [
         (PASS, NO_KEY, "a"),
         (PASS, NO_KEY, "b"),
-        (WARNING, MAYBE, "?"),
+        (WARNING, MAYBE, "aws_iam_access_key.u[each.key]"),  # shown by its address
     ]
     assert rows[2][8] == ("the user this key is for cannot be decided statically",)
     (key,) = [r for r in scan(tmp_path).resources if r.kind is IacKind.ACCESS_KEY]

@@ -104,7 +104,7 @@ def _judge(group: _Group, settings: Settings) -> IacFinding:
         status=status,
         reason=reason,
         configuration=first.configuration,
-        user=name or first.user_address or (first.address if user else "?"),
+        user=name or first.user_address or first.address,
         module=first.module,
         user_at=user.at if user else None,
         password_at=tuple(p.at for p in group.profiles),
