@@ -23,7 +23,9 @@ from initkeys.cli_options import (
     account_selection_options,
     aws_options,
     exemption_options,
+    failure_options,
     judgement_options,
+    report_options,
     report_timeout_callback,
     trail_policy_options,
     workers_option,
@@ -97,35 +99,8 @@ def cli() -> None:
 @click.option("--demo", is_flag=True, help="Audit a built-in demo account (an AWS emulator).")
 @aws_options
 @judgement_options
-@click.option(
-    "--fail-on",
-    type=click.Choice(["FAIL", "WARNING"], case_sensitive=False),
-    default="FAIL",
-    show_default=True,
-    help="Exit 1 when a finding is at or above this status.",
-)
-@click.option(
-    "--allow-errors",
-    is_flag=True,
-    help="Do not fail the run (exit 1) for ERROR findings or accounts that could not be "
-    "audited; the report still lists each of them. Without it the audit fails closed.",
-)
-@click.option(
-    "--format",
-    "output_format",
-    default="text",
-    show_default=True,
-    metavar="NAME[,NAME…]",
-    help=f"Output format: {', '.join(FORMAT_NAMES)}. Several, comma-separated, need --output-dir.",
-)
-@click.option(
-    "--output", "-o", metavar="PATH", help="Write the report to PATH, not stdout ('-': stdout)."
-)
-@click.option(
-    "--output-dir",
-    metavar="DIR",
-    help="Write one file per --format into DIR (created if missing), e.g. DIR/initkeys.sarif.",
-)
+@failure_options
+@report_options(FORMAT_NAMES, "initkeys.sarif")
 @click.option(
     "--send-to",
     type=click.Choice(["securityhub"]),

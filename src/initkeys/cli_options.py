@@ -285,8 +285,9 @@ def failure_options(command: _F) -> _F:
             click.option(
                 "--allow-errors",
                 is_flag=True,
-                help="Do not fail the run (exit 1) for ERROR findings; the report still "
-                "lists each of them. Without it the run fails closed.",
+                help="Do not fail the run (exit 1) for ERROR findings (or, in an audit, "
+                "accounts that could not be audited); the report still lists each of them. "
+                "Without it the run fails closed.",
             ),
         ],
     )
