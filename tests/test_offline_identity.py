@@ -1,0 +1,80 @@
+"""Byte identity of every audit format on the offline benchmark's own report.
+
+The offline path (report reader → evaluate → formats) is tuned for speed
+(issue 13); this pins its output. The report is ``benchmarks/offline_report.py``'s
+``write_report`` (3,000 rows, its fixed seed), the clock is fixed, and each
+format's output, with the report's path and the tool version replaced by
+placeholders, must hash to the digest in ``tests/data/offline/digests.json``,
+made with the code before any optimisation. ``INITKEYS_REGOLD=1`` rewrites the
+digests (only for a deliberate change of output, said so in the commit).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import sys
+from datetime import datetime, timezone
+from pathlib import Path
+
+import pytest
+from fuzz_kit import run_main
+
+import initkeys.cli
+from initkeys._version import __version__
+from initkeys.formats import FORMAT_NAMES, file_name
+
+ROOT = Path(__file__).resolve().parent.parent
+DIGESTS = Path(__file__).resolve().parent / "data" / "offline" / "digests.json"
+ROWS = 3_000
+NOW = datetime(2026, 6, 1, 12, 0, 0, tzinfo=timezone.utc)
+
+sys.path.insert(0, str(ROOT / "benchmarks"))
+from offline_report import write_report  # noqa: E402
+
+
+class _FixedClock(datetime):
+    """``datetime`` whose ``now`` is :data:`NOW`: the run's start, in the CLI."""
+
+    @classmethod
+    def now(cls, tz: object = None) -> _FixedClock:  # type: ignore[override]
+        return cls.fromtimestamp(NOW.timestamp(), timezone.utc)
+
+
+def _digests(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> dict[str, str]:
+    report = tmp_path / "report.csv"
+    write_report(str(report), ROWS)
+    out_dir = tmp_path / "out"
+    monkeypatch.setattr(initkeys.cli, "datetime", _FixedClock)
+    code, _, err = run_main(
+        [
+            "audit",
+            "--credential-report",
+            str(report),
+            "--format",
+            ",".join(FORMAT_NAMES),
+            "--output-dir",
+            str(out_dir),
+        ]
+    )
+    assert code == 1, err  # the report holds unused setup keys: FAIL
+    result = {}
+    for name in FORMAT_NAMES:
+        data = (out_dir / file_name(name)).read_bytes()
+        # The temporary path and the version are not the output's substance.
+        data = data.replace(str(report).encode(), b"REPORT").replace(
+            __version__.encode(), b"VERSION"
+        )
+        result[name] = hashlib.sha256(data).hexdigest()
+    return result
+
+
+def test_every_format_is_byte_identical(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    got = _digests(tmp_path, monkeypatch)
+    if os.environ.get("INITKEYS_REGOLD") == "1":
+        DIGESTS.write_text(json.dumps(got, indent=2, sort_keys=True) + "\n")
+    want = json.loads(DIGESTS.read_text())
+    assert sorted(want) == sorted(FORMAT_NAMES)
+    changed = [name for name in FORMAT_NAMES if got[name] != want[name]]
+    assert not changed, f"output changed for: {', '.join(changed)}"
