@@ -78,3 +78,28 @@ def test_every_format_is_byte_identical(tmp_path: Path, monkeypatch: pytest.Monk
     assert sorted(want) == sorted(FORMAT_NAMES)
     changed = [name for name in FORMAT_NAMES if got[name] != want[name]]
     assert not changed, f"output changed for: {', '.join(changed)}"
+
+
+def test_json_flat_finding_is_the_general_layout() -> None:
+    """The JSON writer's fast path gives the bytes of the general one, hostile names too."""
+    from format_runs import hostile_run
+
+    from initkeys.formats.json_format import (
+        _FLAT_KEYS,
+        _flat_object,
+        _FlatFinding,
+        _pad,
+        finding_document,
+        finding_fields,
+    )
+
+    flat = _FlatFinding(3)
+    seen = 0
+    for account in hostile_run().accounts:
+        for finding in account.findings:
+            assert tuple(finding_fields(finding)) == _FLAT_KEYS
+            if finding.exemption is None and finding.expired_exemption is None:
+                general = _pad(3) + _flat_object(finding_document(finding, "id-1"), 3)
+                assert flat("id-1", finding) == general
+                seen += 1
+    assert seen >= 5
