@@ -103,3 +103,31 @@ def test_json_flat_finding_is_the_general_layout() -> None:
                 assert flat("id-1", finding) == general
                 seen += 1
     assert seen >= 5
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "1969-12-31T23:59:59+00:00",
+        "1970-01-01T00:00:00+00:00",
+        "2016-02-29T12:00:00+00:00",
+        "8999-12-31T23:59:59+00:00",
+        "9000-01-01T00:00:00+00:00",
+        "9999-12-31T23:59:59+00:00",
+        "0001-01-01T00:00:00+00:00",
+        "197a-01-01T00:00:00+00:00",
+        "2016-13-01T00:00:00+00:00",
+        "2016-01-01T00:00:00+01:00",
+        " 2016-01-01T00:00:00+00:0",
+    ],
+)
+def test_fast_timestamp_is_parse_utc(text: str) -> None:
+    """The reader's fast timestamp keeps the bounded parser's answer at its bounds."""
+    from initkeys.sources.credential_report import _fast_timestamp
+    from initkeys.timeutil import EARLIEST, LATEST, parse_utc
+
+    assert (
+        datetime(1970, 1, 1, tzinfo=timezone.utc),
+        datetime(9000, 1, 1, tzinfo=timezone.utc),
+    ) == (EARLIEST, LATEST)
+    assert _fast_timestamp(text) == parse_utc(text)

@@ -42,7 +42,7 @@ from typing import IO, Any, NamedTuple
 from initkeys.errors import InputError
 from initkeys.inputs import BadJson, load_json
 from initkeys.model import AccessKey, CredentialReport, IamUser, ReportLines
-from initkeys.timeutil import EARLIEST, LATEST, parse_utc
+from initkeys.timeutil import parse_utc
 
 ROOT_USER = "<root_account>"
 
@@ -480,6 +480,7 @@ def _users(
         ],
     )
     c_user, c_arn = where.user, where.arn
+    known = [""]  # the ARN prefix of the rows so far (see _fast_user)
     for line in lines:
         number += 1
         if line is None:
@@ -504,22 +505,32 @@ def _users(
                 f"line {number} has {len(row)} fields, the header has {header_width}",
             )
             continue
-        user = _fast_user(row, where)
+        user = _fast_user(row, where, known)
         if user is None:  # something unusual: the careful path says what
             user = _user(row, number, where)
         yield user
 
 
-def _fast_user(row: list[str], where: _Columns) -> IamUser | None:
-    """The common, well-formed row, parsed with few checks; None sends it to :func:`_user`."""
+def _fast_user(row: list[str], where: _Columns, known: list[str]) -> IamUser | None:
+    """The common, well-formed row, parsed with few checks; None sends it to :func:`_user`.
+    ``known[0]`` is the ARN prefix (``arn:PARTITION:iam::ACCOUNT:``) of an earlier row, or ''."""
     c_user, c_arn, c_created, c_password, c_changed, slots = where
     name = row[c_user]
     arn = row[c_arn]
     if not name or name == ROOT_USER:
         return None
-    parsed = _iam_arn(arn)
-    if parsed is None or parsed[2] == "root":
-        return None
+    prefix = known[0]
+    if prefix and arn.startswith(prefix):
+        # The account and partition of the row before: only the resource is left to check.
+        resource = arn[len(prefix) :]
+        if not resource.startswith("user/") or resource.endswith("/"):
+            return None
+    else:
+        parsed = _iam_arn(arn)
+        if parsed is None or parsed[2] == "root":
+            return None
+        # The first five fields, colons and all: an ARN that starts with them splits to them.
+        known[0] = f"arn:{parsed[1]}:iam::{parsed[0]}:"
     created = _fast_timestamp(row[c_created])
     password = _BOOL.get(row[c_password])
     if created is None or password is None:
@@ -551,11 +562,15 @@ def _fast_user(row: list[str], where: _Columns) -> IamUser | None:
 def _fast_timestamp(text: str) -> datetime | None:
     """AWS's own form, ``2014-09-01T22:28:48+00:00``, straight to an aware UTC datetime."""
     if len(text) == 25 and text[10] == "T" and text.endswith("+00:00"):
+        # fromisoformat takes only digits for the year, and the offset is +00:00, so the
+        # bounds (EARLIEST, LATEST: 1970 and 9000, at midnight 1 January) are the year's
+        # text compared: cheaper than comparing two aware datetimes.
+        if not "1970" <= text[:4] < "9000":
+            return None
         try:
-            value = datetime.fromisoformat(text)  # its tzinfo is timezone.utc
+            return datetime.fromisoformat(text)  # its tzinfo is timezone.utc
         except ValueError:
             return None
-        return value if EARLIEST <= value < LATEST else None
     return parse_utc(text)
 
 
