@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING
 from initkeys.aws import describe_access_error
 from initkeys.evaluate import (
     audit_of,
-    evaluate_users,
+    evaluate_parsed_users,
     judge_deleted_user,
     judge_unreadable_user,
     judge_user,
@@ -61,7 +61,7 @@ def audit_report_file(
     """
     settings = settings or Settings()
     with open_credential_report(path) as reader:
-        findings = tuple(evaluate_users(reader.users(), settings))
+        findings = tuple(evaluate_parsed_users(reader.users(), settings))
         # The account, lines and notes are known once every row is read: after the findings.
         result = audit_of(reader.report(), findings)
     return result if trail is None else add_trail_evidence(result, trail, settings)
