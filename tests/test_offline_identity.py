@@ -131,3 +131,17 @@ def test_fast_timestamp_is_parse_utc(text: str) -> None:
         datetime(9000, 1, 1, tzinfo=timezone.utc),
     ) == (EARLIEST, LATEST)
     assert _fast_timestamp(text) == parse_utc(text)
+
+
+def test_identified_findings_use_the_id_recipe() -> None:
+    """identified_findings' inlined recipe gives finding_id's ids (first of each)."""
+    from format_runs import hostile_run
+
+    from initkeys.formats import finding_id, identified_findings
+
+    for account in hostile_run().accounts:
+        seen: set[str] = set()
+        for given, finding in identified_findings(account):
+            base = finding_id(account, finding)
+            assert given == base if base not in seen else given.startswith(base + "-")
+            seen.add(base)

@@ -74,8 +74,10 @@ class CsvFormatter(Formatter):
             if account.error is not None:
                 writer.writerow(_error_row(account))
                 continue
+            # The account's cells, escaped once for all its rows.
+            where = tuple(escape_formula(x) for x in _account_cells(account))
             for finding_id, finding in identified_findings(account):
-                writer.writerow(_finding_row(account, finding, finding_id))
+                writer.writerow(_finding_row(where, finding, finding_id))
 
 
 def escape_formula(text: str) -> str:
@@ -86,13 +88,16 @@ def escape_formula(text: str) -> str:
     return "'" + text if text.startswith(_FORMULA_START) else text
 
 
-def _finding_row(account: AccountAudit, finding: Finding, finding_id: str) -> tuple[Cell, ...]:
+def _account_cells(account: AccountAudit) -> tuple[str, str, str]:
+    return (account.account_id, account.partition, account.source)
+
+
+def _finding_row(where: tuple[str, ...], finding: Finding, finding_id: str) -> tuple[Cell, ...]:
     # Hot path (one call per finding): cells are converted here, not by a
-    # generic per-cell dispatch. Every text that is not ours is escaped.
+    # generic per-cell dispatch. Every text that is not ours is escaped;
+    # ``where`` is the account's cells, escaped already.
     return (
-        escape_formula(account.account_id),
-        escape_formula(account.partition),
-        escape_formula(account.source),
+        *where,
         escape_formula(finding.user),
         escape_formula(finding.arn),
         "" if finding.key_slot is None else finding.key_slot,
@@ -108,10 +113,11 @@ def _finding_row(account: AccountAudit, finding: Finding, finding_id: str) -> tu
         escape_formula(finding.message),
         *_exemption_cells(finding),
         finding_id,
-        escape_formula(finding.created_by or ""),
+        # Evidence is None unless --cloudtrail: the escape of "" is "".
+        "" if finding.created_by is None else escape_formula(finding.created_by),
         finding.created_via or "",
-        escape_formula(finding.created_from or ""),
-        escape_formula(finding.evidence_note or ""),
+        "" if finding.created_from is None else escape_formula(finding.created_from),
+        "" if finding.evidence_note is None else escape_formula(finding.evidence_note),
     )
 
 
