@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import json
 from dataclasses import asdict
+from datetime import datetime
 from typing import Any, TextIO
 
 from initkeys.control import CONTROL
@@ -207,38 +208,36 @@ class _FlatFinding:
 
     def __init__(self, level: int) -> None:
         inner = _pad(level + 1)
-        self.head = _pad(level) + "{\n" + inner + '"id": '
-        self.sep = [",\n" + inner + json.dumps(key) + ": " for key in _FLAT_KEYS]
-        self.tail = "\n" + _pad(level) + "}"
+        parts = [_pad(level) + "{\n" + inner + '"id": %s']
+        for key in _FLAT_KEYS:
+            # No exemption on this path: those two values are constants.
+            value = "null" if key in ("exemption", "exemption_expired") else "%s"
+            parts.append(",\n" + inner + json.dumps(key).replace("%", "%%") + ": " + value)
+        parts.append("\n" + _pad(level) + "}")
+        self.template = "".join(parts)
 
     def __call__(self, finding_id: str, f: Finding) -> str:
-        values = (
-            f.user,
-            f.arn,
-            f.key_slot,
-            f.access_key_id,
-            f.status.value,
-            f.reason.value,
-            f.active,
-            format_utc(f.user_created),
-            format_utc(f.key_created),
-            seconds(f.setup_gap),
-            format_utc(f.last_used),
-            format_utc(f.password_created),
-            f.message,
-            None,  # exemption: a finding with one takes the general layout
-            None,  # exemption_expired: likewise
-            f.created_by,
-            f.created_via,
-            f.created_from,
-            f.evidence_note,
+        gap = f.setup_gap
+        return self.template % (
+            _text(finding_id),
+            _text(f.user),
+            _text(f.arn),
+            _scalar(f.key_slot),
+            _scalar(f.access_key_id),
+            _text(f.status.value),
+            _text(f.reason.value),
+            _scalar(f.active),
+            _time(f.user_created),
+            _time(f.key_created),
+            "null" if gap is None else _scalar(int(gap.total_seconds())),  # seconds()
+            _time(f.last_used),
+            _time(f.password_created),
+            _text(f.message),
+            _scalar(f.created_by),
+            _scalar(f.created_via),
+            _scalar(f.created_from),
+            _scalar(f.evidence_note),
         )
-        parts = [self.head, _scalar(finding_id)]
-        for sep, value in zip(self.sep, values, strict=True):
-            parts.append(sep)
-            parts.append(_scalar(value))
-        parts.append(self.tail)
-        return "".join(parts)
 
 
 # finding_fields' keys, in its order (test_formats holds the two together).
@@ -264,6 +263,16 @@ _FLAT_KEYS = (
     "evidence_note",
 )
 _escape = json.encoder.encode_basestring_ascii  # what json.dumps does to a str (ensure_ascii)
+
+
+def _text(value: object) -> str:
+    """:func:`_scalar`, for a value that is nearly always a str."""
+    return _escape(value) if type(value) is str else _scalar(value)
+
+
+def _time(moment: datetime | None) -> str:
+    """``json.dumps(format_utc(moment))``: its text is digits, ``-:.TZ``, nothing to escape."""
+    return "null" if moment is None else '"' + format_utc(moment) + '"'
 
 
 def _scalar(value: object) -> str:
