@@ -323,6 +323,21 @@ def _evidence(printer: _Printer, findings: Sequence[Finding]) -> None:
     batch.append(
         _INDENT + printer.rule * (sum(widths) + len(_GUTTER) * (len(widths) - 1)) + "\n", "dim"
     )
+    if not printer.color:
+        # Plain output is the lines' text alone (print_lines writes ``plain``): no
+        # rich Text and no spans, one join per batch.
+        printer.print_lines(batch)
+        out = printer.out
+        parts: list[str] = []
+        for index, finding in enumerate(findings, start=1):
+            cells = _cells(finding, wide, trail)
+            cells[_USER] = _wrap(cells[_USER][0], widths[_USER])
+            parts.extend([line + "\n" for line in _lines(cells, widths)])
+            if index % _BATCH == 0:
+                out.write("".join(parts))
+                parts = []
+        out.write("".join(parts))
+        return
     for index, finding in enumerate(findings, start=1):
         cells = _cells(finding, wide, trail)
         cells[_USER] = _wrap(cells[_USER][0], widths[_USER])
