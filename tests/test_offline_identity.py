@@ -160,3 +160,26 @@ def test_identified_findings_use_the_id_recipe() -> None:
             base = finding_id(account, finding)
             assert given == base if base not in seen else given.startswith(base + "-")
             seen.add(base)
+
+
+def test_text_layout_lengths_are_the_cells() -> None:
+    """The text table's widths come from lengths computed without the cells: the same."""
+    from format_runs import hostile_run
+
+    from initkeys.formats.text import _cells, _one_line_lengths
+
+    findings = [f for a in hostile_run().accounts for f in a.findings]
+    findings += [
+        replace(
+            f,
+            created_by="arn:aws:iam::1:assumed-role/AWSReservedSSO_Admin_0123456789abcdef/s",
+            created_via="console",
+            last_used=datetime(2026, 1, 2, 3, 4, 5, 678, tzinfo=timezone.utc),
+            user_created=None,
+        )
+        for f in findings
+    ]
+    for f in findings:
+        for trail in (False, True):
+            want = [len(cell[0]) for cell in _cells(f, True, trail)]
+            assert _one_line_lengths(f, trail) == want

@@ -362,9 +362,11 @@ def _layout(
 ) -> tuple[bool, list[int]]:
     """(one-line timestamps?, column widths) for ``findings`` on a console ``width`` wide."""
     longest = [0] * len(headings)  # the longest one-line value of each column
+    trail = CREATOR_COLUMN in headings
     for f in findings:
-        for column, cell in enumerate(_cells(f, True, trail=CREATOR_COLUMN in headings)):
-            longest[column] = max(longest[column], len(cell[0]))
+        for column, length in enumerate(_one_line_lengths(f, trail)):
+            if length > longest[column]:
+                longest[column] = length
     gutters = len(_INDENT) + len(_GUTTER) * (len(headings) - 1)
     widths = [max(n, len(h)) for n, h in zip(longest, headings, strict=True)]
     if sum(widths) + gutters <= width:
@@ -398,6 +400,34 @@ def _cells(f: Finding, wide: bool, trail: bool = False) -> list[list[str]]:
     if trail:
         cells.append([visible(_creator(f))])
     return cells
+
+
+def _one_line_lengths(f: Finding, trail: bool) -> list[int]:
+    """``[len(cell[0]) for cell in _cells(f, True, trail)]``, without writing the times:
+    an ISO time of a 4-digit year is 20 characters, 27 with microseconds."""
+    lengths = [
+        len(f.status.value),
+        len(visible(f.user)),
+        len(visible(key_label(f))),
+        len(f.reason.value) + (len(" (exempt)") if f.exemption is not None else 0),
+        _time_length(f.user_created),
+        _time_length(f.key_created),
+        1 if f.setup_gap is None else len(describe_gap(f.setup_gap)),
+        len("never")
+        if f.last_used is None and f.key_slot is not None
+        else _time_length(f.last_used),
+        _time_length(f.password_created),
+    ]
+    if trail:
+        lengths.append(len(visible(_creator(f))))
+    return lengths
+
+
+def _time_length(moment: datetime | None) -> int:
+    """``len(_time_cell(moment, True)[0])``: '-' or the time (years 1..9999 have 4 digits)."""
+    if moment is None:
+        return 1
+    return 20 if moment.microsecond == 0 else 27
 
 
 def _creator(f: Finding) -> str:
