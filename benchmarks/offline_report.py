@@ -11,12 +11,16 @@ its wall time and peak resident memory. With ``--results LABEL``, each run is a
 row of the ``offline-report`` table in benchmarks/RESULTS.md under that label;
 rows of other labels (an earlier commit's "before") are kept. ``INITKEYS_SRC``
 runs another checkout's ``src`` (e.g. main's, for the "before" rows).
+``--profile`` runs the audit under cProfile instead and writes its top lines
+(by own time) to the ``offline-profile`` section, also under the label.
 """
 
 from __future__ import annotations
 
 import argparse
+import io
 import os
+import pstats
 import random
 import sys
 import tempfile
@@ -85,29 +89,59 @@ class Measured:
     code: int | None
 
 
-def measure(rows: int, output_format: str) -> Measured:
-    """One child run of ``initkeys audit`` on a report of ``rows`` rows."""
+def _env() -> dict[str, str]:
     env = dict(os.environ)
     if os.environ.get("INITKEYS_SRC"):
         env["PYTHONPATH"] = os.environ["INITKEYS_SRC"]
+    return env
+
+
+def _audit(report: str, output_format: str, out: str) -> list[str]:
+    return ["audit", "--credential-report", report, "--format", output_format, "--output", out]
+
+
+def profile(rows: int, output_format: str, top: int = 12) -> list[str]:
+    """The audit's cProfile, its ``top`` functions by own time, as table rows."""
+    with tempfile.TemporaryDirectory() as tmp:
+        report = os.path.join(tmp, "report.csv")
+        write_report(report, rows)
+        stats_file = os.path.join(tmp, "stats")
+        out = os.path.join(tmp, "out")
+        command = [sys.executable, "-m", "cProfile", "-o", stats_file, "-m", "initkeys"]
+        with tempfile.TemporaryFile() as output:
+            run = run_child(command + _audit(report, output_format, out), output, env=_env())
+            if run.returncode not in (0, 1):
+                output.seek(0)
+                sys.exit(f"initkeys failed ({run.returncode}): {output.read().decode().strip()}")
+        stats = pstats.Stats(stats_file, stream=io.StringIO())
+        total = stats.total_tt  # type: ignore[attr-defined]
+        entries = sorted(
+            stats.stats.items(),  # type: ignore[attr-defined]
+            key=lambda item: item[1][2],
+            reverse=True,
+        )[:top]
+        lines = []
+        for (filename, line, function), (_, calls, own, cumulative, _) in entries:
+            where = filename.split("/src/")[-1] if "/src/" in filename else filename
+            where = where.rsplit("/", 1)[-1] if where.startswith("/") else where
+            name = function if filename == "~" else f"{where}:{line}({function})"  # a builtin
+            lines.append(
+                f"| {output_format} | {own:.2f} s ({own / total:.0%}) | {cumulative:.2f} s | "
+                f"{calls:,} | `{name}` |"
+            )
+        whole = f"| {output_format} | {total:.2f} s (100%) | | | whole run (under cProfile) |"
+        return [whole, *lines]
+
+
+def measure(rows: int, output_format: str) -> Measured:
+    """One child run of ``initkeys audit`` on a report of ``rows`` rows."""
     with tempfile.TemporaryDirectory() as tmp:
         report = os.path.join(tmp, "report.csv")
         write_report(report, rows)
         out = os.path.join(tmp, f"out.{output_format}")
-        command = [
-            sys.executable,
-            "-m",
-            "initkeys",
-            "audit",
-            "--credential-report",
-            report,
-            "--format",
-            output_format,
-            "--output",
-            out,
-        ]
+        command = [sys.executable, "-m", "initkeys", *_audit(report, output_format, out)]
         with tempfile.TemporaryFile() as output:
-            run = run_child(command, output, env=env)
+            run = run_child(command, output, env=_env())
             if run.returncode not in (0, 1):
                 output.seek(0)
                 sys.exit(f"initkeys failed ({run.returncode}): {output.read().decode().strip()}")
@@ -128,19 +162,22 @@ TABLE_HEAD = [
 ]
 
 
+def kept_rows(name: str, label: str, head: list[str]) -> list[str]:
+    """The table rows of section ``name`` that belong to other labels than ``label``."""
+    begin = f"<!-- {name}:begin"
+    text = RESULTS.read_text() if RESULTS.exists() else ""
+    if begin not in text:
+        return []
+    section = text.split(begin, 1)[1].split(f"<!-- {name}:end", 1)[0]
+    return [
+        line
+        for line in section.splitlines()
+        if line.startswith("| ") and line not in head and not line.startswith(f"| {label} |")
+    ]
+
+
 def record(label: str, runs: list[Measured]) -> None:
     """The runs as rows of the offline-report table; other labels' rows stay."""
-    begin = "<!-- offline-report:begin"
-    kept: list[str] = []
-    if RESULTS.exists() and begin in RESULTS.read_text():
-        section = RESULTS.read_text().split(begin, 1)[1].split("<!-- offline-report:end", 1)[0]
-        kept = [
-            line
-            for line in section.splitlines()
-            if line.startswith("| ")
-            and line not in TABLE_HEAD
-            and not line.startswith(f"| {label} |")
-        ]
     rows = [
         f"| {label} | {m.rows:,} | {m.output_format} | {m.wall:.2f} s | "
         f"{m.wall / m.rows * 1e6:.0f} | {m.peak_mib:.0f} MiB | {m.output_mb:.0f} MB |"
@@ -152,10 +189,31 @@ def record(label: str, runs: list[Measured]) -> None:
         "1,000,000 rows in under 10 s and under 1 GB.",
         "",
         *TABLE_HEAD,
-        *kept,
+        *kept_rows("offline-report", label, TABLE_HEAD),
         *rows,
     ]
     write_section("offline-report", "Offline: a large credential report", lines)
+
+
+PROFILE_HEAD = [
+    "| run | format | own time | cumulative | calls | function |",
+    "|---|---|---:|---:|---:|---|",
+]
+
+
+def record_profile(label: str, rows: int, lines: list[str]) -> None:
+    """Profile rows (each ``| format | …``) under ``label``; other labels' rows stay."""
+    mine = [f"| {label} " + line for line in lines]
+    text = [
+        f"`python benchmarks/offline_report.py --rows {rows} --format text,json --profile "
+        "--results LABEL`: the audit run under cProfile (which slows it about 2×), the "
+        "functions that take the most time of their own.",
+        "",
+        *PROFILE_HEAD,
+        *[row for row in kept_rows("offline-profile", label, PROFILE_HEAD)],
+        *mine,
+    ]
+    write_section("offline-profile", "Offline: where the time goes", text, "offline_report")
 
 
 def main() -> None:
@@ -163,7 +221,15 @@ def main() -> None:
     parser.add_argument("--rows", default="1000000", help="a number, or several: 200000,1000000")
     parser.add_argument("--format", default="json", help="a format, or several: text,json")
     parser.add_argument("--results", metavar="LABEL", help="write the runs to RESULTS.md")
+    parser.add_argument("--profile", action="store_true", help="cProfile's top lines instead")
     args = parser.parse_args()
+    if args.profile:
+        rows = int(args.rows.split(",")[0])
+        lines = [line for f in args.format.split(",") for line in profile(rows, f)]
+        print("\n".join(lines))
+        if args.results:
+            record_profile(args.results, rows, lines)
+        return
     runs = []
     for rows in (int(r) for r in args.rows.split(",")):
         for output_format in args.format.split(","):
