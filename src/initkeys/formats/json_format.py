@@ -24,7 +24,15 @@ from typing import Any, TextIO
 
 from initkeys.control import CONTROL
 from initkeys.formats import Formatter, identified_findings, incomplete_note, seconds
-from initkeys.model import STATUS_ORDER, AccountAudit, AuditRun, Exemption, Finding
+from initkeys.model import (
+    STATUS_ORDER,
+    AccountAudit,
+    AuditRun,
+    Exemption,
+    Finding,
+    Reason,
+    Status,
+)
 from initkeys.timeutil import format_utc
 
 SCHEMA_VERSION = 1
@@ -209,7 +217,10 @@ class _FlatFinding:
     def __init__(self, level: int) -> None:
         inner = _pad(level + 1)
         parts = [_pad(level) + "{\n" + inner + '"id": %s']
-        for key in _FLAT_KEYS:
+        # finding_fields' keys, in its order; __call__ gives the values in that order
+        # (test_offline_identity holds the two layouts together).
+        blank = Finding(user="", arn="", status=Status.PASS, reason=Reason.KEY_USED, message="")
+        for key in finding_fields(blank):
             # No exemption on this path: those two values are constants.
             value = "null" if key in ("exemption", "exemption_expired") else "%s"
             parts.append(",\n" + inner + json.dumps(key).replace("%", "%%") + ": " + value)
@@ -240,28 +251,6 @@ class _FlatFinding:
         )
 
 
-# finding_fields' keys, in its order (test_formats holds the two together).
-_FLAT_KEYS = (
-    "user",
-    "arn",
-    "key_slot",
-    "access_key_id",
-    "status",
-    "reason",
-    "active",
-    "user_created",
-    "key_created",
-    "setup_gap_seconds",
-    "last_used",
-    "password_created",
-    "message",
-    "exemption",
-    "exemption_expired",
-    "created_by",
-    "created_via",
-    "created_from",
-    "evidence_note",
-)
 _escape = json.encoder.encode_basestring_ascii  # what json.dumps does to a str (ensure_ascii)
 
 
