@@ -8,8 +8,9 @@ Writes a synthetic report (a realistic mix of console users, programmatic
 users, setup keys, later keys, used and unused keys) to a temporary file, then
 runs `initkeys audit --credential-report FILE` as a child process and prints
 its wall time and peak resident memory. With ``--results LABEL``, each run is a
-row of the ``offline-report`` table in benchmarks/RESULTS.md under that label;
-rows of other labels (an earlier commit's "before") are kept. ``INITKEYS_SRC``
+row of the ``offline-report`` table in benchmarks/RESULTS.md under that label,
+replacing only that label's run of the same size and format (so "before" and
+"after" runs can be interleaved). ``INITKEYS_SRC``
 runs another checkout's ``src`` (e.g. main's, for the "before" rows).
 ``--profile`` runs the audit under cProfile instead and writes its top lines
 (by own time) to the ``offline-profile`` section, also under the label.
@@ -162,8 +163,8 @@ TABLE_HEAD = [
 ]
 
 
-def kept_rows(name: str, label: str, head: list[str]) -> list[str]:
-    """The table rows of section ``name`` that belong to other labels than ``label``."""
+def kept_rows(name: str, head: list[str], replaced: tuple[str, ...]) -> list[str]:
+    """The table rows of section ``name`` except those starting with one of ``replaced``."""
     begin = f"<!-- {name}:begin"
     text = RESULTS.read_text() if RESULTS.exists() else ""
     if begin not in text:
@@ -172,12 +173,12 @@ def kept_rows(name: str, label: str, head: list[str]) -> list[str]:
     return [
         line
         for line in section.splitlines()
-        if line.startswith("| ") and line not in head and not line.startswith(f"| {label} |")
+        if line.startswith("| ") and line not in head and not line.startswith(replaced)
     ]
 
 
 def record(label: str, runs: list[Measured]) -> None:
-    """The runs as rows of the offline-report table; other labels' rows stay."""
+    """The runs as rows of the offline-report table; other runs' rows stay."""
     rows = [
         f"| {label} | {m.rows:,} | {m.output_format} | {m.wall:.2f} s | "
         f"{m.wall / m.rows * 1e6:.0f} | {m.peak_mib:.0f} MiB | {m.output_mb:.0f} MB |"
@@ -189,7 +190,12 @@ def record(label: str, runs: list[Measured]) -> None:
         "1,000,000 rows in under 10 s and under 1 GB.",
         "",
         *TABLE_HEAD,
-        *kept_rows("offline-report", label, TABLE_HEAD),
+        # A run replaces only the same label's run of the same size and format.
+        *kept_rows(
+            "offline-report",
+            TABLE_HEAD,
+            tuple(f"| {label} | {m.rows:,} | {m.output_format} |" for m in runs),
+        ),
         *rows,
     ]
     write_section("offline-report", "Offline: a large credential report", lines)
@@ -210,7 +216,7 @@ def record_profile(label: str, rows: int, lines: list[str]) -> None:
         "functions that take the most time of their own.",
         "",
         *PROFILE_HEAD,
-        *[row for row in kept_rows("offline-profile", label, PROFILE_HEAD)],
+        *kept_rows("offline-profile", PROFILE_HEAD, (f"| {label} |",)),
         *mine,
     ]
     write_section("offline-profile", "Offline: where the time goes", text, "offline_report")
