@@ -1,32 +1,43 @@
-"""An organization audit on the emulator: wall time, API calls per account, memory,
-and the speed-up of --workers 8 over --workers 1.
+"""An organization audit at AWS-like latency: wall time, API calls per account,
+throttles and the CLI's peak memory, for each --workers.
 
-    python benchmarks/org_audit.py [--accounts 10 100] [--users 20]
+    python benchmarks/org_audit.py [--accounts 100 1000] [--users 20] [--workers 8 32 64]
+        [--latency 0.060] [--report-delay 4] [--no-write]
 
 Starts the emulator as its own process, creates an organization with N member
-accounts (moto's AssumeRole into a member returns credentials scoped to it),
-seeds each with USERS users (10 % of them with an unused setup key), then
-audits the organization in-process (for API calls) and once more through the
-CLI in a child process (for its peak memory).
+accounts (moto's AssumeRole into a member returns credentials scoped to it) and
+seeds each with USERS users (10 % of them with an unused setup key), straight
+to the emulator. Then, for each worker count, runs ``initkeys audit --org`` in a
+child process whose endpoint is a loopback proxy (``counting_proxy.py``) that
+adds LATENCY seconds (±20 %, seeded) to every call, keeps each account's
+credential report in progress for REPORT_DELAY seconds after its first
+GenerateCredentialReport, and throttles IAM and STS as stated in
+``counting_proxy.Realism``. The CLI's own retries absorb the throttles: a run
+in which any account ends in error fails the benchmark. Figures go to the
+"org-audit" section of benchmarks/RESULTS.md (not with --no-write).
 """
 
 from __future__ import annotations
 
 import argparse
 import os
+import re
 import sys
+import tempfile
 import time
 from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
 from datetime import datetime, timezone
+from pathlib import Path
 from typing import Any
 
 import boto3
 from child_process import run_child
+from counting_proxy import CountingProxy, Realism
 from emulator_process import Emulator, start_emulator
+from results_file import write_section
 
-import initkeys
-from initkeys.aws import ApiCallCounter
-from initkeys.sources.accounts import AccountSelection, TargetAccount, role_arn
+from initkeys.sources.accounts import TargetAccount, role_arn
 
 ROLE = "OrganizationAccountAccessRole"
 
@@ -72,65 +83,116 @@ def seed(emulator: Emulator, accounts: int, users: int) -> list[TargetAccount]:
     return [TargetAccount(i, f"team-{n:03d}") for n, i in enumerate(ids)]
 
 
-def audit(
-    url: str, targets: list[TargetAccount], workers: int
-) -> tuple[float, ApiCallCounter, int]:
-    counter = ApiCallCounter()
-    start = time.perf_counter()
-    results = list(
-        initkeys.audit_accounts(
-            initkeys.AwsContext(session(), endpoint_url=url, counter=counter),
-            targets,
-            AccountSelection(role_name=ROLE),
-            workers=workers,
-        )
-    )
-    elapsed = time.perf_counter() - start
-    errors = sum(r.error is not None for r in results)
-    if errors:
-        sys.exit(f"{errors} account(s) could not be audited")
-    fails = sum(f.status is initkeys.Status.FAIL for r in results for f in r.findings)
-    return elapsed, counter, fails
+@dataclass(frozen=True)
+class Run:
+    accounts: int
+    workers: int
+    wall: float  # seconds, the CLI's whole run
+    peak_mib: float
+    calls: int  # HTTP requests the proxy saw, throttled attempts included
+    throttled: int
+    audited: int  # accounts with no error (the management account included)
+    failed: int  # accounts in error
 
 
-def cli_peak_memory(url: str) -> float:
-    """The CLI's own peak RSS in MiB, auditing the organization in a child process."""
+def cli_audit(url: str, workers: int, accounts: int) -> Run:
+    """``initkeys audit --org`` in a child process against ``url``: wall time, peak RSS,
+    and how many accounts were audited or failed (read from its JSON output)."""
     env = dict(
         os.environ,
         AWS_ACCESS_KEY_ID="testing",
         AWS_SECRET_ACCESS_KEY="testing",
         AWS_DEFAULT_REGION="us-east-1",
     )
-    argv = [sys.executable, "-m", "initkeys", "audit", "--org", "--role-name", ROLE]
-    argv += ["--endpoint-url", url, "--format", "json", "--output", os.devnull]
-    run = run_child(argv, env=env)
-    if run.returncode not in (0, 1):
-        sys.exit(f"the CLI's organization audit failed (exit code {run.returncode})")
-    return run.peak_mib
+    with tempfile.TemporaryDirectory() as tmp:
+        out = os.path.join(tmp, "org.json")
+        argv = [sys.executable, "-m", "initkeys", "audit", "--org", "--role-name", ROLE]
+        argv += ["--endpoint-url", url, "--workers", str(workers)]
+        argv += ["--format", "json", "--output", out]
+        with open(os.path.join(tmp, "stderr"), "wb") as log:
+            run = run_child(argv, log, env=env, timeout=1800)
+        if run.returncode not in (0, 1):
+            tail = Path(tmp, "stderr").read_text("utf-8", "replace")[-2000:]
+            sys.exit(f"the CLI's organization audit failed (exit code {run.returncode}): {tail}")
+        text = Path(out).read_text(encoding="utf-8")
+    # One "error" member per account: null when it was audited.
+    audited = len(re.findall(r'"error": null', text))
+    failed = len(re.findall(r'"error": "', text))
+    return Run(accounts, workers, run.wall, run.peak_mib, 0, 0, audited, failed)
+
+
+def measure(emulator: Emulator, realism: Realism, accounts: int, workers: int) -> Run:
+    with CountingProxy(emulator.url, realism) as proxy:
+        run = cli_audit(proxy.url, workers, accounts)
+        calls = sum(proxy.calls.values())
+        throttled = sum(proxy.throttled.values())
+    return Run(
+        run.accounts, workers, run.wall, run.peak_mib, calls, throttled, run.audited, run.failed
+    )
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
-    parser.add_argument("--accounts", type=int, nargs="+", default=[10, 100])
+    parser.add_argument("--accounts", type=int, nargs="+", default=[100, 1000])
     parser.add_argument("--users", type=int, default=20)
+    parser.add_argument("--workers", type=int, nargs="+", default=[8, 32, 64])
+    parser.add_argument("--latency", type=float, default=0.060)
+    parser.add_argument("--report-delay", type=float, default=4.0)
+    parser.add_argument("--no-write", action="store_true", help="print only, keep RESULTS.md")
     args = parser.parse_args()
+    realism = Realism(latency=args.latency, report_delay=args.report_delay)
+    runs: list[Run] = []
     for accounts in args.accounts:
         with start_emulator() as emulator:
-            url = emulator.url
             start = time.perf_counter()
-            targets = seed(emulator, accounts, args.users)
+            seed(emulator, accounts, args.users)
             seeded = time.perf_counter() - start
-            audit(url, targets[:1], 1)  # warm-up: botocore loads its service models once
-            fast, counter, fails = audit(url, targets, 8)
-            slow, _, _ = audit(url, targets, 1)
-            peak = cli_peak_memory(url)
-        per_account = counter.total / accounts
-        print(f"accounts: {accounts} x {args.users} users (seeded in {seeded:.0f} s)")
-        print(
-            f"  --workers 8: {fast:.1f} s; --workers 1: {slow:.1f} s; speed-up {slow / fast:.1f}x"
+            print(f"accounts: {accounts} x {args.users} users (seeded in {seeded:.0f} s)")
+            for workers in args.workers:
+                # A fresh proxy per run: every account's report starts in progress again.
+                run = measure(emulator, realism, accounts, workers)
+                runs.append(run)
+                print(
+                    f"  --workers {workers}: {run.wall:.1f} s; {run.calls} calls "
+                    f"({run.calls / accounts:.1f} per account); throttled {run.throttled} "
+                    f"(all retried: {run.failed == 0}); accounts audited {run.audited}, "
+                    f"in error {run.failed}; CLI peak RSS {run.peak_mib:.0f} MiB",
+                    flush=True,
+                )
+                if run.failed:
+                    sys.exit(f"{run.failed} account(s) could not be audited")
+    if not args.no_write:
+        write_results(runs, args, realism)
+
+
+def write_results(runs: list[Run], args: argparse.Namespace, realism: Realism) -> None:
+    lines = [
+        f"`python benchmarks/org_audit.py --accounts {' '.join(map(str, args.accounts))} "
+        f"--users {args.users} --workers {' '.join(map(str, args.workers))} "
+        f"--latency {args.latency} --report-delay {args.report_delay}` "
+        f"({os.cpu_count()} cores; emulator, proxy and CLI on the same machine).",
+        "",
+        f"Proxy: {realism.latency * 1000:.0f} ms a call (±{realism.jitter:.0%}, seed "
+        f"{realism.seed}); credential report COMPLETE {realism.report_delay:g} s after an "
+        f"account's first GenerateCredentialReport; throttling (token buckets, per second / "
+        f"burst): IAM {realism.iam_account.per_second:g}/{realism.iam_account.burst:g} per "
+        f"account and {realism.iam_principal.per_second:g}/{realism.iam_principal.burst:g} "
+        f"per principal, STS {realism.sts_account.per_second:g}/{realism.sts_account.burst:g} "
+        f"per account and {realism.sts_principal.per_second:g}/"
+        f"{realism.sts_principal.burst:g} per principal (AWS publishes no numbers; see "
+        "`counting_proxy.Realism`).",
+        "",
+        "| accounts | --workers | wall (s) | s per account | calls per account | throttled "
+        "(all retried) | CLI peak RSS (MiB) |",
+        "|---:|---:|---:|---:|---:|---:|---:|",
+    ]
+    for run in runs:
+        lines.append(
+            f"| {run.accounts:,} | {run.workers} | {run.wall:.1f} | "
+            f"{run.wall / run.accounts:.3f} | {run.calls / run.accounts:.1f} | "
+            f"{run.throttled} ({'yes' if run.failed == 0 else 'no'}) | {run.peak_mib:.0f} |"
         )
-        print(f"  API calls: {counter.total} ({per_account:.1f} per account); FAIL keys: {fails}")
-        print(f"  CLI peak memory (max RSS of the child): {peak:.0f} MiB")
+    write_section("org-audit", "Organization audit at AWS-like latency", lines)
 
 
 if __name__ == "__main__":
