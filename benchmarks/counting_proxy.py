@@ -234,14 +234,15 @@ class CountingProxy:
             self.throttled[op] += 1
             return False
 
-    def report_in_progress(self, key: str) -> bool:
-        """Whether this GenerateCredentialReport is answered INPROGRESS here.
+    def report_state(self, key: str) -> str | None:
+        """What the proxy answers to this GenerateCredentialReport, None: the emulator's.
 
-        An account's first call goes to the emulator, which starts its report and
-        answers STARTED, as AWS does; until ``report_delay`` seconds later the
-        proxy answers INPROGRESS itself; after that the emulator says COMPLETE."""
+        An account's first call answers STARTED (the call still reaches the emulator,
+        which makes its report then, so a later run on the same emulator starts over
+        too); until ``report_delay`` seconds later, INPROGRESS; after that the
+        emulator answers, COMPLETE."""
         if self.realism is None:
-            return False
+            return None
         account = self.account_of(key)
         now = time.monotonic()
         with self._lock:
@@ -249,8 +250,8 @@ class CountingProxy:
             if first is None:
                 if len(self._first_report) < _MAX_PRINCIPALS:
                     self._first_report[account] = now
-                return False
-        return now - first < self.realism.report_delay
+                return "STARTED"
+        return "INPROGRESS" if now - first < self.realism.report_delay else None
 
     def block(self, host: str) -> None:
         with self._lock:
@@ -304,6 +305,7 @@ def _make_handler(proxy: CountingProxy) -> type[BaseHTTPRequestHandler]:
             headers = {k.lower(): v for k, v in self.headers.items()}
             op = operation(self.command, path, headers, body)
             proxy.count(op)
+            state: str | None = None
             if proxy.realism is not None:
                 time.sleep(proxy.delay())  # the network, both ways, before any answer
                 found = _ACCESS_KEY.search(headers.get("authorization", ""))
@@ -311,9 +313,11 @@ def _make_handler(proxy: CountingProxy) -> type[BaseHTTPRequestHandler]:
                 if not proxy.admit(op, key):
                     self._aws_answer(op, 400, "Throttling", "Rate exceeded")
                     return
-                if op == "iam:GenerateCredentialReport" and proxy.report_in_progress(key):
-                    self._aws_answer(op, 200, "INPROGRESS", "")
-                    return
+                if op == "iam:GenerateCredentialReport":
+                    state = proxy.report_state(key)
+                    if state == "INPROGRESS":
+                        self._aws_answer(op, 200, state, "")
+                        return
             send = {k: v for k, v in self.headers.items() if k.lower() not in _HOP_BY_HOP}
             for attempt in (0, 1):
                 conn = proxy.upstream(fresh=attempt > 0)
@@ -326,6 +330,9 @@ def _make_handler(proxy: CountingProxy) -> type[BaseHTTPRequestHandler]:
                     # The emulator closed an idle keep-alive connection: reconnect once.
                     if attempt:
                         raise
+            if state == "STARTED" and response.status == 200:
+                self._aws_answer(op, 200, state, "")
+                return
             if op == "sts:AssumeRole" and response.status == 200:
                 # Later calls signed with the new key count against the member account.
                 role = _ROLE_ACCOUNT.search(
