@@ -157,6 +157,9 @@ class CountingProxy:
         self.calls: Counter[str] = Counter()
         self.blocked: Counter[str] = Counter()
         self.throttled: Counter[str] = Counter()  # by operation
+        # Time the emulator took to answer what was forwarded: is it the bottleneck?
+        self.upstream_seconds = 0.0
+        self.forwarded = 0
         self.realism = realism
         self._random = random.Random(realism.seed if realism else 0)
         self._accounts: dict[str, str] = {}  # access key id -> account
@@ -197,6 +200,8 @@ class CountingProxy:
             self.calls.clear()
             self.blocked.clear()
             self.throttled.clear()
+            self.upstream_seconds = 0.0
+            self.forwarded = 0
             self._first_report.clear()
             for buckets in self._buckets.values():
                 buckets._state.clear()
@@ -252,6 +257,11 @@ class CountingProxy:
                     self._first_report[account] = now
                 return "STARTED"
         return "INPROGRESS" if now - first < self.realism.report_delay else None
+
+    def served(self, seconds: float) -> None:
+        with self._lock:
+            self.upstream_seconds += seconds
+            self.forwarded += 1
 
     def block(self, host: str) -> None:
         with self._lock:
@@ -319,6 +329,7 @@ def _make_handler(proxy: CountingProxy) -> type[BaseHTTPRequestHandler]:
                         self._aws_answer(op, 200, state, "")
                         return
             send = {k: v for k, v in self.headers.items() if k.lower() not in _HOP_BY_HOP}
+            began = time.perf_counter()
             for attempt in (0, 1):
                 conn = proxy.upstream(fresh=attempt > 0)
                 try:
@@ -330,6 +341,7 @@ def _make_handler(proxy: CountingProxy) -> type[BaseHTTPRequestHandler]:
                     # The emulator closed an idle keep-alive connection: reconnect once.
                     if attempt:
                         raise
+            proxy.served(time.perf_counter() - began)
             if state == "STARTED" and response.status == 200:
                 self._aws_answer(op, 200, state, "")
                 return
