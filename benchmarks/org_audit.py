@@ -231,7 +231,11 @@ def model_lines(runs: list[Run], realism: Realism, target: int = 10_000) -> list
         f"From the {largest:,}-account run at `--workers {best.workers}`: "
         f"{per_account:.1f} s of one worker per account (mostly the credential report's "
         f"wait: COMPLETE after {realism.report_delay:g} s, seen at the next poll), "
-        f"{calls:.1f} calls per account, CLI peak RSS {best.peak_mib:.0f} MiB.",
+        f"{calls:.1f} calls per account, CLI peak RSS {best.peak_mib:.0f} MiB. The emulator "
+        f"answered in {best.upstream_ms:.0f} ms on average on top of the modelled "
+        f"{realism.latency * 1000:.0f} ms (this machine's 2 cores were shared with the "
+        "CLI, the proxy and other work), so the times below are upper bounds: AWS does "
+        "not slow down as the emulator does.",
         "",
         f"| {target:,} accounts | figure |",
         "|---|---:|",
