@@ -4,12 +4,13 @@ from __future__ import annotations
 
 import os
 import sys
-from typing import Any, Protocol, TextIO
+from typing import Any
 
 import click
 
 from initkeys._version import __version__
 from initkeys.errors import InputError
+from initkeys.formats import Renderer
 from initkeys.humanize import terminal_safe as terminal_safe  # every command escapes alike
 
 
@@ -29,13 +30,7 @@ def refuse_unasked(apply_: bool, yes: bool) -> None:
         )
 
 
-class Renderer(Protocol):
-    """A format's writer: an audit ``Formatter`` or an IaC one."""
-
-    def render(self, run: Any, out: TextIO, *, color: bool = ..., tool_version: str) -> None: ...
-
-
-def write_to_stdout(run: Any, formatter: Renderer, output_format: str) -> None:
+def write_to_stdout(run: Any, formatter: Renderer[Any], output_format: str) -> None:
     """The report on stdout. A reader that goes away (``| head``) or a closed stdout
     (``>&-``) does not change the audit: it ends quietly with the audit's own exit code
     (0/1), which is what a caller that reads only the code asked for."""

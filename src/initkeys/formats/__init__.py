@@ -18,7 +18,7 @@ from __future__ import annotations
 import hashlib
 import re
 from collections.abc import Iterable, Iterator
-from typing import TYPE_CHECKING, TextIO
+from typing import TYPE_CHECKING, Generic, TextIO, TypeVar
 
 from initkeys._version import __version__
 from initkeys.errors import InputError
@@ -73,21 +73,29 @@ EVIDENCE_COLUMNS = ("Reason", "User created", "Key created", "Gap", "Last used",
 CREATOR_COLUMN = "Created by"  # the column --cloudtrail adds
 
 
-class Formatter:
-    """Writes a whole audit run to ``out`` in one format: each format implements :meth:`write`."""
+Run = TypeVar("Run")
+
+
+class Renderer(Generic[Run]):
+    """Writes a whole run (an audit's, or an IaC scan's) to ``out`` in one format: each
+    format implements :meth:`write`."""
 
     name: str
     color = False
     """Whether this render may use colour (set by :meth:`render`); only text has any."""
 
     def render(
-        self, run: AuditRun, out: TextIO, *, color: bool = False, tool_version: str = __version__
+        self, run: Run, out: TextIO, *, color: bool = False, tool_version: str = __version__
     ) -> None:
         self.color = color
         self.write(run, out, tool_version)
 
-    def write(self, run: AuditRun, out: TextIO, tool_version: str) -> None:
+    def write(self, run: Run, out: TextIO, tool_version: str) -> None:
         raise NotImplementedError
+
+
+class Formatter(Renderer["AuditRun"]):
+    """An audit run's format."""
 
 
 def get_formatter(name: str) -> Formatter:

@@ -12,11 +12,10 @@ from __future__ import annotations
 import hashlib
 import posixpath
 from collections.abc import Iterator
-from typing import TYPE_CHECKING, TextIO
+from typing import TYPE_CHECKING
 
-from initkeys._version import __version__
 from initkeys.errors import InputError
-from initkeys.formats import visible
+from initkeys.formats import Renderer, visible
 from initkeys.model import Status
 from initkeys.sources.iac.records import IacFinding, IacReason, SourceLine
 
@@ -50,19 +49,8 @@ _REGISTRY: dict[str, tuple[str, str, str]] = {
 IAC_FORMAT_NAMES: tuple[str, ...] = tuple(_REGISTRY)
 
 
-class IacFormatter:
-    """Writes a whole IaC run to ``out`` in one format; only text has colour."""
-
-    name: str
-
-    def render(
-        self, run: IacRun, out: TextIO, *, color: bool = False, tool_version: str = __version__
-    ) -> None:
-        del color
-        self.write(run, out, tool_version)
-
-    def write(self, run: IacRun, out: TextIO, tool_version: str) -> None:
-        raise NotImplementedError
+class IacFormatter(Renderer["IacRun"]):
+    """An IaC run's format; colour is not used (``render`` takes it as every format does)."""
 
 
 def get_formatter(name: str) -> IacFormatter:
