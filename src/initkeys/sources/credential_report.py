@@ -154,14 +154,11 @@ class ReportReader:
             if header is None:
                 raise InputError(f"{name}: not a credential report: the file is empty")
             columns, width = _columns(header, number, name)
-            prefix = self._prefix
             for user in _users(lines, number, columns, width):
                 self._count += 1
                 if user.problem is not None:
                     self._unreadable += 1
-                if prefix is None or not user.arn.startswith(prefix):
-                    self._check_account(user)  # the first row, or another account's ARN
-                    prefix = self._prefix
+                self._check_account(user)
                 yield user
         except UnicodeDecodeError:
             raise InputError(f"{name}: not a credential report: not UTF-8 text") from None
