@@ -1,0 +1,19 @@
+# Whether dave gets a key is decided at apply time (-var, TF_VAR_with_key): a scanner
+# cannot know, so initkeys says which variable decides instead of guessing.
+variable "with_key" {
+  description = "Give dave an access key."
+  type        = bool
+}
+
+resource "aws_iam_user" "dave" {
+  name = "dave"
+}
+
+resource "aws_iam_user_login_profile" "dave" {
+  user = aws_iam_user.dave.name
+}
+
+resource "aws_iam_access_key" "dave" {
+  count = var.with_key ? 1 : 0
+  user  = aws_iam_user.dave.name
+}
