@@ -29,6 +29,7 @@ EXCLUDED = frozenset(
     {
         "__main__.py",
         "cli.py",
+        "completion.py",
         "cli_common.py",
         "cli_options.py",
         "remediate/cli.py",
