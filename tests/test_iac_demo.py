@@ -72,14 +72,14 @@ EXPECTED = [
         "iac-console-user-no-key",
         "bob",
         "demo/terraform/onboarding",
-        "demo/terraform/onboarding/main.tf:18",
+        "demo/terraform/onboarding/main.tf:20",
     ),
     (
         "NOT_APPLICABLE",
         "iac-programmatic-user",
         "ci-deploy",
         "demo/terraform/onboarding",
-        "demo/terraform/onboarding/main.tf:28",
+        "demo/terraform/onboarding/main.tf:30",
     ),
     (
         "WARNING",
@@ -133,9 +133,9 @@ def test_demo_findings_are_pinned() -> None:
         "count = var.with_key ? 1 : 0 (var.with_key has no default)"
     ]
     assert by_user["alice"]["password_at"] == [
-        {"path": "demo/terraform/onboarding/main.tf", "line": 8}
+        {"path": "demo/terraform/onboarding/main.tf", "line": 10}
     ]
-    assert by_user["alice"]["key_at"] == [{"path": "demo/terraform/onboarding/main.tf", "line": 13}]
+    assert by_user["alice"]["key_at"] == [{"path": "demo/terraform/onboarding/main.tf", "line": 15}]
     assert "git::https://git.example.com/infra/iam-team.git" in by_user[""]["note"]
 
 

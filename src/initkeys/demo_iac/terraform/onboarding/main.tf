@@ -3,6 +3,8 @@
 
 resource "aws_iam_user" "alice" {
   name = "alice"
+  path = "/staff/"
+  tags = { team = "finance" }
 }
 
 resource "aws_iam_user_login_profile" "alice" {
@@ -17,18 +19,20 @@ resource "aws_iam_access_key" "alice" {
 # bob signs in to the console only: no key, nothing to find.
 resource "aws_iam_user" "bob" {
   name = "bob"
+  path = "/staff/"
 }
 
 resource "aws_iam_user_login_profile" "bob" {
-  user                    = aws_iam_user.bob.name
-  password_reset_required = true
+  user = aws_iam_user.bob.name
 }
 
 # The CI pipeline's user: an access key, no console password (programmatic).
 resource "aws_iam_user" "ci_deploy" {
   name = "ci-deploy"
+  path = "/system/"
 }
 
 resource "aws_iam_access_key" "ci_deploy" {
-  user = aws_iam_user.ci_deploy.name
+  user   = aws_iam_user.ci_deploy.name
+  status = "Active"
 }
