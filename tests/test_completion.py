@@ -18,6 +18,9 @@ from pathlib import Path
 import click
 import pytest
 from cli_kit import assert_one_line_error, run, subprocess_env
+from fuzz_kit import tried
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from initkeys.cli import cli, main
 from initkeys.completion import COMPLETE_VAR, SHELLS, format_completer, path_kind
@@ -321,3 +324,37 @@ def test_format_names_after_commas() -> None:
         assert values("json,") == ["json,text", "json,sarif", "json,csv"]
         assert values("json,sarif,c") == ["json,sarif,csv"]
         assert values("nope") == []
+
+
+# --- a fuzzer over the words typed ----------------------------------------------------
+
+_WORDS = [
+    *("audit", "remediate", "rollback", "guard", "simulate", "package", "iac", "policy"),
+    *("completion", "bash", "--format", "json,", "--profile", "--journal", "--demo"),
+    *("--setup-window", "0s", "--fail-on", "-o", "--output-dir", "--", "-", "=", "'", '"'),
+    *("--org", "--accounts", "@x", "--mode", "cis", "--help", "-h", "\\", "x" * 300),
+]
+
+
+@settings(max_examples=150, deadline=None, derandomize=True)
+@given(
+    words=st.lists(st.one_of(st.sampled_from(_WORDS), st.text(max_size=8)), max_size=6),
+    shell=st.sampled_from(SHELLS),
+    cword=st.integers(-2, 8),
+)
+def test_fuzz_completion_never_breaks_the_command_line(
+    words: list[str], shell: str, cword: int
+) -> None:
+    """Whatever is typed, the answer is a completion list: exit 0, nothing on stderr
+    (it would land in the middle of the user's command line), never a traceback."""
+    tried("completion-words")
+    typed = " ".join(["initkeys", *words]).replace("\x00", "")
+    env = {
+        COMPLETE_VAR: f"{shell}_complete",
+        "COMP_WORDS": typed,
+        "COMP_CWORD": words[-1].replace("\x00", "") if shell == "fish" and words else str(cword),
+        "AWS_CONFIG_FILE": os.devnull,
+    }
+    proc = _in_process(env)
+    assert proc.returncode == 0, (typed, proc.stderr)
+    assert proc.stderr == "", (typed, proc.stderr)
