@@ -63,6 +63,7 @@ class LazyGroup(click.Group):
         "rollback": "initkeys.remediate.cli:rollback",
         "guard": "initkeys.guard.cli:guard",
         "iac": "initkeys.iac_cli:iac",
+        "completion": "initkeys.completion:completion",
     }
 
     def list_commands(self, ctx: click.Context) -> list[str]:

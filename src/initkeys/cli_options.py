@@ -1,8 +1,8 @@
 """Command-line options shared by ``audit``, ``remediate``, ``rollback`` and ``guard``.
 
 Each group is one decorator, so the commands spell an option the same way and
-parse it with the same code. Only click, the model and the duration parser are
-imported here: this module is on the start-up path.
+parse it with the same code. Only click, the model, the duration parser and the
+shell completion are imported here: this module is on the start-up path.
 """
 
 from __future__ import annotations
@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING, Any, TypeVar, cast
 
 import click
 
+from initkeys.completion import complete_profile, format_completer
 from initkeys.durations import parse_duration, parse_setup_window
 from initkeys.model import Mode
 
@@ -86,7 +87,11 @@ def aws_options(command: _F) -> _F:
     return _apply(
         cast(_F, wrapper),
         [
-            click.option("--profile", help="AWS named profile, as in the AWS CLI."),
+            click.option(
+                "--profile",
+                help="AWS named profile, as in the AWS CLI.",
+                shell_complete=complete_profile,
+            ),
             click.option(
                 "--region",
                 help="AWS region for STS and Security Hub (--format asff, --send-to); IAM is "
@@ -307,6 +312,7 @@ def report_options(format_names: tuple[str, ...], example: str) -> Callable[[_F]
                     default="text",
                     show_default=True,
                     metavar="NAME[,NAME…]",
+                    shell_complete=format_completer(format_names),
                     help=f"Output format: {', '.join(format_names)}. Several, comma-separated, "
                     "need --output-dir.",
                 ),

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import sys
 from datetime import datetime, timezone
+from pathlib import Path
 from typing import TYPE_CHECKING
 
 import click
@@ -22,14 +23,40 @@ from initkeys.formats.iac import IAC_FORMAT_NAMES
 if TYPE_CHECKING:
     from initkeys.app.iac import IacRun
 
+DEMO_NAME = "demo"
+"""How ``--demo`` shows its sample tree in every output: ``demo/terraform/…``, the same
+on every machine, not the folder it is installed in."""
+
+
+def demo_tree() -> Path:
+    """The sample tree ``iac --demo`` scans: ``initkeys/demo_iac/``, shipped in the wheel
+    (Terraform, Terraform JSON, CloudFormation YAML and JSON; its README.md lists the
+    findings)."""
+    from importlib import resources
+
+    from initkeys.errors import InputError
+
+    tree = resources.files("initkeys") / "demo_iac"
+    # A zipped install has no folder to walk: say so instead of scanning nothing.
+    if not isinstance(tree, Path) or not tree.is_dir():
+        raise InputError("--demo: the sample tree is not installed as files with initkeys")
+    return tree
+
 
 @click.command("iac")
-@click.argument("paths", nargs=-1, required=True, metavar="PATH...")
+@click.argument("paths", nargs=-1, metavar="PATH...")
+@click.option(
+    "--demo",
+    is_flag=True,
+    help=f"Scan a sample tree shipped with initkeys (Terraform and CloudFormation, "
+    f"shown as {DEMO_NAME}/) instead of PATHs.",
+)
 @report_options(IAC_FORMAT_NAMES, "initkeys-iac.sarif")
 @failure_options
 @exemption_options
 def iac(
     paths: tuple[str, ...],
+    demo: bool,
     output_format: str,
     output: str | None,
     output_dir: str | None,
@@ -50,6 +77,7 @@ def iac(
     (unless --allow-errors), 2 bad usage, a path that does not exist, or no IaC file
     could be read at all.
     """
+    paths, shown_as = _demo_or_paths(demo, paths)
     from initkeys.app.audit import make_settings, report_targets
     from initkeys.app.iac import scan_iac
     from initkeys.formats.iac import file_name, parse_format_list
@@ -68,7 +96,7 @@ def iac(
         started,
         allow_errors=allow_errors,
     )
-    run = scan_iac(paths, settings, generated_at=started)
+    run = scan_iac(paths, settings, generated_at=started, shown_as=shown_as)
     if run.nothing_found and sys.stderr is not None:
         print(
             "initkeys: note: no Terraform, CloudFormation or plan file found: nothing to judge",
@@ -77,6 +105,26 @@ def iac(
     for name, path in targets:
         _write(run, name, path)
     sys.exit(1 if run.fails() else 0)
+
+
+def _demo_or_paths(
+    demo: bool, paths: tuple[str, ...]
+) -> tuple[tuple[str, ...], tuple[str, ...] | None]:
+    """(what to scan, how to show it): the PATHs as given, or the sample tree as ``demo``."""
+    from initkeys.errors import InputError
+
+    if not demo:
+        if not paths:  # PATH is optional only for --demo: click's own message otherwise
+            ctx = click.get_current_context()
+            param = next(p for p in ctx.command.params if p.name == "paths")
+            raise click.MissingParameter(ctx=ctx, param=param)
+        return paths, None
+    if paths:
+        raise InputError("--demo scans the sample tree shipped with initkeys: give no PATH with it")
+    tree = demo_tree()
+    if sys.stderr is not None:
+        print(f"initkeys: note: {DEMO_NAME}/ is the sample tree at {tree}", file=sys.stderr)
+    return (str(tree),), (DEMO_NAME,)
 
 
 def _write(run: IacRun, name: str, path: str | None) -> None:

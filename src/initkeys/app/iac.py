@@ -66,12 +66,14 @@ def scan_iac(
     *,
     generated_at: datetime | None = None,
     readers: Readers | None = None,
+    shown_as: Sequence[str] | None = None,
 ) -> IacRun:
     """Scan ``paths`` (files or folders, recursively) and judge every IAM user, console
     password and access key the configurations found would create.
 
     ``generated_at``: the run's time (default: now, in UTC, to the second); ``readers``:
-    the file readers (default: initkeys' own; tests hand stand-ins). Raises
+    the file readers (default: initkeys' own; tests hand stand-ins); ``shown_as``: the
+    name to show for each path, instead of the path as given. Raises
     :class:`InputError` when a path does not exist or when files were found but none of
     them could be read (so the run saw nothing: exit 2, as for an unreadable report)."""
     from initkeys.evaluate.iac import judge_iac
@@ -81,7 +83,7 @@ def scan_iac(
         raise InputError("initkeys iac needs at least one file or folder to scan")
     settings = settings or Settings()
     when = generated_at or datetime.now(timezone.utc).replace(microsecond=0)
-    scan = scan_paths(paths, readers)
+    scan = scan_paths(paths, readers, shown_as=shown_as)
     unreadable = [n for n in scan.notes if n.unreadable]
     if scan.files_read == 0 and unreadable:
         more = f" (and {len(unreadable) - 1} more)" if len(unreadable) > 1 else ""
@@ -92,5 +94,5 @@ def scan_iac(
         findings=judge_iac(scan, settings),
         files_read=scan.files_read,
         skipped=scan.skipped,
-        paths=tuple(display_name(str(p)) for p in paths),
+        paths=tuple(display_name(str(p)) for p in (paths if shown_as is None else shown_as)),
     )

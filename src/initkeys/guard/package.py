@@ -24,11 +24,12 @@ HANDLER = "initkeys.guard.lambda_handler.handler"
 
 # Modules (relative to the package) that import click, rich or moto, the HTML report,
 # which reads package data files, and infrastructure-as-code scanning (PyYAML, not
-# in the Lambda runtime, and never used by the guard).
+# in the Lambda runtime, and never used by the guard, nor its sample tree demo_iac/).
 EXCLUDED = frozenset(
     {
         "__main__.py",
         "cli.py",
+        "completion.py",
         "cli_common.py",
         "cli_options.py",
         "remediate/cli.py",
@@ -40,7 +41,7 @@ EXCLUDED = frozenset(
         "formats/html.py",
     }
 )
-EXCLUDED_DIRECTORIES = ("demo/", "sources/iac/", "formats/iac/")
+EXCLUDED_DIRECTORIES = ("demo/", "demo_iac/", "sources/iac/", "formats/iac/")
 
 # Zip's earliest time: a fixed one makes the archive depend on the code only.
 _EPOCH = (1980, 1, 1, 0, 0, 0)

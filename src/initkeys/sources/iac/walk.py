@@ -129,13 +129,21 @@ class _Root:
         return os.path.join(self.typed, display_name(path[len(prefix) :]))
 
 
-def scan_paths(paths: Sequence[Path | str], readers: Readers | None = None) -> IacScan:
+def scan_paths(
+    paths: Sequence[Path | str],
+    readers: Readers | None = None,
+    *,
+    shown_as: Sequence[str] | None = None,
+) -> IacScan:
     """Every IaC file under ``paths`` (files or folders), read and merged.
 
-    Raises :class:`InputError` for a path that does not exist; everything else that
-    cannot be read is an unreadable note in the scan."""
+    ``shown_as``: the name to show for each path instead of the path as given (the
+    sample tree of ``initkeys iac --demo`` is shown as ``demo``, not where it is
+    installed). Raises :class:`InputError` for a path that does not exist; everything
+    else that cannot be read is an unreadable note in the scan."""
     readers = readers or Readers()
-    roots = [_root(str(p)) for p in paths]
+    names = shown_as if shown_as is not None else [str(p) for p in paths]
+    roots = [_root(str(p), name) for p, name in zip(paths, names, strict=True)]
     found = _Found()
     for root in roots:
         _collect(root, found)
@@ -165,10 +173,10 @@ def scan_paths(paths: Sequence[Path | str], readers: Readers | None = None) -> I
     )
 
 
-def _root(typed: str) -> _Root:
+def _root(typed: str, shown: str) -> _Root:
     if not os.path.lexists(typed):
-        raise InputError(f"{typed}: no such file or folder")
-    return _Root(display_name(typed), os.path.abspath(typed))
+        raise InputError(f"{shown}: no such file or folder")
+    return _Root(display_name(shown), os.path.abspath(typed))
 
 
 def _collect(root: _Root, found: _Found) -> None:
