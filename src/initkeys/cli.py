@@ -30,6 +30,7 @@ from initkeys.cli_options import (
     trail_policy_options,
     workers_option,
 )
+from initkeys.demo.cli import check_demo_state, demo_state_option, open_demo_run
 from initkeys.errors import AccessError, InitkeysError, InputError
 from initkeys.formats import FORMAT_NAMES, parse_format_list, visible
 from initkeys.model import AccountAudit, AuditRun, Status
@@ -63,6 +64,7 @@ class LazyGroup(click.Group):
         "rollback": "initkeys.remediate.cli:rollback",
         "guard": "initkeys.guard.cli:guard",
         "iac": "initkeys.iac_cli:iac",
+        "demo": "initkeys.demo.cli:demo",
     }
 
     def list_commands(self, ctx: click.Context) -> list[str]:
@@ -97,6 +99,7 @@ def cli() -> None:
     "account. Repeatable; '-' reads standard input.",
 )
 @click.option("--demo", is_flag=True, help="Audit a built-in demo account (an AWS emulator).")
+@demo_state_option
 @aws_options
 @judgement_options
 @failure_options
@@ -128,6 +131,7 @@ def cli() -> None:
 def audit(
     report_paths: tuple[str, ...],
     demo: bool,
+    demo_state: str | None,
     aws_opts: AwsOptions,
     mode: str,
     setup_window: timedelta,
@@ -173,12 +177,15 @@ def audit(
     trail_bucket = bool(trail and trail.kind == "s3")
     check_report_options(report_paths, formats, send_to, aws_opts, trail_bucket=trail_bucket)
     targets = report_targets(formats, output, output_dir)
-    started = datetime.now(timezone.utc).replace(microsecond=0)
+    check_demo_state(demo, demo_state)
+    # The demo's report is dated by the demo's clock, which moves on with each command.
+    demo_run = open_demo_run(demo_state, "audit") if demo else None
+    started = demo_run.now if demo_run else datetime.now(timezone.utc).replace(microsecond=0)
     settings = make_settings(
         mode, setup_window, fail_on, exempt_users, config_path, started, allow_errors=allow_errors
     )
 
-    aws = None
+    aws = demo_run.aws if demo_run else None
     if send_to or trail_bucket or not (report_paths or demo):
         aws = aws_opts.context()
     with ExitStack() as cleanup:
