@@ -93,10 +93,12 @@ def reset(demo_state: str | None) -> None:
 
     directory = demo_state or default_state_dir()
     removed = reset_state(directory)
+    # The directory is not named: 'initkeys demo where' does, and the walkthrough's
+    # output stays the same wherever the state is.
     if removed:
-        click.echo(f"Demo state removed ({directory}): the next --demo starts afresh.")
+        click.echo("Demo state removed: the next --demo starts from the seeded company.")
     else:
-        click.echo(f"No demo state in {directory}: the next --demo starts afresh.")
+        click.echo("No demo state to remove: the next --demo starts from the seeded company.")
 
 
 @demo.command()
