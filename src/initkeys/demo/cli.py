@@ -57,6 +57,23 @@ def open_demo_run(demo_state: str | None, command: str) -> DemoRun:
     return click.get_current_context().with_resource(open_demo(demo_state, command))
 
 
+def check_demo(
+    aws_opts: AwsOptions,
+    demo: bool,
+    demo_state: str | None,
+    selection: AccountSelection | None = None,
+) -> None:
+    """Refuse options that name another account or a way to AWS next to ``--demo``, and
+    ``--demo-state`` without it (InputError), before anything is read or started."""
+    check_demo_state(demo, demo_state)
+    many = selection is not None and bool(selection.many or selection.role_name)
+    if demo and (aws_opts.profile or aws_opts.endpoint_url or many):
+        raise InputError(
+            "--demo cannot be combined with --profile, --endpoint-url, --org, --accounts "
+            "or --role-name"
+        )
+
+
 def demo_context(
     aws_opts: AwsOptions,
     demo: bool,
@@ -64,17 +81,11 @@ def demo_context(
     command: str,
     selection: AccountSelection | None = None,
 ) -> tuple[AwsContext, DemoRun | None]:
-    """The AWS context a command acts through: the options' own, or (``demo``) the demo's,
-    refusing options that name another account or a way to AWS."""
-    check_demo_state(demo, demo_state)
+    """The AWS context a command acts through: the options' own, or (``demo``) the demo's
+    (see :func:`check_demo` for what is refused)."""
+    check_demo(aws_opts, demo, demo_state, selection)
     if not demo:
         return aws_opts.context(), None
-    many = selection is not None and bool(selection.many or selection.role_name)
-    if aws_opts.profile or aws_opts.endpoint_url or many:
-        raise InputError(
-            "--demo cannot be combined with --profile, --endpoint-url, --org, --accounts "
-            "or --role-name"
-        )
     run = open_demo_run(demo_state, command)
     return run.aws, run
 

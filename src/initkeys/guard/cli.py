@@ -23,7 +23,7 @@ from initkeys.cli_options import (
     exemption_options,
     setup_window_option,
 )
-from initkeys.demo.cli import demo_context, demo_options
+from initkeys.demo.cli import check_demo, demo_context, demo_options
 from initkeys.errors import AccessError, InputError
 from initkeys.guard.config import GuardAction
 
@@ -101,6 +101,7 @@ def simulate(
     chosen = GuardAction(action)
     if event_path is None and not demo:
         raise click.UsageError("Missing argument 'EVENT.json'.")
+    check_demo(aws_opts, demo, demo_state)
     if demo and topic_arn is not None:
         raise InputError("--topic-arn cannot be combined with --demo: the demo has no SNS topic")
     if demo and apply_ and chosen is GuardAction.NOTIFY:

@@ -24,7 +24,7 @@ from initkeys.cli_options import (
     judgement_options,
     role_options,
 )
-from initkeys.demo.cli import demo_context, demo_options
+from initkeys.demo.cli import check_demo, demo_context, demo_options
 from initkeys.errors import AccessError, InputError
 from initkeys.humanize import short_duration
 from initkeys.model import Mode, Reason, Status
@@ -128,6 +128,7 @@ def remediate(
     from initkeys.remediate.execute import Remediator
 
     refuse_unasked(apply_, yes)
+    check_demo(aws_opts, demo, demo_state, selection)
     # The same exemptions as the audit's: initkeys.toml, --config, --exempt-user.
     settings = make_settings(
         mode, setup_window, "FAIL", exempt_users, config_path, datetime.now(timezone.utc)
@@ -240,6 +241,7 @@ def rollback(
     from initkeys.app.remediate import read_rollback, rollback_remediator
 
     refuse_unasked(apply_, yes)
+    check_demo(aws_opts, demo, demo_state, selection)
     entries, plan = read_rollback(journal, warn=_warn)
     aws, _ = demo_context(aws_opts, demo, demo_state, "rollback", selection)
     remediator, identity = rollback_remediator(aws, journal, plan, selection)
