@@ -11,7 +11,7 @@ directory with one temporary demo state (``INITKEYS_DEMO_STATE``), and must:
   ``...`` stands for any number of output lines. Without ``...`` between them, shown
   lines are consecutive output lines.
 
-``python tests/test_walkthrough.py --times`` runs the walkthrough as a user does (one
+``python benchmarks/walkthrough_times.py`` runs the walkthrough as a user does (one
 process per command) and prints each command's wall time.
 """
 
@@ -19,12 +19,10 @@ from __future__ import annotations
 
 import re
 import shlex
-import sys
-import time
 from dataclasses import dataclass
 from pathlib import Path
 
-from cli_kit import run, run_here, subprocess_env
+from cli_kit import run_here, subprocess_env
 
 ROOT = Path(__file__).resolve().parent.parent
 README = ROOT / "README.md"
@@ -142,30 +140,3 @@ def test_the_walkthrough_runs_as_written(tmp_path: Path) -> None:
     with open_demo(str(tmp_path / "demo-state"), "test") as demo:
         (key,) = demo.iam.list_access_keys(UserName="maria.gonzalez")["AccessKeyMetadata"]
         assert key["Status"] == "Active"
-
-
-def times() -> int:
-    """Each step as a user runs it (a process each), with its wall time."""
-    import tempfile
-
-    where, markdown = section()
-    with tempfile.TemporaryDirectory() as tmp:
-        env = subprocess_env(INITKEYS_DEMO_STATE=str(Path(tmp) / "demo-state"))
-        rows = []
-        for step in steps(markdown):
-            started = time.perf_counter()
-            proc = run(step.args, cwd=Path(tmp), env=env)
-            rows.append((time.perf_counter() - started, proc.returncode, step))
-    print(f"Walkthrough from {where}, one process per command:")
-    print("| command | exit | wall time |")
-    print("|---|---|---|")
-    for seconds, code, step in rows:
-        print(f"| `{shlex.join(['initkeys', *step.args])}` | {code} | {seconds:.1f} s |")
-    print(f"| total | | {sum(r[0] for r in rows):.1f} s |")
-    return 0 if all(code == step.exit_code for _, code, step in rows) else 1
-
-
-if __name__ == "__main__":
-    if sys.argv[1:] != ["--times"]:
-        sys.exit("usage: python tests/test_walkthrough.py --times")
-    sys.exit(times())
