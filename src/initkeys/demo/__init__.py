@@ -133,7 +133,8 @@ def _seeded() -> Iterator[tuple[Emulator, AwsContext]]:
             aws_secret_access_key=DEMO_SECRET_ACCESS_KEY,
             region_name=DEMO_REGION,
         )
-        yield emulator, AwsContext(session, endpoint_url=emulator.endpoint_url)
+        # Journals are dated by the emulator's clock, as its keys are.
+        yield emulator, AwsContext(session, endpoint_url=emulator.endpoint_url, clock=emulator.now)
 
 
 def _seed(emulator: Emulator, aws: AwsContext) -> None:
