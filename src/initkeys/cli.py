@@ -10,6 +10,7 @@ import os
 import sys
 from collections.abc import Iterator
 from contextlib import ExitStack, contextmanager
+from dataclasses import replace
 from datetime import datetime, timedelta, timezone
 from typing import TYPE_CHECKING, Any, ClassVar
 
@@ -60,11 +61,11 @@ class LazyGroup(click.Group):
             raise ReaderGone() from e
 
     lazy: ClassVar[dict[str, str]] = {
+        "demo": "initkeys.demo.cli:demo",
         "remediate": "initkeys.remediate.cli:remediate",
         "rollback": "initkeys.remediate.cli:rollback",
         "guard": "initkeys.guard.cli:guard",
         "iac": "initkeys.iac_cli:iac",
-        "demo": "initkeys.demo.cli:demo",
     }
 
     def list_commands(self, ctx: click.Context) -> list[str]:
@@ -178,14 +179,16 @@ def audit(
     check_report_options(report_paths, formats, send_to, aws_opts, trail_bucket=trail_bucket)
     targets = report_targets(formats, output, output_dir)
     check_demo_state(demo, demo_state)
-    # The demo's report is dated by the demo's clock, which moves on with each command.
-    demo_run = open_demo_run(demo_state, "audit") if demo else None
-    started = demo_run.now if demo_run else datetime.now(timezone.utc).replace(microsecond=0)
+    started = datetime.now(timezone.utc).replace(microsecond=0)
     settings = make_settings(
         mode, setup_window, fail_on, exempt_users, config_path, started, allow_errors=allow_errors
     )
 
-    aws = demo_run.aws if demo_run else None
+    aws = None
+    if demo:  # dated by the demo's clock, which moves on with each command
+        demo_run = open_demo_run(demo_state, "audit")
+        aws, started = demo_run.aws, demo_run.now
+        settings = replace(settings, today=started.date())
     if send_to or trail_bucket or not (report_paths or demo):
         aws = aws_opts.context()
     with ExitStack() as cleanup:
