@@ -311,6 +311,9 @@ def test_damaged_marker_and_linked_log_are_refused(tmp_path: Path) -> None:
     assert "symbolic link" in one_line_error(demo(["remediate", "--demo"], state))
     assert not (tmp_path / "elsewhere.jsonl").exists()
     (state / LOG_NAME).unlink()
+    os.mkfifo(state / LOG_NAME)  # never blocks on it
+    assert "not a regular file" in one_line_error(demo(["audit", "--demo"], state))
+    (state / LOG_NAME).unlink()
     (state / LOG_NAME).write_text("")
     (state / LOG_NAME).chmod(0o666)
     assert "others can write" in one_line_error(demo(["audit", "--demo"], state))

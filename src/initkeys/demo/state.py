@@ -146,7 +146,10 @@ def check_state_dir(path: str, *, create: bool) -> bool:
         raise InputError(f"demo state directory {path}: {e.strerror or e}") from None
     why = _why_unsafe(st)
     if why is not None:
-        raise InputError(f"refusing the demo state directory {path}: {why}")
+        raise InputError(
+            f"refusing the demo state directory {path}: {why} (or name another with "
+            "--demo-state DIR)"
+        )
     names = set(os.listdir(path))
     if names and MARKER_NAME not in names:
         raise InputError(
