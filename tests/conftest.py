@@ -12,6 +12,7 @@ import os
 import queue
 import subprocess
 import sys
+import tempfile
 import threading
 import urllib.request
 from collections.abc import Iterator
@@ -36,6 +37,11 @@ os.environ.update(
         "AWS_SHARED_CREDENTIALS_FILE": os.devnull,
         "AWS_EC2_METADATA_DISABLED": "true",
     }
+)
+# The demo's state between commands (--demo): this test process's own, never the
+# developer's, whose walkthrough would change what a demo audit shows.
+os.environ["INITKEYS_DEMO_STATE"] = os.path.join(
+    tempfile.mkdtemp(prefix="initkeys-tests-"), "demo-state"
 )
 # The emulator is on loopback: never send its traffic through a proxy.
 os.environ["NO_PROXY"] = ",".join(

@@ -10,6 +10,7 @@ import os
 import sys
 from collections.abc import Iterator
 from contextlib import ExitStack, contextmanager
+from dataclasses import replace
 from datetime import datetime, timedelta, timezone
 from typing import TYPE_CHECKING, Any, ClassVar
 
@@ -30,6 +31,7 @@ from initkeys.cli_options import (
     trail_policy_options,
     workers_option,
 )
+from initkeys.demo.cli import check_demo_state, demo_state_option, open_demo_run
 from initkeys.errors import AccessError, InitkeysError, InputError
 from initkeys.formats import FORMAT_NAMES, parse_format_list, visible
 from initkeys.model import AccountAudit, AuditRun, Status
@@ -59,6 +61,7 @@ class LazyGroup(click.Group):
             raise ReaderGone() from e
 
     lazy: ClassVar[dict[str, str]] = {
+        "demo": "initkeys.demo.cli:demo",
         "remediate": "initkeys.remediate.cli:remediate",
         "rollback": "initkeys.remediate.cli:rollback",
         "guard": "initkeys.guard.cli:guard",
@@ -98,6 +101,7 @@ def cli() -> None:
     "account. Repeatable; '-' reads standard input.",
 )
 @click.option("--demo", is_flag=True, help="Audit a built-in demo account (an AWS emulator).")
+@demo_state_option
 @aws_options
 @judgement_options
 @failure_options
@@ -129,6 +133,7 @@ def cli() -> None:
 def audit(
     report_paths: tuple[str, ...],
     demo: bool,
+    demo_state: str | None,
     aws_opts: AwsOptions,
     mode: str,
     setup_window: timedelta,
@@ -174,12 +179,17 @@ def audit(
     trail_bucket = bool(trail and trail.kind == "s3")
     check_report_options(report_paths, formats, send_to, aws_opts, trail_bucket=trail_bucket)
     targets = report_targets(formats, output, output_dir)
+    check_demo_state(demo, demo_state)
     started = datetime.now(timezone.utc).replace(microsecond=0)
     settings = make_settings(
         mode, setup_window, fail_on, exempt_users, config_path, started, allow_errors=allow_errors
     )
 
     aws = None
+    if demo:  # dated by the demo's clock, which moves on with each command
+        demo_run = open_demo_run(demo_state, "audit")
+        aws, started = demo_run.aws, demo_run.now
+        settings = replace(settings, today=started.date())
     if send_to or trail_bucket or not (report_paths or demo):
         aws = aws_opts.context()
     with ExitStack() as cleanup:

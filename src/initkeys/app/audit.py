@@ -281,7 +281,7 @@ def audit_selected(
     if report_paths:
         return audit_files(cleanup, settings, report_paths, trail_readers_for(trail, aws))
     if demo:
-        return [audit_demo(settings, live.user_workers, spinner)]
+        return [audit_demo(settings, live.user_workers, spinner, aws)]
     assert aws is not None, "a live audit needs an AWS context"
     if selection.many:
         spill = cleanup.enter_context(FindingSpill())
@@ -357,11 +357,19 @@ def audit_many(
     return results
 
 
-def audit_demo(settings: Settings, workers: int, spinner: Spinner | None = None) -> AccountAudit:
-    """The built-in demo account, in an emulator started and stopped here."""
+def audit_demo(
+    settings: Settings,
+    workers: int,
+    spinner: Spinner | None = None,
+    demo: AwsContext | None = None,
+) -> AccountAudit:
+    """The built-in demo account: through ``demo`` (the context of an open demo, see
+    :func:`initkeys.demo.open_demo`), else in an emulator started and stopped here."""
     from initkeys.demo import run_demo
 
-    with _spinning(spinner) as progress, run_demo() as aws:
+    with ExitStack() as stack:
+        progress = stack.enter_context(_spinning(spinner))
+        aws = demo if demo is not None else stack.enter_context(run_demo())
         return audit_account(
             aws,
             settings=settings,

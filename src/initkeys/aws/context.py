@@ -8,7 +8,9 @@ a profile, a region or an endpoint URL. boto3 is imported lazily.
 from __future__ import annotations
 
 import threading
+from collections.abc import Callable
 from dataclasses import dataclass, field, replace
+from datetime import datetime, timezone
 from typing import Any
 
 from initkeys.aws.retry import DEFAULT_POLICY, RetryPolicy
@@ -110,6 +112,11 @@ class AwsContext:
     counter: ApiCallCounter | None = None
     retry: RetryPolicy = field(default=DEFAULT_POLICY)
     identity: Identity | None = None
+    clock: Callable[[], datetime] | None = None
+
+    def now(self) -> datetime:
+        """The time of the account reached (aware UTC): what journals are dated with."""
+        return self.clock() if self.clock is not None else datetime.now(timezone.utc)
 
     @classmethod
     def open(

@@ -208,6 +208,25 @@ class Emulator(Closing):
         """Freeze the emulator's clock at ``dt`` (naive means UTC)."""
         self.clock.set(dt)
 
+    def now(self) -> datetime:
+        """The emulator's time, aware UTC."""
+        return self.clock.now().replace(tzinfo=timezone.utc)
+
+    def start_over(self, seed: int) -> None:
+        """Forget every resource, and seed moto's random with ``seed``: the same calls
+        then make the same ids (moto's state is the process's, shared by every
+        emulator started in it)."""
+        from moto.moto_api._internal.models import moto_api_backend
+
+        moto_api_backend.reset()
+        self.reseed(seed)
+
+    def reseed(self, seed: int) -> None:
+        """Seed moto's random (key and user ids) with ``seed``."""
+        from moto.moto_api._internal import mock_random
+
+        mock_random.seed(seed)
+
     def stop(self) -> None:
         if self._stopped:
             return

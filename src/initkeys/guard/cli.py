@@ -23,6 +23,7 @@ from initkeys.cli_options import (
     exemption_options,
     setup_window_option,
 )
+from initkeys.demo.cli import check_demo, demo_context, demo_options
 from initkeys.errors import AccessError, InputError
 from initkeys.guard.config import GuardAction
 
@@ -33,8 +34,9 @@ def guard() -> None:
 
 
 @guard.command()
-@click.argument("event_path", metavar="EVENT.json")
+@click.argument("event_path", metavar="EVENT.json", required=False)
 @aws_options
+@demo_options
 @setup_window_option
 @exemption_options
 @enum_option(
@@ -61,8 +63,10 @@ def guard() -> None:
     help="json: the message the Lambda function notifies and logs.",
 )
 def simulate(
-    event_path: str,
+    event_path: str | None,
     aws_opts: AwsOptions,
+    demo: bool,
+    demo_state: str | None,
     setup_window: timedelta,
     exempt_users: tuple[str, ...],
     config_path: str | None,
@@ -76,6 +80,10 @@ def simulate(
     """Decide on EVENT.json (an EventBridge "AWS API Call via CloudTrail" event for
     CreateAccessKey or CreateLoginProfile, or a bare CloudTrail record; '-' reads
     standard input) as the guard's Lambda function does, reading the user live.
+
+    With --demo and no EVENT.json: a new console user, new.hire, gets a password and a
+    setup key in the demo (unless an earlier command made them), and the guard decides
+    on that CreateAccessKey. The demo has no SNS topic: it notifies nobody.
 
     Exit codes: 0 no setup key, 1 a setup key of a console user was made (acted on
     with --apply), 2 bad usage or an event the guard does not act on, 3 AWS could
@@ -91,6 +99,15 @@ def simulate(
 
     refuse_unasked(apply_, yes)
     chosen = GuardAction(action)
+    if event_path is None and not demo:
+        raise click.UsageError("Missing argument 'EVENT.json'.")
+    check_demo(aws_opts, demo, demo_state)
+    if demo and topic_arn is not None:
+        raise InputError("--topic-arn cannot be combined with --demo: the demo has no SNS topic")
+    if demo and apply_ and chosen is GuardAction.NOTIFY:
+        raise InputError(
+            "the demo has no SNS topic to notify: use --apply --action deactivate, or no --apply"
+        )
     if topic_arn is not None:
         check_topic_arn(topic_arn)
     elif apply_ and chosen is GuardAction.NOTIFY:
@@ -98,19 +115,29 @@ def simulate(
     if journal is not None and chosen is not GuardAction.DEACTIVATE:
         raise InputError("--journal goes with --action deactivate")
     # The event is read before any AWS call: a bad file is a usage error.
-    event = parse_event(read_event(event_path))
+    document = read_event(event_path) if event_path is not None else None
+    event = parse_event(document) if document is not None else None
     settings = Settings(
         setup_window=setup_window, exemptions=exemption_rules(config_path, exempt_users)
     )
     config = GuardConfig(action=chosen, topic_arn=topic_arn, settings=settings)
-    runner = Guard(aws_opts.context(), config)
+    aws, demo_run = demo_context(aws_opts, demo, demo_state, "guard simulate")
+    now = datetime.now(timezone.utc)
+    if demo_run is not None:
+        now = demo_run.now
+        if event is None:
+            event = parse_event(demo_run.new_hire_event())
+            now = event.event_time + timedelta(seconds=5)  # the guard runs right after
+    if event is None:  # not reached: without --demo, EVENT.json is required above
+        raise click.UsageError("Missing argument 'EVENT.json'.")
+    runner = Guard(aws, config)
+    user_name = event.user_name
 
     def confirm(decision: GuardDecision) -> None:
         deactivating = chosen is GuardAction.DEACTIVATE and decision.actions
         what = "Deactivate the setup key(s), then notify" if deactivating else "Notify"
-        confirm_or_exit(yes, f"{what} ({terminal_safe(event.user_name)})?")
+        confirm_or_exit(yes, f"{what} ({terminal_safe(user_name)})?")
 
-    now = datetime.now(timezone.utc)
     result = simulate_event(runner, event, now, apply=apply_, journal=journal, confirm=confirm)
     decision = result.decision
     if output_format == "json":

@@ -24,6 +24,7 @@ from initkeys.cli_options import (
     judgement_options,
     role_options,
 )
+from initkeys.demo.cli import check_demo, demo_context, demo_options
 from initkeys.errors import AccessError, InputError
 from initkeys.humanize import short_duration
 from initkeys.model import Mode, Reason, Status
@@ -46,6 +47,7 @@ _QUIET = frozenset({Status.PASS, Status.NOT_APPLICABLE})
 
 @click.command()
 @aws_options
+@demo_options
 @judgement_options
 @click.option(
     "--from-audit",
@@ -92,6 +94,8 @@ _QUIET = frozenset({Status.PASS, Status.NOT_APPLICABLE})
 )
 def remediate(
     aws_opts: AwsOptions,
+    demo: bool,
+    demo_state: str | None,
     mode: str,
     setup_window: timedelta,
     from_audit: str | None,
@@ -124,10 +128,13 @@ def remediate(
     from initkeys.remediate.execute import Remediator
 
     refuse_unasked(apply_, yes)
+    check_demo(aws_opts, demo, demo_state, selection)
     # The same exemptions as the audit's: initkeys.toml, --config, --exempt-user.
     settings = make_settings(
         mode, setup_window, "FAIL", exempt_users, config_path, datetime.now(timezone.utc)
     )
+    if demo and cloudtrail is not None:
+        raise InputError("--cloudtrail cannot be combined with --demo: the demo has no trail")
     trail = _check_cloudtrail(cloudtrail, from_audit)
     report = None
     if from_audit is not None:
@@ -149,7 +156,7 @@ def remediate(
         raise InputError("with --org or --accounts, use --journal-dir (one journal an account)")
     if not selection.many and journal_dir is not None:
         raise InputError("--journal-dir goes with --org or --accounts; use --journal")
-    aws = aws_opts.context()
+    aws, _ = demo_context(aws_opts, demo, demo_state, "remediate", selection)
     if selection.many:
         sys.exit(
             _remediate_many(
@@ -201,6 +208,7 @@ def remediate(
 
 @click.command()
 @aws_options
+@demo_options
 @click.option(
     "--journal",
     metavar="PATH",
@@ -212,6 +220,8 @@ def remediate(
 @role_options
 def rollback(
     aws_opts: AwsOptions,
+    demo: bool,
+    demo_state: str | None,
     journal: str,
     apply_: bool,
     yes: bool,
@@ -231,8 +241,10 @@ def rollback(
     from initkeys.app.remediate import read_rollback, rollback_remediator
 
     refuse_unasked(apply_, yes)
+    check_demo(aws_opts, demo, demo_state, selection)
     entries, plan = read_rollback(journal, warn=_warn)
-    remediator, identity = rollback_remediator(aws_opts.context(), journal, plan, selection)
+    aws, _ = demo_context(aws_opts, demo, demo_state, "rollback", selection)
+    remediator, identity = rollback_remediator(aws, journal, plan, selection)
     click.echo(f"Account {identity.account_id}, as {terminal_safe(identity.arn)}")
     click.echo(f"Rollback of {terminal_safe(journal)}:")
     _print_plan(plan.reactivate)

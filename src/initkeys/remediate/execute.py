@@ -219,7 +219,7 @@ class _Run:
         assert planned.access_key_id is not None
         self.writer.write(
             JournalEntry(
-                time=datetime.now(timezone.utc),
+                time=self.account.aws.now(),
                 run_id=self.run_id,
                 account=self.identity.account_id,
                 principal=self.identity.arn,
