@@ -1,7 +1,7 @@
 """The README's walkthrough ("Ten minutes with initkeys") runs as written.
 
 The section is read from README.md between ``<!-- walkthrough:begin -->`` and
-``<!-- walkthrough:end -->``, or, before it is merged there, from docs/walkthrough.md.
+``<!-- walkthrough:end -->``: the README is the only copy, so it cannot drift.
 Every ``$ initkeys ...`` line of its ``console`` blocks is run, in order, in one temporary
 directory with one temporary demo state (``INITKEYS_DEMO_STATE``), and must:
 
@@ -26,7 +26,6 @@ from cli_kit import run_here, subprocess_env
 
 ROOT = Path(__file__).resolve().parent.parent
 README = ROOT / "README.md"
-DOC = ROOT / "docs" / "walkthrough.md"
 BEGIN, END = "<!-- walkthrough:begin -->", "<!-- walkthrough:end -->"
 _EXIT = re.compile(r"\s+#\s*exit\s+(\d+)\s*$")
 _FENCE = re.compile(r"^```console\s*\n(.*?)^```\s*$", re.DOTALL | re.MULTILINE)
@@ -45,11 +44,9 @@ class Step:
 
 def section() -> tuple[str, str]:
     """(where it was read, the walkthrough's Markdown)."""
-    if README.exists():
-        text = README.read_text(encoding="utf-8")
-        if BEGIN in text and END in text:
-            return "README.md", text.split(BEGIN, 1)[1].split(END, 1)[0]
-    return "docs/walkthrough.md", DOC.read_text(encoding="utf-8")
+    text = README.read_text(encoding="utf-8")
+    assert BEGIN in text and END in text, f"README.md has no {BEGIN} ... {END} section"
+    return "README.md", text.split(BEGIN, 1)[1].split(END, 1)[0]
 
 
 def steps(markdown: str) -> list[Step]:
@@ -108,6 +105,7 @@ def test_the_walkthrough_names_every_step() -> None:
         "rollback --demo --journal demo-journal.jsonl",
         "remediate --demo --apply --delete",
         "guard simulate --demo",
+        "iac --demo",
     ):
         assert any(needed in c for c in commands), f"{where}: no step runs {needed!r}"
 
