@@ -56,8 +56,11 @@ POLICY_NAME = "cis-1-11-no-setup-access-keys"
 REGION = "us-east-1"
 # c7n-org's own default: ProcessPoolExecutor(4 x cores) unless C7N_ORG_PARALLEL says.
 C7N_DEFAULT_WORKERS = 4 * (os.cpu_count() or 1)
-# c7n-org's log lines that say an account's policy did not run.
-C7N_FAILED = re.compile(r"Exception running policy|Error running policy|unable to obtain")
+# c7n-org's log lines that say an account's policy did not run, and where they name it:
+# "Exception running policy:P account:NAME region:R", "Error running policy in NAME @ R",
+# "unable to obtain credentials for account:NAME role:...", "Access denied ... account:NAME".
+C7N_PROBLEM = re.compile(r":(?:ERROR|WARNING) ")
+C7N_ACCOUNT = re.compile(r"account:([^\s,]+)|running policy in (\S+) @")
 
 Finding = tuple[str, str]  # (account id, user name)
 
@@ -112,6 +115,15 @@ def c7n_org_findings(out_dir: Path, ids: dict[str, str]) -> set[Finding]:
         for user in json.loads(resources.read_text()):
             flagged.add((ids[name], user["UserName"]))
     return flagged
+
+
+def c7n_org_failed(log: str) -> set[str]:
+    """Names of the accounts c7n-org's log reports an error or warning for."""
+    names: set[str] = set()
+    for line in log.splitlines():
+        if C7N_PROBLEM.search(line):
+            names.update(a or b for a, b in C7N_ACCOUNT.findall(line))
+    return names
 
 
 def accounts_file(targets: list[TargetAccount]) -> str:
@@ -180,7 +192,7 @@ def run_tree(
 def initkeys_argv(url: str, workers: int, out: Path) -> list[str]:
     argv = [sys.executable, "-m", "initkeys", "audit", "--org", "--role-name", ROLE]
     argv += ["--endpoint-url", url, "--workers", str(workers)]
-    return argv + ["--format", "json", "--output", str(out)]
+    return [*argv, "--format", "json", "--output", str(out)]
 
 
 def c7n_org_argv(exe: Path, out: Path) -> list[str]:
@@ -244,7 +256,7 @@ def measure(
         else:
             outcome.flagged = c7n_org_findings(out, ids)
             log = (run_dir / "run.log").read_text(errors="replace")
-            outcome.failed_accounts = len(C7N_FAILED.findall(log))
+            outcome.failed_accounts = len(c7n_org_failed(log))
     except (OSError, ValueError, KeyError, TypeError) as exc:
         outcome.error = f"could not read its output: {exc}; log: {last_lines(run_dir / 'run.log')}"
     outcome.note = f"{len(outcome.flagged & wanted)} of {len(wanted)} setup keys"
@@ -262,7 +274,8 @@ def table(outcomes: list[Outcome], accounts: int) -> list[str]:
     ]
     for o in outcomes:
         if o.error:
-            rows.append(f"| {o.tool} | {o.workers} | {o.code} | — | — | — | — | — | — | {o.error} |")
+            dashes = " — |" * 5
+            rows.append(f"| {o.tool} | {o.workers} | {o.code} | —{dashes} {o.error} |")
             continue
         total = sum(o.calls.values())
         precision, recall = score(o.flagged, o.wanted)
@@ -283,9 +296,7 @@ def details(outcomes: list[Outcome], accounts: int) -> list[str]:
         if o.error:
             lines += [f"- not run: {o.error}", ""]
             continue
-        by_op = ", ".join(
-            f"{op} {n} ({n / accounts:.2f})" for op, n in sorted(o.calls.items())
-        )
+        by_op = ", ".join(f"{op} {n} ({n / accounts:.2f})" for op, n in sorted(o.calls.items()))
         lines.append(f"- API calls by operation (per member account): {by_op or 'none'}")
         throttled = ", ".join(f"{op} {n}" for op, n in sorted(o.throttled.items()))
         lines.append(f"- throttled: {throttled or 'none'}")
@@ -296,7 +307,7 @@ def details(outcomes: list[Outcome], accounts: int) -> list[str]:
     return lines
 
 
-def main() -> None:
+def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
     )
@@ -311,15 +322,27 @@ def main() -> None:
     parser.add_argument("--timeout", type=float, default=1800, help="seconds per run")
     parser.add_argument("--keep", action="store_true", help="keep the tools' outputs")
     parser.add_argument("--no-write", action="store_true", help="print only; leave RESULTS.md")
-    args = parser.parse_args()
+    return parser.parse_args(argv)
+
+
+def runs(workers: list[int]) -> list[tuple[str, int | None]]:
+    """The runs, in order: initkeys at each worker count; c7n-org at its default (None),
+    then at each of initkeys' worker counts that differs from that default."""
+    plan: list[tuple[str, int | None]] = [("initkeys", w) for w in workers]
+    plan.append(("c7n-org", None))
+    return plan + [("c7n-org", w) for w in workers if w != C7N_DEFAULT_WORKERS]
+
+
+def main() -> None:
+    args = parse_args()
     venv = args.peers_dir.resolve() / "custodian"
     c7n_org = venv / "bin" / "c7n-org"
     missing = installed(venv) or (None if c7n_org.exists() else f"no c7n-org in {venv}")
     realism = Realism(latency=args.latency, report_delay=args.report_delay)
-    plan: list[tuple[str, int | None]] = [("initkeys", w) for w in args.workers]
-    plan.append(("c7n-org", None))
-    plan += [("c7n-org", w) for w in args.workers if w != C7N_DEFAULT_WORKERS]
+    plan = runs(args.workers)
     started = datetime.now(timezone.utc)
+    # The machine is shared: the load when the run started says how quiet it was.
+    args.load = " ".join(f"{x:.2f}" for x in os.getloadavg())
     work = Path(tempfile.mkdtemp(prefix="bench-org-peers-"))
     outcomes: list[Outcome] = []
     try:
@@ -357,7 +380,8 @@ def result_lines(
         f"Run {started:%Y-%m-%d %H:%M} UTC with `make bench-peers` (`python benchmarks/"
         f"org_peers.py --accounts {args.accounts} --users {args.users} --workers {workers} "
         f"--latency {args.latency} --report-delay {args.report_delay}`), "
-        f"{os.cpu_count()} cores; emulator, proxy and tool on the same machine.",
+        f"{os.cpu_count()} cores (load average {args.load} when it started); emulator, proxy "
+        "and tool on the same machine.",
         "",
         f"- organization: {args.accounts} member accounts of {args.users} console users, "
         f"{setup_keys} of them with a setup key never used (the truth); a fresh emulator "
