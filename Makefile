@@ -96,14 +96,16 @@ $(STAMP_CHECKOV):
 	$(call install-peer,$(PEERS)/checkov,checkov==$(CHECKOV_VERSION))
 
 # Opt-in, never part of `make test` or CI: installs the peers (minutes, GBs),
-# then runs each tool on the same emulated account, and Checkov next to
-# `initkeys iac` on the same Terraform tree and corpus. A peer that fails to
-# install is a row in the results, not the end of the run.
+# then runs each tool on the same emulated account, c7n-org next to `initkeys
+# audit --org` on the same emulated organization, and Checkov next to `initkeys
+# iac` on the same Terraform tree and corpus. A peer that fails to install is a
+# row in the results, not the end of the run.
 bench-peers: $(STAMP_TEST)
 	-$(MAKE) --no-print-directory $(STAMP_PROWLER)
 	-$(MAKE) --no-print-directory $(STAMP_CUSTODIAN)
 	-$(MAKE) --no-print-directory $(STAMP_CHECKOV)
 	$(BIN)/python benchmarks/peers.py
+	$(BIN)/python benchmarks/org_peers.py
 	$(BIN)/python benchmarks/iac_peers.py
 
 clean:
