@@ -64,6 +64,45 @@ C7N_ACCOUNT = re.compile(r"account:([^\s,]+)|running policy in (\S+) @")
 
 Finding = tuple[str, str]  # (account id, user name)
 
+# What the figures do not say by themselves, from c7n 0.9.53's and c7n-org 0.6.52's code
+# (c7n/resources/iam.py, c7n_org/cli.py) and from runs of this script.
+NOTES = [
+    "How each tool met the proxy's credential report (in progress for the first 4 s): "
+    "initkeys polls GenerateCredentialReport until COMPLETE, then reads the report once. "
+    "c7n waits a fixed time instead (`CredentialReport.fetch_credential_report`): "
+    "GetCredentialReport (ReportNotPresent on a fresh account), GenerateCredentialReport, "
+    "sleep `report_delay` (a filter option, 10 s by default), one more GetCredentialReport. "
+    "With a 4 s report that Get always finds it ready, so c7n neither failed nor retried "
+    "here, but every account costs one of its workers at least 10 s however fast the report "
+    "is. A report slower than `report_delay` would answer that second Get with "
+    "ReportInProgress, which c7n does not retry after generating: the policy fails for that "
+    "account (c7n-org logs `Exception running policy`, exits 1) and its users go unreported. "
+    "This benchmark cannot show that case: the proxy delays only GenerateCredentialReport "
+    "and lets GetCredentialReport through to the emulator, which has the report at once.",
+    "",
+    "c7n's `iam-user` resource lists the users, then calls GetUser once per user, one after "
+    "another (its `DescribeUser.augment`), before any filter: its calls grow with the users "
+    "of every account, whether they have keys or not.",
+    "",
+    "`-r us-east-1`: without it, c7n-org runs each account in its default regions, "
+    "us-east-1 and us-west-2, and the global `iam-user` policy in both: on 2 accounts "
+    "that was twice the calls (AssumeRole, ListUsers, every GetUser, the report) and each "
+    "user flagged twice, once per region.",
+    "",
+    "The emulator's clock: `org_audit.seed` leaves it frozen days back, so the credentials "
+    "AssumeRole returns are already expired by the real clock. initkeys signs with them as "
+    "they are; c7n (botocore's refreshable credentials) failed every account with "
+    "`Credentials were refreshed, but the refreshed credentials are still expired.` Each run "
+    "here therefore moves the emulator's clock to the real time after seeding (AWS dates "
+    "them from the real now); the scenario's keys are dated as before.",
+    "",
+    "Accounts: c7n-org audits the member accounts its accounts file lists (one role ARN "
+    "each); initkeys `--org` lists the organization itself (ListAccounts) and audits the "
+    "management account too (no users here), so its calls include that account's and the "
+    "listing; per-account figures divide by the member accounts. Peak RSS is the largest "
+    "sum over the tool's process tree: c7n-org forks one process per worker.",
+]
+
 
 @dataclass
 class Outcome:
@@ -396,6 +435,7 @@ def result_lines(
         *table(outcomes, args.accounts),
         "",
         *details(outcomes, args.accounts),
+        *NOTES,
     ]
 
 
