@@ -31,6 +31,7 @@ import json
 import os
 import re
 import shutil
+import statistics
 import subprocess
 import sys
 import tempfile
@@ -60,6 +61,9 @@ C7N_DEFAULT_WORKERS = 4 * (os.cpu_count() or 1)
 # "Exception running policy:P account:NAME region:R", "Error running policy in NAME @ R",
 # "unable to obtain credentials for account:NAME role:...", "Access denied ... account:NAME".
 C7N_PROBLEM = re.compile(r":(?:ERROR|WARNING) ")
+# "Ran account:NAME region:R policy:P matched:N time:T": T seconds since that account's
+# run began (assuming the role, listing, the report's wait, filtering).
+C7N_RAN = re.compile(r"Ran account:\S+ region:\S+ policy:\S+ .*?time:(\d+(?:\.\d+)?)")
 C7N_ACCOUNT = re.compile(r"account:([^\s,]+)|running policy in (\S+) @")
 
 Finding = tuple[str, str]  # (account id, user name)
@@ -113,6 +117,7 @@ class Outcome:
     command: str
     code: int | None = None
     wall: float = 0.0
+    cpu: float = 0.0  # user + system seconds of the tool and the workers it waited for
     peak_mib: float = 0.0  # the largest sum of RSS over the tool's process tree
     processes: int = 0  # the most processes of that tree seen at once
     calls: Counter[str] = field(default_factory=Counter)
@@ -124,6 +129,8 @@ class Outcome:
     failed_accounts: int = 0
     error: str | None = None
     note: str = ""
+    # c7n-org's own time per account and region, from its log (empty for initkeys).
+    account_seconds: list[float] = field(default_factory=list)
 
 
 # ---------------------------------------------------------------- reading the outputs
@@ -163,6 +170,11 @@ def c7n_org_failed(log: str) -> set[str]:
         if C7N_PROBLEM.search(line):
             names.update(a or b for a, b in C7N_ACCOUNT.findall(line))
     return names
+
+
+def c7n_org_account_seconds(log: str) -> list[float]:
+    """c7n-org's own time for each account it ran, in the order of its log."""
+    return [float(t) for t in C7N_RAN.findall(log)]
 
 
 def accounts_file(targets: list[TargetAccount]) -> str:
@@ -207,14 +219,21 @@ def tree_rss_kib(root: int) -> tuple[int, int]:
 def run_tree(
     argv: list[str], log: Path, env: dict[str, str], timeout: float, outcome: Outcome
 ) -> None:
-    """Run argv; its exit code, wall time, and the peak of its whole process tree's RSS
-    (c7n-org forks a process per worker, so one process's VmHWM would not do)."""
+    """Run argv: its exit code, wall time, CPU time, and the peak of its whole process
+    tree's RSS (c7n-org forks a process per worker, so one process's VmHWM would not do).
+    The CPU time is what ``wait4`` reports: the child's and that of every descendant it
+    waited for (c7n-org's workers, joined when its pool shuts down)."""
     start = time.perf_counter()
     with log.open("wb") as output:
         process = subprocess.Popen(
             argv, env=env, stdout=output, stderr=subprocess.STDOUT, cwd=log.parent
         )
-        while process.poll() is None:
+        while True:
+            pid, status, usage = os.wait4(process.pid, os.WNOHANG)
+            if pid:
+                process.returncode = os.waitstatus_to_exitcode(status)
+                outcome.cpu = usage.ru_utime + usage.ru_stime
+                break
             if time.perf_counter() - start > timeout:
                 process.kill()
                 process.wait()
@@ -296,6 +315,7 @@ def measure(
             outcome.flagged = c7n_org_findings(out, ids)
             log = (run_dir / "run.log").read_text(errors="replace")
             outcome.failed_accounts = len(c7n_org_failed(log))
+            outcome.account_seconds = c7n_org_account_seconds(log)
     except (OSError, ValueError, KeyError, TypeError) as exc:
         outcome.error = f"could not read its output: {exc}; log: {last_lines(run_dir / 'run.log')}"
     outcome.note = f"{len(outcome.flagged & wanted)} of {len(wanted)} setup keys"
@@ -307,19 +327,19 @@ def measure(
 
 def table(outcomes: list[Outcome], accounts: int) -> list[str]:
     rows = [
-        "| tool | workers | exit code | wall (s) | API calls (per account) | throttled "
+        "| tool | workers | exit code | wall (s) | CPU (s) | API calls (per account) | throttled "
         "| accounts in error | peak RSS, process tree (MiB) | users flagged | precision / recall |",
-        "|---|---:|---:|---:|---:|---:|---:|---:|---:|---|",
+        "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---|",
     ]
     for o in outcomes:
         if o.error:
-            dashes = " — |" * 5
+            dashes = " — |" * 6
             rows.append(f"| {o.tool} | {o.workers} | {o.code} | —{dashes} {o.error} |")
             continue
         total = sum(o.calls.values())
         precision, recall = score(o.flagged, o.wanted)
         rows.append(
-            f"| {o.tool} | {o.workers} | {o.code} | {o.wall:.1f} | {total:,} "
+            f"| {o.tool} | {o.workers} | {o.code} | {o.wall:.1f} | {o.cpu:.1f} | {total:,} "
             f"({total / accounts:.1f}) | {sum(o.throttled.values())} | {o.failed_accounts} "
             f"| {o.peak_mib:.0f} ({o.processes} processes) | {len(o.flagged)} "
             f"| {precision} / {recall} |"
@@ -342,6 +362,13 @@ def details(outcomes: list[Outcome], accounts: int) -> list[str]:
         blocked = ", ".join(f"{host} {n}" for host, n in sorted(o.blocked.items()))
         lines.append(f"- requests refused (not to the emulator): {blocked or 'none'}")
         lines.append(f"- found {o.note}")
+        if o.account_seconds:
+            times = o.account_seconds
+            lines.append(
+                f"- c7n-org's own time per account (its log, {len(times)} accounts): median "
+                f"{statistics.median(times):.1f} s, least {min(times):.1f} s, most "
+                f"{max(times):.1f} s"
+            )
         lines.append("")
     return lines
 

@@ -68,6 +68,7 @@ def test_c7n_org_log_names_the_failed_accounts() -> None:
         ]
     )
     assert org_peers.c7n_org_failed(log) == {"team-001", "team-002"}
+    assert org_peers.c7n_org_account_seconds(log) == [17.33]
     assert org_peers.c7n_org_failed("c7n_org:INFO Policy resource counts Counter()") == set()
 
 
