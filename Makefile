@@ -105,7 +105,7 @@ bench-peers: $(STAMP_TEST)
 	-$(MAKE) --no-print-directory $(STAMP_CUSTODIAN)
 	-$(MAKE) --no-print-directory $(STAMP_CHECKOV)
 	$(BIN)/python benchmarks/peers.py
-	$(BIN)/python benchmarks/org_peers.py
+	$(BIN)/python benchmarks/org_peers.py --workers 8 32
 	$(BIN)/python benchmarks/iac_peers.py
 
 clean:
