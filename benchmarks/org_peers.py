@@ -81,8 +81,13 @@ NOTES = [
     "is. A report slower than `report_delay` would answer that second Get with "
     "ReportInProgress, which c7n does not retry after generating: the policy fails for that "
     "account (c7n-org logs `Exception running policy`, exits 1) and its users go unreported. "
-    "This benchmark cannot show that case: the proxy delays only GenerateCredentialReport "
-    "and lets GetCredentialReport through to the emulator, which has the report at once.",
+    "Seen once by hand (3 accounts; a stub in front of the proxy answered GetCredentialReport "
+    "with AWS's ReportInProgress, HTTP 404, until 12 s after GenerateCredentialReport): every "
+    "account failed with `An error occurred (ReportInProgress) when calling the "
+    "GetCredentialReport operation: Report generation in progress`, exit code 1, no user "
+    "flagged. This script cannot show that case: the proxy delays only "
+    "GenerateCredentialReport and lets GetCredentialReport through to the emulator, which "
+    "has the report at once, so with `--report-delay` over 10 its c7n-org figures are too kind.",
     "",
     "c7n's `iam-user` resource lists the users, then calls GetUser once per user, one after "
     "another (its `DescribeUser.augment`), before any filter: its calls grow with the users "
