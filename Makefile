@@ -9,9 +9,11 @@ STAMP_TEST := $(VENV)/.installed-test
 PEERS := .venv-peers
 PROWLER_VERSION ?= 5.46.0
 C7N_VERSION ?= 0.9.53
+# c7n-org's release made with c7n 0.9.53 (it pins c7n to that version).
+C7N_ORG_VERSION ?= 0.6.52
 CHECKOV_VERSION ?= 3.3.30
 STAMP_PROWLER := $(PEERS)/prowler/.installed-$(PROWLER_VERSION)
-STAMP_CUSTODIAN := $(PEERS)/custodian/.installed-$(C7N_VERSION)
+STAMP_CUSTODIAN := $(PEERS)/custodian/.installed-$(C7N_VERSION)-org-$(C7N_ORG_VERSION)
 STAMP_CHECKOV := $(PEERS)/checkov/.installed-$(CHECKOV_VERSION)
 
 .PHONY: demo test lint typecheck pytest bench bench-peers browser clean
@@ -72,14 +74,14 @@ bench: $(STAMP_TEST)
 	$(BIN)/python benchmarks/startup.py
 	$(BIN)/python benchmarks/org_audit.py --accounts 10 100
 
-# $(call install-peer,VENV,REQUIREMENT): a fresh venv, then the stamp only on
+# $(call install-peer,VENV,REQUIREMENTS): a fresh venv, then the stamp only on
 # success. A failed install leaves its log beside the venv and no stamp, and
 # benchmarks/peers.py reports that peer as not installed, with the log's end.
 define install-peer
 	rm -rf $(1) $@
 	$(PYTHON) -m venv $(1)
 	$(1)/bin/python -m pip install --quiet --upgrade pip > $(1)-install.log 2>&1
-	$(1)/bin/python -m pip install '$(2)' >> $(1)-install.log 2>&1 \
+	$(1)/bin/python -m pip install $(2) >> $(1)-install.log 2>&1 \
 		|| { tail -n 5 $(1)-install.log; exit 1; }
 	touch $@
 endef
@@ -88,20 +90,22 @@ $(STAMP_PROWLER):
 	$(call install-peer,$(PEERS)/prowler,prowler==$(PROWLER_VERSION))
 
 $(STAMP_CUSTODIAN):
-	$(call install-peer,$(PEERS)/custodian,c7n==$(C7N_VERSION))
+	$(call install-peer,$(PEERS)/custodian,c7n==$(C7N_VERSION) c7n-org==$(C7N_ORG_VERSION))
 
 $(STAMP_CHECKOV):
 	$(call install-peer,$(PEERS)/checkov,checkov==$(CHECKOV_VERSION))
 
 # Opt-in, never part of `make test` or CI: installs the peers (minutes, GBs),
-# then runs each tool on the same emulated account, and Checkov next to
-# `initkeys iac` on the same Terraform tree and corpus. A peer that fails to
-# install is a row in the results, not the end of the run.
+# then runs each tool on the same emulated account, c7n-org next to `initkeys
+# audit --org` on the same emulated organization, and Checkov next to `initkeys
+# iac` on the same Terraform tree and corpus. A peer that fails to install is a
+# row in the results, not the end of the run.
 bench-peers: $(STAMP_TEST)
 	-$(MAKE) --no-print-directory $(STAMP_PROWLER)
 	-$(MAKE) --no-print-directory $(STAMP_CUSTODIAN)
 	-$(MAKE) --no-print-directory $(STAMP_CHECKOV)
 	$(BIN)/python benchmarks/peers.py
+	$(BIN)/python benchmarks/org_peers.py --workers 8 32
 	$(BIN)/python benchmarks/iac_peers.py
 
 clean:

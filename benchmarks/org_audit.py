@@ -42,6 +42,22 @@ from initkeys.sources.accounts import TargetAccount, role_arn
 ROLE = "OrganizationAccountAccessRole"
 
 
+def user_name(i: int) -> str:
+    return f"user{i:03d}"
+
+
+def has_setup_key(i: int) -> bool:
+    """The scenario's truth: these users (every tenth, all with a console password) got a
+    key with the user that is never used; the others have no key."""
+    return i % 10 == 0
+
+
+def truth(targets: list[TargetAccount], users: int) -> frozenset[tuple[str, str]]:
+    """(account id, user name) of every seeded setup key: what an audit should flag."""
+    names = [user_name(i) for i in range(users) if has_setup_key(i)]
+    return frozenset((t.account_id, name) for t in targets for name in names)
+
+
 def session(**creds: str) -> Any:
     return boto3.Session(
         aws_access_key_id=creds.get("key", "testing"),
@@ -72,10 +88,10 @@ def seed(emulator: Emulator, accounts: int, users: int) -> list[TargetAccount]:
             key=c["AccessKeyId"], secret=c["SecretAccessKey"], token=c["SessionToken"]
         ).client("iam", endpoint_url=url)
         for i in range(users):
-            iam.create_user(UserName=f"user{i:03d}")
-            iam.create_login_profile(UserName=f"user{i:03d}", Password="Correct-Horse-9!")
-            if i % 10 == 0:
-                iam.create_access_key(UserName=f"user{i:03d}")
+            iam.create_user(UserName=user_name(i))
+            iam.create_login_profile(UserName=user_name(i), Password="Correct-Horse-9!")
+            if has_setup_key(i):
+                iam.create_access_key(UserName=user_name(i))
 
     with ThreadPoolExecutor(8) as pool:
         list(pool.map(fill, ids))
