@@ -35,11 +35,17 @@ import boto3
 from child_process import run_child
 from counting_proxy import CountingProxy, Rate, Realism
 from emulator_process import Emulator, start_emulator
-from results_file import write_section
+from results_file import RESULTS, write_section
 
+from initkeys.app.audit import ACCOUNT_WORKERS, MAX_ACCOUNT_WORKERS
+from initkeys.aws.retry import REPORT_POLLING
 from initkeys.sources.accounts import TargetAccount, role_arn
 
 ROLE = "OrganizationAccountAccessRole"
+# The report polling schedule of the initkeys measured, as the table says it.
+POLLING = f"{REPORT_POLLING.first:g} s, x{REPORT_POLLING.growth:g}, cap {REPORT_POLLING.cap:g} s"
+# Rows written before the table had that column were measured with this schedule.
+OLD_POLLING = "0.1 s, x2, cap 8 s"
 
 
 def session(**creds: str) -> Any:
@@ -94,6 +100,63 @@ class Run:
     audited: int  # accounts with no error (the management account included)
     failed: int  # accounts in error
     upstream_ms: float = 0.0  # the emulator's mean answer time, the proxy's delay excluded
+    polling: str = POLLING
+    # Throttles by the bucket that ran dry ("sts:principal": 3, ...); None: not recorded.
+    throttled_by: tuple[tuple[str, int], ...] | None = ()
+
+    def throttles(self) -> str:
+        """The table's cell: how many, which buckets, and whether all were retried."""
+        retried = "yes" if self.failed == 0 else "no"
+        if not self.throttled_by:
+            return f"{self.throttled} ({retried})"
+        by = ", ".join(f"{name} {count}" for name, count in self.throttled_by)
+        return f"{self.throttled}: {by} ({retried})"
+
+    def row(self) -> str:
+        upstream = "—" if self.upstream_ms != self.upstream_ms else f"{self.upstream_ms:.1f}"
+        return (
+            f"| {self.accounts:,} | {self.workers} | {self.polling} | {self.wall:.1f} | "
+            f"{self.wall / self.accounts:.3f} | {self.calls / self.accounts:.1f} | "
+            f"{self.throttles()} | {self.peak_mib:.0f} | {upstream} |"
+        )
+
+
+def parse_row(line: str) -> Run | None:
+    """A row of an ``org-audit-N`` table back into a Run (older tables had no polling
+    column, and the oldest no emulator column); None for anything else."""
+    cells = [cell.strip() for cell in line.strip().strip("|").split("|")]
+    if len(cells) not in (7, 8, 9) or not cells[0].replace(",", "").isdigit():
+        return None
+    if len(cells) < 9:
+        cells.insert(2, OLD_POLLING)
+    if len(cells) < 9:
+        cells.append("—")
+    accounts = int(cells[0].replace(",", ""))
+    throttled = int(cells[6].split()[0].rstrip(":"))
+    upstream = float("nan") if cells[8] == "—" else float(cells[8])
+    return Run(
+        accounts,
+        int(cells[1]),
+        float(cells[3]),
+        float(cells[7]),
+        round(float(cells[5]) * accounts),
+        throttled,
+        accounts + 1,
+        0 if cells[6].endswith("(yes)") else 1,
+        upstream,
+        cells[2],
+        None,
+    )
+
+
+def recorded(name: str) -> list[Run]:
+    """The runs already in section ``name`` of RESULTS.md (none if it is not there)."""
+    text = RESULTS.read_text() if RESULTS.exists() else ""
+    begin = f"<!-- {name}:begin"
+    if begin not in text:
+        return []
+    body = text.split(begin, 1)[1].split(f"<!-- {name}:end -->", 1)[0]
+    return [run for run in map(parse_row, body.splitlines()[1:]) if run is not None]
 
 
 def cli_audit(url: str, workers: int, accounts: int) -> Run:
@@ -128,6 +191,7 @@ def measure(emulator: Emulator, realism: Realism, accounts: int, workers: int) -
         calls = sum(proxy.calls.values())
         throttled = sum(proxy.throttled.values())
         upstream = 1000 * proxy.upstream_seconds / max(1, proxy.forwarded)
+        by = tuple(sorted(proxy.throttled_by.items()))
     return Run(
         run.accounts,
         workers,
@@ -138,6 +202,7 @@ def measure(emulator: Emulator, realism: Realism, accounts: int, workers: int) -
         run.audited,
         run.failed,
         upstream,
+        throttled_by=by,
     )
 
 
@@ -183,7 +248,7 @@ def main() -> None:
                 runs.append(run)
                 print(
                     f"  --workers {workers}: {run.wall:.1f} s; {run.calls} calls "
-                    f"({run.calls / accounts:.1f} per account); throttled {run.throttled} "
+                    f"({run.calls / accounts:.1f} per account); throttled {run.throttles()} "
                     f"(all retried: {run.failed == 0}); accounts audited {run.audited}, "
                     f"in error {run.failed}; CLI peak RSS {run.peak_mib:.0f} MiB; "
                     f"emulator answers in {run.upstream_ms:.1f} ms on average",
@@ -196,57 +261,89 @@ def main() -> None:
 
 
 def write_results(runs: list[Run], args: argparse.Namespace, realism: Realism) -> None:
-    """One section per organization size, so a run at one size keeps the others'."""
+    """One section per organization size, so a run at one size keeps the others'; within
+    a section, rows of earlier runs stay unless this run measured the same --workers with
+    the same polling schedule (each row says which initkeys it measured)."""
     strict = "" if args.rate_scale == 1 else f"-rates-x{args.rate_scale:g}"
     for accounts in args.accounts:
-        sized = [run for run in runs if run.accounts == accounts]
+        name = f"org-audit-{accounts}{strict}"
+        fresh = [run for run in runs if run.accounts == accounts]
+        measured = {(run.workers, run.polling) for run in fresh}
+        kept = [run for run in recorded(name) if (run.workers, run.polling) not in measured]
         write_section(
-            f"org-audit-{accounts}{strict}",
+            name,
             f"Organization audit at AWS-like latency: {accounts:,} accounts"
             + (f", IAM/STS rates x{args.rate_scale:g}" if strict else ""),
-            result_lines(sized, args, realism, accounts),
+            result_lines(kept + fresh, args, realism, accounts),
             script="org_audit",
         )
     if strict:
         return  # the model rests on the stated rates
+    text = RESULTS.read_text()
+    every = [
+        run for name in re.findall(r"<!-- (org-audit-\d+):begin", text) for run in recorded(name)
+    ]
     write_section(
         "org-model",
         "An organization of 10,000 accounts, on paper",
-        model_lines(runs, realism),
+        model_lines(every, realism),
         script="org_audit",
     )
 
 
 def model_lines(runs: list[Run], realism: Realism, target: int = 10_000) -> list[str]:
     """A paper model of an organization of ``target`` accounts, from the largest
-    measured organization's fastest run: calls, time, memory, and what limits it."""
+    measured organization's fastest run with today's polling: calls, time, memory,
+    and what limits it."""
     largest = max(run.accounts for run in runs)
-    best = min((run for run in runs if run.accounts == largest), key=lambda run: run.wall)
+    sized = [run for run in runs if run.accounts == largest]
+    current = [run for run in sized if run.polling == POLLING] or sized
+    best = min(current, key=lambda run: run.wall)
     # Account-seconds: how long one worker spends on one account, report wait included.
     per_account = best.wall * best.workers / best.accounts
     calls = best.calls / best.accounts
-    hours = target * per_account / best.workers
     assume_floor = target / realism.sts_principal.per_second
+
+    def at(workers: int) -> float:
+        """At a measured --workers, that run's own cost per account; past them, the
+        best run's. Never under the floor STS sets: one principal assumes every role."""
+        runs_at = [run for run in current if run.workers == workers]
+        cost = min(run.wall for run in runs_at) * workers / largest if runs_at else per_account
+        return max(target * cost / workers, assume_floor)
+
+    default = [run for run in current if run.workers == ACCOUNT_WORKERS]
+    measured_default = (
+        f"; measured at {largest:,} accounts: {min(r.wall for r in default):.0f} s"
+        if default
+        else ""
+    )
+    upstream = "?" if best.upstream_ms != best.upstream_ms else f"{best.upstream_ms:.0f}"
     lines = [
-        f"From the {largest:,}-account run at `--workers {best.workers}`: "
-        f"{per_account:.1f} s of one worker per account (mostly the credential report's "
-        f"wait: COMPLETE after {realism.report_delay:g} s, seen at the next poll), "
-        f"{calls:.1f} calls per account, CLI peak RSS {best.peak_mib:.0f} MiB. The emulator "
-        f"answered in {best.upstream_ms:.0f} ms on average on top of the modelled "
+        f"From the {largest:,}-account run at `--workers {best.workers}` (report polling "
+        f"{best.polling}): {per_account:.1f} s of one worker per account (mostly the "
+        f"credential report's wait: COMPLETE after {realism.report_delay:g} s, seen at the "
+        f"next poll), {calls:.1f} calls per account, CLI peak RSS {best.peak_mib:.0f} MiB. The "
+        f"emulator answered in {upstream} ms on average on top of the modelled "
         f"{realism.latency * 1000:.0f} ms (this machine's 2 cores were shared with the "
-        "CLI, the proxy and other work), so the times below are upper bounds: AWS does "
-        "not slow down as the emulator does.",
+        "CLI, the proxy and other agents' work), so the times below are upper bounds: AWS "
+        "does not slow down as the emulator does.",
         "",
         f"| {target:,} accounts | figure |",
         "|---|---:|",
         f"| API calls | {target * calls:,.0f} |",
         f"| AssumeRole calls, all by the one management principal | {target:,} |",
-        f"| time at `--workers {best.workers}` (the CLI's maximum) | "
-        f"{hours:,.0f} s ({hours / 60:.0f} min) |",
-        f"| time at 256 workers (4 processes, accounts split; never under the STS floor) | "
-        f"{max(target * per_account / 256, assume_floor):,.0f} s |",
+        f"| time at `--workers {ACCOUNT_WORKERS}` (the default{measured_default}) | "
+        f"{at(ACCOUNT_WORKERS):,.0f} s ({at(ACCOUNT_WORKERS) / 60:.0f} min) |",
+        f"| time at `--workers {best.workers}` (the run above) | "
+        f"{at(best.workers):,.0f} s ({at(best.workers) / 60:.0f} min) |",
+        f"| time at `--workers {MAX_ACCOUNT_WORKERS}` (the CLI's maximum) | "
+        f"{at(MAX_ACCOUNT_WORKERS):,.0f} s ({at(MAX_ACCOUNT_WORKERS) / 60:.0f} min) |",
+        f"| time at 256 workers (2 processes, accounts split) | {at(256):,.0f} s |",
         f"| floor set by STS: {target:,} AssumeRole at {realism.sts_principal.per_second:g}/s "
         f"per principal (modelled) | {assume_floor:,.0f} s |",
+        f"| AssumeRole a second at `--workers {ACCOUNT_WORKERS}` / {MAX_ACCOUNT_WORKERS} "
+        f"(limit modelled: {realism.sts_principal.per_second:g}) | "
+        f"{target / at(ACCOUNT_WORKERS):.1f} / {target / at(MAX_ACCOUNT_WORKERS):.1f} |",
         f"| IAM calls per member account per second (limit modelled: "
         f"{realism.iam_account.per_second:g}) | {calls / per_account:.1f} |",
         f"| CLI memory | about {best.peak_mib:.0f} MiB: findings spill to disk per account, "
@@ -266,11 +363,15 @@ def model_lines(runs: list[Run], realism: Realism, target: int = 10_000) -> list
 def result_lines(
     runs: list[Run], args: argparse.Namespace, realism: Realism, accounts: int
 ) -> list[str]:
+    workers = sorted({run.workers for run in runs})
+    scale = "" if args.rate_scale == 1 else f" --rate-scale {args.rate_scale:g}"
     lines = [
-        f"`python benchmarks/org_audit.py --accounts {accounts} --rate-scale {args.rate_scale:g} "
-        f"--users {args.users} --workers {' '.join(map(str, args.workers))} "
-        f"--latency {args.latency} --report-delay {args.report_delay}` "
-        f"({os.cpu_count()} cores; emulator, proxy and CLI on the same machine).",
+        f"`python benchmarks/org_audit.py --accounts {accounts}{scale} --users {args.users} "
+        f"--workers {' '.join(map(str, workers))} --latency {args.latency} "
+        f"--report-delay {args.report_delay}` ({os.cpu_count()} cores; emulator, proxy and "
+        "CLI on the same machine, shared with other agents' work: each row is one run, the "
+        "rows of one table may come from different runs; a row whose report polling is "
+        f"{OLD_POLLING} measured the initkeys before issue 13's defaults).",
         "",
         f"Proxy: {realism.latency * 1000:.0f} ms a call (±{realism.jitter:.0%}, seed "
         f"{realism.seed}); credential report COMPLETE {realism.report_delay:g} s after an "
@@ -282,17 +383,12 @@ def result_lines(
         f"{realism.sts_principal.burst:g} per principal (AWS publishes no numbers; see "
         "`counting_proxy.Realism`).",
         "",
-        "| accounts | --workers | wall (s) | s per account | calls per account | throttled "
-        "(all retried) | CLI peak RSS (MiB) | emulator's mean answer (ms) |",
-        "|---:|---:|---:|---:|---:|---:|---:|---:|",
+        "| accounts | --workers | report polling | wall (s) | s per account | calls per "
+        "account | throttled: by bucket (all retried) | CLI peak RSS (MiB) | emulator's "
+        "mean answer (ms) |",
+        "|---:|---:|---|---:|---:|---:|---|---:|---:|",
     ]
-    for run in runs:
-        lines.append(
-            f"| {run.accounts:,} | {run.workers} | {run.wall:.1f} | "
-            f"{run.wall / run.accounts:.3f} | {run.calls / run.accounts:.1f} | "
-            f"{run.throttled} ({'yes' if run.failed == 0 else 'no'}) | {run.peak_mib:.0f} | "
-            f"{run.upstream_ms:.1f} |"
-        )
+    lines += [run.row() for run in runs]
     return lines
 
 
