@@ -233,8 +233,26 @@ def main() -> None:
         help="multiply every modelled IAM/STS rate and burst (0.25: throttling bites)",
     )
     parser.add_argument("--no-write", action="store_true", help="print only, keep RESULTS.md")
+    parser.add_argument(
+        "--from-log",
+        metavar="LOG",
+        help="measure nothing: write RESULTS.md from what a --no-write run printed to LOG "
+        "(the other options as that run had them); for runs left in the background",
+    )
+    parser.add_argument(
+        "--log-polling",
+        default=POLLING,
+        help="the report polling of the initkeys that LOG measured (if LOG does not say)",
+    )
     args = parser.parse_args()
     realism = scaled(Realism(latency=args.latency, report_delay=args.report_delay), args.rate_scale)
+    if args.from_log:
+        text = Path(args.from_log).read_text(encoding="utf-8")
+        logged = from_log(text, args.accounts, args.log_polling)
+        for run in logged:
+            print(run.row())
+        write_results(logged, args, realism)
+        return
     runs: list[Run] = []
     for accounts in args.accounts:
         with start_emulator() as emulator:
@@ -247,7 +265,8 @@ def main() -> None:
                 run = measure(emulator, realism, accounts, workers)
                 runs.append(run)
                 print(
-                    f"  --workers {workers}: {run.wall:.1f} s; {run.calls} calls "
+                    f"  --workers {workers}: report polling {run.polling}; "
+                    f"{run.wall:.1f} s; {run.calls} calls "
                     f"({run.calls / accounts:.1f} per account); throttled {run.throttles()} "
                     f"(all retried: {run.failed == 0}); accounts audited {run.audited}, "
                     f"in error {run.failed}; CLI peak RSS {run.peak_mib:.0f} MiB; "
@@ -258,6 +277,48 @@ def main() -> None:
                     sys.exit(f"{run.failed} account(s) could not be audited")
     if not args.no_write:
         write_results(runs, args, realism)
+
+
+_LOGGED = re.compile(
+    r"--workers (?P<workers>\d+): (?:report polling (?P<polling>[^;]+); )?"
+    r"(?P<wall>[\d.]+) s; (?P<calls>\d+) calls .*?throttled (?P<throttled>\d+)"
+    r"(?:: (?P<by>[^(]+))? .*?accounts audited (?P<audited>\d+), in error (?P<failed>\d+); "
+    r"CLI peak RSS (?P<peak>[\d.]+) MiB; emulator answers in (?P<upstream>[\d.]+) ms"
+)
+
+
+def from_log(text: str, accounts: list[int], polling: str) -> list[Run]:
+    """The runs a --no-write run printed: under each "accounts: N" line, one line per
+    --workers (older runs printed no polling schedule: ``polling`` says it)."""
+    runs: list[Run] = []
+    size = accounts[0]
+    for line in text.splitlines():
+        if line.startswith("accounts: "):
+            size = int(line.split()[1])
+            continue
+        found = _LOGGED.search(line)
+        if found is None or size not in accounts:
+            continue
+        by = tuple(
+            (name, int(count))
+            for name, count in (part.split() for part in (found["by"] or "").split(", ") if part)
+        )
+        runs.append(
+            Run(
+                size,
+                int(found["workers"]),
+                float(found["wall"]),
+                float(found["peak"]),
+                int(found["calls"]),
+                int(found["throttled"]),
+                int(found["audited"]),
+                int(found["failed"]),
+                float(found["upstream"]),
+                found["polling"] or polling,
+                by,
+            )
+        )
+    return runs
 
 
 def write_results(runs: list[Run], args: argparse.Namespace, realism: Realism) -> None:
