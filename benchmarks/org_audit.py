@@ -421,6 +421,24 @@ def model_lines(runs: list[Run], realism: Realism, target: int = 10_000) -> list
     return lines
 
 
+def bitten_first(runs: list[Run]) -> str:
+    """Which token bucket ran dry most in each throttled run, and whether any account
+    ended in error."""
+    parts = []
+    for run in runs:
+        name, count = max(run.throttled_by or (), key=lambda bucket: bucket[1])
+        parts.append(
+            f"at `--workers {run.workers}`, {name} ({count} of {run.throttled} throttled "
+            f"calls; accounts in error: {run.failed})"
+        )
+    return (
+        "Which bucket ran dry most (one call can empty two): "
+        + "; ".join(parts)
+        + ". The CLI retries a throttled call with backoff, up to 6 times as often as "
+        "another failure."
+    )
+
+
 def result_lines(
     runs: list[Run], args: argparse.Namespace, realism: Realism, accounts: int
 ) -> list[str]:
@@ -450,6 +468,9 @@ def result_lines(
         "|---:|---:|---|---:|---:|---:|---|---:|---:|",
     ]
     lines += [run.row() for run in runs]
+    bitten = [run for run in runs if run.throttled_by]
+    if bitten:
+        lines += ["", bitten_first(bitten)]
     return lines
 
 
