@@ -132,7 +132,9 @@ def parse_row(line: str) -> Run | None:
     if len(cells) < 9:
         cells.append("—")
     accounts = int(cells[0].replace(",", ""))
-    throttled = int(cells[6].split()[0].rstrip(":"))
+    count, _, rest = cells[6].partition(" ")
+    throttled = int(count.rstrip(":"))
+    by = buckets(rest.rsplit("(", 1)[0]) if count.endswith(":") else None
     upstream = float("nan") if cells[8] == "—" else float(cells[8])
     return Run(
         accounts,
@@ -145,8 +147,14 @@ def parse_row(line: str) -> Run | None:
         0 if cells[6].endswith("(yes)") else 1,
         upstream,
         cells[2],
-        None,
+        by,
     )
+
+
+def buckets(text: str) -> tuple[tuple[str, int], ...]:
+    """``iam:principal 10, sts:principal 2`` as ((bucket, throttles), ...)."""
+    pairs = (part.split() for part in text.split(",") if part.strip())
+    return tuple((name, int(count)) for name, count in pairs)
 
 
 def recorded(name: str) -> list[Run]:
@@ -299,10 +307,7 @@ def from_log(text: str, accounts: list[int], polling: str) -> list[Run]:
         found = _LOGGED.search(line)
         if found is None or size not in accounts:
             continue
-        by = tuple(
-            (name, int(count))
-            for name, count in (part.split() for part in (found["by"] or "").split(", ") if part)
-        )
+        by = buckets(found["by"] or "")
         runs.append(
             Run(
                 size,
