@@ -340,7 +340,13 @@ def write_results(runs: list[Run], args: argparse.Namespace, realism: Realism) -
             name,
             f"Organization audit at AWS-like latency: {accounts:,} accounts"
             + (f", IAM/STS rates x{args.rate_scale:g}" if strict else ""),
-            result_lines(kept + fresh, args, realism, accounts),
+            # By --workers, the initkeys before issue 13's defaults first.
+            result_lines(
+                sorted(kept + fresh, key=lambda run: (run.workers, run.polling == POLLING)),
+                args,
+                realism,
+                accounts,
+            ),
             script="org_audit",
         )
     if strict:
