@@ -26,11 +26,11 @@ if TYPE_CHECKING:
     from initkeys.sources.cloudtrail import TrailSpec
     from initkeys.spill import FindingSpill
 
-# Accounts audited at a time (--workers). Each account mostly waits (network, credential
-# report), so more workers go faster until the one principal that assumes every role
-# meets STS's rate: 32 ran 1,000 accounts at 60 ms a call in about 4 min with no
-# throttling and a quarter of the modelled STS rate (benchmarks/org_audit.py); 128
-# would reach it, so the CLI stops there (split the organization past that).
+# Accounts audited at a time (--workers). An account is mostly waiting (network, the
+# credential report), so time falls with workers: at 60 ms a call, 8 -> 32 was 4.1x on
+# 1,000 accounts (benchmarks/org_audit.py, RESULTS.md). 32 uses a fifth of the STS rate
+# modelled for the one principal that assumes every role, ~85 open files and ~100 MiB;
+# 128 (~15 AssumeRole/s, ~275 files) is as far as that rate allows: split past it.
 ACCOUNT_WORKERS = 32
 MAX_ACCOUNT_WORKERS = 128
 
