@@ -167,15 +167,18 @@ def recorded(name: str) -> list[Run]:
     return [run for run in map(parse_row, body.splitlines()[1:]) if run is not None]
 
 
-def cli_audit(url: str, workers: int, accounts: int) -> Run:
+def cli_audit(url: str, workers: int, accounts: int, src: str | None = None) -> Run:
     """``initkeys audit --org`` in a child process against ``url``: wall time, peak RSS,
-    and how many accounts were audited or failed (read from its JSON output)."""
+    and how many accounts were audited or failed (read from its JSON output). ``src``:
+    another initkeys' source folder to run instead of the one this script imports."""
     env = dict(
         os.environ,
         AWS_ACCESS_KEY_ID="testing",
         AWS_SECRET_ACCESS_KEY="testing",
         AWS_DEFAULT_REGION="us-east-1",
     )
+    if src is not None:
+        env["PYTHONPATH"] = src
     with tempfile.TemporaryDirectory() as tmp:
         out = os.path.join(tmp, "org.json")
         argv = [sys.executable, "-m", "initkeys", "audit", "--org", "--role-name", ROLE]
@@ -193,9 +196,16 @@ def cli_audit(url: str, workers: int, accounts: int) -> Run:
     return Run(accounts, workers, run.wall, run.peak_mib, 0, 0, audited, failed)
 
 
-def measure(emulator: Emulator, realism: Realism, accounts: int, workers: int) -> Run:
+def measure(
+    emulator: Emulator,
+    realism: Realism,
+    accounts: int,
+    workers: int,
+    src: str | None = None,
+    polling: str = POLLING,
+) -> Run:
     with CountingProxy(emulator.url, realism) as proxy:
-        run = cli_audit(proxy.url, workers, accounts)
+        run = cli_audit(proxy.url, workers, accounts, src)
         calls = sum(proxy.calls.values())
         throttled = sum(proxy.throttled.values())
         upstream = 1000 * proxy.upstream_seconds / max(1, proxy.forwarded)
@@ -210,7 +220,8 @@ def measure(emulator: Emulator, realism: Realism, accounts: int, workers: int) -
         run.audited,
         run.failed,
         upstream,
-        throttled_by=by,
+        polling,
+        by,
     )
 
 
@@ -242,6 +253,17 @@ def main() -> None:
     )
     parser.add_argument("--no-write", action="store_true", help="print only, keep RESULTS.md")
     parser.add_argument(
+        "--baseline-src",
+        metavar="DIR",
+        help="also run, before each --workers, the initkeys whose src folder is DIR "
+        "(a checkout of main, say) on the same organization",
+    )
+    parser.add_argument(
+        "--baseline-polling",
+        default=OLD_POLLING,
+        help="the report polling of the --baseline-src initkeys, as its rows say it",
+    )
+    parser.add_argument(
         "--from-log",
         metavar="LOG",
         help="measure nothing: write RESULTS.md from what a --no-write run printed to LOG "
@@ -268,9 +290,13 @@ def main() -> None:
             seed(emulator, accounts, args.users)
             seeded = time.perf_counter() - start
             print(f"accounts: {accounts} x {args.users} users (seeded in {seeded:.0f} s)")
-            for workers in args.workers:
+            # Each --workers for the baseline (if any), then for this initkeys: the same
+            # seeded organization and the same moment's load for both.
+            sources = [args.baseline_src, None] if args.baseline_src else [None]
+            for workers, src in [(w, src) for w in args.workers for src in sources]:
+                polling = args.baseline_polling if src else POLLING
                 # A fresh proxy per run: every account's report starts in progress again.
-                run = measure(emulator, realism, accounts, workers)
+                run = measure(emulator, realism, accounts, workers, src, polling)
                 runs.append(run)
                 print(
                     f"  --workers {workers}: report polling {run.polling}; "
