@@ -30,7 +30,7 @@ if TYPE_CHECKING:
 # credential report), so time falls with workers: at 60 ms a call, 8 -> 32 was 4.1x on
 # 1,000 accounts (benchmarks/org_audit.py, RESULTS.md). 32 uses a fifth of the STS rate
 # modelled for the one principal that assumes every role, ~85 open files and ~100 MiB;
-# 128 (~15 AssumeRole/s, ~275 files) is as far as that rate allows: split past it.
+# 128 (~17 AssumeRole/s, ~275 files) is as far as that rate allows: split past it.
 ACCOUNT_WORKERS = 32
 MAX_ACCOUNT_WORKERS = 128
 
