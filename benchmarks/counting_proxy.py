@@ -157,6 +157,8 @@ class CountingProxy:
         self.calls: Counter[str] = Counter()
         self.blocked: Counter[str] = Counter()
         self.throttled: Counter[str] = Counter()  # by operation
+        # By the bucket that was empty ("sts:principal", "iam:account"...): which bites first.
+        self.throttled_by: Counter[str] = Counter()
         # Time the emulator took to answer what was forwarded: is it the bottleneck?
         self.upstream_seconds = 0.0
         self.forwarded = 0
@@ -200,6 +202,7 @@ class CountingProxy:
             self.calls.clear()
             self.blocked.clear()
             self.throttled.clear()
+            self.throttled_by.clear()
             self.upstream_seconds = 0.0
             self.forwarded = 0
             self._first_report.clear()
@@ -237,6 +240,9 @@ class CountingProxy:
             if by_account and by_principal:
                 return True
             self.throttled[op] += 1
+            for scope, admitted in (("account", by_account), ("principal", by_principal)):
+                if not admitted:
+                    self.throttled_by[f"{service}:{scope}"] += 1
             return False
 
     def report_state(self, key: str) -> str | None:

@@ -35,11 +35,17 @@ import boto3
 from child_process import run_child
 from counting_proxy import CountingProxy, Rate, Realism
 from emulator_process import Emulator, start_emulator
-from results_file import write_section
+from results_file import RESULTS, write_section
 
+from initkeys.app.audit import ACCOUNT_WORKERS, MAX_ACCOUNT_WORKERS
+from initkeys.aws.retry import REPORT_POLLING
 from initkeys.sources.accounts import TargetAccount, role_arn
 
 ROLE = "OrganizationAccountAccessRole"
+# The report polling schedule of the initkeys measured, as the table says it.
+POLLING = f"{REPORT_POLLING.first:g} s, x{REPORT_POLLING.growth:g}, cap {REPORT_POLLING.cap:g} s"
+# Rows written before the table had that column were measured with this schedule.
+OLD_POLLING = "0.1 s, x2, cap 8 s"
 
 
 def user_name(i: int) -> str:
@@ -110,17 +116,85 @@ class Run:
     audited: int  # accounts with no error (the management account included)
     failed: int  # accounts in error
     upstream_ms: float = 0.0  # the emulator's mean answer time, the proxy's delay excluded
+    polling: str = POLLING
+    # Throttles by the bucket that ran dry ("sts:principal": 3, ...); None: not recorded.
+    throttled_by: tuple[tuple[str, int], ...] | None = ()
+
+    def throttles(self) -> str:
+        """The table's cell: how many, which buckets, and whether all were retried."""
+        retried = "yes" if self.failed == 0 else "no"
+        if not self.throttled_by:
+            return f"{self.throttled} ({retried})"
+        by = ", ".join(f"{name} {count}" for name, count in self.throttled_by)
+        return f"{self.throttled}: {by} ({retried})"
+
+    def row(self) -> str:
+        upstream = "—" if self.upstream_ms != self.upstream_ms else f"{self.upstream_ms:.1f}"
+        return (
+            f"| {self.accounts:,} | {self.workers} | {self.polling} | {self.wall:.1f} | "
+            f"{self.wall / self.accounts:.3f} | {self.calls / self.accounts:.1f} | "
+            f"{self.throttles()} | {self.peak_mib:.0f} | {upstream} |"
+        )
 
 
-def cli_audit(url: str, workers: int, accounts: int) -> Run:
+def parse_row(line: str) -> Run | None:
+    """A row of an ``org-audit-N`` table back into a Run (older tables had no polling
+    column, and the oldest no emulator column); None for anything else."""
+    cells = [cell.strip() for cell in line.strip().strip("|").split("|")]
+    if len(cells) not in (7, 8, 9) or not cells[0].replace(",", "").isdigit():
+        return None
+    if len(cells) < 9:
+        cells.insert(2, OLD_POLLING)
+    if len(cells) < 9:
+        cells.append("—")
+    accounts = int(cells[0].replace(",", ""))
+    count, _, rest = cells[6].partition(" ")
+    throttled = int(count.rstrip(":"))
+    by = buckets(rest.rsplit("(", 1)[0]) if count.endswith(":") else None
+    upstream = float("nan") if cells[8] == "—" else float(cells[8])
+    return Run(
+        accounts,
+        int(cells[1]),
+        float(cells[3]),
+        float(cells[7]),
+        round(float(cells[5]) * accounts),
+        throttled,
+        accounts + 1,
+        0 if cells[6].endswith("(yes)") else 1,
+        upstream,
+        cells[2],
+        by,
+    )
+
+
+def buckets(text: str) -> tuple[tuple[str, int], ...]:
+    """``iam:principal 10, sts:principal 2`` as ((bucket, throttles), ...)."""
+    pairs = (part.split() for part in text.split(",") if part.strip())
+    return tuple((name, int(count)) for name, count in pairs)
+
+
+def recorded(name: str) -> list[Run]:
+    """The runs already in section ``name`` of RESULTS.md (none if it is not there)."""
+    text = RESULTS.read_text() if RESULTS.exists() else ""
+    begin = f"<!-- {name}:begin"
+    if begin not in text:
+        return []
+    body = text.split(begin, 1)[1].split(f"<!-- {name}:end -->", 1)[0]
+    return [run for run in map(parse_row, body.splitlines()[1:]) if run is not None]
+
+
+def cli_audit(url: str, workers: int, accounts: int, src: str | None = None) -> Run:
     """``initkeys audit --org`` in a child process against ``url``: wall time, peak RSS,
-    and how many accounts were audited or failed (read from its JSON output)."""
+    and how many accounts were audited or failed (read from its JSON output). ``src``:
+    another initkeys' source folder to run instead of the one this script imports."""
     env = dict(
         os.environ,
         AWS_ACCESS_KEY_ID="testing",
         AWS_SECRET_ACCESS_KEY="testing",
         AWS_DEFAULT_REGION="us-east-1",
     )
+    if src is not None:
+        env["PYTHONPATH"] = src
     with tempfile.TemporaryDirectory() as tmp:
         out = os.path.join(tmp, "org.json")
         argv = [sys.executable, "-m", "initkeys", "audit", "--org", "--role-name", ROLE]
@@ -138,12 +212,20 @@ def cli_audit(url: str, workers: int, accounts: int) -> Run:
     return Run(accounts, workers, run.wall, run.peak_mib, 0, 0, audited, failed)
 
 
-def measure(emulator: Emulator, realism: Realism, accounts: int, workers: int) -> Run:
+def measure(
+    emulator: Emulator,
+    realism: Realism,
+    accounts: int,
+    workers: int,
+    src: str | None = None,
+    polling: str = POLLING,
+) -> Run:
     with CountingProxy(emulator.url, realism) as proxy:
-        run = cli_audit(proxy.url, workers, accounts)
+        run = cli_audit(proxy.url, workers, accounts, src)
         calls = sum(proxy.calls.values())
         throttled = sum(proxy.throttled.values())
         upstream = 1000 * proxy.upstream_seconds / max(1, proxy.forwarded)
+        by = tuple(sorted(proxy.throttled_by.items()))
     return Run(
         run.accounts,
         workers,
@@ -154,6 +236,8 @@ def measure(emulator: Emulator, realism: Realism, accounts: int, workers: int) -
         run.audited,
         run.failed,
         upstream,
+        polling,
+        by,
     )
 
 
@@ -184,8 +268,37 @@ def main() -> None:
         help="multiply every modelled IAM/STS rate and burst (0.25: throttling bites)",
     )
     parser.add_argument("--no-write", action="store_true", help="print only, keep RESULTS.md")
+    parser.add_argument(
+        "--baseline-src",
+        metavar="DIR",
+        help="also run, before each --workers, the initkeys whose src folder is DIR "
+        "(a checkout of main, say) on the same organization",
+    )
+    parser.add_argument(
+        "--baseline-polling",
+        default=OLD_POLLING,
+        help="the report polling of the --baseline-src initkeys, as its rows say it",
+    )
+    parser.add_argument(
+        "--from-log",
+        metavar="LOG",
+        help="measure nothing: write RESULTS.md from what a --no-write run printed to LOG "
+        "(the other options as that run had them); for runs left in the background",
+    )
+    parser.add_argument(
+        "--log-polling",
+        default=POLLING,
+        help="the report polling of the initkeys that LOG measured (if LOG does not say)",
+    )
     args = parser.parse_args()
     realism = scaled(Realism(latency=args.latency, report_delay=args.report_delay), args.rate_scale)
+    if args.from_log:
+        text = Path(args.from_log).read_text(encoding="utf-8")
+        logged = from_log(text, args.accounts, args.log_polling)
+        for run in logged:
+            print(run.row())
+        write_results(logged, args, realism)
+        return
     runs: list[Run] = []
     for accounts in args.accounts:
         with start_emulator() as emulator:
@@ -193,13 +306,18 @@ def main() -> None:
             seed(emulator, accounts, args.users)
             seeded = time.perf_counter() - start
             print(f"accounts: {accounts} x {args.users} users (seeded in {seeded:.0f} s)")
-            for workers in args.workers:
+            # Each --workers for the baseline (if any), then for this initkeys: the same
+            # seeded organization and the same moment's load for both.
+            sources = [args.baseline_src, None] if args.baseline_src else [None]
+            for workers, src in [(w, src) for w in args.workers for src in sources]:
+                polling = args.baseline_polling if src else POLLING
                 # A fresh proxy per run: every account's report starts in progress again.
-                run = measure(emulator, realism, accounts, workers)
+                run = measure(emulator, realism, accounts, workers, src, polling)
                 runs.append(run)
                 print(
-                    f"  --workers {workers}: {run.wall:.1f} s; {run.calls} calls "
-                    f"({run.calls / accounts:.1f} per account); throttled {run.throttled} "
+                    f"  --workers {workers}: report polling {run.polling}; "
+                    f"{run.wall:.1f} s; {run.calls} calls "
+                    f"({run.calls / accounts:.1f} per account); throttled {run.throttles()} "
                     f"(all retried: {run.failed == 0}); accounts audited {run.audited}, "
                     f"in error {run.failed}; CLI peak RSS {run.peak_mib:.0f} MiB; "
                     f"emulator answers in {run.upstream_ms:.1f} ms on average",
@@ -211,62 +329,140 @@ def main() -> None:
         write_results(runs, args, realism)
 
 
+_LOGGED = re.compile(
+    r"--workers (?P<workers>\d+): (?:report polling (?P<polling>[^;]+); )?"
+    r"(?P<wall>[\d.]+) s; (?P<calls>\d+) calls .*?throttled (?P<throttled>\d+)"
+    r"(?:: (?P<by>[^(]+))? .*?accounts audited (?P<audited>\d+), in error (?P<failed>\d+); "
+    r"CLI peak RSS (?P<peak>[\d.]+) MiB; emulator answers in (?P<upstream>[\d.]+) ms"
+)
+
+
+def from_log(text: str, accounts: list[int], polling: str) -> list[Run]:
+    """The runs a --no-write run printed: under each "accounts: N" line, one line per
+    --workers (older runs printed no polling schedule: ``polling`` says it)."""
+    runs: list[Run] = []
+    size = accounts[0]
+    for line in text.splitlines():
+        if line.startswith("accounts: "):
+            size = int(line.split()[1])
+            continue
+        found = _LOGGED.search(line)
+        if found is None or size not in accounts:
+            continue
+        by = buckets(found["by"] or "")
+        runs.append(
+            Run(
+                size,
+                int(found["workers"]),
+                float(found["wall"]),
+                float(found["peak"]),
+                int(found["calls"]),
+                int(found["throttled"]),
+                int(found["audited"]),
+                int(found["failed"]),
+                float(found["upstream"]),
+                found["polling"] or polling,
+                by,
+            )
+        )
+    return runs
+
+
 def write_results(runs: list[Run], args: argparse.Namespace, realism: Realism) -> None:
-    """One section per organization size, so a run at one size keeps the others'."""
+    """One section per organization size, so a run at one size keeps the others'; within
+    a section, rows of earlier runs stay unless this run measured the same --workers with
+    the same polling schedule (each row says which initkeys it measured)."""
     strict = "" if args.rate_scale == 1 else f"-rates-x{args.rate_scale:g}"
     for accounts in args.accounts:
-        sized = [run for run in runs if run.accounts == accounts]
+        name = f"org-audit-{accounts}{strict}"
+        fresh = [run for run in runs if run.accounts == accounts]
+        measured = {(run.workers, run.polling) for run in fresh}
+        kept = [run for run in recorded(name) if (run.workers, run.polling) not in measured]
         write_section(
-            f"org-audit-{accounts}{strict}",
+            name,
             f"Organization audit at AWS-like latency: {accounts:,} accounts"
             + (f", IAM/STS rates x{args.rate_scale:g}" if strict else ""),
-            result_lines(sized, args, realism, accounts),
+            # By --workers, the initkeys before issue 13's defaults first.
+            result_lines(
+                sorted(kept + fresh, key=lambda run: (run.workers, run.polling == POLLING)),
+                args,
+                realism,
+                accounts,
+            ),
             script="org_audit",
         )
     if strict:
         return  # the model rests on the stated rates
+    text = RESULTS.read_text()
+    every = [
+        run for name in re.findall(r"<!-- (org-audit-\d+):begin", text) for run in recorded(name)
+    ]
     write_section(
         "org-model",
         "An organization of 10,000 accounts, on paper",
-        model_lines(runs, realism),
+        model_lines(every, realism),
         script="org_audit",
     )
 
 
 def model_lines(runs: list[Run], realism: Realism, target: int = 10_000) -> list[str]:
-    """A paper model of an organization of ``target`` accounts, from the largest
-    measured organization's fastest run: calls, time, memory, and what limits it."""
+    """A paper model of an organization of ``target`` accounts, from the largest measured
+    organization's runs with today's polling: calls, time, memory, and what limits it."""
     largest = max(run.accounts for run in runs)
-    best = min((run for run in runs if run.accounts == largest), key=lambda run: run.wall)
-    # Account-seconds: how long one worker spends on one account, report wait included.
-    per_account = best.wall * best.workers / best.accounts
-    calls = best.calls / best.accounts
-    hours = target * per_account / best.workers
+    sized = [run for run in runs if run.accounts == largest]
+    current = [run for run in sized if run.polling == POLLING] or sized
+
+    def cost(run: Run) -> float:
+        # Account-seconds: how long one worker spends on one account, report wait included.
+        return run.wall * run.workers / run.accounts
+
+    # The least contended run's cost: more workers only slowed the emulator on these two
+    # cores (its answer time grew), and AWS does not slow down so.
+    base = min(current, key=cost)
+    per_account = cost(base)
+    calls = base.calls / base.accounts
+    biggest = max(current, key=lambda run: run.workers)
     assume_floor = target / realism.sts_principal.per_second
+
+    def at(workers: int) -> float:
+        # Never under the floor STS sets: one principal assumes every role.
+        return max(target * per_account / workers, assume_floor)
+
+    def measured(workers: int) -> str:
+        walls = [run.wall for run in current if run.workers == workers]
+        return f"; measured at {largest:,} accounts: {min(walls):.0f} s" if walls else ""
+
+    upstream = "?" if base.upstream_ms != base.upstream_ms else f"{base.upstream_ms:.0f}"
     lines = [
-        f"From the {largest:,}-account run at `--workers {best.workers}`: "
-        f"{per_account:.1f} s of one worker per account (mostly the credential report's "
-        f"wait: COMPLETE after {realism.report_delay:g} s, seen at the next poll), "
-        f"{calls:.1f} calls per account, CLI peak RSS {best.peak_mib:.0f} MiB. The emulator "
-        f"answered in {best.upstream_ms:.0f} ms on average on top of the modelled "
-        f"{realism.latency * 1000:.0f} ms (this machine's 2 cores were shared with the "
-        "CLI, the proxy and other work), so the times below are upper bounds: AWS does "
-        "not slow down as the emulator does.",
+        f"From the {largest:,}-account runs (report polling {base.polling}): "
+        f"{per_account:.1f} s of one worker per account at `--workers {base.workers}`, the "
+        f"least contended run (the emulator answered in {upstream} ms on average on top of "
+        f"the modelled {realism.latency * 1000:.0f} ms; with more workers it slowed down on "
+        "this machine's 2 cores, shared with the CLI, the proxy and other agents' work, "
+        "as AWS does not); mostly the credential report's wait (COMPLETE after "
+        f"{realism.report_delay:g} s, seen at the next poll). {calls:.1f} calls per account; "
+        f"CLI peak RSS {biggest.peak_mib:.0f} MiB at `--workers {biggest.workers}`.",
         "",
         f"| {target:,} accounts | figure |",
         "|---|---:|",
         f"| API calls | {target * calls:,.0f} |",
         f"| AssumeRole calls, all by the one management principal | {target:,} |",
-        f"| time at `--workers {best.workers}` (the CLI's maximum) | "
-        f"{hours:,.0f} s ({hours / 60:.0f} min) |",
-        f"| time at 256 workers (4 processes, accounts split; never under the STS floor) | "
-        f"{max(target * per_account / 256, assume_floor):,.0f} s |",
+        f"| time at `--workers {ACCOUNT_WORKERS}` (the default{measured(ACCOUNT_WORKERS)}) | "
+        f"{at(ACCOUNT_WORKERS):,.0f} s ({at(ACCOUNT_WORKERS) / 60:.0f} min) |",
+        f"| time at `--workers {MAX_ACCOUNT_WORKERS}` (the CLI's maximum"
+        f"{measured(MAX_ACCOUNT_WORKERS)}) | "
+        f"{at(MAX_ACCOUNT_WORKERS):,.0f} s ({at(MAX_ACCOUNT_WORKERS) / 60:.0f} min) |",
+        f"| time at 256 workers (2 processes, accounts split) | {at(256):,.0f} s |",
         f"| floor set by STS: {target:,} AssumeRole at {realism.sts_principal.per_second:g}/s "
         f"per principal (modelled) | {assume_floor:,.0f} s |",
+        f"| AssumeRole a second at `--workers {ACCOUNT_WORKERS}` / {MAX_ACCOUNT_WORKERS} "
+        f"(limit modelled: {realism.sts_principal.per_second:g}) | "
+        f"{target / at(ACCOUNT_WORKERS):.1f} / {target / at(MAX_ACCOUNT_WORKERS):.1f} |",
         f"| IAM calls per member account per second (limit modelled: "
         f"{realism.iam_account.per_second:g}) | {calls / per_account:.1f} |",
-        f"| CLI memory | about {best.peak_mib:.0f} MiB: findings spill to disk per account, "
-        "so memory does not grow with the number of accounts (see `many_accounts_memory.py`) |",
+        f"| CLI memory | about {biggest.peak_mib:.0f} MiB at `--workers {biggest.workers}`: "
+        "findings spill to disk per account, so memory grows with workers, not with the "
+        "number of accounts (see `many_accounts_memory.py`) |",
         "",
         "What limits it is AWS, not this machine: each account costs a few seconds of "
         "waiting (network and report) and almost no CPU, so time falls with workers until "
@@ -279,14 +475,36 @@ def model_lines(runs: list[Run], realism: Realism, target: int = 10_000) -> list
     return lines
 
 
+def bitten_first(runs: list[Run]) -> str:
+    """Which token bucket ran dry most in each throttled run, and whether any account
+    ended in error."""
+    parts = []
+    for run in runs:
+        name, count = max(run.throttled_by or (), key=lambda bucket: bucket[1])
+        parts.append(
+            f"at `--workers {run.workers}`, {name} ({count} of {run.throttled} throttled "
+            f"calls; accounts in error: {run.failed})"
+        )
+    return (
+        "Which bucket ran dry most (one call can empty two): "
+        + "; ".join(parts)
+        + ". The CLI retries a throttled call with backoff, up to 6 times as often as "
+        "another failure."
+    )
+
+
 def result_lines(
     runs: list[Run], args: argparse.Namespace, realism: Realism, accounts: int
 ) -> list[str]:
+    workers = sorted({run.workers for run in runs})
+    scale = "" if args.rate_scale == 1 else f" --rate-scale {args.rate_scale:g}"
     lines = [
-        f"`python benchmarks/org_audit.py --accounts {accounts} --rate-scale {args.rate_scale:g} "
-        f"--users {args.users} --workers {' '.join(map(str, args.workers))} "
-        f"--latency {args.latency} --report-delay {args.report_delay}` "
-        f"({os.cpu_count()} cores; emulator, proxy and CLI on the same machine).",
+        f"`python benchmarks/org_audit.py --accounts {accounts}{scale} --users {args.users} "
+        f"--workers {' '.join(map(str, workers))} --latency {args.latency} "
+        f"--report-delay {args.report_delay}` ({os.cpu_count()} cores; emulator, proxy and "
+        "CLI on the same machine, shared with other agents' work: each row is one run, the "
+        "rows of one table may come from different runs; a row whose report polling is "
+        f"{OLD_POLLING} measured the initkeys before issue 13's defaults).",
         "",
         f"Proxy: {realism.latency * 1000:.0f} ms a call (±{realism.jitter:.0%}, seed "
         f"{realism.seed}); credential report COMPLETE {realism.report_delay:g} s after an "
@@ -298,17 +516,15 @@ def result_lines(
         f"{realism.sts_principal.burst:g} per principal (AWS publishes no numbers; see "
         "`counting_proxy.Realism`).",
         "",
-        "| accounts | --workers | wall (s) | s per account | calls per account | throttled "
-        "(all retried) | CLI peak RSS (MiB) | emulator's mean answer (ms) |",
-        "|---:|---:|---:|---:|---:|---:|---:|---:|",
+        "| accounts | --workers | report polling | wall (s) | s per account | calls per "
+        "account | throttled: by bucket (all retried) | CLI peak RSS (MiB) | emulator's "
+        "mean answer (ms) |",
+        "|---:|---:|---|---:|---:|---:|---|---:|---:|",
     ]
-    for run in runs:
-        lines.append(
-            f"| {run.accounts:,} | {run.workers} | {run.wall:.1f} | "
-            f"{run.wall / run.accounts:.3f} | {run.calls / run.accounts:.1f} | "
-            f"{run.throttled} ({'yes' if run.failed == 0 else 'no'}) | {run.peak_mib:.0f} | "
-            f"{run.upstream_ms:.1f} |"
-        )
+    lines += [run.row() for run in runs]
+    bitten = [run for run in runs if run.throttled_by]
+    if bitten:
+        lines += ["", bitten_first(bitten)]
     return lines
 
 

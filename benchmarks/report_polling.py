@@ -1,13 +1,14 @@
 """The credential report's polling schedule, on paper: when is a report that is ready
 after T seconds first seen COMPLETE, and how many GenerateCredentialReport calls does
-that cost, for the schedule initkeys uses and for a proposed one.
+that cost, for the schedule initkeys uses and for the one it used before.
 
     python benchmarks/report_polling.py [--ready 1 4 10 30] [--latency 0.060] [--no-write]
 
 initkeys (src/initkeys/sources/aws.py, LiveAccount.credential_report) waits
-``delay * (0.5 + jitter())`` between polls, ``delay`` starting at 0.1 s and doubling
-up to 8 s. The proposal starts at 1 s, grows 1.5 times, caps at 4 s. Each poll also
-costs one round trip (``latency``). Monte Carlo over the jitter, seeded.
+``delay * (0.5 + jitter())`` between polls, ``delay`` following its retry policy's
+``polling`` schedule (initkeys.aws.retry.REPORT_POLLING): since issue 13, 1 s, growing
+1.5 times, at most 4 s; before, 0.1 s, doubling, at most 8 s. Each poll also costs one
+round trip (``latency``). Monte Carlo over the jitter, seeded.
 """
 
 from __future__ import annotations
@@ -18,6 +19,8 @@ from dataclasses import dataclass
 
 from results_file import write_section
 
+from initkeys.aws.retry import REPORT_POLLING
+
 
 @dataclass(frozen=True)
 class Schedule:
@@ -27,8 +30,14 @@ class Schedule:
     cap: float
 
 
-CURRENT = Schedule("initkeys now: 0.1 s, x2, cap 8 s", 0.1, 2.0, 8.0)
-PROPOSED = Schedule("proposed: 1 s, x1.5, cap 4 s", 1.0, 1.5, 4.0)
+BEFORE = Schedule("before issue 13: 0.1 s, x2, cap 8 s", 0.1, 2.0, 8.0)
+CURRENT = Schedule(
+    f"initkeys now: {REPORT_POLLING.first:g} s, x{REPORT_POLLING.growth:g}, "
+    f"cap {REPORT_POLLING.cap:g} s",
+    REPORT_POLLING.first,
+    REPORT_POLLING.growth,
+    REPORT_POLLING.cap,
+)
 
 
 def seen(schedule: Schedule, ready: float, latency: float, rng: random.Random) -> tuple[float, int]:
@@ -60,7 +69,7 @@ def main() -> None:
         "|---:|---|---:|---:|",
     ]
     for ready in args.ready:
-        for schedule in (CURRENT, PROPOSED):
+        for schedule in (BEFORE, CURRENT):
             draws = [seen(schedule, ready, args.latency, rng) for _ in range(args.trials)]
             mean_seen = sum(d[0] for d in draws) / len(draws)
             mean_calls = sum(d[1] for d in draws) / len(draws)

@@ -82,6 +82,8 @@ def test_over_the_principal_rate_is_throttled_as_iam_does(aws: Any) -> None:
         assert "Throttling" in codes[3:]
         assert "Throttling" in THROTTLING_CODES  # initkeys retries it
         assert proxy.throttled["iam:ListUsers"] == codes.count("Throttling")
+        # The principal's bucket was the one that ran dry, not the account's.
+        assert proxy.throttled_by == {"iam:principal": codes.count("Throttling")}
 
 
 def test_a_second_run_waits_for_its_report_again(aws: Any) -> None:

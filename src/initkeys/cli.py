@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING, Any, ClassVar
 import click
 
 from initkeys._version import __version__
-from initkeys.app.audit import make_settings
+from initkeys.app.audit import ACCOUNT_WORKERS, MAX_ACCOUNT_WORKERS, make_settings
 from initkeys.cli_common import discard_stdout, write_to_stdout
 from initkeys.cli_options import (
     AwsOptions,
@@ -114,7 +114,12 @@ def cli() -> None:
 )
 @exemption_options
 @account_selection_options
-@workers_option("--workers", "Accounts audited at a time.")
+@workers_option(
+    "--workers",
+    "Accounts audited at a time.",
+    default=ACCOUNT_WORKERS,
+    maximum=MAX_ACCOUNT_WORKERS,
+)
 @workers_option("--user-workers", "Concurrent live reads of users within one account.")
 @click.option(
     "--report-timeout",

@@ -106,10 +106,12 @@ def aws_options(command: _F) -> _F:
     )
 
 
-def workers_option(name: str, help_text: str) -> Callable[[_F], _F]:
-    """A thread count from 1 to 64, 8 by default (``--workers``, ``--user-workers``)."""
+def workers_option(
+    name: str, help_text: str, default: int = 8, maximum: int = 64
+) -> Callable[[_F], _F]:
+    """A thread count from 1 to ``maximum`` (``--workers``, ``--user-workers``)."""
     return click.option(
-        name, type=click.IntRange(1, 64), default=8, show_default=True, help=help_text
+        name, type=click.IntRange(1, maximum), default=default, show_default=True, help=help_text
     )
 
 

@@ -26,6 +26,14 @@ if TYPE_CHECKING:
     from initkeys.sources.cloudtrail import TrailSpec
     from initkeys.spill import FindingSpill
 
+# Accounts audited at a time (--workers). An account is mostly waiting (network, the
+# credential report), so time falls with workers: at 60 ms a call, 8 -> 32 was 4.1x on
+# 1,000 accounts (benchmarks/org_audit.py, RESULTS.md). 32 uses a fifth of the STS rate
+# modelled for the one principal that assumes every role, ~85 open files and ~100 MiB;
+# 128 (~17 AssumeRole/s, ~275 files) is as far as that rate allows: split past it.
+ACCOUNT_WORKERS = 32
+MAX_ACCOUNT_WORKERS = 128
+
 # The UI's hooks: a spinner around one account's audit, a bar over many accounts.
 Spinner = Callable[[], AbstractContextManager["ProgressCallback | None"]]
 AccountBar = Callable[[int, ApiCallCounter], AbstractContextManager[Callable[[AccountAudit], None]]]
@@ -66,7 +74,7 @@ def audit_accounts(
     selection: AccountSelection,
     *,
     settings: Settings | None = None,
-    workers: int = 8,
+    workers: int = ACCOUNT_WORKERS,
     user_workers: int = 8,
     report_timeout: float = 300.0,
     spill: FindingSpill | None = None,
@@ -141,7 +149,7 @@ def audit_accounts(
 class LiveOptions:
     """How much of AWS a live audit uses at a time, and how long it waits for the report."""
 
-    workers: int = 8
+    workers: int = ACCOUNT_WORKERS
     user_workers: int = 8
     report_timeout: timedelta = timedelta(minutes=5)
 

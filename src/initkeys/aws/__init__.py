@@ -16,7 +16,7 @@ from initkeys.aws.errors import (
     error_code,
     is_access_error,
 )
-from initkeys.aws.retry import RetryPolicy
+from initkeys.aws.retry import PollSchedule, RetryPolicy
 
 __all__ = [
     "BAD_CREDENTIAL_CODES",
@@ -25,6 +25,7 @@ __all__ = [
     "ApiCallCounter",
     "AwsContext",
     "Identity",
+    "PollSchedule",
     "RetryPolicy",
     "access_errors",
     "describe_access_error",

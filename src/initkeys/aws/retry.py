@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import random
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -28,18 +28,42 @@ _NO_LIMIT = 1_000_000  # botocore's own attempt limit is replaced by the policy'
 
 
 @dataclass(frozen=True)
+class PollSchedule:
+    """The pauses between polls of a job AWS runs for us (the credential report):
+    ``first`` seconds, ``growth`` times longer each time, at most ``cap``; the policy
+    jitters each (x 0.5..1.5). The default came from benchmarks/report_polling.py and
+    org_audit.py: a report takes seconds, so polling at 0.1 s only spends calls."""
+
+    first: float = 1.0
+    growth: float = 1.5
+    cap: float = 4.0
+
+    def delays(self) -> Iterator[float]:
+        """The un-jittered pauses, one per poll that found the job unfinished."""
+        delay = self.first
+        while True:
+            yield delay
+            delay = min(delay * self.growth, self.cap)
+
+
+REPORT_POLLING = PollSchedule()
+
+
+@dataclass(frozen=True)
 class RetryPolicy:
     """How many attempts a call gets and how long to wait between them.
 
     ``max_attempts``: attempts of a call (None: the user's AWS configuration, else
     :data:`DEFAULT_ATTEMPTS`); a throttled call gets ``throttle_rounds`` times as many.
     The wait before attempt n+1 is ``jitter() * min(base * 2**(n-1), cap)`` seconds.
+    ``polling``: the pauses between credential report polls (each ``x (0.5 + jitter())``).
     """
 
     max_attempts: int | None = None
     throttle_rounds: int = THROTTLE_ROUNDS
     base: float = 1.0
     cap: float = 20.0
+    polling: PollSchedule = REPORT_POLLING
     sleep: Callable[[float], None] = field(default=time.sleep, compare=False)
     clock: Callable[[], float] = field(default=time.monotonic, compare=False)
     jitter: Callable[[], float] = field(default=random.random, compare=False)

@@ -91,8 +91,8 @@ class LiveAccount:
 
         retry = self.aws.retry
         deadline = retry.clock() + timeout
-        # Small accounts' reports are ready within a second; big ones take longer.
-        delay = 0.1
+        # A report takes seconds (AWS makes it): pause as the policy's schedule says.
+        delays = retry.polling.delays()
         while True:
             state = None
             with access_errors("iam:GenerateCredentialReport", self.aws):
@@ -120,8 +120,7 @@ class LiveAccount:
                 )
             if on_wait is not None:
                 on_wait(state or "throttled")
-            retry.sleep(min(delay * (0.5 + retry.jitter()), remaining))
-            delay = min(delay * 2, 8.0)
+            retry.sleep(min(next(delays) * (0.5 + retry.jitter()), remaining))
 
     def _parse_report(self, answer: dict[str, Any]) -> CredentialReport:
         assert self.identity is not None
