@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
@@ -120,6 +120,9 @@ def _seeded() -> Iterator[tuple[Emulator, AwsContext]]:
     import boto3
 
     from initkeys.aws import AwsContext
+    from initkeys.aws.retry import DEFAULT_POLICY, PollSchedule
+
+    local_polling = PollSchedule(first=0.05, growth=1.5, cap=0.5)
     from initkeys.demo.emulator import start_emulator
     from initkeys.demo.state import COMPANY_SEED
 
@@ -133,8 +136,15 @@ def _seeded() -> Iterator[tuple[Emulator, AwsContext]]:
             aws_secret_access_key=DEMO_SECRET_ACCESS_KEY,
             region_name=DEMO_REGION,
         )
-        # Journals are dated by the emulator's clock, as its keys are.
-        yield emulator, AwsContext(session, endpoint_url=emulator.endpoint_url, clock=emulator.now)
+        # Journals are dated by the emulator's clock, as its keys are. The emulator makes
+        # its credential report at once: polling at AWS's pace would only wait.
+        aws = AwsContext(
+            session,
+            endpoint_url=emulator.endpoint_url,
+            retry=replace(DEFAULT_POLICY, polling=local_polling),
+            clock=emulator.now,
+        )
+        yield emulator, aws
 
 
 def _seed(emulator: Emulator, aws: AwsContext) -> None:
