@@ -41,7 +41,14 @@ from typing import IO, Any, NamedTuple
 
 from initkeys.errors import InputError
 from initkeys.inputs import BadJson, load_json
-from initkeys.model import AccessKey, CredentialReport, IamUser, ReportLines
+from initkeys.model import (
+    AccessKey,
+    CredentialReport,
+    IamUser,
+    ReportKeyCells,
+    ReportLines,
+    ReportRow,
+)
 from initkeys.timeutil import parse_utc
 
 ROOT_USER = "<root_account>"
@@ -135,6 +142,14 @@ class ReportReader:
         return self._account
 
     def users(self) -> Iterator[IamUser]:
+        """Every row as an :class:`IamUser` (see :meth:`records` for the light ones)."""
+        for record in self.records():
+            yield record if isinstance(record, IamUser) else row_user(record)
+
+    def records(self) -> Iterator[IamUser | ReportRow]:
+        """Every row: a :data:`~initkeys.model.ReportRow` when it is a readable user's whose
+        timestamps are all in AWS's own form (nearly every row), else an :class:`IamUser`
+        (the root account, unreadable rows, other timestamp forms)."""
         name = self.source
         try:
             lines = iter(self._lines)
@@ -156,17 +171,20 @@ class ReportReader:
             columns, width = _columns(header, number, name)
             for user in _users(lines, number, columns, width):
                 self._count += 1
-                if user.problem is not None:
-                    self._unreadable += 1
-                self._check_account(user)
+                if isinstance(user, tuple):
+                    self._check_account(user[1])
+                else:
+                    if user.problem is not None:
+                        self._unreadable += 1
+                    self._check_account(user.arn)
                 yield user
         except UnicodeDecodeError:
             raise InputError(f"{name}: not a credential report: not UTF-8 text") from None
 
-    def _check_account(self, user: IamUser) -> None:
-        if self._prefix is not None and user.arn.startswith(self._prefix):
+    def _check_account(self, arn: str) -> None:
+        if self._prefix is not None and arn.startswith(self._prefix):
             return  # the common case: the same account as the rows before
-        parsed = parse_iam_arn(user.arn)
+        parsed = parse_iam_arn(arn)
         if parsed is None:
             return
         if self._account is None:
@@ -461,7 +479,7 @@ class _Columns(NamedTuple):
 
 def _users(
     lines: Iterator[Line], number: int, columns: dict[str, int], header_width: int
-) -> Iterator[IamUser]:
+) -> Iterator[IamUser | ReportRow]:
     """A user per non-blank line after the header (line ``number``): read, or unreadable."""
     where = _Columns(
         columns["user"],
@@ -480,7 +498,7 @@ def _users(
         ],
     )
     c_user, c_arn = where.user, where.arn
-    known = [""]  # the ARN prefix of the rows so far (see _fast_user)
+    known = [""]  # the ARN prefix of the rows so far (see _fast_row)
     for line in lines:
         number += 1
         if line is None:
@@ -505,14 +523,30 @@ def _users(
                 f"line {number} has {len(row)} fields, the header has {header_width}",
             )
             continue
-        user = _fast_user(row, where, known)
-        if user is None:  # something unusual: the careful path says what
-            user = _user(row, number, where)
-        yield user
+        yield _fast_row(row, where, known) or _user(row, number, where)
 
 
-def _fast_user(row: list[str], where: _Columns, known: list[str]) -> IamUser | None:
-    """The common, well-formed row, parsed with few checks; None sends it to :func:`_user`.
+def row_user(row: ReportRow) -> IamUser:
+    """The :class:`IamUser` of a light row: what :func:`_user` makes of the same cells."""
+    name, arn, _, created, password, password_text, keys = row
+    return IamUser(
+        name,
+        arn,
+        created,
+        password,
+        None if password_text is None else datetime.fromisoformat(password_text),
+        tuple(
+            AccessKey(
+                slot, key_created, active, None if used is None else datetime.fromisoformat(used)
+            )
+            for slot, _, key_created, active, used in keys
+        ),
+    )
+
+
+def _fast_row(row: list[str], where: _Columns, known: list[str]) -> ReportRow | None:
+    """The common, well-formed row, read with few checks, its timestamps kept as written;
+    None sends it to :func:`_user` (so does any timestamp not in AWS's own form).
     ``known[0]`` is the ARN prefix (``arn:PARTITION:iam::ACCOUNT:``) of an earlier row, or ''."""
     c_user, c_arn, c_created, c_password, c_changed, slots = where
     name = row[c_user]
@@ -531,11 +565,12 @@ def _fast_user(row: list[str], where: _Columns, known: list[str]) -> IamUser | N
             return None
         # The first five fields, colons and all: an ARN that starts with them splits to them.
         known[0] = f"arn:{parsed[1]}:iam::{parsed[0]}:"
-    created = _fast_timestamp(row[c_created])
+    created_text = row[c_created]
+    created = _aws_timestamp(created_text)
     password = _BOOL.get(row[c_password])
     if created is None or password is None:
         return None
-    keys: list[AccessKey] = []
+    keys: list[ReportKeyCells] = []
     for slot, c_active, c_rotated, c_used in slots:
         rotated = row[c_rotated]
         active = _BOOL.get(row[c_active])
@@ -543,35 +578,47 @@ def _fast_user(row: list[str], where: _Columns, known: list[str]) -> IamUser | N
             if active is not False:
                 return None
             continue
-        key_created = _fast_timestamp(rotated)
-        used_text = row[c_used]
-        last_used = None if used_text == "N/A" else _fast_timestamp(used_text)
-        if key_created is None or active is None or (last_used is None and used_text != "N/A"):
+        key_created = _aws_timestamp(rotated)
+        used = None if row[c_used] == "N/A" else row[c_used]
+        if used is not None and _aws_timestamp(used) is None:
             return None
-        keys.append(AccessKey(slot, key_created, active, last_used))
-    password_created = None
+        if key_created is None or active is None:
+            return None
+        keys.append((slot, rotated, key_created, active, used))
+    password_text = None
     if password and c_changed is not None:
-        changed = row[c_changed]
-        if changed != "N/A":
-            password_created = _fast_timestamp(changed)
-            if password_created is None:
-                return None
-    return IamUser(name, arn, created, password, password_created, tuple(keys))
-
-
-def _fast_timestamp(text: str) -> datetime | None:
-    """AWS's own form, ``2014-09-01T22:28:48+00:00``, straight to an aware UTC datetime."""
-    if len(text) == 25 and text[10] == "T" and text.endswith("+00:00"):
-        # fromisoformat takes only digits for the year, and the offset is +00:00, so the
-        # bounds (EARLIEST, LATEST: 1970 and 9000, at midnight 1 January) are the year's
-        # text compared: cheaper than comparing two aware datetimes.
-        if not "1970" <= text[:4] < "9000":
+        password_text = row[c_changed]
+        if password_text == "N/A":
+            password_text = None
+        elif _aws_timestamp(password_text) is None:
             return None
+    return (name, arn, created_text, created, password, password_text, tuple(keys))
+
+
+def _aws_timestamp(text: str) -> datetime | None:
+    """AWS's own form, ``2014-09-01T22:28:48+00:00`` (a year 1970..8999), as an aware UTC
+    datetime whose ``format_utc`` is the text less ``+00:00``, plus ``Z``; None for any
+    other text, whether a timestamp or not (the careful path then reads it)."""
+    if (
+        len(text) == 25
+        and text[10] == "T"
+        and text[4] == "-"
+        and text[7] == "-"
+        and text[13] == ":"
+        and text[16] == ":"
+        and text.endswith("+00:00")
+        and "1970" <= text[:4] < "9000"
+    ):
         try:
             return datetime.fromisoformat(text)  # its tzinfo is timezone.utc
         except ValueError:
             return None
-    return parse_utc(text)
+    return None
+
+
+def _fast_timestamp(text: str) -> datetime | None:
+    """:func:`~initkeys.timeutil.parse_utc`, AWS's own form first."""
+    return _aws_timestamp(text) or parse_utc(text)
 
 
 def _user(row: list[str], line: int, where: _Columns) -> IamUser:
