@@ -21,8 +21,7 @@ import csv
 from typing import TextIO
 
 from initkeys.formats import Formatter, identified_findings, seconds, visible
-from initkeys.model import AccountAudit, AuditRun, Finding, Status
-from initkeys.timeutil import format_utc
+from initkeys.model import AccountAudit, AuditRun, FindingView, Status
 
 COLUMNS = (
     "account_id",
@@ -92,7 +91,7 @@ def _account_cells(account: AccountAudit) -> tuple[str, str, str]:
     return (account.account_id, account.partition, account.source)
 
 
-def _finding_row(where: tuple[str, ...], finding: Finding, finding_id: str) -> tuple[Cell, ...]:
+def _finding_row(where: tuple[str, ...], finding: FindingView, finding_id: str) -> tuple[Cell, ...]:
     # Hot path (one call per finding): cells are converted here, not by a
     # generic per-cell dispatch. Every text that is not ours is escaped;
     # ``where`` is the account's cells, escaped already.
@@ -105,11 +104,11 @@ def _finding_row(where: tuple[str, ...], finding: Finding, finding_id: str) -> t
         finding.status.value,
         finding.reason.value,
         "" if finding.active is None else str(finding.active).lower(),  # as in the report
-        format_utc(finding.user_created) or "",
-        format_utc(finding.key_created) or "",
+        finding.user_created_utc or "",
+        finding.key_created_utc or "",
         _number(seconds(finding.setup_gap)),
-        format_utc(finding.last_used) or "",
-        format_utc(finding.password_created) or "",
+        finding.last_used_utc or "",
+        finding.password_created_utc or "",
         escape_formula(finding.message),
         *_exemption_cells(finding),
         finding_id,
@@ -121,7 +120,7 @@ def _finding_row(where: tuple[str, ...], finding: Finding, finding_id: str) -> t
     )
 
 
-def _exemption_cells(finding: Finding) -> tuple[str, str, str, str]:
+def _exemption_cells(finding: FindingView) -> tuple[str, str, str, str]:
     """Reason, source and end date of the exemption in force; the end of an expired one."""
     active, expired = finding.exemption, finding.expired_exemption
     if active is None and expired is None:

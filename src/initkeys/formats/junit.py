@@ -40,8 +40,14 @@ from collections import Counter
 from typing import TextIO
 
 from initkeys.control import CONTROL
-from initkeys.formats import Formatter, identified_findings, seconds, visible_escape
-from initkeys.model import AccountAudit, AuditRun, Finding, Settings, Status
+from initkeys.formats import (
+    Formatter,
+    finding_views,
+    identified_findings,
+    seconds,
+    visible_escape,
+)
+from initkeys.model import AccountAudit, AuditRun, FindingView, Settings, Status
 from initkeys.timeutil import format_utc
 
 # Escaped as in every format (formats.visible_escape), but only what XML cannot
@@ -121,7 +127,7 @@ def _account_error(error: str, settings: Settings) -> str:
     return f'<error type="account-not-audited" message={xml_attr(error)}/>'
 
 
-def _outcome(finding: Finding, settings: Settings) -> str:
+def _outcome(finding: FindingView, settings: Settings) -> str:
     """``failure``, ``error``, ``skipped``, ``warning`` (passes, with output) or ``pass``."""
     status = finding.status
     if status is Status.NOT_APPLICABLE:
@@ -142,7 +148,7 @@ def _tally(account: AccountAudit, settings: Settings) -> Counter[str]:
     """The account's test cases by outcome (see :func:`_outcome`)."""
     if account.error is not None:
         return Counter(["skipped" if settings.allow_errors else "error"])
-    return Counter(_outcome(finding, settings) for finding in account.findings)
+    return Counter(_outcome(finding, settings) for finding in finding_views(account))
 
 
 def _counts(tally: Counter[str]) -> str:
@@ -158,7 +164,7 @@ def _classname(account: AccountAudit) -> str:
 
 
 def _write_case(
-    out: TextIO, account: AccountAudit, finding: Finding, finding_id: str, settings: Settings
+    out: TextIO, account: AccountAudit, finding: FindingView, finding_id: str, settings: Settings
 ) -> None:
     write = out.write
     slot = finding.key_slot
@@ -190,7 +196,7 @@ def _write_case(
     write("    </testcase>\n")
 
 
-def _skip_message(finding: Finding) -> str:
+def _skip_message(finding: FindingView) -> str:
     if finding.exemption is not None and finding.status is not Status.NOT_APPLICABLE:
         exemption = finding.exemption
         return (
@@ -202,7 +208,7 @@ def _skip_message(finding: Finding) -> str:
     return f"not applicable ({finding.reason.value}): {finding.message}"
 
 
-def _evidence(finding: Finding, finding_id: str) -> str:
+def _evidence(finding: FindingView, finding_id: str) -> str:
     """The finding's facts, one per line, as the body of a failure or an error."""
     gap = seconds(finding.setup_gap)
     lines = [
@@ -213,17 +219,17 @@ def _evidence(finding: Finding, finding_id: str) -> str:
         ("key", None if finding.key_slot is None else str(finding.key_slot)),
         ("access key id", finding.access_key_id),
         ("active", None if finding.active is None else str(finding.active).lower()),
-        ("user created", format_utc(finding.user_created)),
-        ("key created", format_utc(finding.key_created)),
+        ("user created", finding.user_created_utc),
+        ("key created", finding.key_created_utc),
         ("setup gap seconds", None if gap is None else str(gap)),
-        ("last used", format_utc(finding.last_used) or ("never" if finding.key_slot else None)),
-        ("password created", format_utc(finding.password_created)),
+        ("last used", finding.last_used_utc or ("never" if finding.key_slot else None)),
+        ("password created", finding.password_created_utc),
         *((name.replace("_", " "), value) for name, value in _trail_properties(finding)),
     ]
     return "".join(f"{label}: {value}\n" for label, value in lines if value is not None)
 
 
-def _trail_properties(finding: Finding) -> list[tuple[str, str]]:
+def _trail_properties(finding: FindingView) -> list[tuple[str, str]]:
     """The CloudTrail evidence (--cloudtrail) the finding has: who made the key, how,
     from where, or why no event was found. None without --cloudtrail."""
     evidence = (
