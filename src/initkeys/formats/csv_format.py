@@ -20,6 +20,7 @@ from __future__ import annotations
 import csv
 from typing import TextIO
 
+from initkeys.evaluate.light import LightFinding
 from initkeys.formats import Formatter, identified_findings, seconds, visible
 from initkeys.model import AccountAudit, AuditRun, FindingView, Status
 
@@ -75,7 +76,13 @@ class CsvFormatter(Formatter):
                 continue
             # The account's cells, escaped once for all its rows.
             where = tuple(escape_formula(x) for x in _account_cells(account))
+            head = _quoted(where)
             for finding_id, finding in identified_findings(account):
+                if type(finding) is LightFinding:
+                    line = _light_row(head, finding, finding_id)
+                    if line is not None:
+                        out.write(line)
+                        continue
                 writer.writerow(_finding_row(where, finding, finding_id))
 
 
@@ -117,6 +124,32 @@ def _finding_row(where: tuple[str, ...], finding: FindingView, finding_id: str) 
         finding.created_via or "",
         "" if finding.created_from is None else escape_formula(finding.created_from),
         "" if finding.evidence_note is None else escape_formula(finding.evidence_note),
+    )
+
+
+def _quoted(cells: tuple[str, ...]) -> str:
+    """``cells`` as the writer quotes text (QUOTE_NONNUMERIC, quotes doubled), comma-led."""
+    return "".join(',"' + cell.replace('"', '""') + '"' for cell in cells)[1:]
+
+
+def _light_row(head: str, finding: LightFinding, finding_id: str) -> str | None:
+    """The line the writer makes of :func:`_finding_row` for a light finding, joined here:
+    its text cells hold no quote (a report row with one is never light), the numbers are
+    bare; None when a cell would need more than quotes around it (the writer then writes)."""
+    user, arn, status, reason, slot, active, _, _, _, _, gap = finding
+    message = escape_formula(finding.message)
+    user = escape_formula(user)
+    arn = escape_formula(arn)
+    if '"' in message or '"' in user or '"' in arn:
+        return None
+    empty = '""'  # an empty cell is text, so quoted
+    return (
+        f'{head},"{user}","{arn}",{empty if slot is None else slot},"",'
+        f'"{status.value}","{reason.value}","{"" if active is None else str(active).lower()}",'
+        f'"{finding.user_created_utc or ""}","{finding.key_created_utc or ""}",'
+        f"{empty if gap is None else int(gap.total_seconds())},"
+        f'"{finding.last_used_utc or ""}","{finding.password_created_utc or ""}","{message}",'
+        f'"","","","","{finding_id}","","","",""\n'
     )
 
 
