@@ -501,7 +501,8 @@ def _users(
         ],
     )
     c_user, c_arn = where.user, where.arn
-    known = [""]  # the ARN prefix of the rows so far (see _fast_row)
+    fast = _row_reader(where)
+    known = [""]  # the ARN prefix of the rows so far (see _row_reader)
     for line in lines:
         number += 1
         if line is None:
@@ -526,7 +527,7 @@ def _users(
                 f"line {number} has {len(row)} fields, the header has {header_width}",
             )
             continue
-        yield _fast_row(row, where, known) or _user(row, number, where)
+        yield fast(row, known) or _user(row, number, where)
 
 
 def row_user(row: ReportRow) -> IamUser:
@@ -547,55 +548,67 @@ def row_user(row: ReportRow) -> IamUser:
     )
 
 
-def _fast_row(row: list[str], where: _Columns, known: list[str]) -> ReportRow | None:
-    """The common, well-formed row, read with few checks, its timestamps kept as written;
-    None sends it to :func:`_user` (so does any timestamp not in AWS's own form).
-    ``known[0]`` is the ARN prefix (``arn:PARTITION:iam::ACCOUNT:``) of an earlier row, or ''."""
+def _row_reader(where: _Columns) -> Callable[[list[str], list[str]], ReportRow | None]:
+    """The fast reader of rows laid out as ``where`` says: a row (its fields) and
+    ``known`` → the common, well-formed row, read with few checks, its timestamps kept as
+    written; None sends it to :func:`_user` (so does any timestamp not in AWS's own form).
+    ``known[0]`` is the ARN prefix (``arn:PARTITION:iam::ACCOUNT:``) of an earlier row, or ''.
+    """
+    # Columns and helpers bound once, as the closure's own: this runs for every row.
     c_user, c_arn, c_created, c_password, c_changed, slots = where
-    name = row[c_user]
-    arn = row[c_arn]
-    if not name or name == ROOT_USER:
-        return None
-    prefix = known[0]
-    if prefix and arn.startswith(prefix):
-        # The account and partition of the row before: only the resource is left to check.
-        resource = arn[len(prefix) :]
-        if not resource.startswith("user/") or resource.endswith("/"):
+    boolean = _BOOL.get
+    stamp = _aws_timestamp
+    root = ROOT_USER
+
+    def read(row: list[str], known: list[str]) -> ReportRow | None:
+        name = row[c_user]
+        arn = row[c_arn]
+        if not name or name == root:
             return None
-    else:
-        parsed = _iam_arn(arn)
-        if parsed is None or parsed[2] == "root":
-            return None
-        # The first five fields, colons and all: an ARN that starts with them splits to them.
-        known[0] = f"arn:{parsed[1]}:iam::{parsed[0]}:"
-    created_text = row[c_created]
-    created = _aws_timestamp(created_text)
-    password = _BOOL.get(row[c_password])
-    if created is None or password is None:
-        return None
-    keys: list[ReportKeyCells] = []
-    for slot, c_active, c_rotated, c_used in slots:
-        rotated = row[c_rotated]
-        active = _BOOL.get(row[c_active])
-        if rotated == "N/A":
-            if active is not False:
+        prefix = known[0]
+        if prefix and arn.startswith(prefix):
+            # The account and partition of the row before: only the resource is left.
+            resource = arn[len(prefix) :]
+            if not resource.startswith("user/") or resource.endswith("/"):
                 return None
-            continue
-        key_created = _aws_timestamp(rotated)
-        used = None if row[c_used] == "N/A" else row[c_used]
-        if used is not None and _aws_timestamp(used) is None:
+        else:
+            parsed = _iam_arn(arn)
+            if parsed is None or parsed[2] == "root":
+                return None
+            # The first five fields, colons and all: an ARN that starts with them splits to them.
+            known[0] = f"arn:{parsed[1]}:iam::{parsed[0]}:"
+        created_text = row[c_created]
+        created = stamp(created_text)
+        password = boolean(row[c_password])
+        if created is None or password is None:
             return None
-        if key_created is None or active is None:
-            return None
-        keys.append((slot, rotated, key_created, active, used))
-    password_text = None
-    if password and c_changed is not None:
-        password_text = row[c_changed]
-        if password_text == "N/A":
-            password_text = None
-        elif _aws_timestamp(password_text) is None:
-            return None
-    return (name, arn, created_text, created, password, password_text, tuple(keys))
+        keys: list[ReportKeyCells] = []
+        for slot, c_active, c_rotated, c_used in slots:
+            rotated = row[c_rotated]
+            active = boolean(row[c_active])
+            if rotated == "N/A":
+                if active is not False:
+                    return None
+                continue
+            key_created = stamp(rotated)
+            used: str | None = row[c_used]
+            if used == "N/A":
+                used = None
+            elif stamp(used) is None:  # type: ignore[arg-type]
+                return None
+            if key_created is None or active is None:
+                return None
+            keys.append((slot, rotated, key_created, active, used))
+        password_text = None
+        if password and c_changed is not None:
+            password_text = row[c_changed]
+            if password_text == "N/A":
+                password_text = None
+            elif stamp(password_text) is None:
+                return None
+        return (name, arn, created_text, created, password, password_text, tuple(keys))
+
+    return read
 
 
 def _aws_timestamp(text: str) -> datetime | None:
