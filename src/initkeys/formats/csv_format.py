@@ -22,7 +22,7 @@ from typing import TextIO
 
 from initkeys.evaluate.light import LightFinding
 from initkeys.formats import Formatter, identified_findings, seconds, visible
-from initkeys.model import AccountAudit, AuditRun, FindingView, Status
+from initkeys.model import AccountAudit, AuditRun, FindingView, Reason, Status
 
 COLUMNS = (
     "account_id",
@@ -52,6 +52,9 @@ COLUMNS = (
     "created_from",
     "evidence_note",
 )
+
+# Enum values by member: a dict lookup, not the enum's ``value`` property, per row.
+_VALUE: dict[Status | Reason, str] = {v: v.value for v in (*Status, *Reason)}
 
 # Tab and carriage return also start formulas in some spreadsheet apps.
 _FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
@@ -145,7 +148,7 @@ def _light_row(head: str, finding: LightFinding, finding_id: str) -> str | None:
     empty = '""'  # an empty cell is text, so quoted
     return (
         f'{head},"{user}","{arn}",{empty if slot is None else slot},"",'
-        f'"{status.value}","{reason.value}","{"" if active is None else str(active).lower()}",'
+        f'"{_VALUE[status]}","{_VALUE[reason]}","{"" if active is None else str(active).lower()}",'
         f'"{finding.user_created_utc or ""}","{finding.key_created_utc or ""}",'
         f"{empty if gap is None else int(gap.total_seconds())},"
         f'"{finding.last_used_utc or ""}","{finding.password_created_utc or ""}","{message}",'

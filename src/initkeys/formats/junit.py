@@ -47,7 +47,7 @@ from initkeys.formats import (
     seconds,
     visible_escape,
 )
-from initkeys.model import AccountAudit, AuditRun, FindingView, Settings, Status
+from initkeys.model import AccountAudit, AuditRun, FindingView, Reason, Settings, Status
 from initkeys.timeutil import format_utc
 
 # Escaped as in every format (formats.visible_escape), but only what XML cannot
@@ -58,6 +58,8 @@ _NOT_XML = re.compile("[^\t\n\r\x20-\ud7ff\ue000-\ufffd\U00010000-\U0010ffff]")
 # without " in attributes; character data may also hold line breaks).
 _PLAIN_TEXT = re.compile("[\n !-%'-;=?-~]*")
 _PLAIN_ATTR = re.compile("[ !#-%'-;=?-~]*")
+# Enum values by member: a dict lookup, not the enum's ``value`` property, per test case.
+_VALUE: dict[Status | Reason, str] = {v: v.value for v in (*Status, *Reason)}
 _MARKUP = {"&": "&amp;", "<": "&lt;", ">": "&gt;"}
 _TEXT = str.maketrans(_MARKUP)
 # In attributes, also the quote, and the whitespace a parser would normalize.
@@ -96,8 +98,9 @@ class JunitFormatter(Formatter):
                     "    </testcase>\n"
                 )
             else:
+                classname = xml_attr(_classname(account))  # once an account, not a finding
                 for finding_id, finding in identified_findings(account):
-                    _write_case(out, account, finding, finding_id, settings)
+                    _write_case(out, classname, finding, finding_id, settings)
             write("  </testsuite>\n")
         write("</testsuites>\n")
 
@@ -164,19 +167,21 @@ def _classname(account: AccountAudit) -> str:
 
 
 def _write_case(
-    out: TextIO, account: AccountAudit, finding: FindingView, finding_id: str, settings: Settings
+    out: TextIO, classname: str, finding: FindingView, finding_id: str, settings: Settings
 ) -> None:
+    """One test case; ``classname`` is the account's, as an attribute value."""
     write = out.write
     slot = finding.key_slot
+    reason = finding.reason
     name = finding.user if slot is None else f"{finding.user} access key {slot}"
     # The id, status and reason are ours (hex digits, enum values): nothing to escape.
     write(
-        f"    <testcase classname={xml_attr(_classname(account))} "
+        f"    <testcase classname={classname} "
         f'name={xml_attr(name)} time="0">\n'
         "      <properties>\n"
         f'        <property name="id" value="{finding_id}"/>\n'
-        f'        <property name="status" value="{finding.status.value}"/>\n'
-        f'        <property name="reason" value="{finding.reason.value}"/>\n'
+        f'        <property name="status" value="{_VALUE[finding.status]}"/>\n'
+        f'        <property name="reason" value="{_VALUE[reason]}"/>\n'
     )
     for name, value in _trail_properties(finding):
         write(f"        <property name={xml_attr(name)} value={xml_attr(value)}/>\n")
@@ -184,7 +189,7 @@ def _write_case(
     outcome = _outcome(finding, settings)
     if outcome in ("failure", "error"):
         write(
-            f'      <{outcome} type="{finding.reason.value}" '
+            f'      <{outcome} type="{_VALUE[reason]}" '
             f"message={xml_attr(finding.message)}>{xml_text(_evidence(finding, finding_id))}"
             f"</{outcome}>\n"
         )
@@ -232,6 +237,13 @@ def _evidence(finding: FindingView, finding_id: str) -> str:
 def _trail_properties(finding: FindingView) -> list[tuple[str, str]]:
     """The CloudTrail evidence (--cloudtrail) the finding has: who made the key, how,
     from where, or why no event was found. None without --cloudtrail."""
+    if (
+        finding.created_by is None
+        and finding.evidence_note is None
+        and finding.created_via is None
+        and finding.created_from is None
+    ):
+        return []  # no --cloudtrail: the common case, without the tuples
     evidence = (
         ("created_by", finding.created_by),
         ("created_via", finding.created_via),
