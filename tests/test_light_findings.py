@@ -17,7 +17,9 @@ properties here hold the two together:
 from __future__ import annotations
 
 import io
+import sys
 from datetime import date, datetime, timedelta, timezone
+from pathlib import Path
 
 from fuzz_kit import tried
 from hypothesis import given, settings
@@ -36,16 +38,15 @@ from initkeys.sources.credential_report import (
     _user,
     row_user,
 )
+from initkeys.sources.credential_report import (
+    _where as _where_of,
+)
 from initkeys.timeutil import format_utc, parse_utc
 
-HEADER = (
-    "user,arn,user_creation_time,password_enabled,password_last_used,password_last_changed,"
-    "password_next_rotation,mfa_active,access_key_1_active,access_key_1_last_rotated,"
-    "access_key_1_last_used_date,access_key_1_last_used_region,access_key_1_last_used_service,"
-    "access_key_2_active,access_key_2_last_rotated,access_key_2_last_used_date,"
-    "access_key_2_last_used_region,access_key_2_last_used_service,cert_1_active,"
-    "cert_1_last_rotated,cert_2_active,cert_2_last_rotated"
-)
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "benchmarks"))
+import offline_report
+
+HEADER = offline_report.HEADER.rstrip("\n")  # AWS's 22 columns
 ACCOUNTS = ("123456789012", "XXXXXXXXXXXX")  # a real id, and a redacted report's
 
 # AWS's own form mostly (near the setup window's and the tracking start's edges, and
@@ -153,23 +154,7 @@ def _reader(rows: list[list[str]]) -> ReportReader:
 
 
 def _where() -> _Columns:
-    columns, _ = _columns(HEADER, 1, "report.csv")
-    return _Columns(
-        columns["user"],
-        columns["arn"],
-        columns["user_creation_time"],
-        columns["password_enabled"],
-        columns.get("password_last_changed"),
-        [
-            (
-                n,
-                columns[f"access_key_{n}_active"],
-                columns[f"access_key_{n}_last_rotated"],
-                columns[f"access_key_{n}_last_used_date"],
-            )
-            for n in (1, 2)
-        ],
-    )
+    return _where_of(_columns(HEADER, 1, "report.csv")[0])
 
 
 FIELDS = (

@@ -67,37 +67,21 @@ class LightFinding(_Cells):
 
     __slots__ = ()
 
-    if TYPE_CHECKING:
-
-        @property
-        def user(self) -> str: ...
-        @property
-        def arn(self) -> str: ...
-        @property
-        def status(self) -> Status: ...
-        @property
-        def reason(self) -> Reason: ...
-        @property
-        def key_slot(self) -> int | None: ...
-        @property
-        def active(self) -> bool | None: ...
-        @property
-        def setup_gap(self) -> timedelta | None: ...
-        @property
-        def access_key_id(self) -> str | None: ...
-        @property
-        def exemption(self) -> Exemption | None: ...
-        @property
-        def expired_exemption(self) -> Exemption | None: ...
-        @property
-        def created_by(self) -> str | None: ...
-        @property
-        def created_via(self) -> str | None: ...
-        @property
-        def created_from(self) -> str | None: ...
-        @property
-        def evidence_note(self) -> str | None: ...
-
+    if TYPE_CHECKING:  # what the getters below give
+        user: str
+        arn: str
+        status: Status
+        reason: Reason
+        key_slot: int | None
+        active: bool | None
+        setup_gap: timedelta | None
+        access_key_id: str | None
+        exemption: Exemption | None
+        expired_exemption: Exemption | None
+        created_by: str | None
+        created_via: str | None
+        created_from: str | None
+        evidence_note: str | None
     else:
         # C-level getters and class constants: formats read these for every finding.
         user = property(itemgetter(0))

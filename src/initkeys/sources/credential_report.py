@@ -480,11 +480,9 @@ class _Columns(NamedTuple):
     slots: list[tuple[int, int, int, int]]  # (slot, active, last rotated, last used)
 
 
-def _users(
-    lines: Iterator[Line], number: int, columns: dict[str, int], header_width: int
-) -> Iterator[IamUser | ReportRow]:
-    """A user per non-blank line after the header (line ``number``): read, or unreadable."""
-    where = _Columns(
+def _where(columns: dict[str, int]) -> _Columns:
+    """The columns a row is read from, by their positions in the header (``columns``)."""
+    return _Columns(
         columns["user"],
         columns["arn"],
         columns["user_creation_time"],
@@ -500,6 +498,13 @@ def _users(
             for n in (1, 2)
         ],
     )
+
+
+def _users(
+    lines: Iterator[Line], number: int, columns: dict[str, int], header_width: int
+) -> Iterator[IamUser | ReportRow]:
+    """A user per non-blank line after the header (line ``number``): read, or unreadable."""
+    where = _where(columns)
     c_user, c_arn = where.user, where.arn
     fast = _row_reader(where)
     known = [""]  # the ARN prefix of the rows so far (see _row_reader)
