@@ -344,8 +344,8 @@ class AccountAudit(Tallied):
     source: str
     report_generated_at: datetime | None
     findings: Sequence[Finding] = ()
-    """A tuple, or (organization audits) a ``spill.SpilledFindings`` on disk:
-    iterate it, don't copy it."""
+    """A tuple, (organization audits) a ``spill.SpilledFindings`` on disk, or (a report
+    file) an ``evaluate.light.ReportFindings``: iterate it, don't copy it."""
     error: str | None = None
     account_name: str | None = None
     """The account's name in AWS Organizations, when it is known."""

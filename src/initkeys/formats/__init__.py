@@ -8,9 +8,11 @@ The small helpers here (finding ids, labels, the incomplete-run sentence,
 escapes) are shared by every format so that all of them agree on what a value
 looks like; wording of durations and gaps is :mod:`initkeys.humanize`.
 
-A formatter only iterates ``account.findings`` (it may do so more than once)
-and reads ``account.counts()``: findings of a large run may live on disk
-rather than in memory, so nothing may index or slice them.
+A formatter only iterates ``account.findings`` (it may do so more than once),
+through :func:`finding_views` or :func:`identified_findings`, and reads
+``account.counts()``: findings of a large run may live on disk rather than in
+memory, so nothing may index or slice them, and a report file's are light
+(:class:`~initkeys.model.FindingView`: a format reads the fields, never builds one).
 """
 
 from __future__ import annotations
