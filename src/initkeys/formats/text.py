@@ -331,9 +331,14 @@ def _evidence(printer: _Printer, findings: Sequence[FindingView]) -> None:
         out = printer.out
         parts: list[str] = []
         for index, finding in enumerate(findings, start=1):
-            cells = _cells(finding, wide, trail)
-            cells[_USER] = _wrap(cells[_USER][0], widths[_USER])
-            parts.extend([line + "\n" for line in _lines(cells, widths)])
+            if wide:  # one line a row: the user cell is as wide as the widest name
+                row = zip(_one_line_cells(finding, trail), widths, strict=True)
+                line = _INDENT + _GUTTER.join([cell.ljust(width) for cell, width in row])
+                parts.append(line.rstrip(" ") + "\n")
+            else:
+                cells = _cells(finding, wide, trail)
+                cells[_USER] = _wrap(cells[_USER][0], widths[_USER])
+                parts.extend([line + "\n" for line in _lines(cells, widths)])
             if index % _BATCH == 0:
                 out.write("".join(parts))
                 parts = []
@@ -385,48 +390,37 @@ def _layout(
 
 def _cells(f: FindingView, wide: bool, trail: bool = False) -> list[list[str]]:
     """A finding's cells, each a list of lines; ``trail`` adds who created the key."""
+    cells = _one_line_cells(f, trail)
+    if wide:
+        return [[cell] for cell in cells]
+    # Narrow: a time splits into its date and its time of day.
+    return [
+        cell.split("T", 1) if column in _TIME_COLUMNS and "T" in cell else [cell]
+        for column, cell in enumerate(cells)
+    ]
+
+
+def _one_line_cells(f: FindingView, trail: bool) -> list[str]:
+    """The cells of a wide table's row, one line each (times whole: 2022-01-01T10:30:00Z)."""
     cells = [
-        [f.status.value],
-        [visible(f.user)],
-        [visible(key_label(f))],
-        [f.reason.value + (" (exempt)" if f.exemption is not None else "")],
-        _time_cell(f.user_created_utc, wide),
-        _time_cell(f.key_created_utc, wide),
-        ["-" if f.setup_gap is None else describe_gap(f.setup_gap)],
-        ["never"]
-        if f.last_used_utc is None and f.key_slot is not None
-        else _time_cell(f.last_used_utc, wide),
-        _time_cell(f.password_created_utc, wide),
+        f.status.value,
+        visible(f.user),
+        visible(key_label(f)),
+        f.reason.value + (" (exempt)" if f.exemption is not None else ""),
+        f.user_created_utc or "-",
+        f.key_created_utc or "-",
+        "-" if f.setup_gap is None else describe_gap(f.setup_gap),
+        "never" if f.last_used_utc is None and f.key_slot is not None else (f.last_used_utc or "-"),
+        f.password_created_utc or "-",
     ]
     if trail:
-        cells.append([visible(_creator(f))])
+        cells.append(visible(_creator(f)))
     return cells
 
 
 def _one_line_lengths(f: FindingView, trail: bool) -> list[int]:
-    """``[len(cell[0]) for cell in _cells(f, True, trail)]``, without writing the times:
-    an ISO time of a 4-digit year is 20 characters, 27 with microseconds."""
-    lengths = [
-        len(f.status.value),
-        len(visible(f.user)),
-        len(visible(key_label(f))),
-        len(f.reason.value) + (len(" (exempt)") if f.exemption is not None else 0),
-        _time_length(f.user_created_utc),
-        _time_length(f.key_created_utc),
-        1 if f.setup_gap is None else len(describe_gap(f.setup_gap)),
-        len("never")
-        if f.last_used_utc is None and f.key_slot is not None
-        else _time_length(f.last_used_utc),
-        _time_length(f.password_created_utc),
-    ]
-    if trail:
-        lengths.append(len(visible(_creator(f))))
-    return lengths
-
-
-def _time_length(text: str | None) -> int:
-    """``len(_time_cell(text, True)[0])``: '-' or the time."""
-    return 1 if text is None else len(text)
+    """``[len(cell[0]) for cell in _cells(f, True, trail)]``."""
+    return [len(cell) for cell in _one_line_cells(f, trail)]
 
 
 def _creator(f: FindingView) -> str:
@@ -457,16 +451,6 @@ def _short_role(role: str) -> str:
 
 # AWSReservedSSO_<permission set>_<16 hex digits>
 _SSO_ROLE = re.compile(r"^AWSReservedSSO_(.+)_[0-9a-f]{16}$")
-
-
-def _time_cell(text: str | None, wide: bool) -> list[str]:
-    """A ``format_utc`` text (or None) as a cell: one line, or date and time."""
-    if text is None:
-        return ["-"]
-    if wide:
-        return [text]
-    date, _, time = text.partition("T")
-    return [date, time]
 
 
 def _lines(cells: list[list[str]], widths: list[int]) -> Iterator[str]:
