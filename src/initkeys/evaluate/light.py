@@ -133,6 +133,11 @@ class LightFinding(_Cells):
     def password_created_utc(self) -> str | None:
         return _utc(self[9])
 
+    def utc_times(self) -> tuple[str | None, str | None, str | None, str | None]:
+        """The four ``*_utc`` texts (user and key created, last used, password created) in
+        one call, for a format that writes them all."""
+        return _utc(self[6]), _utc(self[7]), _utc(self[8]), _utc(self[9])
+
     def finding(self) -> Finding:
         """The same finding as a :class:`~initkeys.model.Finding`."""
         return Finding(

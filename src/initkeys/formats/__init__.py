@@ -204,9 +204,13 @@ def identified_findings(account: AccountAudit) -> Iterator[tuple[str, FindingVie
             subject = f"key{finding.key_slot}@{finding.key_created_utc or '?'}"
         material = head + (finding.arn or finding.user) + "\x1f" + subject
         base = "initkeys-1.11-" + sha256(material.encode("utf-8")).hexdigest()[:24]
-        count = seen.get(base, 0) + 1
-        seen[base] = count
-        yield (base if count == 1 else f"{base}-{count}"), finding
+        count = seen.get(base)
+        if count is None:  # nearly always: one dict read and one write, no addition
+            seen[base] = 1
+            yield base, finding
+        else:
+            seen[base] = count + 1
+            yield f"{base}-{count + 1}", finding
 
 
 def incomplete_note(run: AuditRun) -> str | None:

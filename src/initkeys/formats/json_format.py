@@ -240,6 +240,7 @@ class _FlatFinding:
     def light(self, finding_id: str, f: LightFinding) -> str:
         """:meth:`__call__` for a light finding: its cells unpacked, its nulls constant."""
         user, arn, status, reason, slot, active, _, _, _, _, gap = f
+        user_created, key_created, last_used, password_created = f.utc_times()
         return self.light_template % (
             _escape(finding_id),
             _escape(user),
@@ -248,11 +249,11 @@ class _FlatFinding:
             _QUOTED[status],
             _QUOTED[reason],
             "null" if active is None else ("true" if active else "false"),
-            _time(f.user_created_utc),
-            _time(f.key_created_utc),
+            _time(user_created),
+            _time(key_created),
             "null" if gap is None else int.__repr__(int(gap.total_seconds())),  # seconds()
-            _time(f.last_used_utc),
-            _time(f.password_created_utc),
+            _time(last_used),
+            _time(password_created),
             _escape(f.message),
         )
 
