@@ -16,6 +16,8 @@ class ChildRun:
     returncode: int | None  # None: killed at the time-out
     wall: float  # seconds
     peak_mib: float  # the child's own peak resident memory
+    cpu: float = 0.0  # seconds of CPU (user + system) the child used: steadier than wall
+    # time on a machine other jobs share
 
 
 def run_child(
@@ -59,4 +61,5 @@ def run_child(
     process.returncode = os.waitstatus_to_exitcode(wait_status)  # reaped here
     if usage.ru_maxrss > resource.getrusage(resource.RUSAGE_SELF).ru_maxrss:
         peak_kib = max(peak_kib, usage.ru_maxrss)
-    return ChildRun(process.returncode, wall, peak_kib / 1024)
+    cpu = usage.ru_utime + usage.ru_stime
+    return ChildRun(process.returncode, wall, peak_kib / 1024, cpu)

@@ -7,7 +7,7 @@ every user the report does not know yet, and judges those again.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, replace
 from datetime import timedelta
@@ -23,6 +23,7 @@ from initkeys.evaluate import (
     search_ranges,
     with_evidence,
 )
+from initkeys.evaluate.light import ReportFindings, judge_records
 from initkeys.model import AccountAudit, CredentialReport, Finding, IamUser, Settings, Status
 from initkeys.sources.aws import ListedUser, LiveAccount
 from initkeys.sources.credential_report import open_credential_report
@@ -61,7 +62,12 @@ def audit_report_file(
     """
     settings = settings or Settings()
     with open_credential_report(path) as reader:
-        findings = tuple(evaluate_parsed_users(reader.users(), settings))
+        findings: Sequence[Finding]
+        if trail is None and not settings.exemptions:
+            # The light path (evaluate.light): nothing to attach to a finding afterwards.
+            findings = ReportFindings(judge_records(reader.records(), settings))
+        else:
+            findings = tuple(evaluate_parsed_users(reader.users(), settings))
         # The account, lines and notes are known once every row is read: after the findings.
         result = audit_of(reader.report(), findings)
     return result if trail is None else add_trail_evidence(result, trail, settings)

@@ -13,6 +13,8 @@ from datetime import date, datetime, timedelta, timezone
 from functools import cached_property
 from typing import Protocol
 
+from initkeys.timeutil import format_utc
+
 # AWS records access-key last use only since this instant; a never-used key
 # created before it has an unknown usage history.
 TRACKING_START = datetime(2015, 4, 22, tzinfo=timezone.utc)
@@ -236,6 +238,77 @@ class Finding:
             return None
         return self.key_created - self.user_created
 
+    # Each timestamp as every report writes it (format_utc), under one name for a Finding
+    # and a report reader's light finding (see FindingView), which has the text already.
+    @property
+    def user_created_utc(self) -> str | None:
+        return format_utc(self.user_created)
+
+    @property
+    def key_created_utc(self) -> str | None:
+        return format_utc(self.key_created)
+
+    @property
+    def last_used_utc(self) -> str | None:
+        return format_utc(self.last_used)
+
+    @property
+    def password_created_utc(self) -> str | None:
+        return format_utc(self.password_created)
+
+
+class FindingView(Protocol):
+    """What a format reads of a finding: a :class:`Finding`, or the light finding of a
+    report file's row (``evaluate.light.LightFinding``), which builds no dataclass and
+    keeps its timestamps as the report's text."""
+
+    @property
+    def user(self) -> str: ...
+    @property
+    def arn(self) -> str: ...
+    @property
+    def status(self) -> Status: ...
+    @property
+    def reason(self) -> Reason: ...
+    @property
+    def message(self) -> str: ...
+    @property
+    def key_slot(self) -> int | None: ...
+    @property
+    def access_key_id(self) -> str | None: ...
+    @property
+    def active(self) -> bool | None: ...
+    @property
+    def user_created(self) -> datetime | None: ...
+    @property
+    def key_created(self) -> datetime | None: ...
+    @property
+    def last_used(self) -> datetime | None: ...
+    @property
+    def password_created(self) -> datetime | None: ...
+    @property
+    def exemption(self) -> Exemption | None: ...
+    @property
+    def expired_exemption(self) -> Exemption | None: ...
+    @property
+    def created_by(self) -> str | None: ...
+    @property
+    def created_via(self) -> str | None: ...
+    @property
+    def created_from(self) -> str | None: ...
+    @property
+    def evidence_note(self) -> str | None: ...
+    @property
+    def setup_gap(self) -> timedelta | None: ...
+    @property
+    def user_created_utc(self) -> str | None: ...
+    @property
+    def key_created_utc(self) -> str | None: ...
+    @property
+    def last_used_utc(self) -> str | None: ...
+    @property
+    def password_created_utc(self) -> str | None: ...
+
 
 class Tallied:
     """Counts of a frozen record's ``findings`` by status (an account's, an IaC run's)."""
@@ -271,8 +344,8 @@ class AccountAudit(Tallied):
     source: str
     report_generated_at: datetime | None
     findings: Sequence[Finding] = ()
-    """A tuple, or (organization audits) a ``spill.SpilledFindings`` on disk:
-    iterate it, don't copy it."""
+    """A tuple, (organization audits) a ``spill.SpilledFindings`` on disk, or (a report
+    file) an ``evaluate.light.ReportFindings``: iterate it, don't copy it."""
     error: str | None = None
     account_name: str | None = None
     """The account's name in AWS Organizations, when it is known."""
@@ -473,3 +546,17 @@ class TrailEvidence:
     """What got in the way (unreadable log files, no logs for the account): said in
     the note of every key without evidence, since the event may be where it could
     not be read."""
+
+
+# --------------------------------------------------------------------------- light report rows
+
+ReportKeyCells = tuple[int, str, datetime, bool, str | None]
+"""A key of a :data:`ReportRow`: (slot, creation as the report wrote it, the same parsed,
+active, last use as written or None for never)."""
+
+ReportRow = tuple[str, str, str, datetime, bool, str | None, tuple[ReportKeyCells, ...]]
+"""A readable credential report row of a user whose timestamps are all in AWS's own form
+(``2019-01-07T10:30:00+00:00``): (name, ARN, creation as written, the same parsed,
+console password, its creation as written or None, keys). The offline path's record:
+a tuple costs a fraction of an :class:`IamUser`, and the text is what every report
+writes (see ``sources.credential_report`` and ``evaluate.light``)."""

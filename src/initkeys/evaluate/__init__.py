@@ -9,6 +9,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Iterator
 
 from initkeys.evaluate.evidence import needs_evidence, search_ranges, with_evidence
+from initkeys.evaluate.light import ReportFindings
 from initkeys.evaluate.verdicts import (
     is_setup_key,
     judge_deleted_user,
@@ -61,7 +62,8 @@ def audit_of(report: CredentialReport, findings: Iterable[Finding]) -> AccountAu
         partition=report.partition,
         source=report.source,
         report_generated_at=report.generated_at,
-        findings=tuple(findings),
+        # A report file's light findings stay as they are (see evaluate.light).
+        findings=findings if isinstance(findings, ReportFindings) else tuple(findings),
         report_lines=report.lines,
         notes=report.notes,
     )

@@ -143,13 +143,20 @@ def _judge_user(user: IamUser, settings: Settings) -> list[Finding]:
         )
     elif not user.console_password:
         status, reason = Status.NOT_APPLICABLE, Reason.NO_CONSOLE_PASSWORD
-        message = f"{user.name} has no console password; the control applies to console users."
+        message = user_message(reason, user.name)
     elif not user.keys:
         status, reason = Status.PASS, Reason.NO_ACCESS_KEYS
-        message = f"{user.name} has a console password and no access keys."
+        message = user_message(reason, user.name)
     else:
         return [_judge_key(user, key, settings) for key in user.keys]
     return [_user_finding(user, status, reason, message)]
+
+
+def user_message(reason: Reason, name: str) -> str:
+    """The sentence of a readable console-less or keyless user's finding."""
+    if reason is Reason.NO_CONSOLE_PASSWORD:
+        return f"{name} has no console password; the control applies to console users."
+    return f"{name} has a console password and no access keys."
 
 
 def judge_key(user: IamUser, key: AccessKey, settings: Settings) -> Finding:
@@ -177,51 +184,64 @@ def _judge_key(user: IamUser, key: AccessKey, settings: Settings) -> Finding:
 def _verdict(
     name: str, user_created: datetime, key: AccessKey, settings: Settings
 ) -> tuple[Status, Reason, str]:
+    gap = key.created - user_created
+    status, reason = key_verdict(gap, key.created, key.active, key.last_used is not None, settings)
+    return status, reason, key_message(reason, name, key.slot, key.active, gap)
+
+
+def key_verdict(
+    gap: timedelta, key_created: datetime, active: bool, used: bool, settings: Settings
+) -> tuple[Status, Reason]:
+    """The verdict table's rows 2-8 for one key of a console user: ``gap`` is the key's
+    creation less its user's. The one judge of a key, for every path (a report
+    reader's light rows too, see :func:`judge_row`)."""
+    setup_key = -CLOCK_SKEW <= gap <= settings.setup_window
+    if used:
+        return Status.PASS, (Reason.SETUP_KEY_USED if setup_key else Reason.KEY_USED)
     cis = settings.mode is Mode.CIS
-    setup_key = _is_setup_key(user_created, key.created, settings.setup_window)
-    who = f"Key {key.slot} of {name}"
+    if key_created < TRACKING_START:
+        if not cis:
+            return Status.WARNING, Reason.USAGE_UNKNOWN
+        return (Status.FAIL if active else Status.PASS), Reason.USAGE_UNKNOWN
+    if setup_key:
+        if active:
+            return Status.FAIL, Reason.SETUP_KEY_UNUSED
+        return (Status.PASS if cis else Status.WARNING), Reason.SETUP_KEY_INACTIVE
+    if active:
+        return (Status.FAIL if cis else Status.WARNING), Reason.UNUSED_KEY
+    return Status.PASS, Reason.INACTIVE_UNUSED_KEY
 
-    if key.last_used is not None:
-        if setup_key:
-            gap = describe_gap(key.created - user_created) + " the user"
-            message = f"{who} was created with the user ({gap}) and has been used."
-            return Status.PASS, Reason.SETUP_KEY_USED, message
-        return Status.PASS, Reason.KEY_USED, f"{who} has been used."
 
-    if key.created < TRACKING_START:
-        state = "active" if key.active else "inactive"
-        text = (
+def key_message(reason: Reason, name: str, slot: int, active: bool, gap: timedelta) -> str:
+    """The sentence of a key's finding: what :func:`key_verdict` found, for people."""
+    who = f"Key {slot} of {name}"
+    if reason is Reason.KEY_USED:
+        return f"{who} has been used."
+    if reason is Reason.INACTIVE_UNUSED_KEY:
+        return f"{who} has never been used and is inactive."
+    if reason is Reason.USAGE_UNKNOWN:
+        state = "active" if active else "inactive"
+        return (
             who + " was created before AWS began recording key use "
             "(2015-04-22); whether it was ever used is unknown (" + state + ")."
         )
-        if not cis:
-            return Status.WARNING, Reason.USAGE_UNKNOWN, text
-        return (Status.FAIL if key.active else Status.PASS), Reason.USAGE_UNKNOWN, text
-
-    gap = describe_gap(key.created - user_created) + " the user"
-    if setup_key:
-        if key.active:
-            return (
-                Status.FAIL,
-                Reason.SETUP_KEY_UNUSED,
-                who + " was created with the user (" + gap + ") "
-                "and has never been used; delete it.",
-            )
+    described = describe_gap(gap) + " the user"
+    if reason is Reason.SETUP_KEY_USED:
+        return f"{who} was created with the user ({described}) and has been used."
+    if reason is Reason.SETUP_KEY_UNUSED:
         return (
-            Status.PASS if cis else Status.WARNING,
-            Reason.SETUP_KEY_INACTIVE,
-            who + " was created with the user (" + gap + "), "
-            "has never been used and is inactive; delete it.",
+            who + " was created with the user (" + described + ") "
+            "and has never been used; delete it."
         )
-
-    if key.active:
+    if reason is Reason.SETUP_KEY_INACTIVE:
         return (
-            Status.FAIL if cis else Status.WARNING,
-            Reason.UNUSED_KEY,
-            f"{who} is active and has never been used; it was created {gap}, outside the "
-            "setup window.",
+            who + " was created with the user (" + described + "), "
+            "has never been used and is inactive; delete it."
         )
-    return Status.PASS, Reason.INACTIVE_UNUSED_KEY, f"{who} has never been used and is inactive."
+    return (
+        f"{who} is active and has never been used; it was created {described}, outside the "
+        "setup window."
+    )
 
 
 def _require_aware_user(user: IamUser, keys: Iterable[AccessKey] | None = None) -> None:

@@ -8,9 +8,11 @@ The small helpers here (finding ids, labels, the incomplete-run sentence,
 escapes) are shared by every format so that all of them agree on what a value
 looks like; wording of durations and gaps is :mod:`initkeys.humanize`.
 
-A formatter only iterates ``account.findings`` (it may do so more than once)
-and reads ``account.counts()``: findings of a large run may live on disk
-rather than in memory, so nothing may index or slice them.
+A formatter only iterates ``account.findings`` (it may do so more than once),
+through :func:`finding_views` or :func:`identified_findings`, and reads
+``account.counts()``: findings of a large run may live on disk rather than in
+memory, so nothing may index or slice them, and a report file's are light
+(:class:`~initkeys.model.FindingView`: a format reads the fields, never builds one).
 """
 
 from __future__ import annotations
@@ -18,7 +20,7 @@ from __future__ import annotations
 import hashlib
 import re
 from collections.abc import Iterable, Iterator
-from typing import TYPE_CHECKING, Generic, TextIO, TypeVar
+from typing import TYPE_CHECKING, Generic, TextIO, TypeVar, cast
 
 from initkeys._version import __version__
 from initkeys.errors import InputError
@@ -28,7 +30,7 @@ from initkeys.timeutil import format_utc
 if TYPE_CHECKING:
     from datetime import timedelta
 
-    from initkeys.model import AccountAudit, AuditRun, Finding
+    from initkeys.model import AccountAudit, AuditRun, Finding, FindingView
 
 __all__ = [
     "CREATOR_COLUMN",
@@ -37,6 +39,7 @@ __all__ = [
     "LISTED",
     "Formatter",
     "finding_id",
+    "finding_views",
     "get_formatter",
     "identified_findings",
     "incomplete_note",
@@ -161,7 +164,7 @@ def status_label(status: Status) -> str:
     return "N/A" if status is Status.NOT_APPLICABLE else status.value
 
 
-def key_label(finding: Finding) -> str:
+def key_label(finding: FindingView) -> str:
     """The key a finding is about: its id when known, else ``key 2``; ``-`` for a user."""
     if finding.access_key_id:
         return finding.access_key_id
@@ -170,12 +173,19 @@ def key_label(finding: Finding) -> str:
     return "-"
 
 
-def looked_up(finding: Finding) -> bool:
+def looked_up(finding: FindingView) -> bool:
     """Whether CloudTrail was read for ``finding`` (--cloudtrail): evidence, or a note why none."""
     return finding.created_by is not None or finding.evidence_note is not None
 
 
-def identified_findings(account: AccountAudit) -> Iterator[tuple[str, Finding]]:
+def finding_views(account: AccountAudit) -> Iterable[FindingView]:
+    """The findings of ``account`` as a format reads them: a report file's light findings
+    as they are held (``evaluate.light.ReportFindings.views``), others as they are."""
+    views = getattr(account.findings, "views", None)
+    return account.findings if views is None else cast("Iterable[FindingView]", views())
+
+
+def identified_findings(account: AccountAudit) -> Iterator[tuple[str, FindingView]]:
     """``(id, finding)`` for each finding of ``account``, every id unique.
 
     Ids can only repeat for rows a report got wrong (a duplicated row, two
@@ -187,16 +197,20 @@ def identified_findings(account: AccountAudit) -> Iterator[tuple[str, Finding]]:
     # a million-row report (test_offline_identity holds the two together).
     head = "\x1f".join(("cis-aws-1.11", account.partition, account.account_id, ""))
     sha256 = hashlib.sha256
-    for finding in account.findings:
+    for finding in finding_views(account):
         if finding.key_slot is None:
             subject = "user"
         else:
-            subject = f"key{finding.key_slot}@{format_utc(finding.key_created) or '?'}"
+            subject = f"key{finding.key_slot}@{finding.key_created_utc or '?'}"
         material = head + (finding.arn or finding.user) + "\x1f" + subject
         base = "initkeys-1.11-" + sha256(material.encode("utf-8")).hexdigest()[:24]
-        count = seen.get(base, 0) + 1
-        seen[base] = count
-        yield (base if count == 1 else f"{base}-{count}"), finding
+        count = seen.get(base)
+        if count is None:  # nearly always: one dict read and one write, no addition
+            seen[base] = 1
+            yield base, finding
+        else:
+            seen[base] = count + 1
+            yield f"{base}-{count + 1}", finding
 
 
 def incomplete_note(run: AuditRun) -> str | None:

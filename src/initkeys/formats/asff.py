@@ -51,7 +51,7 @@ from typing import Any, ClassVar, TextIO
 from initkeys._version import __version__
 from initkeys.control import CONTROL
 from initkeys.formats import Formatter, identified_findings, seconds, write_array
-from initkeys.model import AccountAudit, AuditRun, Finding, Reason, Status
+from initkeys.model import AccountAudit, AuditRun, FindingView, Reason, Status
 from initkeys.partitions import region_in
 from initkeys.timeutil import format_utc
 
@@ -178,7 +178,7 @@ def _documents(
 
 def asff_finding(
     account: AccountAudit,
-    finding: Finding,
+    finding: FindingView,
     finding_id: str,
     *,
     region: str,
@@ -243,13 +243,13 @@ def _one_line(text: str) -> str:
     return _CONTROL_CHARACTERS.sub(" ", text)
 
 
-def _title(finding: Finding) -> str:
+def _title(finding: FindingView) -> str:
     what = _TITLES.get(finding.reason, finding.reason.value)
     who = finding.user if finding.key_slot is None else f"{finding.user}, key {finding.key_slot}"
     return f"1.11 {who}: {what}"
 
 
-def _description(finding: Finding, mode: str) -> str:
+def _description(finding: FindingView, mode: str) -> str:
     parts = [finding.message.strip()]
     if finding.exemption is not None:
         parts.append("Exempt: " + finding.exemption.describe() + ".")
@@ -261,7 +261,7 @@ def _description(finding: Finding, mode: str) -> str:
 
 
 def _product_fields(
-    account: AccountAudit, finding: Finding, mode: str, tool_version: str
+    account: AccountAudit, finding: FindingView, mode: str, tool_version: str
 ) -> dict[str, str]:
     gap = seconds(finding.setup_gap)
     exemption, expired = finding.exemption, finding.expired_exemption
@@ -274,11 +274,11 @@ def _product_fields(
         "initkeys/Source": account.source,
         "initkeys/User": finding.user,
         "initkeys/KeySlot": None if finding.key_slot is None else str(finding.key_slot),
-        "initkeys/UserCreated": format_utc(finding.user_created),
-        "initkeys/KeyCreated": format_utc(finding.key_created),
+        "initkeys/UserCreated": finding.user_created_utc,
+        "initkeys/KeyCreated": finding.key_created_utc,
         "initkeys/SetupGapSeconds": None if gap is None else str(gap),
-        "initkeys/LastUsed": format_utc(finding.last_used),
-        "initkeys/PasswordCreated": format_utc(finding.password_created),
+        "initkeys/LastUsed": finding.last_used_utc,
+        "initkeys/PasswordCreated": finding.password_created_utc,
         "initkeys/Exemption": exemption.describe() if exemption else None,
         "initkeys/ExemptionExpiredOn": (
             expired.expires.isoformat() if expired and expired.expires else None
@@ -293,7 +293,7 @@ def _product_fields(
     return {k: clip(v, _FIELD_MAX) for k, v in fields.items() if v is not None and v.strip()}
 
 
-def _resources(account: AccountAudit, finding: Finding, region: str) -> list[dict[str, Any]]:
+def _resources(account: AccountAudit, finding: FindingView, region: str) -> list[dict[str, Any]]:
     user = _resource(
         account,
         region,
@@ -301,7 +301,7 @@ def _resources(account: AccountAudit, finding: Finding, region: str) -> list[dic
         finding.arn or finding.user,
         _present(
             UserName=clip(finding.user, _NAME_MAX),
-            CreateDate=format_utc(finding.user_created),
+            CreateDate=finding.user_created_utc,
             Path=_user_path(finding.arn),
         ),
     )
@@ -316,7 +316,7 @@ def _resources(account: AccountAudit, finding: Finding, region: str) -> list[dic
         _present(
             AccessKeyId=finding.access_key_id,
             Status=status,
-            CreatedAt=format_utc(finding.key_created),
+            CreatedAt=finding.key_created_utc,
             PrincipalName=clip(finding.user, _NAME_MAX),
             PrincipalType="IAMUser",
             AccountId=account.account_id,

@@ -20,9 +20,9 @@ from __future__ import annotations
 import csv
 from typing import TextIO
 
+from initkeys.evaluate.light import LightFinding
 from initkeys.formats import Formatter, identified_findings, seconds, visible
-from initkeys.model import AccountAudit, AuditRun, Finding, Status
-from initkeys.timeutil import format_utc
+from initkeys.model import AccountAudit, AuditRun, FindingView, Reason, Status
 
 COLUMNS = (
     "account_id",
@@ -53,6 +53,9 @@ COLUMNS = (
     "evidence_note",
 )
 
+# Enum values by member: a dict lookup, not the enum's ``value`` property, per row.
+_VALUE: dict[Status | Reason, str] = {v: v.value for v in (*Status, *Reason)}
+
 # Tab and carriage return also start formulas in some spreadsheet apps.
 _FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
 
@@ -76,7 +79,13 @@ class CsvFormatter(Formatter):
                 continue
             # The account's cells, escaped once for all its rows.
             where = tuple(escape_formula(x) for x in _account_cells(account))
+            head = _quoted(where)
             for finding_id, finding in identified_findings(account):
+                if type(finding) is LightFinding:
+                    line = _light_row(head, finding, finding_id)
+                    if line is not None:
+                        out.write(line)
+                        continue
                 writer.writerow(_finding_row(where, finding, finding_id))
 
 
@@ -92,7 +101,7 @@ def _account_cells(account: AccountAudit) -> tuple[str, str, str]:
     return (account.account_id, account.partition, account.source)
 
 
-def _finding_row(where: tuple[str, ...], finding: Finding, finding_id: str) -> tuple[Cell, ...]:
+def _finding_row(where: tuple[str, ...], finding: FindingView, finding_id: str) -> tuple[Cell, ...]:
     # Hot path (one call per finding): cells are converted here, not by a
     # generic per-cell dispatch. Every text that is not ours is escaped;
     # ``where`` is the account's cells, escaped already.
@@ -105,11 +114,11 @@ def _finding_row(where: tuple[str, ...], finding: Finding, finding_id: str) -> t
         finding.status.value,
         finding.reason.value,
         "" if finding.active is None else str(finding.active).lower(),  # as in the report
-        format_utc(finding.user_created) or "",
-        format_utc(finding.key_created) or "",
+        finding.user_created_utc or "",
+        finding.key_created_utc or "",
         _number(seconds(finding.setup_gap)),
-        format_utc(finding.last_used) or "",
-        format_utc(finding.password_created) or "",
+        finding.last_used_utc or "",
+        finding.password_created_utc or "",
         escape_formula(finding.message),
         *_exemption_cells(finding),
         finding_id,
@@ -121,7 +130,33 @@ def _finding_row(where: tuple[str, ...], finding: Finding, finding_id: str) -> t
     )
 
 
-def _exemption_cells(finding: Finding) -> tuple[str, str, str, str]:
+def _quoted(cells: tuple[str, ...]) -> str:
+    """``cells`` as the writer quotes text (QUOTE_NONNUMERIC, quotes doubled), comma-led."""
+    return "".join(',"' + cell.replace('"', '""') + '"' for cell in cells)[1:]
+
+
+def _light_row(head: str, finding: LightFinding, finding_id: str) -> str | None:
+    """The line the writer makes of :func:`_finding_row` for a light finding, joined here:
+    its text cells hold no quote (a report row with one is never light), the numbers are
+    bare; None when a cell would need more than quotes around it (the writer then writes)."""
+    user, arn, status, reason, slot, active, _, _, _, _, gap = finding
+    message = escape_formula(finding.message)
+    user = escape_formula(user)
+    arn = escape_formula(arn)
+    if '"' in message or '"' in user or '"' in arn:
+        return None
+    empty = '""'  # an empty cell is text, so quoted
+    return (
+        f'{head},"{user}","{arn}",{empty if slot is None else slot},"",'
+        f'"{_VALUE[status]}","{_VALUE[reason]}","{"" if active is None else str(active).lower()}",'
+        f'"{finding.user_created_utc or ""}","{finding.key_created_utc or ""}",'
+        f"{empty if gap is None else int(gap.total_seconds())},"
+        f'"{finding.last_used_utc or ""}","{finding.password_created_utc or ""}","{message}",'
+        f'"","","","","{finding_id}","","","",""\n'
+    )
+
+
+def _exemption_cells(finding: FindingView) -> tuple[str, str, str, str]:
     """Reason, source and end date of the exemption in force; the end of an expired one."""
     active, expired = finding.exemption, finding.expired_exemption
     if active is None and expired is None:

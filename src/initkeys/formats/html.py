@@ -37,7 +37,6 @@ import base64
 import hashlib
 import html
 from collections.abc import Iterable, Iterator
-from datetime import datetime
 from importlib import resources
 from typing import TextIO
 
@@ -47,6 +46,7 @@ from initkeys.formats import (
     EVIDENCE_COLUMNS,
     LISTED,
     Formatter,
+    finding_views,
     identified_findings,
     incomplete_note,
     key_label,
@@ -56,7 +56,7 @@ from initkeys.formats import (
     visible_escape,
 )
 from initkeys.humanize import describe_duration, describe_gap, describe_window
-from initkeys.model import STATUS_ORDER, AccountAudit, AuditRun, Finding, Mode, Status
+from initkeys.model import STATUS_ORDER, AccountAudit, AuditRun, FindingView, Mode, Status
 from initkeys.timeutil import format_utc
 
 _CLASS = {status: status.value.lower().replace("_", "-") for status in Status}
@@ -134,7 +134,7 @@ class HtmlFormatter(Formatter):
     def write(self, run: AuditRun, out: TextIO, tool_version: str) -> None:
         counts = run.counts()
         # A "Created by" column when CloudTrail was read (--cloudtrail) for any finding.
-        trail = any(looked_up(f) for account in run.accounts for f in account.findings)
+        trail = any(looked_up(f) for account in run.accounts for f in finding_views(account))
         write = out.write
         write(_head(run, tool_version))
         write('<main class="page">\n')
@@ -178,7 +178,7 @@ class HtmlFormatter(Formatter):
         write("</tr></thead>\n<tbody>\n")
         # One pass: FAIL, ERROR and WARNING rows are written as they come; the
         # first passing ones are kept (at most ``shown``) and written after them.
-        passing_rows: list[tuple[AccountAudit, Finding, str]] = []
+        passing_rows: list[tuple[AccountAudit, FindingView, str]] = []
         for account in run.accounts:
             if account.error is not None:
                 write(_error_row(account, trail))
@@ -478,7 +478,7 @@ def _account_row(account: AccountAudit) -> str:
         _account_cell(account),
         f"<td>{_text(account.partition)}</td>",
         f"<td>{_text(account.source)}</td>",
-        _time_cell(account.report_generated_at),
+        _time_cell(format_utc(account.report_generated_at)),
         f"<td>{_badge(status)}</td>",
     ]
     for status in STATUS_ORDER:
@@ -492,7 +492,9 @@ def _account_row(account: AccountAudit) -> str:
 # --------------------------------------------------------------------------- findings
 
 
-def _finding_row(account: AccountAudit, f: Finding, finding_id: str, trail: bool = False) -> str:
+def _finding_row(
+    account: AccountAudit, f: FindingView, finding_id: str, trail: bool = False
+) -> str:
     # Hot path: one call per listed finding.
     status = f.status
     gap = f.setup_gap
@@ -502,10 +504,10 @@ def _finding_row(account: AccountAudit, f: Finding, finding_id: str, trail: bool
         gap_cell = (
             f'<td class="num" data-sort="{int(gap.total_seconds())}">{describe_gap(gap)}</td>'
         )
-    if f.last_used is None and f.key_slot is not None:
+    if f.last_used_utc is None and f.key_slot is not None:
         last_used = '<td class="time" data-sort="">never</td>'
     else:
-        last_used = _time_cell(f.last_used)
+        last_used = _time_cell(f.last_used_utc)
     return (
         f'<tr class="{_CLASS[status]}">'
         f"{_id_cell(finding_id)}"
@@ -515,8 +517,8 @@ def _finding_row(account: AccountAudit, f: Finding, finding_id: str, trail: bool
         f'<td class="nowrap" data-sort="{_SORT[status]}">{_badge(status)}'
         f"{_EXEMPT if f.exemption is not None else ''}</td>"
         f'<td class="reason">{f.reason.value}</td>'
-        f"{_time_cell(f.user_created)}{_time_cell(f.key_created)}{gap_cell}{last_used}"
-        f"{_time_cell(f.password_created)}{_creator_cell(f) if trail else ''}"
+        f"{_time_cell(f.user_created_utc)}{_time_cell(f.key_created_utc)}{gap_cell}{last_used}"
+        f"{_time_cell(f.password_created_utc)}{_creator_cell(f) if trail else ''}"
         f"{_exemption_cell(f)}"
         f'<td class="message">{_text(f.message)}</td>'
         "</tr>\n"
@@ -557,7 +559,7 @@ def _account_cell(account: AccountAudit) -> str:
     return f'<td class="account" data-sort="{account_id}">{account_id}{sub}</td>'
 
 
-def _key_cell(f: Finding) -> str:
+def _key_cell(f: FindingView) -> str:
     if f.key_slot is None:
         return '<td data-sort="">-</td>'
     label = _text(key_label(f))
@@ -568,7 +570,7 @@ def _key_cell(f: Finding) -> str:
     return f'<td class="key" data-sort="{label}">{label}{sub}</td>'
 
 
-def _creator_cell(f: Finding) -> str:
+def _creator_cell(f: FindingView) -> str:
     """Who made the key (the principal's ARN; how and from where below it), or that
     CloudTrail had no event for it, and why; ``-`` when it was not looked up."""
     if f.created_by is not None:
@@ -584,7 +586,7 @@ def _creator_cell(f: Finding) -> str:
     return '<td data-sort="">-</td>'
 
 
-def _exemption_cell(f: Finding) -> str:
+def _exemption_cell(f: FindingView) -> str:
     if f.exemption is not None:
         e = f.exemption
         return (
@@ -601,8 +603,7 @@ def _exemption_cell(f: Finding) -> str:
     return '<td data-sort="">-</td>'
 
 
-def _time_cell(moment: datetime | None) -> str:
-    text = format_utc(moment)
+def _time_cell(text: str | None) -> str:
     if text is None:
         return '<td class="time" data-sort="">-</td>'
     date, _, time = text.partition("T")

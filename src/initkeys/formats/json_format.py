@@ -19,10 +19,10 @@ from __future__ import annotations
 
 import json
 from dataclasses import asdict
-from datetime import datetime
 from typing import Any, TextIO
 
 from initkeys.control import CONTROL
+from initkeys.evaluate.light import LightFinding
 from initkeys.formats import Formatter, identified_findings, incomplete_note, seconds
 from initkeys.model import (
     STATUS_ORDER,
@@ -30,6 +30,7 @@ from initkeys.model import (
     AuditRun,
     Exemption,
     Finding,
+    FindingView,
     Reason,
     Status,
 )
@@ -65,12 +66,12 @@ def control_document() -> dict[str, Any]:
     return {**asdict(CONTROL), "references": list(CONTROL.references)}
 
 
-def finding_document(finding: Finding, finding_id: str) -> dict[str, Any]:
+def finding_document(finding: FindingView, finding_id: str) -> dict[str, Any]:
     """One finding as the contract spells it, with its stable id first."""
     return {"id": finding_id, **finding_fields(finding)}
 
 
-def finding_fields(finding: Finding) -> dict[str, Any]:
+def finding_fields(finding: FindingView) -> dict[str, Any]:
     """A finding as JSON data: the one shape of a finding in the report, SARIF's properties
     and the guard's message (which takes a subset of it)."""
     return {
@@ -81,11 +82,11 @@ def finding_fields(finding: Finding) -> dict[str, Any]:
         "status": finding.status.value,
         "reason": finding.reason.value,
         "active": finding.active,
-        "user_created": format_utc(finding.user_created),
-        "key_created": format_utc(finding.key_created),
+        "user_created": finding.user_created_utc,
+        "key_created": finding.key_created_utc,
         "setup_gap_seconds": seconds(finding.setup_gap),
-        "last_used": format_utc(finding.last_used),
-        "password_created": format_utc(finding.password_created),
+        "last_used": finding.last_used_utc,
+        "password_created": finding.password_created_utc,
         "message": finding.message,
         "exemption": exemption_document(finding.exemption),
         "exemption_expired": exemption_document(finding.expired_exemption),
@@ -168,7 +169,9 @@ def _write_account(account: AccountAudit, out: TextIO, level: int) -> None:
         last = len(findings) - 1
         flat = _FlatFinding(level + 2)
         for index, (finding_id, finding) in enumerate(identified_findings(account)):
-            if finding.exemption is None and finding.expired_exemption is None:
+            if type(finding) is LightFinding:
+                write(flat.light(finding_id, finding))
+            elif finding.exemption is None and finding.expired_exemption is None:
                 write(flat(finding_id, finding))
             else:  # nested objects: the general (slower) layout
                 document = finding_document(finding, finding_id)
@@ -226,8 +229,35 @@ class _FlatFinding:
             parts.append(",\n" + inner + json.dumps(key).replace("%", "%%") + ": " + value)
         parts.append("\n" + _pad(level) + "}")
         self.template = "".join(parts)
+        # A light finding (evaluate.light) has no key id and no evidence either.
+        light_parts = [_pad(level) + "{\n" + inner + '"id": %s']
+        for key in finding_fields(blank):
+            value = "null" if key in _NOT_LIGHT else "%s"
+            light_parts.append(",\n" + inner + json.dumps(key).replace("%", "%%") + ": " + value)
+        light_parts.append("\n" + _pad(level) + "}")
+        self.light_template = "".join(light_parts)
 
-    def __call__(self, finding_id: str, f: Finding) -> str:
+    def light(self, finding_id: str, f: LightFinding) -> str:
+        """:meth:`__call__` for a light finding: its cells unpacked, its nulls constant."""
+        user, arn, status, reason, slot, active, _, _, _, _, gap = f
+        user_created, key_created, last_used, password_created = f.utc_times()
+        return self.light_template % (
+            _escape(finding_id),
+            _escape(user),
+            _escape(arn),
+            "null" if slot is None else int.__repr__(slot),
+            _QUOTED[status],
+            _QUOTED[reason],
+            "null" if active is None else ("true" if active else "false"),
+            _time(user_created),
+            _time(key_created),
+            "null" if gap is None else int.__repr__(int(gap.total_seconds())),  # seconds()
+            _time(last_used),
+            _time(password_created),
+            _escape(f.message),
+        )
+
+    def __call__(self, finding_id: str, f: FindingView) -> str:
         gap = f.setup_gap
         return self.template % (
             _text(finding_id),
@@ -238,11 +268,11 @@ class _FlatFinding:
             _text(f.status.value),
             _text(f.reason.value),
             _scalar(f.active),
-            _time(f.user_created),
-            _time(f.key_created),
+            _time(f.user_created_utc),
+            _time(f.key_created_utc),
             "null" if gap is None else _scalar(int(gap.total_seconds())),  # seconds()
-            _time(f.last_used),
-            _time(f.password_created),
+            _time(f.last_used_utc),
+            _time(f.password_created_utc),
             _text(f.message),
             _scalar(f.created_by),
             _scalar(f.created_via),
@@ -250,6 +280,20 @@ class _FlatFinding:
             _scalar(f.evidence_note),
         )
 
+
+# The fields a light finding never has (finding_fields' keys).
+_NOT_LIGHT = frozenset(
+    {
+        "access_key_id",
+        "exemption",
+        "exemption_expired",
+        "created_by",
+        "created_via",
+        "created_from",
+        "evidence_note",
+    }
+)
+_QUOTED: dict[Status | Reason, str] = {v: json.dumps(v.value) for v in (*Status, *Reason)}
 
 _escape = json.encoder.encode_basestring_ascii  # what json.dumps does to a str (ensure_ascii)
 
@@ -259,9 +303,9 @@ def _text(value: object) -> str:
     return _escape(value) if type(value) is str else _scalar(value)
 
 
-def _time(moment: datetime | None) -> str:
-    """``json.dumps(format_utc(moment))``: its text is digits, ``-:.TZ``, nothing to escape."""
-    return "null" if moment is None else '"' + format_utc(moment) + '"'
+def _time(text: str | None) -> str:
+    """``json.dumps(text)`` of a ``format_utc`` text: digits, ``-:.TZ``, nothing to escape."""
+    return "null" if text is None else '"' + text + '"'
 
 
 def _scalar(value: object) -> str:

@@ -40,8 +40,14 @@ from collections import Counter
 from typing import TextIO
 
 from initkeys.control import CONTROL
-from initkeys.formats import Formatter, identified_findings, seconds, visible_escape
-from initkeys.model import AccountAudit, AuditRun, Finding, Settings, Status
+from initkeys.formats import (
+    Formatter,
+    finding_views,
+    identified_findings,
+    seconds,
+    visible_escape,
+)
+from initkeys.model import AccountAudit, AuditRun, FindingView, Reason, Settings, Status
 from initkeys.timeutil import format_utc
 
 # Escaped as in every format (formats.visible_escape), but only what XML cannot
@@ -52,6 +58,8 @@ _NOT_XML = re.compile("[^\t\n\r\x20-\ud7ff\ue000-\ufffd\U00010000-\U0010ffff]")
 # without " in attributes; character data may also hold line breaks).
 _PLAIN_TEXT = re.compile("[\n !-%'-;=?-~]*")
 _PLAIN_ATTR = re.compile("[ !#-%'-;=?-~]*")
+# Enum values by member: a dict lookup, not the enum's ``value`` property, per test case.
+_VALUE: dict[Status | Reason, str] = {v: v.value for v in (*Status, *Reason)}
 _MARKUP = {"&": "&amp;", "<": "&lt;", ">": "&gt;"}
 _TEXT = str.maketrans(_MARKUP)
 # In attributes, also the quote, and the whitespace a parser would normalize.
@@ -90,8 +98,9 @@ class JunitFormatter(Formatter):
                     "    </testcase>\n"
                 )
             else:
+                classname = xml_attr(_classname(account))  # once an account, not a finding
                 for finding_id, finding in identified_findings(account):
-                    _write_case(out, account, finding, finding_id, settings)
+                    _write_case(out, classname, finding, finding_id, settings)
             write("  </testsuite>\n")
         write("</testsuites>\n")
 
@@ -121,7 +130,7 @@ def _account_error(error: str, settings: Settings) -> str:
     return f'<error type="account-not-audited" message={xml_attr(error)}/>'
 
 
-def _outcome(finding: Finding, settings: Settings) -> str:
+def _outcome(finding: FindingView, settings: Settings) -> str:
     """``failure``, ``error``, ``skipped``, ``warning`` (passes, with output) or ``pass``."""
     status = finding.status
     if status is Status.NOT_APPLICABLE:
@@ -142,7 +151,7 @@ def _tally(account: AccountAudit, settings: Settings) -> Counter[str]:
     """The account's test cases by outcome (see :func:`_outcome`)."""
     if account.error is not None:
         return Counter(["skipped" if settings.allow_errors else "error"])
-    return Counter(_outcome(finding, settings) for finding in account.findings)
+    return Counter(_outcome(finding, settings) for finding in finding_views(account))
 
 
 def _counts(tally: Counter[str]) -> str:
@@ -158,19 +167,21 @@ def _classname(account: AccountAudit) -> str:
 
 
 def _write_case(
-    out: TextIO, account: AccountAudit, finding: Finding, finding_id: str, settings: Settings
+    out: TextIO, classname: str, finding: FindingView, finding_id: str, settings: Settings
 ) -> None:
+    """One test case; ``classname`` is the account's, as an attribute value."""
     write = out.write
     slot = finding.key_slot
+    reason = finding.reason
     name = finding.user if slot is None else f"{finding.user} access key {slot}"
     # The id, status and reason are ours (hex digits, enum values): nothing to escape.
     write(
-        f"    <testcase classname={xml_attr(_classname(account))} "
+        f"    <testcase classname={classname} "
         f'name={xml_attr(name)} time="0">\n'
         "      <properties>\n"
         f'        <property name="id" value="{finding_id}"/>\n'
-        f'        <property name="status" value="{finding.status.value}"/>\n'
-        f'        <property name="reason" value="{finding.reason.value}"/>\n'
+        f'        <property name="status" value="{_VALUE[finding.status]}"/>\n'
+        f'        <property name="reason" value="{_VALUE[reason]}"/>\n'
     )
     for name, value in _trail_properties(finding):
         write(f"        <property name={xml_attr(name)} value={xml_attr(value)}/>\n")
@@ -178,7 +189,7 @@ def _write_case(
     outcome = _outcome(finding, settings)
     if outcome in ("failure", "error"):
         write(
-            f'      <{outcome} type="{finding.reason.value}" '
+            f'      <{outcome} type="{_VALUE[reason]}" '
             f"message={xml_attr(finding.message)}>{xml_text(_evidence(finding, finding_id))}"
             f"</{outcome}>\n"
         )
@@ -190,7 +201,7 @@ def _write_case(
     write("    </testcase>\n")
 
 
-def _skip_message(finding: Finding) -> str:
+def _skip_message(finding: FindingView) -> str:
     if finding.exemption is not None and finding.status is not Status.NOT_APPLICABLE:
         exemption = finding.exemption
         return (
@@ -202,7 +213,7 @@ def _skip_message(finding: Finding) -> str:
     return f"not applicable ({finding.reason.value}): {finding.message}"
 
 
-def _evidence(finding: Finding, finding_id: str) -> str:
+def _evidence(finding: FindingView, finding_id: str) -> str:
     """The finding's facts, one per line, as the body of a failure or an error."""
     gap = seconds(finding.setup_gap)
     lines = [
@@ -213,19 +224,26 @@ def _evidence(finding: Finding, finding_id: str) -> str:
         ("key", None if finding.key_slot is None else str(finding.key_slot)),
         ("access key id", finding.access_key_id),
         ("active", None if finding.active is None else str(finding.active).lower()),
-        ("user created", format_utc(finding.user_created)),
-        ("key created", format_utc(finding.key_created)),
+        ("user created", finding.user_created_utc),
+        ("key created", finding.key_created_utc),
         ("setup gap seconds", None if gap is None else str(gap)),
-        ("last used", format_utc(finding.last_used) or ("never" if finding.key_slot else None)),
-        ("password created", format_utc(finding.password_created)),
+        ("last used", finding.last_used_utc or ("never" if finding.key_slot else None)),
+        ("password created", finding.password_created_utc),
         *((name.replace("_", " "), value) for name, value in _trail_properties(finding)),
     ]
     return "".join(f"{label}: {value}\n" for label, value in lines if value is not None)
 
 
-def _trail_properties(finding: Finding) -> list[tuple[str, str]]:
+def _trail_properties(finding: FindingView) -> list[tuple[str, str]]:
     """The CloudTrail evidence (--cloudtrail) the finding has: who made the key, how,
     from where, or why no event was found. None without --cloudtrail."""
+    if (
+        finding.created_by is None
+        and finding.evidence_note is None
+        and finding.created_via is None
+        and finding.created_from is None
+    ):
+        return []  # no --cloudtrail: the common case, without the tuples
     evidence = (
         ("created_by", finding.created_by),
         ("created_via", finding.created_via),

@@ -19,9 +19,17 @@ import re
 from typing import TextIO
 
 from initkeys.control import CONTROL
-from initkeys.formats import LISTED, Formatter, incomplete_note, looked_up, status_label, visible
+from initkeys.formats import (
+    LISTED,
+    Formatter,
+    finding_views,
+    incomplete_note,
+    looked_up,
+    status_label,
+    visible,
+)
 from initkeys.humanize import describe_duration, signed_duration
-from initkeys.model import STATUS_ORDER, AccountAudit, AuditRun, Finding, Status
+from initkeys.model import STATUS_ORDER, AccountAudit, AuditRun, FindingView, Status
 from initkeys.timeutil import format_utc
 
 MAX_ROWS = 50
@@ -115,7 +123,7 @@ def _about(run: AuditRun, not_audited: int, tool_version: str) -> str:
 
 
 def _findings_table(
-    run: AuditRun, out: TextIO, rows: list[tuple[AccountAudit, Finding]], listed: int
+    run: AuditRun, out: TextIO, rows: list[tuple[AccountAudit, FindingView]], listed: int
 ) -> None:
     if not listed:
         out.write("No FAIL, ERROR or WARNING findings.\n")
@@ -151,7 +159,7 @@ def _findings_table(
         )
 
 
-def _first_rows(run: AuditRun) -> tuple[list[tuple[AccountAudit, Finding]], int]:
+def _first_rows(run: AuditRun) -> tuple[list[tuple[AccountAudit, FindingView]], int]:
     """The findings the table shows (FAIL, ERROR, WARNING, then the exempt
     ones), and how many findings are exempt.
 
@@ -159,13 +167,13 @@ def _first_rows(run: AuditRun) -> tuple[list[tuple[AccountAudit, Finding]], int]
     a million findings costs no more memory than a small one.
     """
     exempt = 0
-    groups: dict[tuple[bool, Status], list[tuple[AccountAudit, Finding]]] = {
+    groups: dict[tuple[bool, Status], list[tuple[AccountAudit, FindingView]]] = {
         (exempt, status): [] for exempt in (False, True) for status in LISTED
     }
     for account in run.accounts:
         if account.error is not None:
             continue
-        for finding in account.findings:
+        for finding in finding_views(account):
             exempt += finding.exemption is not None
             group = groups.get((finding.exemption is not None, finding.status))
             if group is not None and len(group) < MAX_ROWS:
@@ -174,24 +182,25 @@ def _first_rows(run: AuditRun) -> tuple[list[tuple[AccountAudit, Finding]], int]
     return rows[:MAX_ROWS], exempt
 
 
-def _status_cell(finding: Finding) -> str:
+def _status_cell(finding: FindingView) -> str:
     text = f"{_ICON[finding.status]} {finding.status.value}"
     return text + " *exempt*" if finding.exemption is not None else text
 
 
-def _key_cell(finding: Finding) -> str:
+def _key_cell(finding: FindingView) -> str:
     if finding.access_key_id:
         return code(finding.access_key_id, table=True)
     return "-" if finding.key_slot is None else str(finding.key_slot)
 
 
-def _last_used(finding: Finding) -> str:
+def _last_used(finding: FindingView) -> str:
     if finding.key_slot is None:
         return "-"
-    return "never" if finding.last_used is None else (format_utc(finding.last_used) or "")[:10]
+    last_used = finding.last_used_utc
+    return "never" if last_used is None else last_used[:10]
 
 
-def _creator_cell(finding: Finding) -> str:
+def _creator_cell(finding: FindingView) -> str:
     """``arn`` (how, ``from where``); ``not found`` when CloudTrail has no event for the key
     (the JSON report's ``evidence_note`` says why); ``-`` when it was not looked up."""
     if finding.created_by is None:
@@ -203,7 +212,7 @@ def _creator_cell(finding: Finding) -> str:
     return cell + (f" ({', '.join(details)})" if details else "")
 
 
-def _reason_cell(finding: Finding) -> str:
+def _reason_cell(finding: FindingView) -> str:
     cell = code(finding.reason.value, table=True)
     if finding.status is Status.ERROR:
         cell += ": " + code(finding.message, table=True)

@@ -46,7 +46,7 @@ from typing import Any, TextIO
 from initkeys.control import CONTROL
 from initkeys.formats import Formatter, _stable_id, identified_findings, seconds, write_array
 from initkeys.formats.json_format import exemption_document
-from initkeys.model import AccountAudit, AuditRun, Finding, Status
+from initkeys.model import AccountAudit, AuditRun, FindingView, Status
 from initkeys.timeutil import format_utc
 
 OCSF_VERSION = "1.5.0"
@@ -212,7 +212,7 @@ def _event(
 
 
 def _finding_event(
-    account: AccountAudit, finding: Finding, finding_id: str, context: dict[str, Any]
+    account: AccountAudit, finding: FindingView, finding_id: str, context: dict[str, Any]
 ) -> dict[str, Any]:
     event = _event(
         finding.status,
@@ -237,7 +237,7 @@ def _finding_event(
     return event
 
 
-def _creation_evidence(finding: Finding) -> dict[str, Any]:
+def _creation_evidence(finding: FindingView) -> dict[str, Any]:
     """The key's ``CreateAccessKey`` event as an evidence artifact: the API call, and
     who made it, how and from where in ``data`` (the evidence object's ``actor`` and
     ``src_endpoint`` are not in the py-ocsf-models release the tests validate with)."""
@@ -252,15 +252,15 @@ def _creation_evidence(finding: Finding) -> dict[str, Any]:
     }
 
 
-def _resources(account: AccountAudit, finding: Finding) -> list[dict[str, Any]]:
+def _resources(account: AccountAudit, finding: FindingView) -> list[dict[str, Any]]:
     user = {
         "type": "AwsIamUser",
         "uid": finding.arn,
         "name": finding.user,
         "cloud_partition": account.partition,
         "data": {
-            "user_created": format_utc(finding.user_created),
-            "password_created": format_utc(finding.password_created),
+            "user_created": finding.user_created_utc,
+            "password_created": finding.password_created_utc,
         },
     }
     if finding.key_slot is None:
@@ -275,8 +275,8 @@ def _resources(account: AccountAudit, finding: Finding) -> list[dict[str, Any]]:
         "user_arn": finding.arn,
         "key_slot": finding.key_slot,
         "active": finding.active,
-        "key_created": format_utc(finding.key_created),
-        "last_used": format_utc(finding.last_used),
+        "key_created": finding.key_created_utc,
+        "last_used": finding.last_used_utc,
     }
     return [key, user]
 

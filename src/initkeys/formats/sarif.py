@@ -55,7 +55,7 @@ from initkeys.formats.json_format import (
     summary,
 )
 from initkeys.formats.markdown import escape_inline
-from initkeys.model import AccountAudit, AuditRun, Finding, Status
+from initkeys.model import AccountAudit, AuditRun, FindingView, Status
 from initkeys.timeutil import format_utc
 
 SARIF_VERSION = "2.1.0"
@@ -259,7 +259,7 @@ class _Users:
         self._account = -1
         self._seen: dict[str, dict[str, Any]] = {}
 
-    def location(self, account_index: int, finding: Finding) -> dict[str, Any]:
+    def location(self, account_index: int, finding: FindingView) -> dict[str, Any]:
         if account_index != self._account:  # a user belongs to one account only
             self._account, self._seen = account_index, {}
         who = finding.arn or finding.user
@@ -309,7 +309,7 @@ def _results(run: AuditRun, users: _Users) -> Iterator[str]:
             yield json.dumps(result)
 
 
-def _key_location(finding: Finding, user: dict[str, Any]) -> dict[str, Any]:
+def _key_location(finding: FindingView, user: dict[str, Any]) -> dict[str, Any]:
     """The key a finding is about (inline, child of its cached user), or the user itself."""
     if finding.key_slot is None:
         return user
@@ -329,7 +329,7 @@ def _physical_location(account: AccountAudit) -> dict[str, Any] | None:
     return {"artifactLocation": {"uri": quote(account.source, safe="")}}
 
 
-def _suppressions(finding: Finding) -> list[dict[str, Any]]:
+def _suppressions(finding: FindingView) -> list[dict[str, Any]]:
     exemption = finding.exemption
     if exemption is None:
         return []

@@ -39,6 +39,7 @@ from initkeys.formats import (
     EVIDENCE_COLUMNS,
     LISTED,
     Formatter,
+    finding_views,
     incomplete_note,
     key_label,
     looked_up,
@@ -46,7 +47,7 @@ from initkeys.formats import (
     visible,
 )
 from initkeys.humanize import describe_gap, describe_window
-from initkeys.model import STATUS_ORDER, AccountAudit, AuditRun, Finding, Mode, Status
+from initkeys.model import STATUS_ORDER, AccountAudit, AuditRun, FindingView, Mode, Status
 from initkeys.timeutil import format_utc
 
 # Width when ``out`` is not a terminal (a file, a pipe, a CI log).
@@ -226,7 +227,7 @@ def _account(printer: _Printer, account: AccountAudit, mode: Mode) -> None:
     printer.print(Text.assemble(_INDENT, _counts_text(account.counts(), printer.dot)))
     _input_notes(printer, account)
 
-    listed = [f for f in account.findings if f.status in LISTED]
+    listed = [f for f in finding_views(account) if f.status in LISTED]
     errors = sum(1 for f in listed if f.status is Status.ERROR)
     if errors and len(listed) == errors:
         # Users that could not be read were not judged: "nothing found" would be a pass.
@@ -268,7 +269,7 @@ def _input_notes(printer: _Printer, account: AccountAudit) -> None:
         printer.print(Text.assemble(_INDENT, ("note: ", "bold"), visible(note)))
 
 
-def _exemption_notes(printer: _Printer, listed: list[Finding]) -> None:
+def _exemption_notes(printer: _Printer, listed: list[FindingView]) -> None:
     """Why each exempt user's keys are kept, and which exemptions have expired."""
     seen: set[str] = set()
     for f in listed:
@@ -310,7 +311,7 @@ _TIME_COLUMNS = frozenset({4, 5, 7, 8})
 _USER = 1
 
 
-def _evidence(printer: _Printer, findings: Sequence[Finding]) -> None:
+def _evidence(printer: _Printer, findings: Sequence[FindingView]) -> None:
     """The evidence table: fixed-width columns sized from the data, printed in batches."""
     # The creator column only when CloudTrail was read (--cloudtrail).
     trail = any(looked_up(f) for f in findings)
@@ -330,9 +331,14 @@ def _evidence(printer: _Printer, findings: Sequence[Finding]) -> None:
         out = printer.out
         parts: list[str] = []
         for index, finding in enumerate(findings, start=1):
-            cells = _cells(finding, wide, trail)
-            cells[_USER] = _wrap(cells[_USER][0], widths[_USER])
-            parts.extend([line + "\n" for line in _lines(cells, widths)])
+            if wide:  # one line a row: the user cell is as wide as the widest name
+                row = zip(_one_line_cells(finding, trail), widths, strict=True)
+                line = _INDENT + _GUTTER.join([cell.ljust(width) for cell, width in row])
+                parts.append(line.rstrip(" ") + "\n")
+            else:
+                cells = _cells(finding, wide, trail)
+                cells[_USER] = _wrap(cells[_USER][0], widths[_USER])
+                parts.extend([line + "\n" for line in _lines(cells, widths)])
             if index % _BATCH == 0:
                 out.write("".join(parts))
                 parts = []
@@ -358,7 +364,7 @@ def _evidence(printer: _Printer, findings: Sequence[Finding]) -> None:
 
 
 def _layout(
-    width: int, findings: Sequence[Finding], headings: tuple[str, ...] = _HEADINGS
+    width: int, findings: Sequence[FindingView], headings: tuple[str, ...] = _HEADINGS
 ) -> tuple[bool, list[int]]:
     """(one-line timestamps?, column widths) for ``findings`` on a console ``width`` wide."""
     longest = [0] * len(headings)  # the longest one-line value of each column
@@ -382,55 +388,42 @@ def _layout(
     return False, widths
 
 
-def _cells(f: Finding, wide: bool, trail: bool = False) -> list[list[str]]:
+def _cells(f: FindingView, wide: bool, trail: bool = False) -> list[list[str]]:
     """A finding's cells, each a list of lines; ``trail`` adds who created the key."""
+    cells = _one_line_cells(f, trail)
+    if wide:
+        return [[cell] for cell in cells]
+    # Narrow: a time splits into its date and its time of day.
+    return [
+        cell.split("T", 1) if column in _TIME_COLUMNS and "T" in cell else [cell]
+        for column, cell in enumerate(cells)
+    ]
+
+
+def _one_line_cells(f: FindingView, trail: bool) -> list[str]:
+    """The cells of a wide table's row, one line each (times whole: 2022-01-01T10:30:00Z)."""
     cells = [
-        [f.status.value],
-        [visible(f.user)],
-        [visible(key_label(f))],
-        [f.reason.value + (" (exempt)" if f.exemption is not None else "")],
-        _time_cell(f.user_created, wide),
-        _time_cell(f.key_created, wide),
-        ["-" if f.setup_gap is None else describe_gap(f.setup_gap)],
-        ["never"]
-        if f.last_used is None and f.key_slot is not None
-        else _time_cell(f.last_used, wide),
-        _time_cell(f.password_created, wide),
+        f.status.value,
+        visible(f.user),
+        visible(key_label(f)),
+        f.reason.value + (" (exempt)" if f.exemption is not None else ""),
+        f.user_created_utc or "-",
+        f.key_created_utc or "-",
+        "-" if f.setup_gap is None else describe_gap(f.setup_gap),
+        "never" if f.last_used_utc is None and f.key_slot is not None else (f.last_used_utc or "-"),
+        f.password_created_utc or "-",
     ]
     if trail:
-        cells.append([visible(_creator(f))])
+        cells.append(visible(_creator(f)))
     return cells
 
 
-def _one_line_lengths(f: Finding, trail: bool) -> list[int]:
-    """``[len(cell[0]) for cell in _cells(f, True, trail)]``, without writing the times:
-    an ISO time of a 4-digit year is 20 characters, 27 with microseconds."""
-    lengths = [
-        len(f.status.value),
-        len(visible(f.user)),
-        len(visible(key_label(f))),
-        len(f.reason.value) + (len(" (exempt)") if f.exemption is not None else 0),
-        _time_length(f.user_created),
-        _time_length(f.key_created),
-        1 if f.setup_gap is None else len(describe_gap(f.setup_gap)),
-        len("never")
-        if f.last_used is None and f.key_slot is not None
-        else _time_length(f.last_used),
-        _time_length(f.password_created),
-    ]
-    if trail:
-        lengths.append(len(visible(_creator(f))))
-    return lengths
+def _one_line_lengths(f: FindingView, trail: bool) -> list[int]:
+    """``[len(cell[0]) for cell in _cells(f, True, trail)]``."""
+    return [len(cell) for cell in _one_line_cells(f, trail)]
 
 
-def _time_length(moment: datetime | None) -> int:
-    """``len(_time_cell(moment, True)[0])``: '-' or the time (years 1..9999 have 4 digits)."""
-    if moment is None:
-        return 1
-    return 20 if moment.microsecond == 0 else 27
-
-
-def _creator(f: Finding) -> str:
+def _creator(f: FindingView) -> str:
     """Who made the key, short: ``alice (cli)``, ``Admin/ops (console)``, ``not found``.
     JSON and CSV carry the whole ARN; the table must stay narrow enough to read."""
     if f.created_by is None:
@@ -458,16 +451,6 @@ def _short_role(role: str) -> str:
 
 # AWSReservedSSO_<permission set>_<16 hex digits>
 _SSO_ROLE = re.compile(r"^AWSReservedSSO_(.+)_[0-9a-f]{16}$")
-
-
-def _time_cell(moment: datetime | None, wide: bool) -> list[str]:
-    text = format_utc(moment)
-    if text is None:
-        return ["-"]
-    if wide:
-        return [text]
-    date, _, time = text.partition("T")
-    return [date, time]
 
 
 def _lines(cells: list[list[str]], widths: list[int]) -> Iterator[str]:

@@ -41,7 +41,14 @@ from typing import IO, Any, NamedTuple
 
 from initkeys.errors import InputError
 from initkeys.inputs import BadJson, load_json
-from initkeys.model import AccessKey, CredentialReport, IamUser, ReportLines
+from initkeys.model import (
+    AccessKey,
+    CredentialReport,
+    IamUser,
+    ReportKeyCells,
+    ReportLines,
+    ReportRow,
+)
 from initkeys.timeutil import parse_utc
 
 ROOT_USER = "<root_account>"
@@ -135,6 +142,14 @@ class ReportReader:
         return self._account
 
     def users(self) -> Iterator[IamUser]:
+        """Every row as an :class:`IamUser` (see :meth:`records` for the light ones)."""
+        for record in self.records():
+            yield record if isinstance(record, IamUser) else row_user(record)
+
+    def records(self) -> Iterator[IamUser | ReportRow]:
+        """Every row: a :data:`~initkeys.model.ReportRow` when it is a readable user's whose
+        timestamps are all in AWS's own form (nearly every row), else an :class:`IamUser`
+        (the root account, unreadable rows, other timestamp forms)."""
         name = self.source
         try:
             lines = iter(self._lines)
@@ -154,19 +169,25 @@ class ReportReader:
             if header is None:
                 raise InputError(f"{name}: not a credential report: the file is empty")
             columns, width = _columns(header, number, name)
+            prefix = self._prefix  # the accounts' ARN prefix (see _check_account)
             for user in _users(lines, number, columns, width):
                 self._count += 1
-                if user.problem is not None:
-                    self._unreadable += 1
-                self._check_account(user)
+                if isinstance(user, tuple):
+                    if prefix is None or not user[1].startswith(prefix):
+                        self._check_account(user[1])
+                        prefix = self._prefix
+                else:
+                    if user.problem is not None:
+                        self._unreadable += 1
+                    self._check_account(user.arn)
                 yield user
         except UnicodeDecodeError:
             raise InputError(f"{name}: not a credential report: not UTF-8 text") from None
 
-    def _check_account(self, user: IamUser) -> None:
-        if self._prefix is not None and user.arn.startswith(self._prefix):
+    def _check_account(self, arn: str) -> None:
+        if self._prefix is not None and arn.startswith(self._prefix):
             return  # the common case: the same account as the rows before
-        parsed = parse_iam_arn(user.arn)
+        parsed = parse_iam_arn(arn)
         if parsed is None:
             return
         if self._account is None:
@@ -459,11 +480,9 @@ class _Columns(NamedTuple):
     slots: list[tuple[int, int, int, int]]  # (slot, active, last rotated, last used)
 
 
-def _users(
-    lines: Iterator[Line], number: int, columns: dict[str, int], header_width: int
-) -> Iterator[IamUser]:
-    """A user per non-blank line after the header (line ``number``): read, or unreadable."""
-    where = _Columns(
+def _where(columns: dict[str, int]) -> _Columns:
+    """The columns a row is read from, by their positions in the header (``columns``)."""
+    return _Columns(
         columns["user"],
         columns["arn"],
         columns["user_creation_time"],
@@ -479,8 +498,16 @@ def _users(
             for n in (1, 2)
         ],
     )
+
+
+def _users(
+    lines: Iterator[Line], number: int, columns: dict[str, int], header_width: int
+) -> Iterator[IamUser | ReportRow]:
+    """A user per non-blank line after the header (line ``number``): read, or unreadable."""
+    where = _where(columns)
     c_user, c_arn = where.user, where.arn
-    known = [""]  # the ARN prefix of the rows so far (see _fast_user)
+    fast = _row_reader(where)
+    known = [""]  # the ARN prefix of the rows so far (see _row_reader)
     for line in lines:
         number += 1
         if line is None:
@@ -505,73 +532,112 @@ def _users(
                 f"line {number} has {len(row)} fields, the header has {header_width}",
             )
             continue
-        user = _fast_user(row, where, known)
-        if user is None:  # something unusual: the careful path says what
-            user = _user(row, number, where)
-        yield user
+        yield fast(row, known) or _user(row, number, where)
 
 
-def _fast_user(row: list[str], where: _Columns, known: list[str]) -> IamUser | None:
-    """The common, well-formed row, parsed with few checks; None sends it to :func:`_user`.
-    ``known[0]`` is the ARN prefix (``arn:PARTITION:iam::ACCOUNT:``) of an earlier row, or ''."""
+def row_user(row: ReportRow) -> IamUser:
+    """The :class:`IamUser` of a light row: what :func:`_user` makes of the same cells."""
+    name, arn, _, created, password, password_text, keys = row
+    return IamUser(
+        name,
+        arn,
+        created,
+        password,
+        None if password_text is None else datetime.fromisoformat(password_text),
+        tuple(
+            AccessKey(
+                slot, key_created, active, None if used is None else datetime.fromisoformat(used)
+            )
+            for slot, _, key_created, active, used in keys
+        ),
+    )
+
+
+def _row_reader(where: _Columns) -> Callable[[list[str], list[str]], ReportRow | None]:
+    """The fast reader of rows laid out as ``where`` says: a row (its fields) and
+    ``known`` → the common, well-formed row, read with few checks, its timestamps kept as
+    written; None sends it to :func:`_user` (so does any timestamp not in AWS's own form).
+    ``known[0]`` is the ARN prefix (``arn:PARTITION:iam::ACCOUNT:``) of an earlier row, or ''.
+    """
+    # Columns and helpers bound once, as the closure's own: this runs for every row.
     c_user, c_arn, c_created, c_password, c_changed, slots = where
-    name = row[c_user]
-    arn = row[c_arn]
-    if not name or name == ROOT_USER:
-        return None
-    prefix = known[0]
-    if prefix and arn.startswith(prefix):
-        # The account and partition of the row before: only the resource is left to check.
-        resource = arn[len(prefix) :]
-        if not resource.startswith("user/") or resource.endswith("/"):
+    boolean = _BOOL.get
+    stamp = _aws_timestamp
+    root = ROOT_USER
+
+    def read(row: list[str], known: list[str]) -> ReportRow | None:
+        name = row[c_user]
+        arn = row[c_arn]
+        if not name or name == root:
             return None
-    else:
-        parsed = _iam_arn(arn)
-        if parsed is None or parsed[2] == "root":
-            return None
-        # The first five fields, colons and all: an ARN that starts with them splits to them.
-        known[0] = f"arn:{parsed[1]}:iam::{parsed[0]}:"
-    created = _fast_timestamp(row[c_created])
-    password = _BOOL.get(row[c_password])
-    if created is None or password is None:
-        return None
-    keys: list[AccessKey] = []
-    for slot, c_active, c_rotated, c_used in slots:
-        rotated = row[c_rotated]
-        active = _BOOL.get(row[c_active])
-        if rotated == "N/A":
-            if active is not False:
+        prefix = known[0]
+        if prefix and arn.startswith(prefix):
+            # The account and partition of the row before: only the resource is left.
+            resource = arn[len(prefix) :]
+            if not resource.startswith("user/") or resource.endswith("/"):
                 return None
-            continue
-        key_created = _fast_timestamp(rotated)
-        used_text = row[c_used]
-        last_used = None if used_text == "N/A" else _fast_timestamp(used_text)
-        if key_created is None or active is None or (last_used is None and used_text != "N/A"):
-            return None
-        keys.append(AccessKey(slot, key_created, active, last_used))
-    password_created = None
-    if password and c_changed is not None:
-        changed = row[c_changed]
-        if changed != "N/A":
-            password_created = _fast_timestamp(changed)
-            if password_created is None:
+        else:
+            parsed = _iam_arn(arn)
+            if parsed is None or parsed[2] == "root":
                 return None
-    return IamUser(name, arn, created, password, password_created, tuple(keys))
+            # The first five fields, colons and all: an ARN that starts with them splits to them.
+            known[0] = f"arn:{parsed[1]}:iam::{parsed[0]}:"
+        created_text = row[c_created]
+        created = stamp(created_text)
+        password = boolean(row[c_password])
+        if created is None or password is None:
+            return None
+        keys: list[ReportKeyCells] = []
+        for slot, c_active, c_rotated, c_used in slots:
+            rotated = row[c_rotated]
+            active = boolean(row[c_active])
+            if rotated == "N/A":
+                if active is not False:
+                    return None
+                continue
+            key_created = stamp(rotated)
+            used: str | None = row[c_used]
+            if used == "N/A":
+                used = None
+            elif stamp(used) is None:  # type: ignore[arg-type]
+                return None
+            if key_created is None or active is None:
+                return None
+            keys.append((slot, rotated, key_created, active, used))
+        password_text = None
+        if password and c_changed is not None:
+            password_text = row[c_changed]
+            if password_text == "N/A":
+                password_text = None
+            elif stamp(password_text) is None:
+                return None
+        return (name, arn, created_text, created, password, password_text, tuple(keys))
+
+    return read
 
 
-def _fast_timestamp(text: str) -> datetime | None:
-    """AWS's own form, ``2014-09-01T22:28:48+00:00``, straight to an aware UTC datetime."""
-    if len(text) == 25 and text[10] == "T" and text.endswith("+00:00"):
-        # fromisoformat takes only digits for the year, and the offset is +00:00, so the
-        # bounds (EARLIEST, LATEST: 1970 and 9000, at midnight 1 January) are the year's
-        # text compared: cheaper than comparing two aware datetimes.
-        if not "1970" <= text[:4] < "9000":
-            return None
+def _aws_timestamp(text: str) -> datetime | None:
+    """AWS's own form, ``2014-09-01T22:28:48+00:00`` (a year 1970..8999), as an aware UTC
+    datetime whose ``format_utc`` is the text less ``+00:00``, plus ``Z``; None for any
+    other text, whether a timestamp or not (the careful path then reads it)."""
+    # Positions 4, 7, 10, 13, 16, 19 and 22 hold "--T::+:" (one slice): with them fixed,
+    # fromisoformat reads only YYYY-MM-DDTHH:MM:SS, whose digits it checks itself.
+    if (
+        len(text) == 25
+        and text[4:23:3] == "--T::+:"
+        and text[19:] == "+00:00"
+        and "1970" <= text[:4] < "9000"
+    ):
         try:
             return datetime.fromisoformat(text)  # its tzinfo is timezone.utc
         except ValueError:
             return None
-    return parse_utc(text)
+    return None
+
+
+def _fast_timestamp(text: str) -> datetime | None:
+    """:func:`~initkeys.timeutil.parse_utc`, AWS's own form first."""
+    return _aws_timestamp(text) or parse_utc(text)
 
 
 def _user(row: list[str], line: int, where: _Columns) -> IamUser:
