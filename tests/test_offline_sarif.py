@@ -11,17 +11,18 @@ whole output on the benchmark's report.
 
 from __future__ import annotations
 
+import hashlib
 import json
 from dataclasses import replace
 from datetime import datetime, timedelta, timezone
 
 from format_runs import HOSTILE_NAMES, hostile_run
 from fuzz_kit import tried
-from hypothesis import given, settings
+from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
 from initkeys.evaluate.light import LightFinding
-from initkeys.formats import identified_findings
+from initkeys.formats import finding_views, identified_findings
 from initkeys.formats.json_format import LightMessages
 from initkeys.formats.sarif import (
     _FastResult,
@@ -30,7 +31,7 @@ from initkeys.formats.sarif import (
     _Users,
     result_document,
 )
-from initkeys.model import AccountAudit, FindingView, Reason, Status
+from initkeys.model import AccountAudit, Finding, FindingView, Reason, Status
 
 UTC = timezone.utc
 
@@ -143,3 +144,61 @@ def test_a_message_without_the_name_once_is_worded_in_full() -> None:
     assert messages(f) == f.message
     g = tuple.__new__(LightFinding, ("x\x00y", *f[1:]))
     assert messages(g) == g.message
+
+
+def _reference_ids(account: AccountAudit) -> list[tuple[str, FindingView]]:
+    """identified_findings as it was before issue 13's SARIF round: repeats counted by id."""
+    seen: dict[str, int] = {}
+    head = "\x1f".join(("cis-aws-1.11", account.partition, account.account_id, ""))
+    result = []
+    for finding in finding_views(account):
+        if finding.key_slot is None:
+            subject = "user"
+        else:
+            subject = f"key{finding.key_slot}@{finding.key_created_utc or '?'}"
+        material = head + (finding.arn or finding.user) + "\x1f" + subject
+        base = "initkeys-1.11-" + hashlib.sha256(material.encode("utf-8")).hexdigest()[:24]
+        count = seen.get(base, 0) + 1
+        seen[base] = count
+        result.append((base if count == 1 else f"{base}-{count}", finding))
+    return result
+
+
+_KEY_TIMES = (None, datetime(2020, 1, 1, tzinfo=UTC), datetime(2020, 1, 1, 0, 0, 1, tzinfo=UTC))
+
+
+@st.composite
+def _finding(draw: st.DrawFn) -> Finding:
+    user = draw(st.sampled_from(["a", "b", "c\x1fkey1@?", ""]))
+    slot = draw(st.sampled_from([None, 1, 2]))
+    return Finding(
+        user=user,
+        arn=draw(st.sampled_from(["", f"arn:aws:iam::1:user/{user}"])),
+        status=draw(st.sampled_from(list(Status))),
+        reason=Reason.INVALID_ROW,
+        message="m",
+        key_slot=slot,
+        key_created=None if slot is None else draw(st.sampled_from(_KEY_TIMES)),
+    )
+
+
+def _fail(user: str, slot: int | None = None) -> Finding:
+    return Finding(user, "", Status.FAIL, Reason.INVALID_ROW, "m", key_slot=slot)
+
+
+# A user twice in a row, another, then the first a third time: its third id is -3.
+@example([_fail("a"), _fail("a"), _fail("b"), _fail("a"), _fail("b", 1), _fail("b")], True)
+@settings(max_examples=300, deadline=None, derandomize=True)
+@given(st.lists(_finding(), max_size=12), st.booleans())
+def test_ids_and_repeats_are_the_reference(findings: list[Finding], listed: bool) -> None:
+    """Repeated rows, adjacent or coming back later, users whose names hold the
+    separator, with and without ``listed``: the ids of the recipe that counted ids."""
+    tried("finding-ids-repeats")
+    account = AccountAudit("123456789012", "aws", "report.csv", None, tuple(findings))
+    want = _reference_ids(account)
+    if listed:
+        shown = (Status.FAIL, Status.WARNING, Status.ERROR)
+        want = [(i, f) for i, f in want if f.status in shown]
+        assert list(identified_findings(account, shown)) == want
+    else:
+        assert list(identified_findings(account)) == want

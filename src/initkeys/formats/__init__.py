@@ -20,6 +20,7 @@ from __future__ import annotations
 import hashlib
 import re
 from collections.abc import Iterable, Iterator
+from itertools import islice
 from typing import TYPE_CHECKING, Generic, TextIO, TypeVar, cast
 
 from initkeys._version import __version__
@@ -185,32 +186,64 @@ def finding_views(account: AccountAudit) -> Iterable[FindingView]:
     return account.findings if views is None else cast("Iterable[FindingView]", views())
 
 
-def identified_findings(account: AccountAudit) -> Iterator[tuple[str, FindingView]]:
-    """``(id, finding)`` for each finding of ``account``, every id unique.
+def identified_findings(
+    account: AccountAudit, listed: tuple[Status, ...] | None = None
+) -> Iterator[tuple[str, FindingView]]:
+    """``(id, finding)`` for each finding of ``account``, every id unique; with ``listed``,
+    only for the findings of those statuses (ids and repeats still counted over all).
 
     Ids can only repeat for rows a report got wrong (a duplicated row, two
     unreadable rows without an ARN); the later ones get ``-2``, ``-3``… in file
     order, which a rerun on the same input reproduces.
     """
-    seen: dict[str, int] = {}
-    # finding_id's recipe with the account's part joined once: one call per finding of
-    # a million-row report (test_offline_identity holds the two together).
+    # A repeat is the same user and subject (the id's material less its constant head:
+    # a subject holds no \x1f, so the two name one material). A user's findings are
+    # adjacent unless a row comes back, so only the current user's subjects are counted,
+    # and every user and subject from the first user that comes back (rare). No id is
+    # hashed to be counted: a format that lists a third of a million-row report's
+    # findings hashes only those, and nothing is held per finding.
     head = "\x1f".join(("cis-aws-1.11", account.partition, account.account_id, ""))
     sha256 = hashlib.sha256
-    for finding in finding_views(account):
-        if finding.key_slot is None:
-            subject = "user"
-        else:
-            subject = f"key{finding.key_slot}@{finding.key_created_utc or '?'}"
-        material = head + (finding.arn or finding.user) + "\x1f" + subject
+    users: set[str] = set()  # the users before the current one
+    current: str | None = None
+    subjects: dict[str, int] = {}  # the current user's, with their counts
+    every: dict[tuple[str, str], int] | None = None  # all of them, once a user came back
+    for position, finding in enumerate(finding_views(account)):
+        who = finding.arn or finding.user
+        slot = finding.key_slot
+        subject = "user" if slot is None else f"key{slot}@{finding.key_created_utc or '?'}"
+        if every is None:
+            if who != current:
+                if who in users:  # a user came back: count everything from here on
+                    every = _subject_counts(account, position)
+                else:
+                    if current is not None:
+                        users.add(current)
+                    current, subjects = who, {}
+            if every is None:
+                count = subjects.get(subject, 0) + 1
+                subjects[subject] = count
+        if every is not None:
+            pair = (who, subject)
+            count = every.get(pair, 0) + 1
+            every[pair] = count
+        if listed is not None and finding.status not in listed:
+            continue
+        material = head + who + "\x1f" + subject
         base = "initkeys-1.11-" + sha256(material.encode("utf-8")).hexdigest()[:24]
-        count = seen.get(base)
-        if count is None:  # nearly always: one dict read and one write, no addition
-            seen[base] = 1
-            yield base, finding
-        else:
-            seen[base] = count + 1
-            yield f"{base}-{count + 1}", finding
+        yield (base if count == 1 else f"{base}-{count}"), finding
+
+
+def _subject_counts(account: AccountAudit, stop: int) -> dict[tuple[str, str], int]:
+    """How often each (user, subject) of :func:`identified_findings` came in the first
+    ``stop`` findings of ``account``."""
+    counts: dict[tuple[str, str], int] = {}
+    for finding in islice(finding_views(account), stop):
+        slot = finding.key_slot
+        subject = "user" if slot is None else f"key{slot}@{finding.key_created_utc or '?'}"
+        pair = (finding.arn or finding.user, subject)
+        counts[pair] = counts.get(pair, 0) + 1
+    return counts
 
 
 def incomplete_note(run: AuditRun) -> str | None:

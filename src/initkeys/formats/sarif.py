@@ -312,10 +312,8 @@ def _results(run: AuditRun, users: _Users) -> Iterator[str]:
             continue
         physical = _physical_location(account)
         fast = _FastResult(account, physical)
-        for finding_id, finding in identified_findings(account):
-            status = finding.status
-            if status is _PASS or status is _NOT_APPLICABLE:  # counted, not results
-                continue
+        # PASS and NOT_APPLICABLE findings are counted, not results.
+        for finding_id, finding in identified_findings(account, _LISTED):
             user_index = users.index(account_index, finding)
             if finding.exemption is None and finding.expired_exemption is None:
                 yield fast(finding_id, finding, user_index, users)
@@ -324,7 +322,7 @@ def _results(run: AuditRun, users: _Users) -> Iterator[str]:
                 yield json.dumps(result_document(account, physical, finding_id, finding, user))
 
 
-_PASS, _NOT_APPLICABLE = Status.PASS, Status.NOT_APPLICABLE
+_LISTED = (Status.FAIL, Status.WARNING, Status.ERROR)  # the statuses of _LEVEL
 
 
 def result_document(
