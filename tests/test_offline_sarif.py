@@ -16,6 +16,7 @@ import json
 from dataclasses import replace
 from datetime import datetime, timedelta, timezone
 
+import pytest
 from format_runs import HOSTILE_NAMES, hostile_run
 from fuzz_kit import tried
 from hypothesis import example, given, settings
@@ -202,3 +203,21 @@ def test_ids_and_repeats_are_the_reference(findings: list[Finding], listed: bool
         assert list(identified_findings(account, shown)) == want
     else:
         assert list(identified_findings(account)) == want
+
+
+@pytest.mark.parametrize("batch", [1, 2, 3, 5])
+def test_json_batches_are_one_document(batch: int, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The JSON report's findings written a batch at a time: the same bytes for any
+    batch size, a last batch full or partial (the default holds these runs whole)."""
+    import io
+
+    from initkeys.formats import json_format
+
+    run = hostile_run()
+    whole = io.StringIO()
+    json_format.JsonFormatter().render(run, whole, tool_version="0")
+    monkeypatch.setattr(json_format, "_BATCH", batch)
+    batched = io.StringIO()
+    json_format.JsonFormatter().render(run, batched, tool_version="0")
+    assert batched.getvalue() == whole.getvalue()
+    assert sum(len(a.findings) for a in run.accounts) > 5
