@@ -264,23 +264,26 @@ class FlatFinding:
     def light(self, finding_id: str, f: LightFinding, message: str | None = None) -> str:
         """:meth:`__call__` for a light finding: its cells unpacked, its nulls constant.
         ``message``: the finding's message already encoded, if the caller has it."""
-        user, arn, status, reason, slot, active, _, _, _, _, gap = f
-        user_created, key_created, last_used, password_created = f.utc_times()
-        # _time() inline; the enums by their text (an enum's hash is a Python call).
-        return self.light_template % (
-            _escape(finding_id),
-            _escape(user),
-            _escape(arn),
-            "null" if slot is None else int.__repr__(slot),
-            _QUOTED_TEXT[status._value_],
-            _QUOTED_TEXT[reason._value_],
-            "null" if active is None else ("true" if active else "false"),
-            "null" if user_created is None else '"' + user_created + '"',
-            "null" if key_created is None else '"' + key_created + '"',
-            "null" if gap is None else int.__repr__(int(gap.total_seconds())),  # seconds()
-            "null" if last_used is None else '"' + last_used + '"',
-            "null" if password_created is None else '"' + password_created + '"',
-            _escape(f.message) if message is None else message,
+        user, arn, status, reason, slot, active, user_created, key_created, used, password, gap = f
+        # _time() of the *_utc texts (AWS's form, less "+00:00", plus "Z": LightFinding's
+        # _utc) inline; the enums by their text (an enum's hash is a Python call).
+        return (
+            self.light_template
+            % (
+                _escape(finding_id),
+                _escape(user),
+                _escape(arn),
+                "null" if slot is None else int.__repr__(slot),
+                _QUOTED_TEXT[status._value_],
+                _QUOTED_TEXT[reason._value_],
+                "null" if active is None else ("true" if active else "false"),
+                "null" if user_created is None else '"' + user_created[:19] + 'Z"',
+                "null" if key_created is None else '"' + key_created[:19] + 'Z"',
+                "null" if gap is None else int.__repr__(int(gap.total_seconds())),  # seconds()
+                "null" if used is None else '"' + used[:19] + 'Z"',
+                "null" if password is None else '"' + password[:19] + 'Z"',
+                _escape(f.message) if message is None else message,
+            )
         )
 
     def __call__(self, finding_id: str, f: FindingView, message: str | None = None) -> str:

@@ -35,8 +35,11 @@ too (it changes only the exit code; ``run.properties`` has ``complete`` and
 ``allow_errors``).
 
 Results are written one by one (each on one line): an offline run may hold a
-million findings. Only the users that have a result are remembered, for
-``run.logicalLocations``.
+million findings. Each is ``json.dumps`` of :func:`result_document`, written from a
+per-account template with only the finding's cells encoded (exempt findings take
+the general way; ``tests/test_offline_sarif.py`` holds the two together). Only the
+users that have a result are remembered (name, ARN, account), for
+``run.logicalLocations``, and only the listed findings' ids are hashed.
 """
 
 from __future__ import annotations
@@ -296,6 +299,7 @@ _USER_LOCATION = (
 
 
 def _user_location(index: int, name: str, who: str, account_index: int) -> dict[str, Any]:
+    """A cached user as a document: what ``_USER_LOCATION`` writes."""
     return {
         "index": index,
         "name": name,
