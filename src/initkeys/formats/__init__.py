@@ -20,7 +20,6 @@ from __future__ import annotations
 import hashlib
 import re
 from collections.abc import Iterable, Iterator
-from itertools import islice
 from typing import TYPE_CHECKING, Generic, TextIO, TypeVar, cast
 
 from initkeys._version import __version__
@@ -198,35 +197,28 @@ def identified_findings(
     """
     # A repeat is the same user and subject (the id's material less its constant head:
     # a subject holds no \x1f, so the two name one material). A user's findings are
-    # adjacent unless a row comes back, so only the current user's subjects are counted,
-    # and every user and subject from the first user that comes back (rare). No id is
-    # hashed to be counted: a format that lists a third of a million-row report's
+    # adjacent unless a row comes back, so only the current user's subjects are kept,
+    # until a user comes back (rare): from there every user and subject is counted. No
+    # id is hashed to be counted: a format that lists a third of a million-row report's
     # findings hashes only those, and nothing is held per finding.
     head = "\x1f".join(("cis-aws-1.11", account.partition, account.account_id, ""))
     sha256 = hashlib.sha256
-    users: set[str] = set()  # the users before the current one
+    users: set[str | None] = set()  # the users before the current one
     current: str | None = None
-    subjects: dict[str, int] = {}  # the current user's, with their counts
-    every: dict[tuple[str, str], int] | None = None  # all of them, once a user came back
+    subjects: list[str] = []  # the current user's
     for position, finding in enumerate(finding_views(account)):
         who = finding.arn or finding.user
         slot = finding.key_slot
         subject = "user" if slot is None else f"key{slot}@{finding.key_created_utc or '?'}"
-        if every is None:
-            if who != current:
-                if who in users:  # a user came back: count everything from here on
-                    every = _subject_counts(account, position)
-                else:
-                    if current is not None:
-                        users.add(current)
-                    current, subjects = who, {}
-            if every is None:
-                count = subjects.get(subject, 0) + 1
-                subjects[subject] = count
-        if every is not None:
-            pair = (who, subject)
-            count = every.get(pair, 0) + 1
-            every[pair] = count
+        if who == current:
+            count = subjects.count(subject) + 1
+            subjects.append(subject)
+        elif who in users:  # a user came back
+            yield from _counting_every(account, position, listed)
+            return
+        else:
+            users.add(current)
+            current, subjects, count = who, [subject], 1
         if listed is not None and finding.status not in listed:
             continue
         material = head + who + "\x1f" + subject
@@ -234,16 +226,23 @@ def identified_findings(
         yield (base if count == 1 else f"{base}-{count}"), finding
 
 
-def _subject_counts(account: AccountAudit, stop: int) -> dict[tuple[str, str], int]:
-    """How often each (user, subject) of :func:`identified_findings` came in the first
-    ``stop`` findings of ``account``."""
+def _counting_every(
+    account: AccountAudit, start: int, listed: tuple[Status, ...] | None
+) -> Iterator[tuple[str, FindingView]]:
+    """:func:`identified_findings` from finding ``start`` on, every user and subject
+    counted (those before ``start`` too)."""
+    head = "\x1f".join(("cis-aws-1.11", account.partition, account.account_id, ""))
     counts: dict[tuple[str, str], int] = {}
-    for finding in islice(finding_views(account), stop):
+    for position, finding in enumerate(finding_views(account)):
         slot = finding.key_slot
         subject = "user" if slot is None else f"key{slot}@{finding.key_created_utc or '?'}"
         pair = (finding.arn or finding.user, subject)
-        counts[pair] = counts.get(pair, 0) + 1
-    return counts
+        count = counts[pair] = counts.get(pair, 0) + 1
+        if position < start or (listed is not None and finding.status not in listed):
+            continue
+        material = head + pair[0] + "\x1f" + subject
+        base = "initkeys-1.11-" + hashlib.sha256(material.encode("utf-8")).hexdigest()[:24]
+        yield (base if count == 1 else f"{base}-{count}"), finding
 
 
 def incomplete_note(run: AuditRun) -> str | None:
