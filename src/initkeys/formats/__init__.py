@@ -185,32 +185,64 @@ def finding_views(account: AccountAudit) -> Iterable[FindingView]:
     return account.findings if views is None else cast("Iterable[FindingView]", views())
 
 
-def identified_findings(account: AccountAudit) -> Iterator[tuple[str, FindingView]]:
-    """``(id, finding)`` for each finding of ``account``, every id unique.
+def identified_findings(
+    account: AccountAudit, listed: tuple[Status, ...] | None = None
+) -> Iterator[tuple[str, FindingView]]:
+    """``(id, finding)`` for each finding of ``account``, every id unique; with ``listed``,
+    only for the findings of those statuses (ids and repeats still counted over all).
 
     Ids can only repeat for rows a report got wrong (a duplicated row, two
     unreadable rows without an ARN); the later ones get ``-2``, ``-3``… in file
     order, which a rerun on the same input reproduces.
     """
-    seen: dict[str, int] = {}
-    # finding_id's recipe with the account's part joined once: one call per finding of
-    # a million-row report (test_offline_identity holds the two together).
+    # A repeat is the same user and subject (the id's material less its constant head:
+    # a subject holds no \x1f, so the two name one material). A user's findings are
+    # adjacent unless a row comes back, so only the current user's subjects are kept,
+    # until a user comes back (rare): from there every user and subject is counted. No
+    # id is hashed to be counted: a format that lists a third of a million-row report's
+    # findings hashes only those, and nothing is held per finding.
     head = "\x1f".join(("cis-aws-1.11", account.partition, account.account_id, ""))
     sha256 = hashlib.sha256
-    for finding in finding_views(account):
-        if finding.key_slot is None:
-            subject = "user"
+    users: set[str | None] = set()  # the users before the current one
+    current: str | None = None
+    subjects: list[str] = []  # the current user's
+    for position, finding in enumerate(finding_views(account)):
+        who = finding.arn or finding.user
+        slot = finding.key_slot
+        subject = "user" if slot is None else f"key{slot}@{finding.key_created_utc or '?'}"
+        if who == current:
+            count = subjects.count(subject) + 1
+            subjects.append(subject)
+        elif who in users:  # a user came back
+            yield from _counting_every(account, position, listed)
+            return
         else:
-            subject = f"key{finding.key_slot}@{finding.key_created_utc or '?'}"
-        material = head + (finding.arn or finding.user) + "\x1f" + subject
+            users.add(current)
+            current, subjects, count = who, [subject], 1
+        if listed is not None and finding.status not in listed:
+            continue
+        material = head + who + "\x1f" + subject
         base = "initkeys-1.11-" + sha256(material.encode("utf-8")).hexdigest()[:24]
-        count = seen.get(base)
-        if count is None:  # nearly always: one dict read and one write, no addition
-            seen[base] = 1
-            yield base, finding
-        else:
-            seen[base] = count + 1
-            yield f"{base}-{count + 1}", finding
+        yield (base if count == 1 else f"{base}-{count}"), finding
+
+
+def _counting_every(
+    account: AccountAudit, start: int, listed: tuple[Status, ...] | None
+) -> Iterator[tuple[str, FindingView]]:
+    """:func:`identified_findings` from finding ``start`` on, every user and subject
+    counted (those before ``start`` too)."""
+    head = "\x1f".join(("cis-aws-1.11", account.partition, account.account_id, ""))
+    counts: dict[tuple[str, str], int] = {}
+    for position, finding in enumerate(finding_views(account)):
+        slot = finding.key_slot
+        subject = "user" if slot is None else f"key{slot}@{finding.key_created_utc or '?'}"
+        pair = (finding.arn or finding.user, subject)
+        count = counts[pair] = counts.get(pair, 0) + 1
+        if position < start or (listed is not None and finding.status not in listed):
+            continue
+        material = head + pair[0] + "\x1f" + subject
+        base = "initkeys-1.11-" + hashlib.sha256(material.encode("utf-8")).hexdigest()[:24]
+        yield (base if count == 1 else f"{base}-{count}"), finding
 
 
 def incomplete_note(run: AuditRun) -> str | None:

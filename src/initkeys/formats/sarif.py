@@ -35,20 +35,27 @@ too (it changes only the exit code; ``run.properties`` has ``complete`` and
 ``allow_errors``).
 
 Results are written one by one (each on one line): an offline run may hold a
-million findings. Only the users that have a result are remembered, for
-``run.logicalLocations``.
+million findings. Each is ``json.dumps`` of :func:`result_document`, written from a
+per-account template with only the finding's cells encoded (exempt findings take
+the general way; ``tests/test_offline_sarif.py`` holds the two together). Only the
+users that have a result are remembered (name, ARN, account), for
+``run.logicalLocations``, and only the listed findings' ids are hashed.
 """
 
 from __future__ import annotations
 
 import json
 from collections.abc import Iterator
+from itertools import chain
 from typing import Any, TextIO
 from urllib.parse import quote
 
 from initkeys.control import CONTROL
+from initkeys.evaluate.light import LightFinding
 from initkeys.formats import Formatter, identified_findings, incomplete_note, seconds, write_array
 from initkeys.formats.json_format import (
+    FlatFinding,
+    LightMessages,
     control_document,
     exemption_document,
     finding_document,
@@ -70,6 +77,8 @@ FINGERPRINT = "initkeysFindingId/v1"
 
 # Sources that are not a file the findings were read from.
 _NOT_FILES = frozenset({"aws", "<stdin>", ""})
+
+_escape = json.encoder.encode_basestring_ascii  # json.dumps of a str (ensure_ascii)
 
 _LEVEL = {Status.FAIL: "error", Status.WARNING: "warning", Status.ERROR: "error"}
 
@@ -93,7 +102,7 @@ class SarifFormatter(Formatter):
         users = _Users(len(accounts))
         write_array(out, _results(run, users), _ITEM_PAD)
         out.write(between)
-        write_array(out, [*map(json.dumps, accounts), *users.entries], _ITEM_PAD)
+        write_array(out, chain(map(json.dumps, accounts), users.entries()), _ITEM_PAD)
         out.write(end + "\n")
 
 
@@ -251,31 +260,53 @@ def _account_location(index: int, account: AccountAudit) -> dict[str, Any]:
 
 
 class _Users:
-    """The users that have a result: cached in ``run.logicalLocations`` after the accounts."""
+    """The users that have a result: cached in ``run.logicalLocations`` after the accounts.
+
+    Each is remembered as its name, its ARN (the strings its findings hold already) and
+    its account, and serialized only when ``run.logicalLocations`` is written: a
+    million-row report may have a third of a million of them."""
 
     def __init__(self, first_index: int) -> None:
-        self.entries: list[str] = []  # serialized, in index order
-        self._next = first_index
+        self._first = first_index
+        self._order: list[tuple[str, str, int]] = []  # (name, ARN or name, account), by index
         self._account = -1
-        self._seen: dict[str, dict[str, Any]] = {}
+        self._seen: dict[str, int] = {}
 
-    def location(self, account_index: int, finding: FindingView) -> dict[str, Any]:
+    def index(self, account_index: int, finding: FindingView) -> int:
+        """The cached entry's index of the finding's user; the user is cached if new."""
         if account_index != self._account:  # a user belongs to one account only
             self._account, self._seen = account_index, {}
         who = finding.arn or finding.user
-        entry = self._seen.get(who)
-        if entry is None:
-            entry = {
-                "index": self._next,
-                "name": finding.user,
-                "fullyQualifiedName": who,
-                "kind": "resource",
-                "parentIndex": account_index,
-            }
-            self._seen[who] = entry
-            self.entries.append(json.dumps(entry))
-            self._next += 1
-        return entry
+        index = self._seen.get(who)
+        if index is None:
+            index = self._seen[who] = self._first + len(self._order)
+            self._order.append((finding.user, who, account_index))
+        return index
+
+    def entry(self, index: int) -> str:
+        """The serialized entry at ``index``: ``json.dumps`` of :func:`_user_location`."""
+        name, who, account_index = self._order[index - self._first]
+        return _USER_LOCATION % (index, _escape(name), _escape(who), account_index)
+
+    def entries(self) -> Iterator[str]:
+        for index in range(self._first, self._first + len(self._order)):
+            yield self.entry(index)
+
+
+_USER_LOCATION = (
+    '{"index": %d, "name": %s, "fullyQualifiedName": %s, "kind": "resource", "parentIndex": %d}'
+)
+
+
+def _user_location(index: int, name: str, who: str, account_index: int) -> dict[str, Any]:
+    """A cached user as a document: what ``_USER_LOCATION`` writes."""
+    return {
+        "index": index,
+        "name": name,
+        "fullyQualifiedName": who,
+        "kind": "resource",
+        "parentIndex": account_index,
+    }
 
 
 def _results(run: AuditRun, users: _Users) -> Iterator[str]:
@@ -284,29 +315,104 @@ def _results(run: AuditRun, users: _Users) -> Iterator[str]:
         if account.error is not None:
             continue
         physical = _physical_location(account)
-        for finding_id, finding in identified_findings(account):
-            level = _LEVEL.get(finding.status)
-            if level is None:
-                continue
-            user = users.location(account_index, finding)
-            location: dict[str, Any] = {"logicalLocations": [_key_location(finding, user)]}
-            if physical is not None:
-                location["physicalLocation"] = physical
-            properties = finding_document(finding, finding_id)
-            properties["account_id"] = account.account_id
-            judged = finding.status is not Status.ERROR
-            result = {
-                "ruleId": RULE_ID if judged else NOT_JUDGED_RULE_ID,
-                "ruleIndex": 0 if judged else 1,
-                "level": level,
-                "message": {"text": finding.message},
-                "locations": [location],
-                "fingerprints": {FINGERPRINT: finding_id},
-                "partialFingerprints": {FINGERPRINT: finding_id},
-                "suppressions": _suppressions(finding),
-                "properties": properties,
-            }
-            yield json.dumps(result)
+        fast = _FastResult(account, physical)
+        # PASS and NOT_APPLICABLE findings are counted, not results.
+        for finding_id, finding in identified_findings(account, _LISTED):
+            user_index = users.index(account_index, finding)
+            if finding.exemption is None and finding.expired_exemption is None:
+                yield fast(finding_id, finding, user_index, users)
+            else:
+                user = json.loads(users.entry(user_index))
+                yield json.dumps(result_document(account, physical, finding_id, finding, user))
+
+
+_LISTED = (Status.FAIL, Status.WARNING, Status.ERROR)  # the statuses of _LEVEL
+
+
+def result_document(
+    account: AccountAudit,
+    physical: dict[str, Any] | None,
+    finding_id: str,
+    finding: FindingView,
+    user: dict[str, Any],
+) -> dict[str, Any]:
+    """One result as a document: the general layout (:class:`_FastResult` writes the
+    same bytes for a finding without exemptions)."""
+    location: dict[str, Any] = {"logicalLocations": [_key_location(finding, user)]}
+    if physical is not None:
+        location["physicalLocation"] = physical
+    properties = finding_document(finding, finding_id)
+    properties["account_id"] = account.account_id
+    judged = finding.status is not Status.ERROR
+    return {
+        "ruleId": RULE_ID if judged else NOT_JUDGED_RULE_ID,
+        "ruleIndex": 0 if judged else 1,
+        "level": _LEVEL[finding.status],
+        "message": {"text": finding.message},
+        "locations": [location],
+        "fingerprints": {FINGERPRINT: finding_id},
+        "partialFingerprints": {FINGERPRINT: finding_id},
+        "suppressions": _suppressions(finding),
+        "properties": properties,
+    }
+
+
+class _FastResult:
+    """:func:`result_document` as ``json.dumps`` writes it, for a finding without
+    exemptions, from a template per account with only the finding's cells encoded.
+
+    Building and encoding the nested dicts was most of a large run's SARIF time."""
+
+    def __init__(self, account: AccountAudit, physical: dict[str, Any] | None) -> None:
+        self.heads = {
+            status: (
+                f'{{"ruleId": {json.dumps(rule)}, "ruleIndex": {index}, '
+                f'"level": {json.dumps(_LEVEL[status])}, "message": {{"text": '
+            )
+            for status, rule, index in (
+                (Status.FAIL, RULE_ID, 0),
+                (Status.WARNING, RULE_ID, 0),
+                (Status.ERROR, NOT_JUDGED_RULE_ID, 1),
+            )
+        }
+        where = "" if physical is None else ", " + json.dumps("physicalLocation")
+        where += "" if physical is None else ": " + json.dumps(physical)
+        fingerprint = json.dumps(FINGERPRINT)
+        self.template = (
+            '%s%s}, "locations": [{"logicalLocations": [%s]'
+            + where.replace("%", "%%")
+            + "}], "
+            + f'"fingerprints": {{{fingerprint}: %s}}, '
+            + f'"partialFingerprints": {{{fingerprint}: %s}}, '
+            + '"suppressions": [], "properties": %s}'
+        )
+        self.messages = LightMessages()
+        self.flat = FlatFinding(
+            None, ", " + json.dumps("account_id") + ": " + _escape(account.account_id)
+        )
+
+    def __call__(self, finding_id: str, f: FindingView, user_index: int, users: _Users) -> str:
+        light = type(f) is LightFinding
+        message = _escape(self.messages(f) if light else f.message)  # type: ignore[arg-type]
+        slot = f.key_slot
+        if slot is None:
+            location = users.entry(user_index)
+        else:
+            who = _escape(f.arn or f.user)
+            location = _KEY_LOCATION % (slot, who[:-1], slot, user_index)
+        # An id is the recipe's hex digits (and a -N suffix): nothing to escape.
+        quoted = '"' + finding_id + '"'
+        if light:
+            properties = self.flat.light(finding_id, f, message)  # type: ignore[arg-type]
+        else:
+            properties = self.flat(finding_id, f, message)
+        return self.template % (self.heads[f.status], message, location, quoted, quoted, properties)
+
+
+_KEY_LOCATION = (
+    '{"name": "access_key_%d", "fullyQualifiedName": %s#access_key_%d", '
+    '"kind": "resource", "parentIndex": %d}'
+)
 
 
 def _key_location(finding: FindingView, user: dict[str, Any]) -> dict[str, Any]:
