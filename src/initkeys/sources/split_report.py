@@ -1,0 +1,265 @@
+"""One big credential report file read by two processes: this one and a forked child.
+
+The file is cut right after a ``\\n`` byte near its middle (a ``\\n`` is never inside a
+UTF-8 character, and the reader reads one physical line at a time, so no row spans the
+cut). This process reads and judges the first part, header and all, exactly as
+:func:`~initkeys.sources.credential_report.open_credential_report` would; the child
+judges the second part with the header's columns, numbering its lines on from the
+first part's, and hands its findings and counts back through an unlinked temporary
+file (pickled in batches, so neither process holds them twice).
+
+Anything out of the ordinary falls back to the one-process read, whose result and
+first error in file order are the contract: a file under :data:`PARALLEL_BYTES`, the
+AWS CLI's JSON, standard input, no ``fork``, a header this module does not find as the
+reader does, an error in either part (a bad file, rows of two accounts), a child that
+fails, or line numbers that do not meet (an over-long blank line is not counted as a
+line by the reader). Then the file is read again, whole, in this process.
+"""
+
+from __future__ import annotations
+
+import io
+import os
+import pickle
+import signal
+import sys
+import tempfile
+from typing import IO, Any
+
+from initkeys.errors import InputError
+from initkeys.evaluate.light import judge_records
+from initkeys.model import FindingView, Settings
+from initkeys.sources.credential_report import (
+    MAX_LINE,
+    ReportReader,
+    _columns,
+    _physical_lines,
+    _reader,
+)
+
+PARALLEL_BYTES = 8 * 1024 * 1024
+"""A file at least this large (about 35,000 rows) is read by two processes; under it,
+a fork and the findings' transfer cost more than they save. INITKEYS_PARALLEL_BYTES
+overrides it (tests); 0 or less: never."""
+
+_BATCH = 20_000  # findings a pickle holds: the child's memory stays a batch's
+_HEAD = 1024 * 1024  # where the header must be found (else: one process)
+
+
+def parallel_bytes() -> int:
+    text = os.environ.get("INITKEYS_PARALLEL_BYTES")
+    if text is None:
+        return PARALLEL_BYTES
+    try:
+        return int(text)
+    except ValueError:
+        return PARALLEL_BYTES
+
+
+class _Range(io.RawIOBase):
+    """Bytes ``start`` to ``end`` of a file, as a raw stream."""
+
+    def __init__(self, path: str, start: int, end: int) -> None:
+        super().__init__()
+        self._file = open(path, "rb", buffering=0)  # noqa: SIM115 - closed in close()
+        self._file.seek(start)
+        self._left = end - start
+
+    def readable(self) -> bool:
+        return True
+
+    def readinto(self, buffer: Any) -> int:
+        size = min(len(buffer), self._left)
+        if size <= 0:
+            return 0
+        got = self._file.readinto(memoryview(buffer)[:size]) or 0
+        self._left -= got
+        return got
+
+    def close(self) -> None:
+        self._file.close()
+        super().close()
+
+
+def _text(path: str, start: int, end: int, encoding: str) -> IO[str]:
+    return io.TextIOWrapper(
+        io.BufferedReader(_Range(path, start, end), 1024 * 1024), encoding=encoding, newline=""
+    )
+
+
+def _plan(path: str, name: str) -> tuple[int, dict[str, int], int] | None:
+    """(where the second part starts, the header's columns and width), or None when the
+    file is not one to split (see the module's note)."""
+    try:
+        size = os.stat(path).st_size
+        with open(path, "rb") as file:
+            head = file.read(_HEAD)
+            if not head.lstrip(b"\xef\xbb\xbf \t\r\n\f\v").strip():
+                return None
+            stream = io.StringIO(head.decode("utf-8-sig", errors="strict"), newline="")
+            consumed = 3 if head.startswith(b"\xef\xbb\xbf") else 0
+            while True:
+                piece = stream.readline()
+                if not piece or piece[-1] not in "\r\n" or len(piece) >= MAX_LINE:
+                    return None  # the header is not a whole, short line in the head
+                consumed += len(piece.encode("utf-8"))
+                if not piece.isspace():
+                    break
+            if piece.lstrip().startswith("{"):
+                return None  # the AWS CLI's JSON
+            columns, width = _columns(piece.rstrip("\r\n"), 0, name)
+            file.seek(max(consumed, size // 2) - 1)
+            rest = file.read(1024 * 1024)
+            at = rest.find(b"\n")
+            if at < 0:
+                return None
+            cut = max(consumed, size // 2) + at
+            if cut >= size:
+                return None  # nothing after the cut
+            return cut, columns, width
+    except (OSError, UnicodeDecodeError, InputError):
+        return None
+
+
+def _breaks(path: str, end: int) -> int:
+    """Line ends in the file's first ``end`` bytes as ``newline=""`` reads them (LF, CRLF,
+    a lone CR): the number of the first part's last line."""
+    count = 0
+    carried_cr = False
+    with open(path, "rb") as file:
+        left = end
+        while left > 0:
+            chunk = file.read(min(left, 8 * 1024 * 1024))
+            if not chunk:
+                break
+            left -= len(chunk)
+            count += chunk.count(b"\n") + chunk.count(b"\r") - chunk.count(b"\r\n")
+            if carried_cr and chunk.startswith(b"\n"):
+                count -= 1  # a CRLF cut between two chunks was counted twice
+            carried_cr = chunk.endswith(b"\r")
+    return count
+
+
+def _die_with_parent() -> None:
+    """Linux: the kernel ends this child when its parent dies (even by SIGKILL)."""
+    if not sys.platform.startswith("linux"):
+        return
+    try:
+        import ctypes
+
+        libc = ctypes.CDLL(None, use_errno=True)
+        libc.prctl(1, signal.SIGTERM)  # PR_SET_PDEATHSIG
+    except (OSError, AttributeError):
+        pass
+
+
+def _child(
+    path: str,
+    name: str,
+    cut: int,
+    columns: dict[str, int],
+    width: int,
+    settings: Settings,
+    out: IO[bytes],
+) -> None:
+    """The second part's findings, then its counts, pickled to ``out``."""
+    first = _breaks(path, cut) + 1
+    with _text(path, cut, os.stat(path).st_size, "utf-8") as stream:
+        reader = ReportReader(
+            _physical_lines(stream, name), name, first_line=first, header=(columns, width)
+        )
+        dump = pickle.Pickler(out, pickle.HIGHEST_PROTOCOL).dump
+        batch: list[Any] = []
+        for record in reader.records():
+            batch.extend(judge_records((record,), settings))
+            if len(batch) >= _BATCH:
+                dump(batch)
+                batch = []
+        dump(batch)
+        dump((first, reader.state()))
+    out.flush()
+
+
+def judge_split(path: str, settings: Settings) -> tuple[ReportReader, list[FindingView]] | None:
+    """The file's reader (every row counted) and its findings in file order, read by two
+    processes; None when the caller must read it in one (see the module's note)."""
+    limit = parallel_bytes()
+    if limit <= 0 or path == "-" or not hasattr(os, "fork"):
+        return None
+    try:
+        if os.stat(path).st_size < limit:
+            return None
+    except OSError:
+        return None
+    name = os.path.basename(path)
+    plan = _plan(path, name)
+    if plan is None:
+        return None
+    cut, columns, width = plan
+    with tempfile.TemporaryFile() as spool:
+        pid = os.fork()
+        if pid == 0:  # the child: never returns, never runs the parent's cleanup
+            code = 1
+            try:
+                signal.signal(signal.SIGINT, signal.SIG_DFL)
+                signal.signal(signal.SIGTERM, signal.SIG_DFL)
+                signal.signal(signal.SIGPIPE, signal.SIG_DFL)
+                _die_with_parent()
+                _child(path, name, cut, columns, width, settings, spool)
+                code = 0
+            except BaseException:  # any failure: the parent reads the file itself
+                code = 1
+            finally:
+                os._exit(code)
+        try:
+            mine = _first_part(path, name, cut, settings)
+            code = _wait(pid)
+            pid = 0
+            if mine is None or code != 0:
+                return None
+            reader, findings = mine
+            spool.seek(0)
+            return _join(reader, findings, spool)
+        finally:
+            if pid:
+                _stop(pid)
+
+
+def _first_part(
+    path: str, name: str, cut: int, settings: Settings
+) -> tuple[ReportReader, list[FindingView]] | None:
+    try:
+        with _text(path, 0, cut, "utf-8-sig") as stream:
+            reader = _reader(stream, name)
+            findings = judge_records(reader.records(), settings)
+    except (InputError, UnicodeDecodeError, OSError):
+        return None  # the one-process read raises the error where it comes first
+    return reader, findings
+
+
+def _join(
+    reader: ReportReader, findings: list[FindingView], spool: IO[bytes]
+) -> tuple[ReportReader, list[FindingView]] | None:
+    load = pickle.Unpickler(spool).load
+    while True:
+        part = load()
+        if isinstance(part, tuple):
+            first, state = part
+            if first != reader.last_line + 1 or not reader.add_part(state):
+                return None
+            return reader, findings
+        findings.extend(part)
+
+
+def _wait(pid: int) -> int:
+    _, status = os.waitpid(pid, 0)
+    return os.waitstatus_to_exitcode(status)
+
+
+def _stop(pid: int) -> None:
+    """End the child (an interrupt, an error here) and reap it."""
+    try:
+        os.kill(pid, signal.SIGKILL)
+        os.waitpid(pid, 0)
+    except (ProcessLookupError, ChildProcessError):
+        pass
