@@ -217,12 +217,21 @@ def big(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return path
 
 
+def _signal(proc: subprocess.Popen[bytes], sig: signal.Signals) -> None:
+    """Ctrl-C as a terminal sends it (to the whole process group); SIGTERM to the CLI only."""
+    if sig == signal.SIGINT:
+        os.killpg(proc.pid, sig)
+    else:
+        proc.send_signal(sig)
+
+
 def _cli(report: Path, **kwargs: object) -> subprocess.Popen[bytes]:
     env = dict(os.environ, INITKEYS_PARALLEL_BYTES="1000", PYTHONPATH=str(ROOT / "src"))
     return subprocess.Popen(
         [sys.executable, "-m", "initkeys", "audit", "--credential-report", str(report)],
         env=env,
         stderr=subprocess.PIPE,
+        start_new_session=True,
         **kwargs,  # type: ignore[call-overload]
     )
 
@@ -237,7 +246,7 @@ def test_no_child_survives_a_signal(big: Path, sig: signal.Signals) -> None:
         children = _children(proc.pid)
         time.sleep(0.01)
     assert children, "the CLI forked no child"
-    proc.send_signal(sig)
+    _signal(proc, sig)
     _, err = proc.communicate(timeout=30)
     assert proc.returncode in (130, -sig, 128 + sig), err
     assert b"Traceback" not in err
@@ -257,3 +266,57 @@ def test_broken_pipe_on_stdout(big: Path) -> None:
     assert b"Traceback" not in err
     assert len(err.decode().strip().splitlines()) <= 1
     assert not _children(proc.pid)
+
+
+def test_files_apart_are_taken(
+    report: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from initkeys.spill import FindingSpill
+
+    other = tmp_path / "other.csv"
+    write_report(str(other), 500, seed=5, account="210987654321")
+    monkeypatch.setenv("INITKEYS_PARALLEL_BYTES", "1000")
+    with FindingSpill() as spill:
+        audits = split_report.audit_files_apart((str(report), str(other)), Settings(), spill)
+        assert audits is not None
+        assert [a.account_id for a in audits] == ["123456789012", "210987654321"]
+        assert [len(a.findings) for a in audits] == [len(list(a.findings)) for a in audits]
+
+
+def test_first_bad_file_in_order(
+    report: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    bad = tmp_path / "bad.csv"
+    bad.write_text("not,a,report\n" * 100)
+    missing = tmp_path / "missing.csv"
+    code, err = _same_as_serial(tmp_path, monkeypatch, [report, bad, report])
+    assert code == 2 and "bad.csv" in err
+    code, err = _same_as_serial(tmp_path, monkeypatch, [report, missing, bad])
+    assert code == 2 and "missing.csv" in err
+
+
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="reads /proc")
+@pytest.mark.parametrize("sig", [signal.SIGINT, signal.SIGTERM])
+def test_no_file_worker_survives_a_signal(big: Path, sig: signal.Signals) -> None:
+    env = dict(os.environ, INITKEYS_PARALLEL_BYTES="1000", PYTHONPATH=str(ROOT / "src"))
+    argv = [sys.executable, "-m", "initkeys", "audit"]
+    for _ in range(3):
+        argv += ["--credential-report", str(big)]
+    proc = subprocess.Popen(
+        argv, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, start_new_session=True
+    )
+    children: list[int] = []
+    deadline = time.monotonic() + 30
+    while len(children) < 2 and proc.poll() is None and time.monotonic() < deadline:
+        children = _children(proc.pid)
+        time.sleep(0.01)
+    assert children, "the CLI started no worker"
+    time.sleep(0.3)  # the workers are reading
+    _signal(proc, sig)
+    _, err = proc.communicate(timeout=30)
+    assert proc.returncode in (130, -sig, 128 + sig), err
+    assert b"Traceback" not in err, err
+    deadline = time.monotonic() + 5
+    while any(_alive(c) for c in children) and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert not any(_alive(c) for c in children)

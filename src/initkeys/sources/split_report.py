@@ -20,17 +20,20 @@ from __future__ import annotations
 
 import io
 import itertools
+import multiprocessing
 import os
 import pickle
 import signal
 import sys
 import tempfile
+from concurrent.futures import ProcessPoolExecutor
+from dataclasses import replace
 from datetime import timedelta
-from typing import IO, Any
+from typing import IO, TYPE_CHECKING, Any
 
 from initkeys.errors import InputError
 from initkeys.evaluate.light import LightFinding, judge_records
-from initkeys.model import FindingView, Reason, Settings, Status
+from initkeys.model import AccountAudit, FindingView, Reason, Settings, Status
 from initkeys.sources.credential_report import (
     MAX_LINE,
     ReportReader,
@@ -38,6 +41,9 @@ from initkeys.sources.credential_report import (
     _physical_lines,
     _reader,
 )
+
+if TYPE_CHECKING:
+    from initkeys.spill import FindingSpill
 
 PARALLEL_BYTES = 8 * 1024 * 1024
 """A file at least this large (about 35,000 rows) is read by two processes; under it,
@@ -140,6 +146,53 @@ def _breaks(path: str, end: int) -> int:
                 count -= 1  # a CRLF cut between two chunks was counted twice
             carried_cr = chunk.endswith(b"\r")
     return count
+
+
+def audit_files_apart(
+    paths: tuple[str, ...], settings: Settings, spill: FindingSpill
+) -> list[AccountAudit] | None:
+    """Several report files (independent accounts), each audited in a forked process of
+    its own, two at a time, its findings written to ``spill`` there; the audits in
+    ``paths`` order, the first file's error in that order raised as the serial loop
+    would. None when the files are small together (under :func:`parallel_bytes`), one
+    is standard input, or there is no ``fork``."""
+    limit = parallel_bytes()
+    if limit <= 0 or "-" in paths or not hasattr(os, "fork") or (os.cpu_count() or 1) < 2:
+        return None
+    try:
+        if sum(os.stat(path).st_size for path in paths) < limit:
+            return None
+    except OSError:
+        return None  # the serial loop says which file, in order
+    context = multiprocessing.get_context("fork")
+    workers = min(2, len(paths))
+    with ProcessPoolExecutor(workers, mp_context=context, initializer=_worker_start) as pool:
+        try:
+            return list(
+                pool.map(_audit_apart, paths, [settings] * len(paths), [spill] * len(paths))
+            )
+        except BaseException:
+            # An error or an interrupt: no worker is left running (cancel what waits,
+            # end what runs; the pool's exit then reaps them).
+            for process in list(getattr(pool, "_processes", {}).values()):
+                process.kill()
+            raise
+
+
+def _worker_start() -> None:
+    """A file worker: ends quietly on Ctrl-C and with its parent; no split of its own
+    (two workers already use both cores)."""
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
+    signal.signal(signal.SIGTERM, signal.SIG_DFL)
+    _die_with_parent()
+    os.environ["INITKEYS_PARALLEL_BYTES"] = "0"
+
+
+def _audit_apart(path: str, settings: Settings, spill: FindingSpill) -> AccountAudit:
+    from initkeys.audit import audit_report_file
+
+    audit = audit_report_file(path, settings)
+    return replace(audit, findings=spill.keep(audit.findings))
 
 
 def _die_with_parent() -> None:
