@@ -13,7 +13,6 @@ import signal
 import subprocess
 import sys
 import time
-from datetime import datetime, timezone
 from pathlib import Path
 
 import pytest
@@ -26,16 +25,10 @@ from initkeys.sources import split_report
 from initkeys.sources.credential_report import open_credential_report
 
 ROOT = Path(__file__).resolve().parent.parent
-NOW = datetime(2026, 6, 1, 12, 0, 0, tzinfo=timezone.utc)
 
 sys.path.insert(0, str(ROOT / "benchmarks"))
 from offline_report import HEADER, write_report  # noqa: E402
-
-
-class _FixedClock(datetime):
-    @classmethod
-    def now(cls, tz: object = None) -> _FixedClock:  # type: ignore[override]
-        return cls.fromtimestamp(NOW.timestamp(), timezone.utc)
+from test_offline_identity import _FixedClock  # noqa: E402 - the same fixed clock
 
 
 @pytest.fixture(scope="module")
