@@ -119,6 +119,7 @@ def test_two_report_files(report: Path, tmp_path: Path, monkeypatch: pytest.Monk
         ('bad,"open quoted field\n', ""),  # last in the first part
         ('x,"a\n', 'b",c\n'),  # a quoted field with a line break across the cut
         ("short,row\n", "\n\n   \n"),  # wrong width, then blank lines at the cut
+        ("zo\u00eb,\u2028x\n", "\u00fcn\u00efcode,\ud7ff\n"),  # not ASCII, at the cut
         (
             '"quoted","arn:aws:iam::123456789012:user/quoted",2019-01-07T10:30:00+00:00,'
             "true,N/A,N/A,N/A,false,true,2019-01-07T10:30:09+00:00,N/A,N/A,N/A,"

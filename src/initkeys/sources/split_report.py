@@ -103,6 +103,7 @@ def _plan(path: str, name: str) -> tuple[int, dict[str, int], int] | None:
         size = os.stat(path).st_size
         with open(path, "rb") as file:
             head = file.read(_HEAD)
+            head = head[: head.rfind(b"\n") + 1]  # whole lines: no character cut in two
             if not head.lstrip(b"\xef\xbb\xbf \t\r\n\f\v").strip():
                 return None
             stream = io.StringIO(head.decode("utf-8-sig", errors="strict"), newline="")
