@@ -28,6 +28,7 @@ import signal
 import sys
 import tempfile
 from concurrent.futures import ProcessPoolExecutor
+from concurrent.futures.process import BrokenProcessPool
 from dataclasses import replace
 from datetime import timedelta
 from typing import IO, TYPE_CHECKING, Any
@@ -178,6 +179,8 @@ def audit_files_apart(
             return list(
                 pool.map(_audit_apart, paths, [settings] * len(paths), [spill] * len(paths))
             )
+        except BrokenProcessPool:
+            return None  # a worker died (out of memory?): the serial loop reads the files
         except BaseException:
             # An error or an interrupt: no worker is left running (cancel what waits,
             # end what runs; the pool's exit then reaps them).
