@@ -18,6 +18,8 @@ class ChildRun:
     peak_mib: float  # the child's own peak resident memory
     cpu: float = 0.0  # seconds of CPU (user + system) the child used: steadier than wall
     # time on a machine other jobs share
+    peak_sum_mib: float = 0.0  # the largest sum of resident memory over the child and its
+    # own children at one poll (a tool that forks: initkeys reading a big report in two)
 
 
 def run_child(
@@ -39,6 +41,7 @@ def run_child(
     so the child's own peak is the tool's.
     """
     peak_kib = 0
+    peak_sum_kib = 0
     start = time.perf_counter()
     process = subprocess.Popen(argv, env=env, stdout=output, stderr=subprocess.STDOUT, cwd=cwd)
     status = Path(f"/proc/{process.pid}/status")
@@ -56,10 +59,30 @@ def run_child(
                     peak_kib = max(peak_kib, int(line.split()[1]))
         except (OSError, ValueError):
             pass  # exiting, or no /proc: the peak stays what was seen
+        peak_sum_kib = max(peak_sum_kib, _tree_rss_kib(process.pid))
         time.sleep(0.02)
     wall = time.perf_counter() - start
     process.returncode = os.waitstatus_to_exitcode(wait_status)  # reaped here
     if usage.ru_maxrss > resource.getrusage(resource.RUSAGE_SELF).ru_maxrss:
         peak_kib = max(peak_kib, usage.ru_maxrss)
     cpu = usage.ru_utime + usage.ru_stime
-    return ChildRun(process.returncode, wall, peak_kib / 1024, cpu)
+    peak_sum_kib = max(peak_sum_kib, peak_kib)
+    return ChildRun(process.returncode, wall, peak_kib / 1024, cpu, peak_sum_kib / 1024)
+
+
+def _tree_rss_kib(pid: int) -> int:
+    """VmRSS of ``pid`` and its children (one level: initkeys forks at most one), in KiB;
+    pages the fork shares are counted in both, so the sum is an upper bound."""
+    total = 0
+    try:
+        children = Path(f"/proc/{pid}/task/{pid}/children").read_text().split()
+    except OSError:
+        children = []
+    for one in [str(pid), *children]:
+        try:
+            for line in Path(f"/proc/{one}/status").read_text().splitlines():
+                if line.startswith("VmRSS:"):
+                    total += int(line.split()[1])
+        except (OSError, ValueError):
+            pass
+    return total

@@ -7,6 +7,7 @@ every user the report does not know yet, and judges those again.
 
 from __future__ import annotations
 
+import os
 from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, replace
@@ -61,6 +62,13 @@ def audit_report_file(
     creation time (a report carries no key ids).
     """
     settings = settings or Settings()
+    if trail is None and not settings.exemptions:
+        from initkeys.sources.split_report import judge_split
+
+        # A big file: two processes (None: small, or anything the split does not handle).
+        split = judge_split(os.fspath(path), settings)
+        if split is not None:
+            return audit_of(split[0].report(), ReportFindings(split[1]))
     with open_credential_report(path) as reader:
         findings: Sequence[Finding]
         if trail is None and not settings.exemptions:

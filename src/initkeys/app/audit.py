@@ -308,6 +308,13 @@ def audit_files(
     if len(paths) == 1:
         return [audit_report_file(paths[0], settings, reader)]
     spill = cleanup.enter_context(FindingSpill())
+    if reader is None and not settings.exemptions:
+        from initkeys.sources.split_report import audit_files_apart
+
+        # Big files on the light path: a process per file (None: small, or no fork).
+        apart = audit_files_apart(paths, settings, spill)
+        if apart is not None:
+            return apart
     audits = (audit_report_file(path, settings, reader) for path in paths)
     return [replace(a, findings=spill.keep(a.findings)) for a in audits]
 

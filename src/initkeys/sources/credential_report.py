@@ -98,11 +98,16 @@ class ReportReader:
         source: str,
         generated_at: datetime | None = None,
         first_line: int = 1,
+        header: tuple[dict[str, int], int] | None = None,
     ) -> None:
         self.source = source
         self.generated_at = generated_at
         self._lines = lines
         self._first_line = first_line
+        # Columns and width of a header read elsewhere: ``lines`` are data lines only (the
+        # second part of a file split in two, see sources.split_report).
+        self._header = header
+        self._end = [0]  # the last line's number once every line is read
         self._account: tuple[str, str] | None = None
         self._prefix: str | None = None
         self._count = 0
@@ -122,6 +127,11 @@ class ReportReader:
         return ReportLines(
             read=self._count, judged=self._count - self._unreadable, unreadable=self._unreadable
         )
+
+    @property
+    def last_line(self) -> int:
+        """The number of the last line read, once :meth:`records` has read them all."""
+        return self._end[0]
 
     @property
     def notes(self) -> tuple[str, ...]:
@@ -155,7 +165,7 @@ class ReportReader:
             lines = iter(self._lines)
             number = self._first_line - 1
             header: str | None = None
-            for line in lines:
+            for line in () if self._header is not None else lines:
                 number += 1
                 if line is None:
                     raise InputError(
@@ -166,11 +176,14 @@ class ReportReader:
                 if text and not text.isspace():  # blank lines before the header are skipped
                     header = text
                     break
-            if header is None:
+            if self._header is not None:
+                columns, width = self._header
+            elif header is None:
                 raise InputError(f"{name}: not a credential report: the file is empty")
-            columns, width = _columns(header, number, name)
+            else:
+                columns, width = _columns(header, number, name)
             prefix = self._prefix  # the accounts' ARN prefix (see _check_account)
-            for user in _users(lines, number, columns, width):
+            for user in _users(lines, number, columns, width, self._end):
                 self._count += 1
                 if isinstance(user, tuple):
                     if prefix is None or not user[1].startswith(prefix):
@@ -183,6 +196,25 @@ class ReportReader:
                 yield user
         except UnicodeDecodeError:
             raise InputError(f"{name}: not a credential report: not UTF-8 text") from None
+
+    def state(self) -> tuple[int, int, tuple[str, str] | None]:
+        """Rows read, rows unreadable, and the account (None before a row names one)."""
+        return self._count, self._unreadable, self._account
+
+    def add_part(self, state: tuple[int, int, tuple[str, str] | None]) -> bool:
+        """Count a later part of the file (its :meth:`state`) as read by this reader; False
+        when it names another account (the caller then reads the file whole, so that the
+        error names the first row in file order, as it always does)."""
+        count, unreadable, account = state
+        if account is not None:
+            if self._account is None:
+                self._account = account
+                self._prefix = f"arn:{account[1]}:iam::{account[0]}:"
+            elif account != self._account:
+                return False
+        self._count += count
+        self._unreadable += unreadable
+        return True
 
     def _check_account(self, arn: str) -> None:
         if self._prefix is not None and arn.startswith(self._prefix):
@@ -501,7 +533,11 @@ def _where(columns: dict[str, int]) -> _Columns:
 
 
 def _users(
-    lines: Iterator[Line], number: int, columns: dict[str, int], header_width: int
+    lines: Iterator[Line],
+    number: int,
+    columns: dict[str, int],
+    header_width: int,
+    end: list[int] | None = None,
 ) -> Iterator[IamUser | ReportRow]:
     """A user per non-blank line after the header (line ``number``): read, or unreadable."""
     where = _where(columns)
@@ -533,6 +569,8 @@ def _users(
             )
             continue
         yield fast(row, known) or _user(row, number, where)
+    if end is not None:
+        end[0] = number  # where a second part's numbering must go on (sources.split_report)
 
 
 def row_user(row: ReportRow) -> IamUser:
