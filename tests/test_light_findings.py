@@ -25,10 +25,10 @@ from fuzz_kit import tried
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from initkeys.evaluate.light import LightFinding, ReportFindings, judge_records
+from initkeys.evaluate.light import ReportFindings, judge_records
 from initkeys.evaluate.verdicts import judge_user_unchecked
 from initkeys.formats import FORMAT_NAMES, get_formatter, identified_findings
-from initkeys.model import AccountAudit, AuditRun, Mode, Settings
+from initkeys.model import AccountAudit, AuditRun, LightFinding, Mode, Settings
 from initkeys.sources.credential_report import (
     ReportReader,
     _aws_timestamp,

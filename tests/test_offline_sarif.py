@@ -22,7 +22,6 @@ from fuzz_kit import tried
 from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
-from initkeys.evaluate.light import LightFinding
 from initkeys.formats import finding_views, identified_findings
 from initkeys.formats.json_format import LightMessages
 from initkeys.formats.sarif import (
@@ -32,7 +31,7 @@ from initkeys.formats.sarif import (
     _Users,
     result_document,
 )
-from initkeys.model import AccountAudit, Finding, FindingView, Reason, Status
+from initkeys.model import AccountAudit, Finding, FindingView, LightFinding, Reason, Status
 
 UTC = timezone.utc
 

@@ -11,7 +11,8 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta, timezone
 from functools import cached_property
-from typing import Protocol
+from operator import itemgetter
+from typing import TYPE_CHECKING, Protocol
 
 from initkeys.timeutil import format_utc
 
@@ -560,3 +561,126 @@ ReportRow = tuple[str, str, str, datetime, bool, str | None, tuple[ReportKeyCell
 console password, its creation as written or None, keys). The offline path's record:
 a tuple costs a fraction of an :class:`IamUser`, and the text is what every report
 writes (see ``sources.credential_report`` and ``evaluate.light``)."""
+
+
+_Cells = tuple[
+    str,  # user
+    str,  # arn
+    Status,
+    Reason,
+    int | None,  # key slot
+    bool | None,  # active
+    str,  # user created, as the report wrote it (2019-01-07T10:30:00+00:00)
+    str | None,  # key created, as written
+    str | None,  # last used, as written
+    str | None,  # password created, as written
+    timedelta | None,  # the key's creation less its user's
+]
+
+
+def _parsed(text: str | None) -> datetime | None:
+    # The reader checked the text's form and parsed it once already (see ReportRow).
+    return None if text is None else datetime.fromisoformat(text)
+
+
+def _utc(text: str | None) -> str | None:
+    # format_utc of the parsed time: AWS's form less "+00:00", plus "Z".
+    return None if text is None else text[:19] + "Z"
+
+
+class LightFinding(_Cells):
+    """A :class:`~initkeys.model.FindingView` of a report row: a tuple (no evidence, no
+    exemption: the light path is not taken with either)."""
+
+    __slots__ = ()
+
+    if TYPE_CHECKING:  # what the getters below give
+        user: str
+        arn: str
+        status: Status
+        reason: Reason
+        key_slot: int | None
+        active: bool | None
+        setup_gap: timedelta | None
+        access_key_id: str | None
+        exemption: Exemption | None
+        expired_exemption: Exemption | None
+        created_by: str | None
+        created_via: str | None
+        created_from: str | None
+        evidence_note: str | None
+    else:
+        # C-level getters and class constants: formats read these for every finding.
+        user = property(itemgetter(0))
+        arn = property(itemgetter(1))
+        status = property(itemgetter(2))
+        reason = property(itemgetter(3))
+        key_slot = property(itemgetter(4))
+        active = property(itemgetter(5))
+        setup_gap = property(itemgetter(10))
+        access_key_id = exemption = expired_exemption = None
+        created_by = created_via = created_from = evidence_note = None
+
+    @property
+    def message(self) -> str:
+        # Worded by the evaluator, as a Finding's message is; imported here so that the
+        # model (and the formats that read it) load without the evaluator.
+        from initkeys.evaluate.verdicts import key_message, user_message
+
+        slot, active, gap = self[4], self[5], self[10]
+        if slot is None or active is None or gap is None:
+            return user_message(self[3], self[0])
+        return key_message(self[3], self[0], slot, active, gap)
+
+    @property
+    def user_created(self) -> datetime | None:
+        return _parsed(self[6])
+
+    @property
+    def key_created(self) -> datetime | None:
+        return _parsed(self[7])
+
+    @property
+    def last_used(self) -> datetime | None:
+        return _parsed(self[8])
+
+    @property
+    def password_created(self) -> datetime | None:
+        return _parsed(self[9])
+
+    @property
+    def user_created_utc(self) -> str | None:
+        return _utc(self[6])
+
+    @property
+    def key_created_utc(self) -> str | None:
+        return _utc(self[7])
+
+    @property
+    def last_used_utc(self) -> str | None:
+        return _utc(self[8])
+
+    @property
+    def password_created_utc(self) -> str | None:
+        return _utc(self[9])
+
+    def utc_times(self) -> tuple[str | None, str | None, str | None, str | None]:
+        """The four ``*_utc`` texts (user and key created, last used, password created) in
+        one call, for a format that writes them all."""
+        return _utc(self[6]), _utc(self[7]), _utc(self[8]), _utc(self[9])
+
+    def finding(self) -> Finding:
+        """The same finding as a :class:`~initkeys.model.Finding`."""
+        return Finding(
+            self[0],
+            self[1],
+            self[2],
+            self[3],
+            self.message,
+            key_slot=self[4],
+            active=self[5],
+            user_created=self.user_created,
+            key_created=self.key_created,
+            last_used=self.last_used,
+            password_created=self.password_created,
+        )

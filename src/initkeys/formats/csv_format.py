@@ -20,9 +20,8 @@ from __future__ import annotations
 import csv
 from typing import TextIO
 
-from initkeys.evaluate.light import LightFinding
 from initkeys.formats import Formatter, identified_findings, seconds, visible
-from initkeys.model import AccountAudit, AuditRun, FindingView, Reason, Status
+from initkeys.model import AccountAudit, AuditRun, FindingView, LightFinding, Reason, Status
 
 COLUMNS = (
     "account_id",

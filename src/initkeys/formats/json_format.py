@@ -22,7 +22,6 @@ from dataclasses import asdict
 from typing import Any, TextIO
 
 from initkeys.control import CONTROL
-from initkeys.evaluate.light import LightFinding
 from initkeys.formats import Formatter, identified_findings, incomplete_note, seconds
 from initkeys.model import (
     STATUS_ORDER,
@@ -31,6 +30,7 @@ from initkeys.model import (
     Exemption,
     Finding,
     FindingView,
+    LightFinding,
     Reason,
     Status,
 )

@@ -51,7 +51,6 @@ from typing import Any, TextIO
 from urllib.parse import quote
 
 from initkeys.control import CONTROL
-from initkeys.evaluate.light import LightFinding
 from initkeys.formats import Formatter, identified_findings, incomplete_note, seconds, write_array
 from initkeys.formats.json_format import (
     FlatFinding,
@@ -62,7 +61,7 @@ from initkeys.formats.json_format import (
     summary,
 )
 from initkeys.formats.markdown import escape_inline
-from initkeys.model import AccountAudit, AuditRun, FindingView, Status
+from initkeys.model import AccountAudit, AuditRun, FindingView, LightFinding, Status
 from initkeys.timeutil import format_utc
 
 SARIF_VERSION = "2.1.0"

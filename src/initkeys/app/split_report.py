@@ -34,8 +34,8 @@ from datetime import timedelta
 from typing import IO, TYPE_CHECKING, Any
 
 from initkeys.errors import InputError
-from initkeys.evaluate.light import LightFinding, judge_records
-from initkeys.model import AccountAudit, FindingView, Reason, Settings, Status
+from initkeys.evaluate.light import judge_records
+from initkeys.model import AccountAudit, FindingView, LightFinding, Reason, Settings, Status
 from initkeys.sources.credential_report import (
     MAX_LINE,
     ReportReader,
