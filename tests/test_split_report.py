@@ -219,6 +219,13 @@ def _signal(proc: subprocess.Popen[bytes], sig: signal.Signals) -> None:
         proc.send_signal(sig)
 
 
+def _as_a_terminal_starts_it() -> None:
+    # A background job of a non-interactive shell (as a CI script may run the suite)
+    # starts with SIGINT ignored, and a child inherits that: Ctrl-C from a terminal is
+    # what these tests send, so the CLI starts as a terminal would start it.
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
+
+
 def _cli(report: Path, **kwargs: object) -> subprocess.Popen[bytes]:
     env = dict(os.environ, INITKEYS_PARALLEL_BYTES="1000", PYTHONPATH=str(ROOT / "src"))
     return subprocess.Popen(
@@ -226,6 +233,7 @@ def _cli(report: Path, **kwargs: object) -> subprocess.Popen[bytes]:
         env=env,
         stderr=subprocess.PIPE,
         start_new_session=True,
+        preexec_fn=_as_a_terminal_starts_it,
         **kwargs,  # type: ignore[call-overload]
     )
 
@@ -297,7 +305,12 @@ def test_no_file_worker_survives_a_signal(big: Path, sig: signal.Signals) -> Non
     for _ in range(3):
         argv += ["--credential-report", str(big)]
     proc = subprocess.Popen(
-        argv, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, start_new_session=True
+        argv,
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+        start_new_session=True,
+        preexec_fn=_as_a_terminal_starts_it,
     )
     children: list[int] = []
     deadline = time.monotonic() + 30

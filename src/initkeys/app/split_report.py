@@ -192,10 +192,18 @@ def audit_files_apart(
 def _worker_start() -> None:
     """A file worker: ends quietly on Ctrl-C and with its parent; no split of its own
     (two workers already use both cores)."""
-    signal.signal(signal.SIGINT, signal.SIG_DFL)
-    signal.signal(signal.SIGTERM, signal.SIG_DFL)
+    _default_signals()
     _die_with_parent()
     os.environ["INITKEYS_PARALLEL_BYTES"] = "0"
+
+
+def _default_signals() -> None:
+    """A child ends at once on Ctrl-C or SIGTERM, as its parent does; one the parent was
+    started ignoring (``nohup``, a background job of a script) it ignores too, or the
+    child would die of a signal its parent lives through."""
+    for number in (signal.SIGINT, signal.SIGTERM):
+        if signal.getsignal(number) is not signal.SIG_IGN:
+            signal.signal(number, signal.SIG_DFL)
 
 
 def _audit_apart(path: str, settings: Settings, spill: FindingSpill) -> AccountAudit:
@@ -338,8 +346,7 @@ def _split_read(
         if pid == 0:  # the child: never returns, never runs the parent's cleanup
             code = 1
             try:
-                signal.signal(signal.SIGINT, signal.SIG_DFL)
-                signal.signal(signal.SIGTERM, signal.SIG_DFL)
+                _default_signals()
                 signal.signal(signal.SIGPIPE, signal.SIG_DFL)
                 _die_with_parent()
                 _child(path, name, cut, columns, width, settings, spool)
