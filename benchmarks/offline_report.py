@@ -152,7 +152,7 @@ def measure(rows: int, output_format: str) -> Measured:
             output_format,
             os.path.getsize(report) / 1e6,
             run.wall,
-            # Summed over initkeys and the child it forks for a big report (app.split_report).
+            # Summed over initkeys and the child it forks for a big report (initkeys.split_report).
             max(run.peak_mib, run.peak_sum_mib),
             os.path.getsize(out) / 1e6,
             run.returncode,

@@ -1,4 +1,4 @@
-"""One big report file read by two processes (app.split_report): every byte as one.
+"""One big report file read by two processes (initkeys.split_report): every byte as one.
 
 The split is forced on small files by INITKEYS_PARALLEL_BYTES (the cut is near the
 middle of any file over it), and each run is compared with the one-process read of
@@ -19,7 +19,7 @@ import pytest
 from fuzz_kit import run_main
 
 import initkeys.cli
-from initkeys.app import split_report
+from initkeys import split_report
 from initkeys.formats import FORMAT_NAMES, file_name
 from initkeys.model import Settings
 from initkeys.sources.credential_report import open_credential_report

@@ -63,7 +63,7 @@ def audit_report_file(
     """
     settings = settings or Settings()
     if trail is None and not settings.exemptions:
-        from initkeys.app.split_report import judge_split
+        from initkeys.split_report import judge_split
 
         # A big file: two processes (None: small, or anything the split does not handle).
         split = judge_split(os.fspath(path), settings)

@@ -309,7 +309,7 @@ def audit_files(
         return [audit_report_file(paths[0], settings, reader)]
     spill = cleanup.enter_context(FindingSpill())
     if reader is None and not settings.exemptions:
-        from initkeys.app.split_report import audit_files_apart
+        from initkeys.split_report import audit_files_apart
 
         # Big files on the light path: a process per file (None: small, or no fork).
         apart = audit_files_apart(paths, settings, spill)

@@ -105,7 +105,7 @@ class ReportReader:
         self._lines = lines
         self._first_line = first_line
         # Columns and width of a header read elsewhere: ``lines`` are data lines only (the
-        # second part of a file split in two, see app.split_report).
+        # second part of a file split in two, see initkeys.split_report).
         self._header = header
         self._end = [0]  # the last line's number once every line is read
         self._account: tuple[str, str] | None = None
@@ -570,7 +570,7 @@ def _users(
             continue
         yield fast(row, known) or _user(row, number, where)
     if end is not None:
-        end[0] = number  # where a second part's numbering must go on (app.split_report)
+        end[0] = number  # where a second part's numbering must go on (initkeys.split_report)
 
 
 def row_user(row: ReportRow) -> IamUser:
