@@ -61,6 +61,10 @@ _HEAD = 1024 * 1024  # where the header must be found (else: one process)
 
 
 def parallel_bytes() -> int:
+    """The size from which report files are read by two processes; 0 (never) without
+    ``fork`` or a second core, where a second process only costs."""
+    if not hasattr(os, "fork") or (os.cpu_count() or 1) < 2:
+        return 0
     text = os.environ.get("INITKEYS_PARALLEL_BYTES")
     if text is None:
         return PARALLEL_BYTES
@@ -163,9 +167,9 @@ def audit_files_apart(
     its own, two at a time, its findings written to ``spill`` there; the audits in
     ``paths`` order, the first file's error in that order raised as the serial loop
     would. None when the files are small together (under :func:`parallel_bytes`), one
-    is standard input, or there is no ``fork``."""
+    is standard input, or :func:`parallel_bytes` says never."""
     limit = parallel_bytes()
-    if limit <= 0 or "-" in paths or not hasattr(os, "fork") or (os.cpu_count() or 1) < 2:
+    if limit <= 0 or "-" in paths:
         return None
     try:
         if sum(os.stat(path).st_size for path in paths) < limit:
@@ -315,7 +319,7 @@ def judge_split(path: str, settings: Settings) -> tuple[ReportReader, list[Findi
     """The file's reader (every row counted) and its findings in file order, read by two
     processes; None when the caller must read it in one (see the module's note)."""
     limit = parallel_bytes()
-    if limit <= 0 or path == "-" or not hasattr(os, "fork"):
+    if limit <= 0 or path == "-":
         return None
     try:
         if os.stat(path).st_size < limit:
